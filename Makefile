@@ -1,0 +1,29 @@
+# The two commands that do everything on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+UV = $(shell scripts/ensure-uv.sh)
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup setup-test bench lint clean
+
+setup:
+	@scripts/system-packages.sh demo
+	@$(UV) sync --all-extras --frozen
+
+setup-test:
+	@scripts/system-packages.sh test
+	@$(UV) sync --all-extras --frozen
+
+demo: setup
+	@$(UV) run --frozen seisan demo
+
+test: setup-test
+	@$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+bench: setup
+	@$(UV) run --frozen python -m seisan.bench
+
+lint: setup
+	@$(UV) run --frozen ruff check .
+
+clean:
+	rm -rf var .pytest_cache dbt/target dbt/logs

@@ -1,0 +1,152 @@
+"""Writing CSV files exactly as FORMATS.md describes them (RFC 4180, one header row, UTF-8 or CP932).
+
+The reader (`read_csv`) splits a file into records with their physical line numbers and raw text; validation
+is contracts.validation's job. The writer is what the simulator and tests use
+to produce inbox files, and what seisan uses for its own CSV outputs. Empty string or None = empty field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+
+def csv_bytes(columns: Sequence[str], rows: Iterable[Mapping[str, object] | Sequence[object]],
+              encoding: str = "utf-8", line_ending: str = "\n", bom: bool = False) -> bytes:
+    """The bytes of a CSV file with header `columns` and `rows` (mappings by column name, or sequences in
+    column order). Fields are quoted only when needed (comma, quote, CR or LF inside)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(columns)
+    for row in rows:
+        if isinstance(row, Mapping):
+            values = [row.get(c) for c in columns]
+        else:
+            values = list(row)
+        writer.writerow(["" if v is None else v for v in values])
+    text = buffer.getvalue()
+    data = text.encode(encoding)
+    if bom and encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        data = b"\xef\xbb\xbf" + data
+    return data
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+# Why not polars/pyarrow's CSV readers: quarantine needs, per record, the physical line where it starts (quoted
+# newlines respected) and its raw text, and a malformed row must not take the whole file's typing down with
+# it. Python's csv module over the decoded text gives exactly that and reads well over 100k rows/s.
+
+UTF8_BOM = "\ufeff"
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRecord:
+    """One CSV data record.
+
+    line_number: 1-based physical line where the record starts (the first data row after a one-line
+    header is 2); fields: the record's fields as text, in file order; raw_text: the record's physical
+    lines as delivered (quoted newlines included, final line ending removed).
+    """
+
+    line_number: int
+    fields: list[str]
+    raw_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CsvError:
+    """Why a CSV file could not be read as records: code (a contracts.reasons code), the physical line
+    where the trouble starts (0 for the whole file) and a human sentence."""
+
+    code: str
+    line_number: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRead:
+    """A CSV file read into records. header: the header row's names as delivered (BOM removed);
+    records: every data record (fully blank lines are not records); error: set when the file could not
+    be read to its end (then `records` holds what was read before the error)."""
+
+    header: tuple[str, ...]
+    records: list[CsvRecord]
+    error: CsvError | None = None
+
+
+def decode_csv(data: bytes, encoding: str = "utf-8") -> str:
+    """The text of a CSV file: UTF-8 (one leading BOM dropped) or CP932. Raises UnicodeDecodeError."""
+    name = encoding.lower().replace("_", "-")
+    if name in ("utf-8", "utf8"):
+        text = data.decode("utf-8")
+        return text[1:] if text.startswith(UTF8_BOM) else text
+    return data.decode(name)
+
+
+class _LineTap:
+    """Iterates physical lines for csv.reader and remembers the ones of the record being read."""
+
+    __slots__ = ("_lines", "taken", "count")
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.taken: list[str] = []
+        self.count = 0
+
+    def __iter__(self) -> _LineTap:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.taken.append(line)
+        self.count += 1
+        return line
+
+
+def read_csv_text(text: str, max_records: int | None = None) -> CsvRead:
+    """Split decoded CSV text into header and records (RFC 4180, strict quoting, LF or CRLF).
+
+    Stops with error `csv_malformed` at broken quoting, `file_empty` without a header, and
+    `file_too_many_rows` once more than `max_records` records are seen.
+    """
+    tap = _LineTap(text)
+    reader = csv.reader(tap, strict=True)
+    try:
+        header_row = next(reader, None)
+    except csv.Error as error:
+        return CsvRead((), [], CsvError("csv_malformed", 1, f"header: {error}"))
+    if not header_row or all(not h for h in header_row):
+        return CsvRead((), [], CsvError("file_empty", 0, "the file has no header row"))
+    header = tuple(header_row)
+    records: list[CsvRecord] = []
+    while True:
+        tap.taken.clear()
+        start = tap.count + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return CsvRead(header, records)
+        except csv.Error as error:
+            return CsvRead(header, records, CsvError("csv_malformed", start, f"line {start}: {error}"))
+        if not fields:
+            continue
+        raw_text = "".join(tap.taken).rstrip("\r\n")
+        records.append(CsvRecord(start, fields, raw_text))
+        if max_records is not None and len(records) > max_records:
+            return CsvRead(header, records, CsvError(
+                "file_too_many_rows", 0, f"more than {max_records} records (the configured limit)"))
+
+
+def read_csv(data: bytes, encoding: str = "utf-8", max_records: int | None = None) -> CsvRead:
+    """Decode and split a CSV file; undecodable bytes give error `file_encoding_invalid` (no records)."""
+    if not data:
+        return CsvRead((), [], CsvError("file_empty", 0, "the file has no bytes"))
+    try:
+        text = decode_csv(data, encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        line = data[: getattr(error, "start", 0)].count(b"\n") + 1
+        return CsvRead((), [], CsvError("file_encoding_invalid", 0,
+                                        f"not valid {encoding} (first bad byte on line {line})"))
+    return read_csv_text(text, max_records)

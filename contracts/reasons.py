@@ -1,0 +1,66 @@
+"""Every reason code ingestion can give a rejected file or row, with its meaning.
+
+Stable names: tests, the simulator's faults.json, reports and runbooks use them. docs/formats.md lists each
+with an example. Add codes here (never rename one); keep the order grouped by level.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    # --- whole file -------------------------------------------------------------------------------------
+    FILE_UNKNOWN_KIND = "file_unknown_kind"                  # name matches no inbox pattern
+    FILE_CONFLICTING_DUPLICATE = "file_conflicting_duplicate"  # same name as a loaded file, other content
+    FILE_TOO_LARGE = "file_too_large"                        # over the configured size limit
+    FILE_TOO_MANY_ROWS = "file_too_many_rows"                # over the configured record limit
+    FILE_ENCODING_INVALID = "file_encoding_invalid"          # bytes not valid in the declared encoding
+    FILE_EMPTY = "file_empty"                                # no bytes, or no header
+    CSV_HEADER_INVALID = "csv_header_invalid"                # missing, extra or repeated columns
+    CSV_MALFORMED = "csv_malformed"                          # RFC 4180 broken (e.g. unterminated quote)
+    MASTER_SNAPSHOT_INVALID = "master_snapshot_invalid"      # a master with rejected rows is not put in force
+    # --- CSV row ----------------------------------------------------------------------------------------
+    CSV_FIELD_COUNT = "csv_field_count"                      # row has more or fewer fields than the header
+    FIELD_REQUIRED = "field_required"                        # required field empty
+    FIELD_PATTERN = "field_pattern"                          # identifier or code of the wrong shape
+    FIELD_ENUM = "field_enum"                                # value not among the allowed values
+    MUNICIPALITY_CODE_CHECK_DIGIT = "municipality_code_check_digit"
+    AMOUNT_NOT_INTEGER = "amount_not_integer"                # decimal point, exponent, letters
+    AMOUNT_SIGNED = "amount_signed"                          # sign on a field that must be unsigned
+    AMOUNT_OUT_OF_RANGE = "amount_out_of_range"              # over 10,000,000 in one transaction, or negative
+    DATE_INVALID = "date_invalid"                            # not YYYY-MM-DD or not a calendar date
+    TIMESTAMP_INVALID = "timestamp_invalid"                  # not ISO 8601 with offset
+    DATE_OUT_OF_RANGE = "date_out_of_range"                  # date far from the business date, or to < from
+    EVENT_DATE_MISMATCH = "event_date_mismatch"              # ledger event not on the file's business date
+    MY_NUMBER_DETECTED = "my_number_detected"                # a 12-digit individual number in a text field
+    FIELDS_INCONSISTENT = "fields_inconsistent"              # fields that must (not) be set together
+    MUNICIPALITY_UNKNOWN = "municipality_unknown"            # not in the master in force
+    MERCHANT_UNKNOWN = "merchant_unknown"                    # not in the master in force
+    PARTNER_UNKNOWN = "partner_unknown"                      # partner folder/code not in the master
+    DUPLICATE_KEY = "duplicate_key"                          # key already loaded (or earlier in the same file)
+    # --- terminal logs (whole file unless noted) ----------------------------------------------------------
+    TERMINAL_JSON_INVALID = "terminal_json_invalid"          # a line is not a JSON object, or torn
+    TERMINAL_RECORD_INVALID = "terminal_record_invalid"      # fields missing, extra or of the wrong type
+    TERMINAL_HASH_MISMATCH = "terminal_hash_mismatch"
+    TERMINAL_CHAIN_BROKEN = "terminal_chain_broken"
+    TERMINAL_SEQ_NOT_CONSECUTIVE = "terminal_seq_not_consecutive"
+    TERMINAL_SEAL_MISSING = "terminal_seal_missing"
+    TERMINAL_SEAL_NOT_LAST = "terminal_seal_not_last"
+    TERMINAL_SEAL_COUNT_MISMATCH = "terminal_seal_count_mismatch"
+    TERMINAL_SEAL_SIGNATURE_INVALID = "terminal_seal_signature_invalid"
+    TERMINAL_KEY_UNKNOWN = "terminal_key_unknown"            # no key for the terminal in force on the seal date
+    TERMINAL_FILE_EMPTY = "terminal_file_empty"
+    TERMINAL_FORK = "terminal_fork"                          # expected seq, but does not link to the last seal
+    TERMINAL_ID_MISMATCH = "terminal_id_mismatch"            # records of another terminal than the folder/name
+    TERMINAL_CARD_SIGNATURE_INVALID = "terminal_card_signature_invalid"  # row: card signature does not verify
+    TERMINAL_CERT_NOT_VALID = "terminal_cert_not_valid"      # row: no registered, unrevoked cert of that MyKey ID
+    # --- Zengin bank statements (whole file) ----------------------------------------------------------------
+    ZENGIN_EBCDIC = "zengin_ebcdic"
+    ZENGIN_STRUCTURE = "zengin_structure"                    # records out of order, missing header/trailer/end
+    ZENGIN_RECORD_LENGTH = "zengin_record_length"            # record longer than 200 bytes
+    ZENGIN_FIELD_INVALID = "zengin_field_invalid"            # non-digits in a numeric field, bad code value
+    ZENGIN_DATE_INVALID = "zengin_date_invalid"              # era date invalid or outside the statement period
+    ZENGIN_TRAILER_MISMATCH = "zengin_trailer_mismatch"      # counts or totals differ from the data records
+    ZENGIN_BALANCE_MISMATCH = "zengin_balance_mismatch"      # opening + credits - debits != closing
+    ZENGIN_ACCOUNT_MISMATCH = "zengin_account_mismatch"      # header account differs from the file name

@@ -1,0 +1,5 @@
+import sys
+
+from seisan.cli import main
+
+sys.exit(main())

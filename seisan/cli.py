@@ -1,0 +1,153 @@
+"""The `seisan` command line: one entry point, a sub-command per job, `--help` on every one.
+
+    seisan simulate --out DIR --start D --days N ...   write a simulated inbox (and faults.json)
+    seisan ingest --date D                              inbox → raw for D, without Airflow
+    seisan run --date D                                 the daily DAG for D, in-process
+    seisan demo                                         simulate a small world and run every day of it
+
+Errors are printed as one clear sentence saying what to do next, with exit status 2 (usage) or 1 (failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from seisan.config import ConfigError, load_settings
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be positive")
+    return value
+
+
+def say(message: str) -> None:
+    """Progress for people: one line, flushed at once."""
+    print(message, flush=True)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from simulator import simulate
+
+    started = time.monotonic()
+    summary = simulate(args.out, args.start, args.days, args.municipalities, args.residents, args.seed,
+                       faults=args.faults, progress=say, workers=args.workers)
+    say(f"wrote a simulated inbox to {args.out} in {time.monotonic() - started:.1f} s")
+    say(str(summary))
+    say(f"ground truth of injected faults: {args.out / 'faults.json'}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from seisan.steps import ingest_step
+    from seisan.summary import format_ingest_report, ingest_report
+
+    settings = load_settings()
+    say(f"ingesting {settings.inbox} for business date {args.date} into {settings.warehouse}")
+    ingest_step(args.date, settings)
+    say(format_ingest_report(ingest_report(settings.warehouse, args.date)))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from seisan.airflow_runner import run_daily_dag
+    from seisan.summary import format_ingest_report, ingest_report
+
+    settings = load_settings()
+    say(f"running settlement_daily for {args.date} (SEISAN_HOME={settings.home})")
+    started = time.monotonic()
+    result = run_daily_dag(settings, args.date)
+    say(f"{result.run_id}: {result.state} in {time.monotonic() - started:.1f} s "
+        f"({', '.join(f'{t} {s}' for t, s in sorted(result.task_states.items()))})")
+    say(format_ingest_report(ingest_report(settings.warehouse, args.date)))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from seisan.demo import run_demo
+
+    settings = load_settings()
+    run_demo(settings, progress=say, fresh=not args.keep)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seisan", description=(
+        "seisan (精算): settlement and reconciliation back office for municipal points. "
+        "Configuration: seisan.toml and SEISAN_* environment variables (SEISAN_HOME, default ./var)."))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = commands.add_parser("simulate", help="write a deterministic simulated inbox",
+                              description="Write a simulated world's inbox exactly to docs/formats.md, with "
+                                          "faults.json (ground truth of injected faults). Same arguments give "
+                                          "byte-identical files.")
+    sim.add_argument("--out", type=Path, required=True, help="inbox folder to write (created)")
+    sim.add_argument("--start", type=_date, required=True, help="first business date, YYYY-MM-DD")
+    sim.add_argument("--days", type=_positive_int, default=7, help="number of business dates (default 7)")
+    sim.add_argument("--municipalities", type=_positive_int, default=3, help="municipalities (default 3)")
+    sim.add_argument("--residents", type=_positive_int, default=2000, help="residents in all (default 2000)")
+    sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    sim.add_argument("--faults", choices=("none", "typical", "hostile"), default="none",
+                     help="fault injection level (default none)")
+    sim.add_argument("--workers", type=_positive_int, default=None, help="signing processes (default: cores)")
+    sim.set_defaults(handler=cmd_simulate)
+
+    ing = commands.add_parser("ingest", help="load the inbox into the raw layer for one business date",
+                              description="Load every file named for DATE or earlier not loaded yet into DuckDB "
+                                          "schema raw and raw Parquet; bad rows and files go to raw.quarantine.")
+    ing.add_argument("--date", type=_date, required=True, help="business date, YYYY-MM-DD")
+    ing.set_defaults(handler=cmd_ingest)
+
+    run = commands.add_parser("run", help="run the daily DAG for one business date, in-process",
+                              description="Run the Airflow DAG settlement_daily for DATE on an embedded Airflow "
+                                          "home under SEISAN_HOME (no scheduler or web server needed).")
+    run.add_argument("--date", type=_date, required=True, help="business date, YYYY-MM-DD")
+    run.set_defaults(handler=cmd_run)
+
+    demo = commands.add_parser("demo", help="simulate a small world and run the DAG for each of its days",
+                               description="Simulate the world in seisan.toml [demo] into SEISAN_HOME/inbox, run "
+                                           "settlement_daily for each day, then print what happened and where "
+                                           "the outputs are. Starts from an empty SEISAN_HOME unless --keep.")
+    demo.add_argument("--keep", action="store_true", help="keep an existing demo home instead of starting afresh")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"seisan: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("seisan: interrupted; every step is idempotent, so run the same command again to finish.",
+              file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the top level turns any failure into a message and status 1
+        from seisan.airflow_runner import DagRunFailed
+
+        if isinstance(exc, DagRunFailed | FileNotFoundError | ValueError | PermissionError):
+            print(f"seisan: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

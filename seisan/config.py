@@ -1,0 +1,140 @@
+"""seisan's configuration: `seisan.toml` plus environment overrides. The only place that reads either.
+
+Packages never read configuration themselves: the command line and the DAG steps build a `Settings` here and
+pass plain values (paths, limits) down. Secrets never live in the repository: anything secret is read from
+the environment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = REPO_ROOT / "seisan.toml"
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "paths": {"home": "./var", "inbox": ""},
+    "ingest": {"max_file_bytes": 256 * 1024 * 1024, "max_records": 2_000_000},
+    "demo": {"start": "2026-11-02", "days": 7, "municipalities": 3, "residents": 2500, "seed": 20261126,
+             "faults": "typical"},
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSettings:
+    """The world `seisan demo` builds: first business date, number of days, size, seed and fault level."""
+
+    start: dt.date
+    days: int
+    municipalities: int
+    residents: int
+    seed: int
+    faults: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved settings.
+
+    home: SEISAN_HOME; inbox: delivered files; warehouse: the DuckDB file; raw_dir: raw Parquet;
+    airflow_home: embedded Airflow metadata and logs; out_dir: outputs per business date;
+    max_file_bytes / max_records: ingestion limits; demo: the demo world.
+    """
+
+    home: Path
+    inbox: Path
+    warehouse: Path
+    raw_dir: Path
+    airflow_home: Path
+    out_dir: Path
+    max_file_bytes: int
+    max_records: int
+    demo: DemoSettings
+
+
+def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    merged = {section: dict(values) for section, values in base.items()}
+    for section, values in extra.items():
+        if section not in merged or not isinstance(values, Mapping):
+            raise ConfigError(f"unknown section [{section}] in the configuration file; known: {sorted(merged)}")
+        for key, value in values.items():
+            if key not in merged[section]:
+                raise ConfigError(f"unknown key {section}.{key}; known: {sorted(merged[section])}")
+            merged[section][key] = value
+    return merged
+
+
+def _apply_env(values: dict[str, dict[str, Any]], env: Mapping[str, str]) -> None:
+    if env.get("SEISAN_HOME"):
+        values["paths"]["home"] = env["SEISAN_HOME"]
+    if env.get("SEISAN_INBOX"):
+        values["paths"]["inbox"] = env["SEISAN_INBOX"]
+    for section, keys in values.items():
+        for key, current in keys.items():
+            name = f"SEISAN_{section}_{key}".upper()
+            if name in env and section != "paths":
+                values[section][key] = _coerce(name, env[name], current)
+
+
+def _coerce(name: str, raw: str, current: Any) -> Any:
+    if isinstance(current, int) and not isinstance(current, bool):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}={raw!r} is not an integer") from exc
+    return raw
+
+
+def _positive(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the configuration file (SEISAN_CONFIG, else ./seisan.toml, else the repository's) and the
+    environment, and resolve every path to an absolute one."""
+    env = os.environ if env is None else env
+    if config_file is None and env.get("SEISAN_CONFIG"):
+        config_file = Path(env["SEISAN_CONFIG"])
+    if config_file is None:
+        local = Path("seisan.toml")
+        config_file = local if local.is_file() else DEFAULT_CONFIG_FILE
+    values = {section: dict(keys) for section, keys in DEFAULTS.items()}
+    if config_file.is_file():
+        try:
+            values = _merge(values, tomllib.loads(config_file.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_file} is not valid TOML: {exc}") from exc
+    elif env.get("SEISAN_CONFIG"):
+        raise ConfigError(f"SEISAN_CONFIG names {config_file}, which does not exist")
+    _apply_env(values, env)
+    home = Path(values["paths"]["home"]).expanduser().resolve()
+    inbox = Path(values["paths"]["inbox"]).expanduser().resolve() if values["paths"]["inbox"] else home / "inbox"
+    demo = values["demo"]
+    try:
+        demo_start = dt.date.fromisoformat(str(demo["start"]))
+    except ValueError as exc:
+        raise ConfigError(f"demo.start must be YYYY-MM-DD, got {demo['start']!r}") from exc
+    if demo["faults"] not in ("none", "typical", "hostile"):
+        raise ConfigError(f"demo.faults must be none, typical or hostile, got {demo['faults']!r}")
+    return Settings(
+        home=home, inbox=inbox, warehouse=home / "warehouse.duckdb", raw_dir=home / "raw",
+        airflow_home=home / "airflow", out_dir=home / "out",
+        max_file_bytes=_positive("ingest.max_file_bytes", values["ingest"]["max_file_bytes"]),
+        max_records=_positive("ingest.max_records", values["ingest"]["max_records"]),
+        demo=DemoSettings(start=demo_start, days=_positive("demo.days", demo["days"]),
+                          municipalities=_positive("demo.municipalities", demo["municipalities"]),
+                          residents=_positive("demo.residents", demo["residents"]),
+                          seed=int(demo["seed"]), faults=str(demo["faults"])),
+    )

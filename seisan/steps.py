@@ -1,0 +1,66 @@
+"""The step functions the daily DAG calls, one per task. Each takes the business date as text (what Airflow
+passes), reads the settings, does one step for that date, and returns a small JSON-able summary.
+
+Every step is idempotent for its business date: running it again gives the same tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from seisan.config import Settings, load_settings
+
+log = logging.getLogger("seisan")
+
+
+def parse_business_date(value: str | dt.date) -> dt.date:
+    """A business date from `YYYY-MM-DD` text (or a date); a clear error otherwise."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise ValueError(f"business date must be YYYY-MM-DD, got {value!r}") from exc
+
+
+def ingest_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
+    """Inbox → raw for one business date (every file named for it or earlier not loaded yet)."""
+    import duckdb
+
+    from ingestion import Limits, ingest
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    limits = Limits(max_file_bytes=settings.max_file_bytes, max_records=settings.max_records)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        summary = ingest(con, settings.inbox, settings.raw_dir, date, limits=limits, progress=log.info)
+    return _jsonable(summary)
+
+
+def build_marts_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
+    """raw → staging → marts with dbt for one business date."""
+    from seisan.marts import build_marts
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    result = build_marts(settings.warehouse, date, progress=log.info)
+    return _jsonable(result)
+
+
+def _jsonable(value: Any) -> Any:
+    """Dataclasses, dates and mappings as plain JSON values (XCom carries JSON)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
