@@ -1,12 +1,13 @@
 """Japanese-era dates (和暦 YYMMDD) as the 200-byte Zengin files carry them, with no era marker.
 
-The adopted rule is domain/zengin.md §5: with R = the Reiwa year of the *reference date* (the business date of
-the run, never the wall clock, so re-runs agree), YY = 00 is invalid, 1 <= YY <= R + 1 is Reiwa (2018 + YY) and
-anything else is Heisei (1988 + YY). The calendar date is then checked, then the era boundaries: Reiwa starts on
-2019-05-01 and Heisei runs from 1989-01-08 to 2019-04-30. A date that falls outside its era is rejected, never
-moved into the other era.
+The adopted rule is domain/zengin.md §5: with R = the Reiwa year of the *reference date* (the business date
+of the run, never the wall clock, so re-runs agree), YY = 00 is invalid, 1 <= YY <= R + 1 is Reiwa
+(2018 + YY) and anything else is Heisei (1988 + YY). The calendar date is then checked, then the era
+boundaries: Reiwa starts on 2019-05-01 and Heisei runs from 1989-01-08 to 2019-04-30.
+A date that falls outside its era is rejected, never moved into the other era.
 
-Written by hand: Python's standard library has no Japanese-era calendar, and the inference rule is seisan's own.
+Written by hand: Python's standard library has no Japanese-era calendar, and the inference rule is
+seisan's own.
 This module must never guess across an era boundary, and must never read the clock: the caller passes the
 reference date. The rule needs an update when a new era begins.
 """
@@ -24,7 +25,7 @@ _HEISEI_OFFSET = 1988
 
 
 class EraDateError(ValueError):
-    """A YYMMDD value that is not a date of the inferred era (bad shape, 00 year, bad day, outside the era)."""
+    """A YYMMDD value that is not a date of its era (bad shape, year 00, bad day, outside the era)."""
 
 
 class Era(StrEnum):

@@ -1,4 +1,4 @@
-"""The Zengin character set: converting names to half-width Zengin kana, checking a field's characters and bytes.
+"""The Zengin character set: names to half-width Zengin kana, checking a field's characters and bytes.
 
 Zengin fields allow only single-byte JIS X 0201 characters, and which ones depends on the field
 (domain/zengin.md §6.1):
@@ -8,10 +8,10 @@ Zengin fields allow only single-byte JIS X 0201 characters, and which ones depen
 - EDI (EDI情報, 摘要): the same plus ｦ, `\\` (the yen sign), ｢ ｣ and `/`.
 Never allowed anywhere: small kana ｧ–ｯ, the long vowel ｰ, lower case, and every multi-byte character.
 
-`to_zengin_kana` follows the §6.2 recipe with jaconv (imported lazily: the reader agent imports `contracts` and
-does not install jaconv). The checks here need no third-party code. The legal-entity abbreviations (法人略語,
-§6.3) and the bracket positions are written by hand: they are a short bank-published table that no library
-carries.
+`to_zengin_kana` follows the §6.2 recipe with jaconv (imported lazily: the reader agent imports
+`contracts` and does not install jaconv). The checks here need no third-party code.
+The legal-entity abbreviations (法人略語, §6.3) and the bracket positions are written by hand: they are a
+short bank-published table that no library carries.
 
 This module must never truncate a name: a name that does not fit its field is an error (cutting ｶﾞ to ｶ
 makes a different name), and never derives kana from kanji (readings are ambiguous; merchants register
@@ -105,7 +105,8 @@ def zengin_char_problems(text: str, field_class: FieldClass) -> list[str]:
     problems: list[str] = []
     for position, char in enumerate(text, start=1):
         if char not in allowed:
-            problems.append(f"character {char!r} (U+{ord(char):04X}) at position {position} is {_describe(char)}")
+            problems.append(
+                f"character {char!r} (U+{ord(char):04X}) at position {position} is {_describe(char)}")
         elif char in _VOICING_MARKS and (position == 1 or text[position - 2] not in _BASE_KANA):
             problems.append(f"voicing mark {char!r} at position {position} does not follow a kana")
     return problems

@@ -4,6 +4,7 @@
     seisan ingest --date D                              inbox → raw for D, without Airflow
     seisan run --date D                                 the daily DAG for D, in-process
     seisan demo                                         simulate a small world and run every day of it
+    seisan sql QUERY                                    read-only query against the warehouse
 
 Errors are printed as one clear sentence saying what to do next, with exit status 2 (usage) or 1 (failure).
 """
@@ -87,6 +88,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    settings = load_settings()
+    if not settings.warehouse.is_file():
+        raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `seisan ingest` or `seisan demo` first")
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        cursor = con.execute(args.query)
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchmany(args.limit)
+    say(format_table(columns, rows))
+    return 0
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Rows as an aligned text table (numbers right-aligned)."""
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    numeric = [all(isinstance(row[i], int | float) or row[i] is None for row in rows) for i in range(len(columns))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True))
+
+    out = [line(list(columns)), "  ".join("-" * w for w in widths)] + [line(r) for r in cells]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seisan", description=(
         "seisan (精算): settlement and reconciliation back office for municipal points. "
@@ -126,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
                                            "the outputs are. Starts from an empty SEISAN_HOME unless --keep.")
     demo.add_argument("--keep", action="store_true", help="keep an existing demo home instead of starting afresh")
     demo.set_defaults(handler=cmd_demo)
+
+    sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse",
+                              description="Run QUERY read-only against SEISAN_HOME/warehouse.duckdb and print the "
+                                          "result as a table, e.g. seisan sql \"select * from raw.file_manifest\".")
+    sql.add_argument("query", help="one SQL statement")
+    sql.add_argument("--limit", type=_positive_int, default=200, help="rows to print at most (default 200)")
+    sql.set_defaults(handler=cmd_sql)
     return parser
 
 

@@ -129,7 +129,8 @@ class _Volatile:
 class JpkiCard:
     """One card. `process(apdu)` returns response data ‖ SW; `pulled` turns True when a fault pulls it."""
 
-    def __init__(self, content: CardContent, counters: RetryCounters, faults: CardFaults = CardFaults()) -> None:
+    def __init__(self, content: CardContent, counters: RetryCounters,
+                 faults: CardFaults = CardFaults()) -> None:
         self.content = content
         self.counters = counters
         self.faults = faults
@@ -234,7 +235,8 @@ class JpkiCard:
 
 _PIN_EFS = (EF_AUTH_PIN, EF_SIGN_PIN)
 _KEY_EFS = {EF_AUTH_KEY: EF_AUTH_PIN, EF_SIGN_KEY: EF_SIGN_PIN}
-_ALL_EFS = frozenset((EF_SIGN_CERT, EF_SIGN_CA, EF_TOKEN, EF_AUTH_CERT, EF_AUTH_CA) + _PIN_EFS + tuple(_KEY_EFS))
+_ALL_EFS = frozenset((EF_SIGN_CERT, EF_SIGN_CA, EF_TOKEN, EF_AUTH_CERT, EF_AUTH_CA)
+                     + _PIN_EFS + tuple(_KEY_EFS))
 
 
 def _command_data(apdu: bytes) -> bytes | None:

@@ -34,8 +34,8 @@ def test_worked_examples_invalid(yymmdd: str) -> None:
         parse_era_date(yymmdd, REF_2026)
 
 
-@pytest.mark.parametrize("yymmdd", ["080230", "081301", "080000", "08040", "0804011", "O80401", "０８０４０１",
-                                    "320101", "010101", "", "  0401"])
+@pytest.mark.parametrize("yymmdd", ["080230", "081301", "080000", "08040", "0804011", "O80401",
+                                    "０８０４０１", "320101", "010101", "", "  0401"])
 def test_malformed_or_impossible(yymmdd: str) -> None:
     with pytest.raises(EraDateError):
         parse_era_date(yymmdd, REF_2026)

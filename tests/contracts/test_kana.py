@@ -53,7 +53,8 @@ def test_wo_only_in_edi() -> None:
     assert is_valid_zengin_text("ｦﾀｸ", FieldClass.EDI)
 
 
-@pytest.mark.parametrize("char", list("ｧｨｩｪｫｬｭｮｯｰ") + ["a", ",", "・", "'", "+", ":", "?", "*", "&", "漢", "ア"])
+@pytest.mark.parametrize(
+    "char", list("ｧｨｩｪｫｬｭｮｯｰ") + ["a", ",", "・", "'", "+", ":", "?", "*", "&", "漢", "ア"])
 def test_never_allowed(char: str) -> None:
     for field_class in FieldClass:
         problems = zengin_char_problems(f"ﾃｽﾄ{char}", field_class)

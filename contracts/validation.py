@@ -1,0 +1,465 @@
+"""Row validation for the CSV files of FORMATS.md: text values in, typed values or reason-coded problems out.
+
+Pure functions: no files, no database, no clock. What a check needs from outside (the business date, the
+masters in force) comes in a `RowContext`. Ingestion calls `validate_record` for every CSV data row; the
+simulator and docs/formats.md rely on the check order below, which is therefore part of the contract:
+
+1. field count (`csv_field_count`)                       — only in `validate_record`
+2. required fields (`field_required`), every column
+3. My Number in any id/text/enum field (`my_number_detected`), every column
+4. per-column types in column order: pattern / check digit / enum / amount / date / timestamp
+5. cross-field rules (`fields_inconsistent`, `amount_signed` for a signed non-adjust amount, `date_out_of_range`
+   for an interval that ends before it starts)
+6. date range (`event_date_mismatch` for ledger events, else `date_out_of_range`)
+7. referential checks against the masters in force on the row's date (`*_unknown`)
+(8. duplicate keys: ingestion's job, it needs the loaded rows.)
+
+Every problem found is returned, in that order; the first one is the row's quarantine reason. A column that
+failed an earlier stage is skipped by the later ones. Typed values: int yen, `datetime.date`, naive
+`datetime.datetime` holding Asia/Tokyo wall-clock time, text otherwise; empty fields are None.
+
+Written by hand: the rules are FORMATS.md's own (amount sign rules, JST conversion, My Number, cross-field
+rules); no schema library expresses them with per-row reason codes. This module must never put a detected
+My Number into a problem's detail: it names the column only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from contracts.codes import is_valid_municipality_code, looks_like_my_number
+from contracts.reasons import Reason
+from contracts.schemas import (
+    MUNICIPALITY_CODE,
+    PLATFORM_LEDGER,
+    Column,
+    ColumnType,
+    FileKind,
+)
+
+JST = dt.timezone(dt.timedelta(hours=9), "Asia/Tokyo")
+AMOUNT_MAX_YEN = 10_000_000
+COUNT_MAX_DIGITS = 18                      # fits BIGINT
+TRANSACTION_DAYS_BEFORE_MAX = 400          # a row's timestamp may be this many days before the file's date
+TRANSACTION_DAYS_AFTER_MAX = 1             # ... and this many after (a late-evening offset, clock skew)
+OTHER_DATE_DAYS_MAX = 400                  # other dates of transactional files (e.g. deposit_date), both ways
+MASTER_DATE_MIN = dt.date(1989, 1, 8)      # master validity dates: Heisei onwards ...
+MASTER_DATE_MAX = dt.date(2099, 12, 31)    # ... to the end of the century (an open end is an empty field)
+
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIMESTAMP_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})")
+_DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
+_MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM))
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a row is invalid. code: a `contracts.reasons.Reason` value; column: the column at fault
+    (None for the row as a whole); detail: a human sentence, never holding a My Number."""
+
+    code: str
+    column: str | None
+    detail: str
+
+
+class MasterLookup(Protocol):
+    """What referential checks ask: is `key` in master `master` (`municipalities`, `merchants`,
+    `partners`) as in force on date `on` (the newest snapshot on or before it)?"""
+
+    def known(self, master: str, key: str, on: dt.date) -> bool: ...
+
+
+@dataclass(slots=True)
+class InMemoryMasters:
+    """A MasterLookup over snapshots held in memory: master -> sorted snapshot dates -> keys.
+
+    Ingestion fills one from raw.master_* and adds each snapshot it loads; tests build one by hand."""
+
+    snapshots: dict[str, dict[dt.date, frozenset[str]]] = field(default_factory=dict)
+    _dates: dict[str, list[dt.date]] = field(default_factory=dict)
+
+    def add_snapshot(self, master: str, snapshot_date: dt.date, keys: Iterable[str]) -> None:
+        by_date = self.snapshots.setdefault(master, {})
+        by_date[snapshot_date] = frozenset(keys)
+        self._dates[master] = sorted(by_date)
+
+    def in_force(self, master: str, on: dt.date) -> frozenset[str]:
+        dates = self._dates.get(master, [])
+        index = bisect.bisect_right(dates, on)
+        return self.snapshots[master][dates[index - 1]] if index else frozenset()
+
+    def known(self, master: str, key: str, on: dt.date) -> bool:
+        return key in self.in_force(master, on)
+
+
+@dataclass(frozen=True, slots=True)
+class RowContext:
+    """What validation needs beyond the row. business_date: the date in the file's name (snapshot date for
+    masters); masters: for referential checks (None skips them)."""
+
+    business_date: dt.date
+    masters: MasterLookup | None = None
+
+
+# --- per-column type checks ------------------------------------------------------------------------------
+# A checker takes the non-empty text and returns (typed value, None) or (None, Problem).
+Checked = tuple[Any, Problem | None]
+
+
+def _check_amount(column: Column, text: str) -> Checked:
+    sign = ""
+    digits = text
+    if text[:1] in ("+", "-"):
+        sign, digits = text[0], text[1:]
+    if not (digits.isascii() and digits.isdigit()):
+        return None, Problem(Reason.AMOUNT_NOT_INTEGER, column.name,
+                             f"{column.name} is not a whole number of yen: {text!r}")
+    if sign == "+" or (sign == "-" and not column.signed):
+        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {text!r}")
+    value = int(digits)
+    if value > AMOUNT_MAX_YEN:
+        return None, Problem(Reason.AMOUNT_OUT_OF_RANGE, column.name,
+                             f"{column.name} {text} is over {AMOUNT_MAX_YEN:,} yen for one transaction")
+    return (-value if sign else value), None
+
+
+def _check_count(column: Column, text: str) -> Checked:
+    if text.isascii() and text.isdigit():
+        if len(text) > COUNT_MAX_DIGITS:
+            return None, Problem(Reason.AMOUNT_OUT_OF_RANGE, column.name, f"{column.name} has too many digits")
+        return int(text), None
+    if text[:1] in ("+", "-") and text[1:].isascii() and text[1:].isdigit():
+        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {text!r}")
+    return None, Problem(Reason.AMOUNT_NOT_INTEGER, column.name, f"{column.name} is not a whole number: {text!r}")
+
+
+def _check_decimal(column: Column, text: str) -> Checked:
+    if _DECIMAL_RE.fullmatch(text):
+        return text, None
+    if text[:1] in ("+", "-") and _DECIMAL_RE.fullmatch(text[1:]):
+        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {text!r}")
+    return None, Problem(Reason.FIELD_PATTERN, column.name, f"{column.name} is not a plain decimal: {text!r}")
+
+
+def _check_date(column: Column, text: str) -> Checked:
+    if _DATE_RE.fullmatch(text):
+        try:
+            return dt.date(int(text[:4]), int(text[5:7]), int(text[8:10])), None
+        except ValueError:
+            pass
+    return None, Problem(Reason.DATE_INVALID, column.name, f"{column.name} is not a YYYY-MM-DD date: {text!r}")
+
+
+def parse_timestamp_jst(text: str) -> dt.datetime | None:
+    """An ISO 8601 timestamp with offset (`Z` or ±HH:MM) as naive Asia/Tokyo wall-clock time; None if invalid."""
+    if not _TIMESTAMP_RE.fullmatch(text):
+        return None
+    try:
+        aware = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return aware.astimezone(JST).replace(tzinfo=None)
+
+
+def _check_timestamp(column: Column, text: str) -> Checked:
+    value = parse_timestamp_jst(text)
+    if value is None:
+        return None, Problem(Reason.TIMESTAMP_INVALID, column.name,
+                             f"{column.name} is not an ISO 8601 timestamp with offset: {text!r}")
+    return value, None
+
+
+def _pattern_checker(column: Column) -> Callable[[Column, str], Checked]:
+    regex = re.compile(column.pattern or r".*", re.DOTALL)
+    municipality = column.pattern == MUNICIPALITY_CODE
+
+    def check(col: Column, text: str) -> Checked:
+        if not regex.fullmatch(text):
+            return None, Problem(Reason.FIELD_PATTERN, col.name, f"{col.name} has the wrong shape: {text!r}")
+        if municipality and not is_valid_municipality_code(text):
+            return None, Problem(Reason.MUNICIPALITY_CODE_CHECK_DIGIT, col.name,
+                                 f"{col.name} {text} fails its check digit")
+        return text, None
+
+    return check
+
+
+def _enum_checker(column: Column) -> Callable[[Column, str], Checked]:
+    allowed = frozenset(column.values)
+
+    def check(col: Column, text: str) -> Checked:
+        if text in allowed:
+            return text, None
+        return None, Problem(Reason.FIELD_ENUM, col.name,
+                             f"{col.name} {text!r} is not one of {', '.join(col.values)}")
+
+    return check
+
+
+def _text_checker(column: Column, text: str) -> Checked:
+    return text, None
+
+
+def _checker(column: Column) -> Callable[[Column, str], Checked]:
+    kind = column.type
+    if kind in (ColumnType.ID, ColumnType.DIGITS):
+        return _pattern_checker(column)
+    if kind is ColumnType.ENUM:
+        return _enum_checker(column)
+    return {
+        ColumnType.TEXT: _text_checker, ColumnType.AMOUNT: _check_amount, ColumnType.COUNT: _check_count,
+        ColumnType.DECIMAL: _check_decimal, ColumnType.DATE: _check_date, ColumnType.TIMESTAMP: _check_timestamp,
+    }[kind]
+
+
+@dataclass(frozen=True, slots=True)
+class _ColumnPlan:
+    column: Column
+    check: Callable[[Column, str], Checked]
+    my_number_checked: bool
+
+
+_PLANS: dict[str, tuple[tuple[_ColumnPlan, ...], tuple[Column, ...]]] = {}
+
+
+def _plan(kind: FileKind) -> tuple[tuple[_ColumnPlan, ...], tuple[Column, ...]]:
+    """The kind's column checkers and its date/timestamp columns, built once per kind name."""
+    plan = _PLANS.get(kind.name)
+    if plan is None:
+        checkers = tuple(_ColumnPlan(c, _checker(c), c.type in _MY_NUMBER_TYPES) for c in kind.columns)
+        dated = tuple(c for c in kind.columns if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP))
+        plan = _PLANS[kind.name] = (checkers, dated)
+    return plan
+
+
+def _might_be_my_number(text: str) -> bool:
+    # Cheap pre-filter: exactly 12 digits, or 14 characters grouped 4-4-4 (surrounding spaces allowed).
+    stripped = text.strip()
+    return len(stripped) in (12, 14) and stripped[:1].isdigit() and looks_like_my_number(stripped)
+
+
+def check_fields(kind: FileKind, values: Mapping[str, str | None]) -> tuple[dict[str, Any], list[Problem]]:
+    """Stages 2-4: required, My Number, per-column types. Returns the typed values of the columns that
+    passed (failed columns are absent) and the problems, ordered by stage then column."""
+    required: list[Problem] = []
+    personal: list[Problem] = []
+    typed_problems: list[Problem] = []
+    typed: dict[str, Any] = {}
+    for plan in _plan(kind)[0]:
+        column = plan.column
+        text = values.get(column.name)
+        if not text:
+            if column.required:
+                required.append(Problem(Reason.FIELD_REQUIRED, column.name, f"{column.name} is empty"))
+            else:
+                typed[column.name] = None
+            continue
+        if plan.my_number_checked and _might_be_my_number(text):
+            personal.append(Problem(Reason.MY_NUMBER_DETECTED, column.name,
+                                    f"{column.name} holds a personal number (masked)"))
+            continue
+        value, problem = plan.check(column, text)
+        if problem is None:
+            typed[column.name] = value
+        else:
+            typed_problems.append(problem)
+    return typed, required + personal + typed_problems
+
+
+# --- cross-field rules -----------------------------------------------------------------------------------
+_PROGRAM_SET = frozenset(("grant", "expire", "charge", "adjust"))
+
+
+def _has(typed: Mapping[str, Any], name: str) -> bool:
+    return typed.get(name) is not None
+
+
+def _inconsistent(detail: str) -> Problem:
+    return Problem(Reason.FIELDS_INCONSISTENT, None, detail)
+
+
+def _ledger_rules(typed: Mapping[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    event_type = typed.get("event_type")
+    channel = typed.get("channel")
+    if event_type is None:
+        return problems
+    if "program_code" in typed:
+        if event_type in _PROGRAM_SET and not _has(typed, "program_code"):
+            problems.append(_inconsistent(f"a {event_type} needs program_code"))
+        if event_type not in _PROGRAM_SET and _has(typed, "program_code"):
+            problems.append(_inconsistent(f"a {event_type} must not carry program_code"))
+    if "cancel_of" in typed and (event_type == "cancel") != _has(typed, "cancel_of"):
+        problems.append(_inconsistent("cancel_of is set exactly for a cancel"))
+    if event_type == "expire" and "lot_event_id" in typed and not _has(typed, "lot_event_id"):
+        problems.append(_inconsistent("an expire needs lot_event_id"))
+    if event_type == "charge" and "payment_ref" in typed and not _has(typed, "payment_ref"):
+        problems.append(_inconsistent("a charge needs payment_ref"))
+    if event_type == "adjust" and channel is not None and channel != "batch":
+        problems.append(_inconsistent("an adjust comes through channel batch"))
+    if channel == "terminal" and "terminal_id" in typed and "auth_id" in typed:
+        if not (_has(typed, "terminal_id") and _has(typed, "auth_id")):
+            problems.append(_inconsistent("channel terminal needs terminal_id and auth_id"))
+    amount = typed.get("amount")
+    if amount is not None and amount < 0 and event_type != "adjust":
+        problems.append(Problem(Reason.AMOUNT_SIGNED, "amount", f"a {event_type} amount cannot be negative"))
+    return problems
+
+
+def _interval_rule(start: str, end: str) -> Callable[[Mapping[str, Any]], list[Problem]]:
+    def rule(typed: Mapping[str, Any]) -> list[Problem]:
+        first, last = typed.get(start), typed.get(end)
+        if first is not None and last is not None and last < first:
+            return [Problem(Reason.DATE_OUT_OF_RANGE, end, f"{end} {last} is before {start} {first}")]
+        return []
+
+    return rule
+
+
+def _municipality_rules(typed: Mapping[str, Any]) -> list[Problem]:
+    cycle, day = typed.get("settlement_cycle"), typed.get("settlement_day")
+    if cycle is None or "settlement_day" not in typed:
+        return []
+    if cycle == "daily" and day is not None:
+        return [_inconsistent("a daily settlement has no settlement_day")]
+    if cycle == "weekly" and day not in tuple("1234567"):
+        return [_inconsistent("a weekly settlement_day is 1 (Mon) to 7 (Sun)")]
+    if cycle == "monthly" and day is None:
+        return [_inconsistent("a monthly settlement needs settlement_day 1..28 or end")]
+    return []
+
+
+def _fee_rules(typed: Mapping[str, Any]) -> list[Problem]:
+    low, high = typed.get("min_amount"), typed.get("max_amount")
+    if low is not None and high is not None and high < low:
+        return [_inconsistent(f"max_amount {high} is below min_amount {low}")]
+    return []
+
+
+def _cert_rules(typed: Mapping[str, Any]) -> list[Problem]:
+    event = typed.get("event")
+    if event is None or "previous_serial" not in typed:
+        return []
+    if (event == "reissued") != _has(typed, "previous_serial"):
+        return [_inconsistent("previous_serial is set exactly for a reissued certificate")]
+    return []
+
+
+def _settlement_rules(typed: Mapping[str, Any]) -> list[Problem]:
+    amount, fee, net = typed.get("amount"), typed.get("fee"), typed.get("net")
+    if None not in (amount, fee, net) and amount - fee != net:
+        return [_inconsistent(f"net {net} is not amount {amount} - fee {fee}")]
+    return []
+
+
+_CROSS_RULES: dict[str, tuple[Callable[[Mapping[str, Any]], list[Problem]], ...]] = {
+    "platform_ledger": (_ledger_rules,),
+    "master_municipalities": (_municipality_rules,),
+    "master_designations": (_interval_rule("valid_from", "valid_to"),),
+    "master_terminals": (_interval_rule("active_from", "active_to"),),
+    "master_fee_schedule": (_fee_rules,),
+    "platform_mykey_certs": (_cert_rules,),
+    "partner_settlement": (_settlement_rules,),
+}
+
+
+# --- date range ------------------------------------------------------------------------------------------
+def row_date(kind: FileKind, typed: Mapping[str, Any], business_date: dt.date) -> dt.date:
+    """The date a row is about: the JST date of its first timestamp column, else the file's business date.
+    Referential checks use the masters in force on this date."""
+    if kind.source != "master":
+        for column in _plan(kind)[1]:
+            if column.type is ColumnType.TIMESTAMP and typed.get(column.name) is not None:
+                return typed[column.name].date()
+    return business_date
+
+
+def _date_range_rules(kind: FileKind, typed: Mapping[str, Any], business_date: dt.date) -> list[Problem]:
+    problems: list[Problem] = []
+    for column in _plan(kind)[1]:
+        value = typed.get(column.name)
+        if value is None:
+            continue
+        day = value.date() if isinstance(value, dt.datetime) else value
+        if kind is PLATFORM_LEDGER and column.name == "event_ts":
+            if day != business_date:
+                problems.append(Problem(Reason.EVENT_DATE_MISMATCH, column.name,
+                                        f"event on {day} (JST) in the file for {business_date}"))
+            continue
+        if kind.source == "master":
+            low, high = MASTER_DATE_MIN, MASTER_DATE_MAX
+        elif column.type is ColumnType.TIMESTAMP:
+            low = business_date - dt.timedelta(days=TRANSACTION_DAYS_BEFORE_MAX)
+            high = business_date + dt.timedelta(days=TRANSACTION_DAYS_AFTER_MAX)
+        else:
+            low = business_date - dt.timedelta(days=OTHER_DATE_DAYS_MAX)
+            high = business_date + dt.timedelta(days=OTHER_DATE_DAYS_MAX)
+        if not low <= day <= high:
+            problems.append(Problem(Reason.DATE_OUT_OF_RANGE, column.name,
+                                    f"{column.name} {day} is outside {low}..{high}"))
+    return problems
+
+
+# --- referential -----------------------------------------------------------------------------------------
+_REFERENCES = (("municipality_code", "municipalities", Reason.MUNICIPALITY_UNKNOWN),
+               ("merchant_id", "merchants", Reason.MERCHANT_UNKNOWN),
+               ("partner_code", "partners", Reason.PARTNER_UNKNOWN))
+_NO_REFERENCES = frozenset(("master_municipalities", "master_merchants", "master_partners",
+                            "master_fee_schedule", "master_cost_rates", "platform_mykey_certs"))
+
+
+def _referential_rules(kind: FileKind, typed: Mapping[str, Any], on: dt.date,
+                       masters: MasterLookup) -> list[Problem]:
+    if kind.name in _NO_REFERENCES:
+        return []
+    problems: list[Problem] = []
+    for column_name, master, code in _REFERENCES:
+        value = typed.get(column_name)
+        if value is not None and not masters.known(master, value, on):
+            problems.append(Problem(code, column_name, f"{column_name} {value} is not in the {master} master "
+                                                       f"in force on {on}"))
+    return problems
+
+
+def validate_row(kind: FileKind, values: Mapping[str, str | None],
+                 context: RowContext) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Stages 2-7 for one row given as column -> text (None or "" = empty). Returns (typed values, []) for a
+    good row, (None, problems) otherwise; problems are in check order (module docstring)."""
+    typed, problems = check_fields(kind, values)
+    for rule in _CROSS_RULES.get(kind.name, ()):
+        problems.extend(rule(typed))
+    if not problems:
+        problems.extend(_date_range_rules(kind, typed, context.business_date))
+    if not problems and context.masters is not None:
+        on = row_date(kind, typed, context.business_date)
+        problems.extend(_referential_rules(kind, typed, on, context.masters))
+    return (None, problems) if problems else (typed, [])
+
+
+def header_problem(kind: FileKind, header: Sequence[str]) -> Problem | None:
+    """None when `header` holds exactly the kind's columns (any order), else a `csv_header_invalid` problem."""
+    names = list(header)
+    expected = set(kind.column_names)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    missing = sorted(expected - set(names))
+    extra = sorted(set(names) - expected)
+    if not (repeated or missing or extra):
+        return None
+    parts = [f"{label}: {', '.join(items)}" for label, items in
+             (("missing", missing), ("not listed", extra), ("repeated", repeated)) if items]
+    return Problem(Reason.CSV_HEADER_INVALID, None, "header " + "; ".join(parts))
+
+
+def validate_record(kind: FileKind, header: Sequence[str], fields: Sequence[str],
+                    context: RowContext) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Stage 1 (field count against `header`) and then `validate_row`."""
+    if len(fields) != len(header):
+        return None, [Problem(Reason.CSV_FIELD_COUNT, None,
+                              f"{len(fields)} fields where the header has {len(header)}")]
+    return validate_row(kind, dict(zip(header, fields, strict=True)), context)

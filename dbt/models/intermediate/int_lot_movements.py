@@ -1,0 +1,312 @@
+"""int_lot_movements: the FIFO engine. Every change to a point lot, one row per (event, lot, kind).
+
+Grain: one row per movement: (event_id, lot_event_id, movement_kind). Kinds and their effect on the lot:
+  create  +amount   a grant, charge or positive adjust opens its lot
+  consume -amount   a use (or negative adjust, within its programme) takes from a lot, FIFO order
+  restore +amount   a cancel gives back to a lot its use consumed, last-consumed first
+  lapse   -amount   what a cancel gave back to an already-expired lot lapses at once (23:59:59 of that date)
+  expire  -amount   a lot's remainder at its expiry date 23:59:59 JST; written for EVERY lot once its expiry
+                    date is reached, with amount 0 when nothing was left (see "partitions" below)
+  shortfall 0       the part of a use no unexpired lot could cover (a control break, points do not go negative)
+  unrestored 0      the part of a cancel that matches nothing its use consumed (a control break)
+  noop     0        an event that moved nothing (e.g. amount 0), so that every event leaves a row
+
+Rules (FORMATS.md, "How the platform moves points"): lots are pooled per (municipality, MyKey ID); a use takes
+unexpired lots in order of expiry date (none last), then event time, then event_id; a lot with expiry date E is
+spendable until E 23:59:59; events are applied in (event_ts, event_id) order. The platform's own `expire`
+events are NOT read: seisan's expiries are recomputed independently from the programme rules and drive the
+balances; reconciliation compares them with the platform's (marts.fct_platform_expiries).
+
+Why Python: FIFO with cancels restoring last-consumed-first and expiries interleaved between events is a
+sequential state machine per resident; in SQL it needs a recursive CTE over every event, which is neither clear
+nor incremental. dbt-duckdb runs this model in-process on the same DuckDB connection.
+
+Incremental ("partitions"): the table is written with delete+insert on (municipality_code, mykey_id,
+business_date). A run for D finds, per resident, the earliest date that needs (re)computing: the earliest event
+not yet in this table (a late file can bring an old one) or the earliest reached expiry not yet written. It
+loads that resident's state from rows before that date (lot remainders, what each cancelled use still holds),
+replays the resident's events from that date up to D and returns every movement from that date on. Which
+(resident, date) partitions exist depends only on events and lots, never on how points were allocated (hence
+expire rows of amount 0), so delete+insert replaces exactly the stale rows. A normal day touches only the
+residents active that day or with a lot expiring; its cost does not grow with history.
+
+This model must never read the inbox or the raw schema directly, and must never use floats for amounts.
+"""
+
+import datetime as dt
+
+import pyarrow as pa
+
+END_OF_DAY = dt.time(23, 59, 59)
+
+COLUMNS = [
+    ("movement_id", pa.string()),
+    ("municipality_code", pa.string()),
+    ("mykey_id", pa.string()),
+    ("business_date", pa.date32()),
+    ("movement_ts", pa.timestamp("us")),
+    ("event_id", pa.string()),
+    ("event_type", pa.string()),
+    ("movement_kind", pa.string()),
+    ("lot_event_id", pa.string()),
+    ("program_code", pa.string()),
+    ("funding", pa.string()),
+    ("lot_expiry_date", pa.date32()),
+    ("amount_yen", pa.int64()),
+    ("lot_delta_yen", pa.int64()),
+    ("allocation_seq", pa.int32()),
+    ("use_event_id", pa.string()),
+    ("merchant_id", pa.string()),
+    ("computed_for_date", pa.date32()),
+]
+SCHEMA = pa.schema(COLUMNS)
+
+
+class Lot:
+    """A lot's state while replaying: remaining_yen and whether its expiry has been written."""
+
+    __slots__ = ("lot_event_id", "program_code", "funding", "expiry_date", "granted_ts", "remaining_yen",
+                 "is_expired")
+
+    def __init__(self, lot_event_id, program_code, funding, expiry_date, granted_ts, remaining_yen, is_expired):
+        self.lot_event_id = lot_event_id
+        self.program_code = program_code
+        self.funding = funding
+        self.expiry_date = expiry_date
+        self.granted_ts = granted_ts
+        self.remaining_yen = remaining_yen
+        self.is_expired = is_expired
+
+    def spend_order(self):
+        """FIFO order: expiry date (none last), then grant time, then event id."""
+        return (self.expiry_date is None, self.expiry_date or dt.date.max, self.granted_ts, self.lot_event_id)
+
+
+class Replay:
+    """Replays one resident's events over its lots and collects movement rows."""
+
+    def __init__(self, municipality_code, mykey_id, lots, allocations, computed_for_date):
+        self.municipality_code = municipality_code
+        self.mykey_id = mykey_id
+        self.lots = lots                  # lot_event_id -> Lot
+        self.allocations = allocations    # use event_id -> [[lot_event_id, net consumed yen], ...] in order
+        self.computed_for_date = computed_for_date
+        self.rows = []
+
+    def emit(self, event_id, event_type, kind, ts, lot, amount, delta, seq, use_event_id=None, merchant_id=None):
+        lot_id = lot.lot_event_id if lot is not None else None
+        self.rows.append((
+            f"{event_id}|{lot_id or ''}|{kind}", self.municipality_code, self.mykey_id, ts.date(), ts,
+            event_id, event_type, kind, lot_id,
+            lot.program_code if lot is not None else None, lot.funding if lot is not None else None,
+            lot.expiry_date if lot is not None else None,
+            amount, delta, seq, use_event_id, merchant_id, self.computed_for_date,
+        ))
+
+    def expire_through(self, last_date):
+        """Write the expiry of every unexpired lot whose expiry date is on or before last_date."""
+        due = [lot for lot in self.lots.values()
+               if not lot.is_expired and lot.expiry_date is not None and lot.expiry_date <= last_date]
+        for lot in sorted(due, key=Lot.spend_order):
+            amount = lot.remaining_yen
+            ts = dt.datetime.combine(lot.expiry_date, END_OF_DAY)
+            self.emit(f"expiry:{lot.lot_event_id}", "expiry", "expire", ts, lot, amount, -amount, 0)
+            lot.remaining_yen = 0
+            lot.is_expired = True
+
+    def apply(self, event):
+        """Apply one event (a dict of int_ledger__fifo_input columns) and write its movements."""
+        before = len(self.rows)
+        event_type, amount = event["event_type"], event["amount_yen"]
+        if event["is_lot"]:
+            self.open_lot(event)
+        elif event_type == "use":
+            self.consume(event, program_code=None)
+        elif event_type == "adjust" and amount < 0:
+            self.consume(event, program_code=event["program_code"])
+        elif event_type == "cancel":
+            self.restore(event)
+        if len(self.rows) == before:
+            self.emit(event["event_id"], event_type, "noop", event["event_ts"], None, 0, 0, 0,
+                      merchant_id=event["merchant_id"])
+
+    def open_lot(self, event):
+        lot = Lot(event["event_id"], event["program_code"], event["funding"], event["lot_expiry_date"],
+                  event["event_ts"], event["amount_yen"], False)
+        self.lots[lot.lot_event_id] = lot
+        self.emit(event["event_id"], event["event_type"], "create", event["event_ts"], lot,
+                  lot.remaining_yen, lot.remaining_yen, 0)
+
+    def consume(self, event, program_code):
+        need = abs(event["amount_yen"])
+        event_id, event_type, ts = event["event_id"], event["event_type"], event["event_ts"]
+        usable = [lot for lot in self.lots.values()
+                  if not lot.is_expired and lot.remaining_yen > 0
+                  and (program_code is None or lot.program_code == program_code)]
+        taken = []
+        for seq, lot in enumerate(sorted(usable, key=Lot.spend_order), start=1):
+            if need == 0:
+                break
+            take = min(lot.remaining_yen, need)
+            lot.remaining_yen -= take
+            need -= take
+            taken.append([lot.lot_event_id, take])
+            self.emit(event_id, event_type, "consume", ts, lot, take, -take, seq, merchant_id=event["merchant_id"])
+        if event_type == "use":
+            self.allocations[event_id] = taken
+        if need > 0:
+            self.emit(event_id, event_type, "shortfall", ts, None, need, 0, 0, merchant_id=event["merchant_id"])
+
+    def restore(self, event):
+        need = event["amount_yen"]
+        event_id, ts, use_id = event["event_id"], event["event_ts"], event["cancel_of"]
+        lapse_ts = dt.datetime.combine(ts.date(), END_OF_DAY)
+        for seq, entry in enumerate(reversed(self.allocations.get(use_id, [])), start=1):
+            give = min(entry[1], need)
+            if give == 0:
+                continue
+            entry[1] -= give
+            need -= give
+            lot = self.lots[entry[0]]
+            lot.remaining_yen += give
+            self.emit(event_id, "cancel", "restore", ts, lot, give, give, seq, use_id, event["merchant_id"])
+            if lot.is_expired:
+                lot.remaining_yen -= give
+                self.emit(event_id, "cancel", "lapse", lapse_ts, lot, give, -give, seq, use_id,
+                          event["merchant_id"])
+        if need > 0:
+            self.emit(event_id, "cancel", "unrestored", ts, None, need, 0, 0, use_id, event["merchant_id"])
+
+    def run(self, events, horizon_date):
+        for event in events:
+            self.expire_through(event["event_date"] - dt.timedelta(days=1))
+            self.apply(event)
+        self.expire_through(horizon_date)
+
+
+# ---- reading state and writing the batch ---------------------------------------------------------------
+
+def _records(session, sql, params=()):
+    cursor = session.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _scope_sql(this, run_date_literal, incremental):
+    """Per resident in scope: restart_date (first date to recompute) and horizon_date (last date)."""
+    if not incremental:
+        return f"""
+            select municipality_code, mykey_id, min(event_date) as restart_date,
+                   cast({run_date_literal} as date) as horizon_date
+            from fifo_events where event_date <= {run_date_literal} group by all"""
+    return f"""
+        with done as (select distinct event_id from {this}),
+        unprocessed as (
+            select municipality_code, mykey_id, min(event_date) as restart_date
+            from fifo_events
+            where event_date <= {run_date_literal} and event_id not in (select event_id from done)
+            group by all),
+        due as (
+            select municipality_code, mykey_id, min(lot_expiry_date) as restart_date
+            from fifo_events
+            where is_lot and lot_expiry_date <= {run_date_literal}
+                and ('expiry:' || event_id) not in (select event_id from done)
+            group by all),
+        starts as (
+            select municipality_code, mykey_id, min(restart_date) as restart_date
+            from (select * from unprocessed union all select * from due) group by all),
+        last_written as (
+            select municipality_code, mykey_id, max(business_date) as last_date
+            from {this} where (municipality_code, mykey_id) in (select (municipality_code, mykey_id) from starts)
+            group by all)
+        select starts.municipality_code, starts.mykey_id, starts.restart_date,
+               greatest(cast({run_date_literal} as date), coalesce(last_written.last_date, starts.restart_date))
+                   as horizon_date
+        from starts left join last_written using (municipality_code, mykey_id)"""
+
+
+def _load_state(session, this):
+    """Lots and cancellable use allocations of residents in scope, as of the day before their restart date."""
+    lots = _records(session, f"""
+        select e.municipality_code, e.mykey_id, e.event_id, e.program_code, e.funding, e.lot_expiry_date,
+               e.event_ts, coalesce(sum(t.lot_delta_yen), 0) as remaining_yen,
+               coalesce(bool_or(t.movement_kind = 'expire'), false) as is_expired
+        from fifo_events as e
+        inner join fifo_scope as s using (municipality_code, mykey_id)
+        left join {this} as t
+            on t.lot_event_id = e.event_id and t.business_date < s.restart_date
+            and t.municipality_code = e.municipality_code and t.mykey_id = e.mykey_id
+        where e.is_lot and e.event_date < s.restart_date
+        group by all""")
+    allocations = _records(session, f"""
+        with cancelled_uses as (
+            select distinct e.cancel_of as use_event_id
+            from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)
+            where e.event_type = 'cancel' and e.event_date between s.restart_date and s.horizon_date),
+        before_restart as (
+            select t.*
+            from {this} as t inner join fifo_scope as s using (municipality_code, mykey_id)
+            where t.business_date < s.restart_date
+                and coalesce(t.use_event_id, t.event_id) in (select use_event_id from cancelled_uses)),
+        restored as (
+            select use_event_id, lot_event_id, sum(amount_yen) as restored_yen
+            from before_restart where movement_kind = 'restore' group by all)
+        select c.municipality_code, c.mykey_id, c.event_id as use_event_id, c.lot_event_id,
+               c.amount_yen - coalesce(r.restored_yen, 0) as net_yen
+        from before_restart as c
+        left join restored as r on r.use_event_id = c.event_id and r.lot_event_id = c.lot_event_id
+        where c.movement_kind = 'consume' and c.event_type = 'use'
+        order by c.event_id, c.allocation_seq""")
+    return lots, allocations
+
+
+def _replays(lots, allocations, computed_for_date):
+    replays = {}
+
+    def replay_for(row):
+        key = (row["municipality_code"], row["mykey_id"])
+        if key not in replays:
+            replays[key] = Replay(key[0], key[1], {}, {}, computed_for_date)
+        return replays[key]
+
+    for row in lots:
+        replay_for(row).lots[row["event_id"]] = Lot(
+            row["event_id"], row["program_code"], row["funding"], row["lot_expiry_date"], row["event_ts"],
+            int(row["remaining_yen"]), bool(row["is_expired"]))
+    for row in allocations:
+        replay_for(row).allocations.setdefault(row["use_event_id"], []).append(
+            [row["lot_event_id"], int(row["net_yen"])])
+    return replays, replay_for
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", incremental_strategy="delete+insert",
+               unique_key=["municipality_code", "mykey_id", "business_date"])
+    run_date = dt.date.fromisoformat(str(dbt.config.get("business_date")))
+    run_date_literal = f"date '{run_date.isoformat()}'"
+    dbt.ref("int_ledger__fifo_input").create_view("fifo_events", replace=True)
+    this = str(dbt.this)
+    session.execute(f"create or replace temp table fifo_scope as {_scope_sql(this, run_date_literal, dbt.is_incremental)}")
+    if dbt.is_incremental:
+        lots, allocations = _load_state(session, this)
+    else:
+        lots, allocations = [], []
+    replays, replay_for = _replays(lots, allocations, run_date)
+    events = _records(session, """
+        select e.*, s.horizon_date
+        from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)
+        where e.event_date between s.restart_date and s.horizon_date
+        order by e.municipality_code, e.mykey_id, e.event_ts, e.event_id""")
+    by_resident = {}
+    for event in events:
+        by_resident.setdefault((event["municipality_code"], event["mykey_id"]), []).append(event)
+    scope = _records(session, "select * from fifo_scope order by municipality_code, mykey_id")
+    rows = []
+    for resident in scope:
+        replay = replay_for(resident)
+        replay.run(by_resident.get((resident["municipality_code"], resident["mykey_id"]), []),
+                   resident["horizon_date"])
+        rows.extend(replay.rows)
+    columns = list(zip(*rows)) if rows else [[] for _ in COLUMNS]
+    return pa.table({name: pa.array(list(values), type=kind) for (name, kind), values in zip(COLUMNS, columns)},
+                    schema=SCHEMA)

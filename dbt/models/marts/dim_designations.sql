@@ -1,0 +1,14 @@
+with
+
+versions as (
+    select * from {{ ref('int_designations__versioned') }}
+),
+
+final as (
+    select
+        md5(concat_ws('|', municipality_code, merchant_id, designated_from, valid_from)) as designation_version_key,
+        *,
+    from versions
+)
+
+select * from final

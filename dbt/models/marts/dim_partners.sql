@@ -1,0 +1,14 @@
+with
+
+versions as (
+    select * from {{ ref('int_partners__versioned') }}
+),
+
+final as (
+    select
+        md5(concat_ws('|', partner_code, valid_from)) as partner_version_key,
+        *,
+    from versions
+)
+
+select * from final

@@ -1,0 +1,91 @@
+"""What a loader decides about one file, before anything is written: rows per raw table and quarantined records.
+
+Loaders are pure with respect to the warehouse (they may read it, never write it); `ingestion.store` writes
+an outcome in one transaction. An outcome checks its own accounting: records read = loaded + quarantined.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+LOADED, DUPLICATE, CONFLICT, REJECTED = "loaded", "duplicate", "conflict", "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedRecord:
+    """One record kept out of the raw tables. line_number: physical line (Zengin: record number), 0 for a
+    whole file that could not be split into records; raw_text: the record as delivered (masked on write)."""
+
+    line_number: int
+    reason_code: str
+    detail: str
+    raw_text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GapChange:
+    """A change to raw.terminal_seq_gaps: `open` inserts a gap, `resolve` marks the open gap
+    (terminal_id, missing_from_seq, missing_to_seq) resolved by this file."""
+
+    action: str
+    terminal_id: str
+    missing_from_seq: int
+    missing_to_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    """A loader's verdict on one file.
+
+    status: loaded | duplicate | conflict | rejected; reason_code/detail: why, for a rejected or conflicting
+    file; rows_read: records in the file; rows_loaded: records that went into raw tables (a Zengin header,
+    trailer and end count as loaded into bank_statements); tables: raw table -> rows (lineage included);
+    quarantined: rejected records; gap_changes: terminal seq gap bookkeeping.
+    """
+
+    status: str
+    rows_read: int
+    rows_loaded: int
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    quarantined: tuple[QuarantinedRecord, ...] = ()
+    reason_code: str | None = None
+    detail: str | None = None
+    gap_changes: tuple[GapChange, ...] = ()
+
+    def __post_init__(self) -> None:
+        counted = sum(1 for q in self.quarantined if q.line_number > 0)
+        if self.rows_read != self.rows_loaded + counted:
+            raise AssertionError(f"rows read {self.rows_read} != loaded {self.rows_loaded} + quarantined {counted}")
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(1 for q in self.quarantined if q.line_number > 0)
+
+
+def whole_file(status: str, reason_code: str, detail: str,
+               records: list[tuple[int, str | None]] | None) -> FileOutcome:
+    """A file kept out whole: every record quarantined with the file's reason, or one line-0 row when the
+    file cannot be split into records (`records` None)."""
+    if not records:
+        return FileOutcome(status, 0, 0, quarantined=(QuarantinedRecord(0, reason_code, detail, None),),
+                           reason_code=reason_code, detail=detail)
+    quarantined = tuple(QuarantinedRecord(line, reason_code, detail, text) for line, text in records)
+    return FileOutcome(status, len(records), 0, quarantined=quarantined, reason_code=reason_code, detail=detail)
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """The facts about a file that every written row carries: sha256, inbox-relative path, source, kind,
+    business date (None for unknown files), size, mtime and the run's date."""
+
+    sha256: str
+    path: str
+    source: str
+    kind: str
+    business_date: dt.date | None
+    size_bytes: int
+    mtime_ns: int
+    ingest_run_date: dt.date

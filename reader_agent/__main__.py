@@ -1,0 +1,7 @@
+"""`python -m reader_agent` = `seisan-reader`."""
+
+import sys
+
+from reader_agent.cli import main
+
+sys.exit(main())

@@ -1,0 +1,199 @@
+"""`seisan-reader` / `python -m reader_agent`: the shop-terminal command line.
+
+Commands: status, init-terminal, pay --amount N, cancel --auth-id A, recover, upload. Messages go to stdout in
+Japanese (default) or English (`--lang en`); an error prints `[code] sentence-that-says-what-to-do` to stderr
+and exits 1 (usage errors exit 2). The PIN is read from the keyboard without echo (or one line on a piped
+stdin, for PIN pads), never from an argument or environment variable.
+This is the agent's only place that reads its settings (flags, then terminal.json in the state directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TextIO
+
+from reader_agent import messages
+from reader_agent.config import TerminalConfig, init_terminal, load_config, load_key
+from reader_agent.errors import AgentError, Reason
+from reader_agent.flow import (
+    CardOptions,
+    Request,
+    card_status,
+    run_transaction,
+    seal_and_deliver,
+    settle_pending,
+)
+from reader_agent.pin import PinSource, read_pin_from_stdin
+from reader_agent.platform import Endpoint, PlatformClient
+from reader_agent.store import JST, TerminalStore
+from reader_agent.upload import deliver_over_https, deliver_to_directory, with_retries
+
+STATE_DIR_DEFAULT = Path.home() / ".seisan-reader"
+AMOUNT_MAX = 10_000_000
+
+
+def _amount(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) <= AMOUNT_MAX:
+        raise argparse.ArgumentTypeError(f"an integer number of yen, 1..{AMOUNT_MAX}")
+    return int(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seisan-reader", description="My Number Card point terminal")
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR_DEFAULT)
+    parser.add_argument("--lang", choices=messages.LANGS, default="ja")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    card = argparse.ArgumentParser(add_help=False)
+    card.add_argument("--reader", help="use only readers whose name contains this")
+    card.add_argument("--card-wait", type=float, default=30.0, help="seconds to wait for a card")
+    card.add_argument("--pin-timeout", type=float, default=30.0)
+    card.add_argument("--apdu-timeout", type=float, default=5.0)
+    card.add_argument("--trace", action="store_true", help="print APDUs (PIN masked) to stderr")
+    net = argparse.ArgumentParser(add_help=False)
+    net.add_argument("--platform-url")
+    net.add_argument("--platform-ca", help="PEM file of the CA that signed the platform's certificate")
+
+    sub.add_parser("status", parents=[card])
+    init = sub.add_parser("init-terminal", parents=[net])
+    init.add_argument("--terminal-id", required=True)
+    init.add_argument("--merchant-id", required=True)
+    init.add_argument("--municipality-code")
+    init.add_argument("--upload-target", help="inbox directory or https URL")
+    init.add_argument("--active-from", type=dt.date.fromisoformat)
+    pay = sub.add_parser("pay", parents=[card, net])
+    pay.add_argument("--amount", type=_amount, required=True)
+    pay.add_argument("--municipality-code")
+    cancel = sub.add_parser("cancel", parents=[card, net])
+    cancel.add_argument("--auth-id", required=True)
+    cancel.add_argument("--amount", type=_amount, help="partial cancel; default: the whole use")
+    sub.add_parser("recover", parents=[net])
+    upload = sub.add_parser("upload", parents=[net])
+    upload.add_argument("--to", dest="upload_target", help="inbox directory or https URL")
+    upload.add_argument("--attempts", type=int, default=4)
+    upload.add_argument("--backoff", type=float, default=0.5)
+    return parser
+
+
+def _platform(args: argparse.Namespace, config: TerminalConfig, state_dir: Path,
+              url: str | None = None) -> PlatformClient | None:
+    url = url or getattr(args, "platform_url", None) or config.platform_url
+    if not url:
+        return None
+    ca = getattr(args, "platform_ca", None) or config.platform_ca
+    return PlatformClient(Endpoint(url, ca), config.terminal_id, load_key(state_dir))
+
+
+def _card_options(args: argparse.Namespace, err: TextIO) -> CardOptions:
+    trace = (lambda line: print(line, file=err)) if args.trace else None
+    return CardOptions(args.reader, args.card_wait, args.pin_timeout, args.apdu_timeout, trace)
+
+
+def _cmd_status(args: argparse.Namespace, say: Callable[[str], None], t: Callable[..., str]) -> None:
+    status = card_status(_card_options(args, sys.stderr))
+    say(t("status_readers", readers=", ".join(status.readers) or "-"))
+    if not status.readers:
+        raise AgentError(Reason.NO_READER)
+    present = args.lang == "en" and ("present" if status.card_reader else "none") or (
+        "あり" if status.card_reader else "なし")
+    say(t("status_card", state=present + (f" ({status.card_reader})" if status.card_reader else "")))
+    if status.jpki is not None:
+        say(t("status_jpki", state=("yes" if args.lang == "en" else "あり") if status.jpki else
+              ("no" if args.lang == "en" else "なし")))
+    if status.locked:
+        say(t("status_tries", tries="0 (locked)" if args.lang == "en" else "0 (ロック)"))
+    elif status.jpki:
+        say(t("status_tries", tries=status.tries_left if status.tries_left is not None else "?"))
+
+
+def _cmd_transaction(args: argparse.Namespace, say: Callable[[str], None], t: Callable[..., str],
+                     pin_source: PinSource) -> None:
+    config = load_config(args.state_dir)
+    platform = _platform(args, config, args.state_dir)
+    if platform is None:
+        raise AgentError(Reason.USAGE, detail="--platform-url is needed")
+    if args.command == "pay":
+        request = Request("use", args.amount, municipality_code=args.municipality_code)
+    else:
+        request = Request("cancel", args.amount, cancel_of=args.auth_id)
+    receipt = run_transaction(args.state_dir, config, platform, request, pin_source,
+                              _card_options(args, sys.stderr), say, t)
+    key = "paid" if receipt.type == "use" else "cancelled"
+    say(t(key, auth_id=receipt.auth_id, amount=receipt.amount, balance=receipt.balance))
+
+
+def _cmd_upload(args: argparse.Namespace, say: Callable[[str], None], t: Callable[..., str]) -> None:
+    config = load_config(args.state_dir)
+    target = args.upload_target or config.upload_target
+    if not target:
+        raise AgentError(Reason.USAGE, detail="--to is needed (inbox directory or https URL)")
+    if target.startswith(("https://", "http://")):
+        client = _platform(args, config, args.state_dir, url=target)
+        assert client is not None
+        send = partial(deliver_over_https, client, config.terminal_id)
+    else:
+        send = partial(deliver_to_directory, Path(target), config.terminal_id)
+    platform = _platform(args, config, args.state_dir)
+    delivered = seal_and_deliver(
+        args.state_dir, config, platform,
+        lambda path: with_retries(lambda: send(path), args.attempts, args.backoff), say, t)
+    if not delivered:
+        say(t("nothing_to_upload"))
+
+
+def _cmd_recover(args: argparse.Namespace, say: Callable[[str], None], t: Callable[..., str]) -> None:
+    config = load_config(args.state_dir)
+    with TerminalStore.open(args.state_dir, config.terminal_id) as store:
+        recovered = settle_pending(store, _platform(args, config, args.state_dir))
+    if recovered:
+        say(t("recovered", outcome=recovered.outcome, seq=recovered.seq))
+
+
+def _cmd_init(args: argparse.Namespace, say: Callable[[str], None], t: Callable[..., str]) -> None:
+    config = TerminalConfig(args.terminal_id, args.merchant_id, args.platform_url, args.platform_ca,
+                            args.upload_target, args.municipality_code)
+    line = init_terminal(args.state_dir, config, args.active_from or dt.datetime.now(JST).date())
+    say(t("terminal_ready"))
+    say(line)
+
+
+def error_text(error: AgentError, lang: str) -> str:
+    params = dict(error.params)
+    if error.code == Reason.PLATFORM_DECLINED:
+        params["reason_text"] = messages.decline_text(str(params.get("reason")), lang, **params)
+    return f"[{error.code.value}] {messages.text(error.code.value, lang, **params)}"
+
+
+def main(argv: list[str] | None = None, pin_source: PinSource | None = None,
+         out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one command; returns the exit code. Tests may pass a `pin_source` and output streams."""
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    t = partial(messages.text, lang=args.lang)
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    try:
+        if args.command == "status":
+            _cmd_status(args, say, t)
+        elif args.command == "init-terminal":
+            _cmd_init(args, say, t)
+        elif args.command in ("pay", "cancel"):
+            _cmd_transaction(args, say, t, pin_source or read_pin_from_stdin)
+        elif args.command == "recover":
+            _cmd_recover(args, say, t)
+        elif args.command == "upload":
+            _cmd_upload(args, say, t)
+    except AgentError as error:
+        print(error_text(error, args.lang), file=err, flush=True)
+        return 2 if error.code == Reason.USAGE else 1
+    return 0

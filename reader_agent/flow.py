@@ -1,0 +1,260 @@
+"""The pay / cancel transaction, pending-entry recovery, card status and upload, end to end.
+
+Order of one transaction (docs/reader-agent.md):
+ 1. settle any pending entry left by a crash (ask the platform; nothing new starts until it is settled);
+ 2. wait for a card, connect EXCLUSIVE; SELECT JPKI AP, token, auth certificate (local checks), PIN tries;
+    one try left → refuse before asking for the PIN;
+ 3. platform `authorise` (resolves the MyKey ID from the certificate, checks balance, reserves an auth_id);
+    unreachable → nothing is spent, the resident is told;
+ 4. PIN → VERIFY → SELECT key → SIGN the card message (it holds auth_id and mykey_id) → re-SELECT AP →
+    disconnect unpowered; any failure voids the reservation;
+ 5. write-ahead: the signed record is made durable as the pending entry (its seq is now fixed);
+ 6. platform `commit` with the record; committed → append to the log; declined → drop the entry;
+    no answer → the entry stays and step 1 of a later run settles it.
+
+Never holds the PIN beyond step 4's VERIFY; never touches the signing certificate/key/password or the
+券面 APs.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contracts import terminal_log
+from reader_agent.card import JpkiCard, verify_signature
+from reader_agent.config import TerminalConfig, load_key
+from reader_agent.errors import AgentError, Reason
+from reader_agent.pcsc import CardConnection, PcscContext
+from reader_agent.pin import PinSource
+from reader_agent.platform import PlatformClient
+from reader_agent.store import JST, TerminalStore
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CardOptions:
+    """reader_filter: substring of the reader name (None = any); card_wait_s / pin_timeout_s / apdu_timeout_s:
+    the three timeouts; trace: where masked APDU traces go (None = off)."""
+
+    reader_filter: str | None = None
+    card_wait_s: float = 30.0
+    pin_timeout_s: float = 30.0
+    apdu_timeout_s: float = 5.0
+    trace: Say | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the resident is told after a committed transaction (no MyKey ID, no certificate data)."""
+
+    type: str
+    auth_id: str
+    amount: int
+    balance: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """How a pending entry was settled: outcome `committed` (appended) or `not_committed` (dropped)."""
+
+    outcome: str
+    seq: int
+
+
+def now_jst() -> dt.datetime:
+    return dt.datetime.now(JST).replace(microsecond=0)
+
+
+def settle_pending(store: TerminalStore, platform: PlatformClient | None) -> Recovery | None:
+    """Settle a pending entry with the platform's word; PENDING_UNRESOLVED if it cannot be asked."""
+    pending = store.pending()
+    if pending is None:
+        return None
+    if platform is None:
+        raise AgentError(Reason.PENDING_UNRESOLVED)
+    try:
+        state = platform.status(pending["auth_id"]).get("status")
+        if state == "reserved":
+            state = platform.void(pending["auth_id"]).get("status")
+    except AgentError as exc:
+        if exc.code == Reason.PLATFORM_UNREACHABLE:
+            raise AgentError(Reason.PENDING_UNRESOLVED) from exc
+        state = "unknown"
+    if state == "committed":
+        store.append_pending()
+        return Recovery("committed", pending["seq"])
+    store.discard_pending()
+    return Recovery("not_committed", pending["seq"])
+
+
+def _authorise_payload(config: TerminalConfig, kind: str, amount: int, cancel_of: str | None,
+                       municipality_code: str | None, cert_der: bytes) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "request_id": base64.b32encode(os.urandom(15)).decode().lower(),
+        "type": kind, "terminal_id": config.terminal_id, "merchant_id": config.merchant_id, "amount": amount,
+        "card_cert": base64.b64encode(cert_der).decode("ascii"),
+    }
+    if municipality_code or config.municipality_code:
+        payload["municipality_code"] = municipality_code or config.municipality_code
+    if cancel_of:
+        payload["cancel_of"] = cancel_of
+    return payload
+
+
+def _void_quietly(platform: PlatformClient, auth_id: str) -> None:
+    try:
+        platform.void(auth_id)
+    except AgentError:
+        pass  # the reservation expires on its own; nothing was spent
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One transaction asked for at the till: kind `use`/`cancel`, amount in yen (None for a full cancel),
+    the use being cancelled, and an optional municipality when the shop must choose."""
+
+    kind: str
+    amount: int | None
+    cancel_of: str | None = None
+    municipality_code: str | None = None
+
+
+def _card_steps(connection: CardConnection, platform: PlatformClient, store: TerminalStore,
+                config: TerminalConfig, request: Request, pin_source: PinSource, options: CardOptions,
+                say: Say, lang_text: Callable[..., str]) -> dict[str, Any]:
+    """Steps 2-4 on an exclusive connection: returns the signed record (not yet durable)."""
+    card = JpkiCard(connection.transmit)
+    card.select_applet()
+    card.check_token()
+    identity = card.read_auth_certificate(dt.datetime.now(dt.UTC))
+    tries = card.pin_tries_left()
+    if tries == 1:
+        raise AgentError(Reason.PIN_LAST_TRY)
+    reservation = platform.authorise(_authorise_payload(config, request.kind, request.amount or 0,
+                                                        request.cancel_of, request.municipality_code,
+                                                        identity.cert_der))
+    auth_id = str(reservation["auth_id"])
+    try:
+        amount = int(reservation["amount"])
+        say(lang_text("amount" if request.kind == "use" else "cancel_amount", amount=amount))
+        if tries is not None:
+            say(lang_text("tries_left", tries_left=tries))
+        pin = pin_source(lang_text("pin_prompt"), options.pin_timeout_s)
+        card.verify_pin(pin)
+        fields: dict[str, Any] = {
+            "type": request.kind, "ts": now_jst().isoformat(), "merchant_id": config.merchant_id,
+            "municipality_code": reservation["municipality_code"], "mykey_id": reservation["mykey_id"],
+            "amount": amount, "auth_id": auth_id,
+        }
+        if request.kind == "cancel":
+            fields["cancel_of"] = request.cancel_of
+        record = store.next_record(fields)
+        signature = card.sign_sha256(terminal_log.card_message_digest(record))
+        card.logout()
+        if not verify_signature(identity.public_key, signature, terminal_log.card_message(record)):
+            raise AgentError(Reason.SIGNATURE_INVALID)
+    except AgentError:
+        _void_quietly(platform, auth_id)
+        raise
+    record["card_cert_serial"] = identity.serial_hex
+    record["card_sig"] = base64.b64encode(signature).decode("ascii")
+    return record
+
+
+def run_transaction(state_dir: Path, config: TerminalConfig, platform: PlatformClient, request: Request,
+                    pin_source: PinSource, options: CardOptions, say: Say,
+                    lang_text: Callable[..., str]) -> Receipt:
+    """The whole pay or cancel; raises AgentError (nothing spent unless a Receipt is returned, except
+    PLATFORM_UNCERTAIN, where a later `settle_pending` tells)."""
+    with TerminalStore.open(state_dir, config.terminal_id) as store:
+        recovered = settle_pending(store, platform)
+        if recovered:
+            say(lang_text("recovered", outcome=recovered.outcome, seq=recovered.seq))
+        with PcscContext() as pcsc:
+            say(lang_text("wait_card"))
+            reader = pcsc.wait_for_card(options.reader_filter, options.card_wait_s)
+            connection = pcsc.connect_exclusive(reader, options.apdu_timeout_s, options.trace)
+            try:
+                record = _card_steps(connection, platform, store, config, request, pin_source, options, say,
+                                     lang_text)
+            finally:
+                connection.close()
+        say(lang_text("remove_card"))
+        store.write_pending(record)
+        try:
+            answer = platform.commit(record["auth_id"], record)
+        except AgentError as exc:
+            if exc.code == Reason.PLATFORM_DECLINED:
+                store.discard_pending()
+                raise
+            raise AgentError(Reason.PLATFORM_UNCERTAIN) from exc
+        written = store.append_pending()
+        return Receipt(written["type"], written["auth_id"], written["amount"], int(answer.get("balance", 0)),
+                       written["seq"])
+
+
+@dataclass(frozen=True, slots=True)
+class CardStatus:
+    """`status` output: readers, and for the first reader with a card: JPKI found and auth-PIN tries left."""
+
+    readers: tuple[str, ...]
+    card_reader: str | None
+    jpki: bool | None
+    tries_left: int | None
+    locked: bool
+
+
+def card_status(options: CardOptions) -> CardStatus:
+    """Look without asking for a PIN: SELECT AP, token, PIN-tries query only (never a VERIFY with data)."""
+    with PcscContext() as pcsc:
+        states = pcsc.reader_states(options.reader_filter)
+        readers = tuple(s.name for s in states)
+        with_card = next((s.name for s in states if s.card_present), None)
+        if with_card is None:
+            return CardStatus(readers, None, None, None, False)
+        connection = pcsc.connect_exclusive(with_card, options.apdu_timeout_s, options.trace)
+        try:
+            card = JpkiCard(connection.transmit)
+            try:
+                card.select_applet()
+                card.check_token()
+            except AgentError as exc:
+                if exc.code in (Reason.NOT_JPKI, Reason.TOKEN_UNSUPPORTED):
+                    return CardStatus(readers, with_card, False, None, False)
+                raise
+            try:
+                tries = card.pin_tries_left()
+            except AgentError as exc:
+                if exc.code == Reason.PIN_LOCKED:
+                    return CardStatus(readers, with_card, True, 0, True)
+                raise
+            card.logout()
+            return CardStatus(readers, with_card, True, tries, False)
+        finally:
+            connection.close()
+
+
+def seal_and_deliver(state_dir: Path, config: TerminalConfig, platform: PlatformClient | None,
+                     send: Callable[[Path], Any], say: Say, lang_text: Callable[..., str]) -> list[str]:
+    """Seal current.jsonl (if it has records) and deliver every outbox file, oldest first."""
+    delivered = []
+    with TerminalStore.open(state_dir, config.terminal_id) as store:
+        if store.pending() is not None:
+            recovered = settle_pending(store, platform)
+            if recovered:
+                say(lang_text("recovered", outcome=recovered.outcome, seq=recovered.seq))
+        store.seal(load_key(state_dir), now_jst())
+        for path in store.outbox_files():
+            send(path)
+            store.mark_sent(path)
+            delivered.append(path.name)
+            say(lang_text("uploaded", name=path.name))
+    return delivered

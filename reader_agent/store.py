@@ -1,0 +1,243 @@
+"""The terminal's crash-safe, hash-chained log on disk (FORMATS.md terminal/; contracts.terminal_log).
+
+Layout under the state directory:
+  log/current.jsonl   records written since the last seal (one canonical JSON line each, fsynced)
+  log/pending.json    write-ahead entry: the signed record of a transaction whose platform commit is not yet
+                      settled (at most one; while it exists no other record may be written)
+  outbox/<T>_<D>_<nnnn>.jsonl   sealed files waiting for delivery      sent/  delivered files
+  lock                an exclusive flock held by the one agent process using this directory
+
+Guarantees: `seq` never repeats or skips. A record's seq is fixed when its pending entry is written and is
+appended only once, after the platform commit; a power cut leaves either no pending entry (nothing happened),
+a pending entry (recovery asks the platform), a torn last line (cut back to the last LF on open, then the
+pending entry is appended again) or a finished line plus a stale pending entry (dropped). A sealed file is
+written to the outbox (fsync + rename) before current.jsonl is emptied; on open, records already covered by
+the newest seal are dropped. Sealed files are never re-sealed, so a re-delivery is always byte-identical.
+
+It never stores a PIN (none reaches it); records carry only FORMATS.md fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from contracts import terminal_log
+from reader_agent.errors import AgentError, Reason
+
+FILE_NAME = re.compile(r"(?P<terminal>T[0-9]{8})_(?P<date>[0-9]{8})_(?P<number>[0-9]{4})\.jsonl")
+RECORDS_PER_FILE_MAX = 100_000
+JST = dt.timezone(dt.timedelta(hours=9))
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` so that after a crash it is either the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The last record written on this terminal: its seq (0 before the first) and hash."""
+
+    seq: int
+    hash: str
+
+
+def _parse_lines(data: bytes, where: str) -> list[dict[str, Any]]:
+    records = []
+    for number, text in terminal_log.iter_json_lines(data):
+        try:
+            record = json.loads(text)
+        except ValueError as exc:
+            raise AgentError(Reason.LOG_CORRUPT, detail=f"{where}:{number}") from exc
+        if not isinstance(record, dict) or record.get("hash") != terminal_log.record_hash(record):
+            raise AgentError(Reason.LOG_CORRUPT, detail=f"{where}:{number}")
+        records.append(record)
+    return records
+
+
+class TerminalStore:
+    """The log of one terminal. Open it with `TerminalStore.open(state_dir, terminal_id)`; close when done."""
+
+    def __init__(self, state_dir: Path, terminal_id: str, lock_fd: int) -> None:
+        self.state_dir = state_dir
+        self.terminal_id = terminal_id
+        self._lock_fd = lock_fd
+        self.log_dir, self.outbox, self.sent = state_dir / "log", state_dir / "outbox", state_dir / "sent"
+        self.current_path = self.log_dir / "current.jsonl"
+        self.pending_path = self.log_dir / "pending.json"
+        self._current: list[dict[str, Any]] = []
+        self._head = ChainHead(0, terminal_log.GENESIS_HASH)
+
+    @classmethod
+    def open(cls, state_dir: Path, terminal_id: str) -> TerminalStore:
+        for sub in ("log", "outbox", "sent"):
+            (state_dir / sub).mkdir(parents=True, exist_ok=True)
+        lock_fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(lock_fd)
+            raise AgentError(Reason.CARD_IN_USE, detail="another agent process is running") from exc
+        store = cls(state_dir, terminal_id, lock_fd)
+        store._recover()
+        return store
+
+    def close(self) -> None:
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    def __enter__(self) -> TerminalStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- recovery ----------------------------------------------------------------------------------------
+    def _recover(self) -> None:
+        sealed_head = self._newest_seal_head()
+        data = self.current_path.read_bytes() if self.current_path.exists() else b""
+        if data and not data.endswith(b"\n"):  # torn last line: the write never finished
+            data = data[:data.rfind(b"\n") + 1]
+            write_atomic(self.current_path, data)
+        records = _parse_lines(data, "current.jsonl")
+        if records and records[-1]["seq"] <= sealed_head.seq:  # sealed, but the crash came before emptying
+            write_atomic(self.current_path, b"")
+            records = []
+        expected = sealed_head
+        for record in records:
+            if record["seq"] != expected.seq + 1 or record["prev_hash"] != expected.hash:
+                raise AgentError(Reason.LOG_CORRUPT, detail=f"current.jsonl seq {record['seq']}")
+            expected = ChainHead(record["seq"], record["hash"])
+        self._current, self._head = records, expected
+        pending = self.pending()
+        if pending is not None and pending["seq"] <= self._head.seq:
+            if pending["seq"] != self._head.seq or pending["hash"] != self._head.hash:
+                raise AgentError(Reason.LOG_CORRUPT, detail=f"pending seq {pending['seq']}")
+            self._drop_pending()  # the line was written; only the cleanup was lost
+
+    def _sealed_files(self) -> list[Path]:
+        files = [p for d in (self.outbox, self.sent) for p in d.iterdir() if FILE_NAME.fullmatch(p.name)]
+        return sorted(files, key=lambda p: p.name)
+
+    def _newest_seal_head(self) -> ChainHead:
+        files = self._sealed_files()
+        if not files:
+            return ChainHead(0, terminal_log.GENESIS_HASH)
+        records = _parse_lines(files[-1].read_bytes(), files[-1].name)
+        if not records or records[-1].get("type") != "seal":
+            raise AgentError(Reason.LOG_CORRUPT, detail=files[-1].name)
+        return ChainHead(records[-1]["seq"], records[-1]["hash"])
+
+    # --- chain -------------------------------------------------------------------------------------------
+    @property
+    def head(self) -> ChainHead:
+        return self._head
+
+    @property
+    def records_unsealed(self) -> int:
+        return len(self._current)
+
+    def pending(self) -> dict[str, Any] | None:
+        if not self.pending_path.exists():
+            return None
+        try:
+            entry = json.loads(self.pending_path.read_text("utf-8"))
+        except ValueError:  # pending.json is written atomically; unreadable = damaged disk
+            raise AgentError(Reason.LOG_CORRUPT, detail="pending.json") from None
+        return entry
+
+    def next_record(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A complete use/cancel record after the head: v, seq and prev_hash set, hash computed."""
+        if self.pending() is not None:
+            raise AgentError(Reason.PENDING_UNRESOLVED)
+        if len(self._current) >= RECORDS_PER_FILE_MAX:
+            raise AgentError(Reason.LOG_CORRUPT, detail="too many unsealed records; run upload")
+        record = {"v": terminal_log.FORMAT_VERSION, **fields, "terminal_id": self.terminal_id,
+                  "seq": self._head.seq + 1, "prev_hash": self._head.hash}
+        return record
+
+    def write_pending(self, record: dict[str, Any]) -> None:
+        """Write-ahead: the signed record, durable before the platform is asked to commit it."""
+        if record["seq"] != self._head.seq + 1 or record["prev_hash"] != self._head.hash:
+            raise AgentError(Reason.LOG_CORRUPT, detail="pending record does not follow the head")
+        terminal_log.finish_record(record)
+        write_atomic(self.pending_path, terminal_log.canonical_bytes(record), 0o600)
+
+    def append_pending(self) -> dict[str, Any]:
+        """The platform committed: append the pending record to current.jsonl (fsync), then drop the entry."""
+        record = self.pending()
+        if record is None:
+            raise AgentError(Reason.LOG_CORRUPT, detail="no pending record")
+        fd = os.open(self.current_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, terminal_log.dump_line(record))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._current.append(record)
+        self._head = ChainHead(record["seq"], record["hash"])
+        self._drop_pending()
+        return record
+
+    def discard_pending(self) -> None:
+        """The platform did not commit (voided, declined, expired): the seq stays free."""
+        self._drop_pending()
+
+    def _drop_pending(self) -> None:
+        if self.pending_path.exists():
+            self.pending_path.unlink()
+            fsync_dir(self.log_dir)
+
+    # --- sealing -----------------------------------------------------------------------------------------
+    def seal(self, key: ed25519.Ed25519PrivateKey, now: dt.datetime) -> Path | None:
+        """Seal current.jsonl into the outbox as the next upload file; None when there is nothing to seal."""
+        if self.pending() is not None:
+            raise AgentError(Reason.PENDING_UNRESOLVED)
+        if not self._current:
+            return None
+        date = now.astimezone(JST).strftime("%Y%m%d")
+        date = max([date] + [FILE_NAME.fullmatch(p.name)["date"] for p in self._sealed_files()])
+        numbers = [int(FILE_NAME.fullmatch(p.name)["number"]) for p in self._sealed_files()
+                   if FILE_NAME.fullmatch(p.name)["date"] == date]
+        name = f"{self.terminal_id}_{date}_{max(numbers, default=0) + 1:04d}.jsonl"
+        seal = terminal_log.make_seal(self.terminal_id, self._head.seq + 1, now.isoformat(timespec="seconds"),
+                                      len(self._current), self._head.hash, key)
+        body = b"".join(terminal_log.dump_line(r) for r in [*self._current, seal])
+        write_atomic(self.outbox / name, body)
+        write_atomic(self.current_path, b"")
+        self._current, self._head = [], ChainHead(seal["seq"], seal["hash"])
+        return self.outbox / name
+
+    def outbox_files(self) -> list[Path]:
+        return sorted((p for p in self.outbox.iterdir() if FILE_NAME.fullmatch(p.name)), key=lambda p: p.name)
+
+    def mark_sent(self, path: Path) -> None:
+        os.replace(path, self.sent / path.name)
+        fsync_dir(self.sent)
+        fsync_dir(self.outbox)

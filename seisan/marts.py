@@ -1,0 +1,164 @@
+"""Build the marts for one business date: one in-process `dbt build` of the project in dbt/.
+
+The lead's DAG task and the `seisan` command line call `build_marts`. It runs dbt (models + data tests + unit
+tests) once, with the warehouse path passed through the SEISAN_WAREHOUSE environment variable (dbt/profiles.yml
+reads it; no machine path is kept in the repository) and the business date passed as the dbt var
+`business_date`. dbt's target and log folders go under $SEISAN_HOME/dbt when SEISAN_HOME is set, else under
+the system temp folder (one folder per warehouse, so partial parsing is reused between runs).
+
+The DuckDB file must not be open elsewhere while dbt runs (DuckDB allows one writing process).
+
+This module must never read raw files, never change the raw schema, and never swallow a failed model or test:
+a failed build raises `MartsBuildError` naming every failed node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
+WAREHOUSE_ENV = "SEISAN_WAREHOUSE"
+HOME_ENV = "SEISAN_HOME"
+
+_FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+_PASSED_TEST_STATUSES = frozenset({"pass", "success"})
+_dbt_lock = threading.Lock()  # dbt's in-process runner keeps global state: one invocation at a time
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFailure:
+    """One model or test that failed. kind: dbt resource type (model, test, unit_test...);
+    name: the node's unique name; status: dbt's status; message: dbt's message (first 500 characters)."""
+
+    kind: str
+    name: str
+    status: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MartsResult:
+    """What one build did. business_date: D; models_built: names of models run, in run order;
+    tests_passed / tests_warned: data and unit tests that passed or only warned; seconds: wall time of the build."""
+
+    business_date: date
+    models_built: tuple[str, ...]
+    tests_passed: int
+    tests_warned: int
+    seconds: float
+
+    @property
+    def tests_failed(self) -> int:
+        """Always 0: a build with a failed test raises MartsBuildError instead of returning."""
+        return 0
+
+
+class MartsBuildError(RuntimeError):
+    """The dbt build failed. failures: every failed node (empty when dbt itself could not start)."""
+
+    def __init__(self, message: str, failures: tuple[NodeFailure, ...] = ()) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
+def dbt_work_dir(warehouse: Path) -> Path:
+    """Where dbt's target/ and logs/ go for this warehouse."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home) / "dbt"
+    digest = hashlib.sha256(str(warehouse.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"seisan-dbt-{digest}"
+
+
+def dbt_args(warehouse: Path, business_date: date, *, command: str = "build",
+             full_refresh: bool = False, select: str | None = None) -> list[str]:
+    """The dbt command line build_marts runs (also handy for running dbt by hand)."""
+    work = dbt_work_dir(warehouse)
+    args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+            "--vars", json.dumps({"business_date": business_date.isoformat()}), "--quiet", "--no-use-colors"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", select]
+    return args
+
+
+@contextmanager
+def _warehouse_env(warehouse: Path) -> Iterator[None]:
+    previous = os.environ.get(WAREHOUSE_ENV)
+    os.environ[WAREHOUSE_ENV] = str(warehouse.resolve())
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(WAREHOUSE_ENV, None)
+        else:
+            os.environ[WAREHOUSE_ENV] = previous
+
+
+def _progress_callback(progress: Callable[[str], None]) -> Callable[[object], None]:
+    def on_event(event: object) -> None:
+        info = getattr(event, "info", None)
+        if info is None or info.name != "NodeFinished":
+            return
+        node = event.data.node_info  # type: ignore[attr-defined]
+        progress(f"{node.resource_type} {node.node_name}: {node.node_status}")
+    return on_event
+
+
+def _summarise(results: list, business_date: date, seconds: float) -> MartsResult:
+    models, passed, warned, failures = [], 0, 0, []
+    for result in results:
+        kind = str(result.node.resource_type).split(".")[-1].lower()
+        status = str(getattr(result.status, "value", result.status)).lower()
+        if status in _FAILED_STATUSES:
+            failures.append(NodeFailure(kind, result.node.unique_id, status, str(result.message or "")[:500]))
+        elif kind == "model" and status == "success":
+            models.append(result.node.name)
+        elif kind in {"test", "unit_test"} and status in _PASSED_TEST_STATUSES:
+            passed += 1
+        elif kind in {"test", "unit_test"} and status == "warn":
+            warned += 1
+    if failures:
+        lines = "\n".join(f"  {f.kind} {f.name}: {f.status}: {f.message}" for f in failures)
+        raise MartsBuildError(f"dbt build for {business_date} failed ({len(failures)} node(s)):\n{lines}",
+                              tuple(failures))
+    return MartsResult(business_date, tuple(models), passed, warned, seconds)
+
+
+def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = False,
+                progress: Callable[[str], None] | None = None) -> MartsResult:
+    """Run `dbt build` (models, data tests, unit tests) for business date D on the warehouse file.
+
+    Raises MartsBuildError naming each failed model or test, or dbt's own error when it cannot start.
+    """
+    from dbt.cli.main import dbtRunner  # heavy import: only when a build runs
+
+    warehouse = Path(warehouse)
+    if not warehouse.exists():
+        raise MartsBuildError(f"warehouse {warehouse} does not exist; run ingestion first")
+    args = dbt_args(warehouse, business_date, full_refresh=full_refresh)
+    callbacks = [_progress_callback(progress)] if progress else []
+    started = time.monotonic()
+    with _dbt_lock, _warehouse_env(warehouse):
+        outcome = dbtRunner(callbacks=callbacks).invoke(args)
+    seconds = time.monotonic() - started
+    if outcome.exception is not None:
+        raise MartsBuildError(f"dbt could not run for {business_date}: {outcome.exception}")
+    results = list(getattr(outcome.result, "results", []) or [])
+    summary = _summarise(results, business_date, seconds)
+    if not outcome.success:
+        raise MartsBuildError(f"dbt build for {business_date} failed without a failed node; see "
+                              f"{dbt_work_dir(warehouse) / 'logs'}")
+    return summary

@@ -1,0 +1,260 @@
+"""CSV ingestion: every row-level reason code, file-level rejections, file identity, late files, re-runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow.parquet as pq
+import pytest
+from ingestion_builders import (
+    A_MY_NUMBER,
+    D,
+    MUNI,
+    OTHER_MUNI,
+    PARTNER,
+    SJIS_PARTNER,
+    accounting_holds,
+    csv_of,
+    ledger_row,
+    manifest,
+    quarantine,
+    run,
+    table_rows,
+    write,
+    write_ledger,
+)
+
+from ingestion import Limits
+
+LEDGER = "platform/ledger_20261125.csv"
+
+# (changes to a good grant row, expected reason) — one bad row per case, hand-derived from FORMATS.md.
+ROW_CASES = [
+    (dict(event_id=""), "field_required"),
+    (dict(mykey_id=A_MY_NUMBER), "my_number_detected"),
+    (dict(mykey_id="1234-5678-9018"), "my_number_detected"),
+    (dict(mykey_id="abc"), "field_pattern"),
+    (dict(event_type="gift"), "field_enum"),
+    (dict(municipality_code=MUNI[:5] + str((int(MUNI[5]) + 1) % 10)), "municipality_code_check_digit"),
+    (dict(amount="1.0"), "amount_not_integer"),
+    (dict(amount="1e3"), "amount_not_integer"),
+    (dict(amount="+500"), "amount_signed"),
+    (dict(amount="-500"), "amount_signed"),               # negative only for adjust
+    (dict(amount="10000001"), "amount_out_of_range"),
+    (dict(event_ts="2026-11-25T10:15:03"), "timestamp_invalid"),   # no offset
+    (dict(event_ts="2026-11-24T10:00:00+09:00"), "event_date_mismatch"),
+    (dict(event_ts="2026-11-24T16:00:00Z"), None),        # 2026-11-25 01:00 JST: good
+    (dict(program_code=""), "fields_inconsistent"),       # a grant needs its programme
+    (dict(event_type="use", channel="terminal"), "fields_inconsistent"),  # use with program, no terminal
+    (dict(municipality_code=OTHER_MUNI), "municipality_unknown"),
+    (dict(event_type="use", program_code="", merchant_id="M99999999", channel="exchange"), "merchant_unknown"),
+    (dict(partner_code="NOPE"), "partner_unknown"),
+    (dict(event_type="adjust", amount="-300"), None),
+]
+
+
+@pytest.mark.parametrize(("changes", "reason"), ROW_CASES)
+def test_one_bad_row_is_quarantined_and_nothing_else_lost(con, tmp, changes, reason):
+    write_ledger(tmp / "inbox", [ledger_row("E1"), ledger_row("E2", **changes), ledger_row("E3")])
+    run(con, tmp)
+    expected_bad = [(3, reason)] if reason else []
+    assert quarantine(con, LEDGER) == expected_bad
+    assert manifest(con, LEDGER) | {} == dict(status="loaded", read=3, loaded=3 - len(expected_bad),
+                                             quarantined=len(expected_bad), reason=None, count=1)
+    assert accounting_holds(con)
+
+
+def test_my_number_never_stored_in_clear(con, tmp):
+    write_ledger(tmp / "inbox", [ledger_row("E1", mykey_id=A_MY_NUMBER), ledger_row("E2")])
+    run(con, tmp)
+    dump = str(table_rows(con, "quarantine")) + str(table_rows(con, "platform_ledger"))
+    assert A_MY_NUMBER not in dump and "************" in dump
+
+
+def test_row_values_are_typed_and_converted_to_jst(con, tmp):
+    write_ledger(tmp / "inbox", [ledger_row("E1", event_ts="2026-11-24T16:30:00Z", amount="10000000")])
+    run(con, tmp)
+    row = con.execute("SELECT event_ts, amount, program_code, line_number, business_date "
+                      "FROM raw.platform_ledger").fetchone()
+    assert row == (dt.datetime(2026, 11, 25, 1, 30), 10_000_000, "P1", 2, D)
+
+
+def test_duplicate_key_within_file_and_across_files(con, tmp):
+    inbox = tmp / "inbox"
+    write_ledger(inbox, [ledger_row("E1"), ledger_row("E1")])
+    run(con, tmp)
+    assert quarantine(con, LEDGER) == [(3, "duplicate_key")]
+    # the same content under another (later) name: a new file whose rows repeat loaded keys
+    write(inbox, "platform/ledger_20261126.csv", (inbox / LEDGER).read_bytes().replace(b"2026-11-25", b"2026-11-26"))
+    run(con, tmp, dt.date(2026, 11, 26))
+    assert quarantine(con, "platform/ledger_20261126.csv") == [(2, "duplicate_key"), (3, "duplicate_key")]
+    assert con.execute("SELECT count(*) FROM raw.platform_ledger").fetchone()[0] == 1
+    assert accounting_holds(con)
+
+
+@pytest.mark.parametrize(("data", "reason", "records"), [
+    (b"event_id,event_ts\nE1,x\n", "csv_header_invalid", 1),
+    (csv_of("platform_ledger", [ledger_row("E1")]).replace(b"payment_ref", b"payment_ref,extra", 1)
+     .replace(b"\n", b",x\n", 2).replace(b",x\n", b"\n", 1), "csv_header_invalid", 1),
+    (b"", "file_empty", 0),
+    (b"\xff\xfe\x00bad", "file_encoding_invalid", 0),
+    (csv_of("platform_ledger", [ledger_row("E1")]) + b'"E2,unterminated\n', "csv_malformed", 0),
+])
+def test_file_level_problems_reject_the_file(con, tmp, data, reason, records):
+    write(tmp / "inbox", LEDGER, data)
+    run(con, tmp)
+    assert manifest(con, LEDGER)["status"] == "rejected" and manifest(con, LEDGER)["reason"] == reason
+    assert manifest(con, LEDGER)["quarantined"] == records
+    assert table_rows(con, "platform_ledger") == []
+    assert accounting_holds(con)
+
+
+def test_wrong_field_count_is_a_row_problem(con, tmp):
+    data = csv_of("platform_ledger", [ledger_row("E1"), ledger_row("E2")])
+    lines = data.split(b"\n")
+    lines[2] = lines[2] + b",surplus"
+    write(tmp / "inbox", LEDGER, b"\n".join(lines))
+    run(con, tmp)
+    assert quarantine(con, LEDGER) == [(3, "csv_field_count")]
+
+
+def test_quoted_newlines_give_physical_line_numbers(con, tmp):
+    rows = [ledger_row("E1"), ledger_row("E2", mykey_id="x"), ledger_row("E3", amount="x")]
+    data = csv_of("master_municipalities", []).strip()  # not used: ledger has no free text, use partners below
+    assert data
+    partners = [dict(partner_code="AAA", name="two\nlines, quoted", kind="airline", encoding="utf-8",
+                     payer_name_kana="ｱ"), dict(partner_code="bad", name="n", kind="airline", encoding="utf-8",
+                                                payer_name_kana="ｱ")]
+    write(tmp / "inbox", "master/partners_20261120.csv", csv_of("master_partners", partners, line_ending="\r\n"))
+    write_ledger(tmp / "inbox", rows)
+    run(con, tmp)
+    assert quarantine(con, "master/partners_20261120.csv") == [(4, "field_pattern")]
+    assert con.execute("SELECT name FROM raw.master_partners WHERE partner_code = 'AAA'").fetchone()[0] == \
+        "two\nlines, quoted"
+    assert quarantine(con, LEDGER) == [(3, "field_pattern"), (4, "amount_not_integer")]
+
+
+def test_same_file_again_is_skipped_and_redelivery_is_a_duplicate(con, tmp):
+    path = write_ledger(tmp / "inbox", [ledger_row("E1")])
+    run(con, tmp)
+    before = {t: table_rows(con, t) for t in ("platform_ledger", "quarantine")}
+    summary = run(con, tmp)                       # a re-run of the date: nothing changes
+    assert summary.files_by_status == {} and summary.files_skipped == 5
+    assert manifest(con, LEDGER)["count"] == 1
+    data = path.read_bytes()
+    path.unlink()
+    path.write_bytes(data)                        # redelivered: same name, same bytes, new mtime
+    import os
+    os.utime(path, ns=(1, 1))
+    run(con, tmp)
+    assert manifest(con, LEDGER) | {"count": 0} == dict(status="duplicate", read=0, loaded=0, quarantined=0,
+                                                       reason=None, count=0)
+    assert {t: table_rows(con, t) for t in ("platform_ledger", "quarantine")} == before
+    run(con, tmp)                                 # and seen again unchanged: skipped
+    assert manifest(con, LEDGER)["count"] == 2
+
+
+def test_conflict_is_quarantined_whole_and_touches_nothing(con, tmp):
+    path = write_ledger(tmp / "inbox", [ledger_row("E1")])
+    run(con, tmp)
+    loaded = table_rows(con, "platform_ledger")
+    path.write_bytes(csv_of("platform_ledger", [ledger_row("E1", amount="900"), ledger_row("E9")]))
+    run(con, tmp)
+    assert manifest(con, LEDGER) | {} == dict(status="conflict", read=2, loaded=0, quarantined=2,
+                                             reason="file_conflicting_duplicate", count=2)
+    assert table_rows(con, "platform_ledger") == loaded
+    assert accounting_holds(con)
+
+
+def test_late_file_loads_on_a_later_run_and_future_files_wait(con, tmp):
+    inbox = tmp / "inbox"
+    write_ledger(inbox, [ledger_row("E9", dt.date(2026, 11, 26))], day=dt.date(2026, 11, 26))
+    run(con, tmp)
+    assert table_rows(con, "platform_ledger") == []          # named for D+1: left for later
+    write_ledger(inbox, [ledger_row("E1", dt.date(2026, 11, 24))], day=dt.date(2026, 11, 24))
+    run(con, tmp, dt.date(2026, 11, 26))                     # D-1 arrives late: loaded with its own date
+    dates = con.execute("SELECT event_id, business_date FROM raw.platform_ledger ORDER BY 1").fetchall()
+    assert dates == [("E1", dt.date(2026, 11, 24)), ("E9", dt.date(2026, 11, 26))]
+
+
+def test_rerun_of_a_date_gives_identical_tables(con, tmp):
+    write_ledger(tmp / "inbox", [ledger_row("E1"), ledger_row("E2", amount="x")])
+    run(con, tmp)
+    tables = ("platform_ledger", "quarantine", "master_merchants", "terminal_seals")
+    first = {t: table_rows(con, t) for t in tables}
+    manifest_rows = con.execute("SELECT * FROM raw.file_manifest ORDER BY ALL").fetchall()
+    run(con, tmp)
+    assert {t: table_rows(con, t) for t in tables} == first
+    assert con.execute("SELECT * FROM raw.file_manifest ORDER BY ALL").fetchall() == manifest_rows
+
+
+def test_limits(con, tmp):
+    write_ledger(tmp / "inbox", [ledger_row(f"E{i}") for i in range(5)])
+    run(con, tmp, limits=Limits(max_records=4))
+    assert manifest(con, LEDGER)["reason"] == "file_too_many_rows"
+    assert quarantine(con, LEDGER) == [(0, "file_too_many_rows")]
+    write(tmp / "inbox", "platform/balances_20261125.csv", b"x" * 100)
+    run(con, tmp, limits=Limits(max_file_bytes=99))
+    assert manifest(con, "platform/balances_20261125.csv")["reason"] == "file_too_large"
+    assert accounting_holds(con)
+
+
+def test_partner_files_cp932_and_unknown_partner(con, tmp):
+    inbox = tmp / "inbox"
+    sales = dict(order_id="O1", order_ts="2026-11-25T12:00:00+09:00", mykey_id="resident01",
+                 municipality_code=MUNI, merchant_id="M00000001", points_used="300", status="captured")
+    write(inbox, f"partner/{SJIS_PARTNER}/{SJIS_PARTNER}_sales_20261125.csv",
+          csv_of("partner_sales", [sales], encoding="cp932"))
+    write(inbox, f"partner/{PARTNER}/{PARTNER}_sales_20261125.csv",
+          csv_of("partner_sales", [sales], encoding="utf-8", bom=True, line_ending="\r\n"))
+    write(inbox, "partner/ZZZ/ZZZ_sales_20261125.csv", csv_of("partner_sales", [sales]))
+    run(con, tmp)
+    rows = con.execute("SELECT partner_code, order_id FROM raw.partner_sales ORDER BY 1").fetchall()
+    assert rows == [(PARTNER, "O1"), (SJIS_PARTNER, "O1")]   # ids are unique per partner
+    assert manifest(con, "partner/ZZZ/ZZZ_sales_20261125.csv")["reason"] == "partner_unknown"
+    assert quarantine(con, "partner/ZZZ/ZZZ_sales_20261125.csv") == [(2, "partner_unknown")]
+
+
+def test_cp932_file_from_a_utf8_partner_is_an_encoding_error(con, tmp):
+    sales = dict(order_id="O1", order_ts="2026-11-25T12:00:00+09:00", mykey_id="resident01",
+                 municipality_code=MUNI, merchant_id="M00000001", points_used="300", status="captured")
+    data = csv_of("partner_sales", [sales]).replace(b"O1", "注文".encode("cp932"))
+    path = f"partner/{PARTNER}/{PARTNER}_sales_20261125.csv"
+    write(tmp / "inbox", path, data)
+    run(con, tmp)
+    assert manifest(con, path)["reason"] == "file_encoding_invalid"
+
+
+def test_unknown_files_are_rejected_and_other_folders_ignored(con, tmp):
+    inbox = tmp / "inbox"
+    write(inbox, "platform/notes.txt", b"hello")
+    write(inbox, "later/platform/ledger_20261125.csv", b"ignored")
+    write(inbox, "faults.json", b"{}")
+    run(con, tmp)
+    assert manifest(con, "platform/notes.txt")["reason"] == "file_unknown_kind"
+    paths = {p for (p,) in con.execute("SELECT path FROM raw.file_manifest").fetchall()}
+    assert not any(p.startswith("later") or p == "faults.json" for p in paths)
+
+
+def test_master_with_bad_row_loads_good_rows_and_in_force_macro(con, tmp):
+    inbox = tmp / "inbox"
+    write(inbox, "master/cost_rates_20261101.csv", csv_of("master_cost_rates", [
+        dict(item="ledger_event", unit="event", yen_per_unit="0.3"),
+        dict(item="transfer", unit="file", yen_per_unit="-1")]))
+    write(inbox, "master/cost_rates_20261120.csv", csv_of("master_cost_rates", [
+        dict(item="ledger_event", unit="event", yen_per_unit="0.25")]))
+    run(con, tmp)
+    assert quarantine(con, "master/cost_rates_20261101.csv") == [(3, "amount_signed")]
+    in_force = con.execute("SELECT item, yen_per_unit FROM raw.master_cost_rates_in_force(DATE '2026-11-19')"
+                           ).fetchall()
+    assert in_force == [("ledger_event", "0.3")]
+    assert con.execute("SELECT yen_per_unit FROM raw.master_cost_rates_in_force('2026-11-25')").fetchall() == \
+        [("0.25",)]
+
+
+def test_parquet_copy_holds_the_loaded_rows(con, tmp):
+    write_ledger(tmp / "inbox", [ledger_row("E1"), ledger_row("E2")])
+    run(con, tmp)
+    files = list((tmp / "raw" / "source=platform" / "date=2026-11-25").glob("platform_ledger-*.parquet"))
+    assert len(files) == 1
+    assert sorted(pq.read_table(files[0]).column("event_id").to_pylist()) == ["E1", "E2"]

@@ -1,0 +1,58 @@
+import subprocess
+import sys
+
+import pytest
+
+from seisan.cli import build_parser, main
+
+COMMANDS = ("simulate", "ingest", "run", "demo", "sql")
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert command in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: seisan " + command in capsys.readouterr().out
+
+
+def test_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["ingest", "--date", "2026-13-01"])
+    assert exit_info.value.code == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_entry_point_runs_as_a_module() -> None:
+    completed = subprocess.run([sys.executable, "-m", "seisan", "--help"], capture_output=True, text=True,
+                               check=False)
+    assert completed.returncode == 0
+    assert "seisan" in completed.stdout
+
+
+def test_sql_prints_a_table(seisan_home, capsys: pytest.CaptureFixture[str]) -> None:
+    import duckdb
+
+    seisan_home.mkdir(parents=True)
+    with duckdb.connect(str(seisan_home / "warehouse.duckdb")) as con:
+        con.execute("create table t as select 1 as n, 'ｶ)ﾔﾏﾀﾞ' as name union all select 22, null")
+    assert main(["sql", "select * from t order by n"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["n", "name"]
+    assert out[2].split() == ["1", "ｶ)ﾔﾏﾀﾞ"]
+    assert out[3].strip() == "22"
+    assert out[-1] == "(2 rows)"
+
+
+def test_sql_without_a_warehouse_says_what_to_do(seisan_home, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "select 1"]) == 1
+    assert "seisan demo" in capsys.readouterr().err
