@@ -34,9 +34,9 @@ def csv_bytes(columns: Sequence[str], rows: Iterable[Mapping[str, object] | Sequ
 
 
 # --- reading ----------------------------------------------------------------------------------------------
-# Why not polars/pyarrow's CSV readers: quarantine needs, per record, the physical line where it starts (quoted
-# newlines respected) and its raw text, and a malformed row must not take the whole file's typing down with
-# it. Python's csv module over the decoded text gives exactly that and reads well over 100k rows/s.
+# Why not polars/pyarrow's CSV readers: quarantine needs, per record, the physical line where it starts
+# (quoted newlines respected) and its raw text, and a malformed row must not take the whole file's typing
+# down with it. Python's csv module over the decoded text gives exactly that (well over 100k rows/s).
 
 UTF8_BOM = "\ufeff"
 

@@ -19,7 +19,8 @@ class Reason(StrEnum):
     FILE_EMPTY = "file_empty"                                # no bytes, or no header
     CSV_HEADER_INVALID = "csv_header_invalid"                # missing, extra or repeated columns
     CSV_MALFORMED = "csv_malformed"                          # RFC 4180 broken (e.g. unterminated quote)
-    MASTER_SNAPSHOT_INVALID = "master_snapshot_invalid"      # a master with rejected rows is not put in force
+    # reserved, unused: bad master rows are quarantined alone
+    MASTER_SNAPSHOT_INVALID = "master_snapshot_invalid"
     # --- CSV row ----------------------------------------------------------------------------------------
     CSV_FIELD_COUNT = "csv_field_count"                      # row has more or fewer fields than the header
     FIELD_REQUIRED = "field_required"                        # required field empty
@@ -27,8 +28,8 @@ class Reason(StrEnum):
     FIELD_ENUM = "field_enum"                                # value not among the allowed values
     MUNICIPALITY_CODE_CHECK_DIGIT = "municipality_code_check_digit"
     AMOUNT_NOT_INTEGER = "amount_not_integer"                # decimal point, exponent, letters
-    AMOUNT_SIGNED = "amount_signed"                          # sign on a field that must be unsigned
-    AMOUNT_OUT_OF_RANGE = "amount_out_of_range"              # over 10,000,000 in one transaction, or negative
+    AMOUNT_SIGNED = "amount_signed"                          # "+", or "-" anywhere but a ledger adjust
+    AMOUNT_OUT_OF_RANGE = "amount_out_of_range"  # over 10,000,000 in one transaction (adjust: either way)
     DATE_INVALID = "date_invalid"                            # not YYYY-MM-DD or not a calendar date
     TIMESTAMP_INVALID = "timestamp_invalid"                  # not ISO 8601 with offset
     DATE_OUT_OF_RANGE = "date_out_of_range"                  # date far from the business date, or to < from
@@ -38,7 +39,7 @@ class Reason(StrEnum):
     MUNICIPALITY_UNKNOWN = "municipality_unknown"            # not in the master in force
     MERCHANT_UNKNOWN = "merchant_unknown"                    # not in the master in force
     PARTNER_UNKNOWN = "partner_unknown"                      # partner folder/code not in the master
-    DUPLICATE_KEY = "duplicate_key"                          # key already loaded (or earlier in the same file)
+    DUPLICATE_KEY = "duplicate_key"  # key already loaded (or earlier in the same file)
     # --- terminal logs (whole file unless noted) ----------------------------------------------------------
     TERMINAL_JSON_INVALID = "terminal_json_invalid"          # a line is not a JSON object, or torn
     TERMINAL_RECORD_INVALID = "terminal_record_invalid"      # fields missing, extra or of the wrong type
@@ -49,18 +50,18 @@ class Reason(StrEnum):
     TERMINAL_SEAL_NOT_LAST = "terminal_seal_not_last"
     TERMINAL_SEAL_COUNT_MISMATCH = "terminal_seal_count_mismatch"
     TERMINAL_SEAL_SIGNATURE_INVALID = "terminal_seal_signature_invalid"
-    TERMINAL_KEY_UNKNOWN = "terminal_key_unknown"            # no key for the terminal in force on the seal date
+    TERMINAL_KEY_UNKNOWN = "terminal_key_unknown"  # no key for the terminal in force on the seal date
     TERMINAL_FILE_EMPTY = "terminal_file_empty"
-    TERMINAL_FORK = "terminal_fork"                          # expected seq, but does not link to the last seal
-    TERMINAL_ID_MISMATCH = "terminal_id_mismatch"            # records of another terminal than the folder/name
+    TERMINAL_FORK = "terminal_fork"  # expected seq, but does not link to the last seal
+    TERMINAL_ID_MISMATCH = "terminal_id_mismatch"  # records of another terminal than the folder/name
     TERMINAL_CARD_SIGNATURE_INVALID = "terminal_card_signature_invalid"  # row: card signature does not verify
-    TERMINAL_CERT_NOT_VALID = "terminal_cert_not_valid"      # row: no registered, unrevoked cert of that MyKey ID
+    TERMINAL_CERT_NOT_VALID = "terminal_cert_not_valid"  # row: no registered, unrevoked cert of that MyKey ID
     # --- Zengin bank statements (whole file) ----------------------------------------------------------------
     ZENGIN_EBCDIC = "zengin_ebcdic"
-    ZENGIN_STRUCTURE = "zengin_structure"                    # records out of order, missing header/trailer/end
+    ZENGIN_STRUCTURE = "zengin_structure"  # records out of order, missing header/trailer/end
     ZENGIN_RECORD_LENGTH = "zengin_record_length"            # record longer than 200 bytes
     ZENGIN_FIELD_INVALID = "zengin_field_invalid"            # non-digits in a numeric field, bad code value
-    ZENGIN_DATE_INVALID = "zengin_date_invalid"              # era date invalid or outside the statement period
+    ZENGIN_DATE_INVALID = "zengin_date_invalid"  # era date invalid or outside the statement period
     ZENGIN_TRAILER_MISMATCH = "zengin_trailer_mismatch"      # counts or totals differ from the data records
     ZENGIN_BALANCE_MISMATCH = "zengin_balance_mismatch"      # opening + credits - debits != closing
     ZENGIN_ACCOUNT_MISMATCH = "zengin_account_mismatch"      # header account differs from the file name

@@ -8,8 +8,8 @@ simulator and docs/formats.md rely on the check order below, which is therefore 
 2. required fields (`field_required`), every column
 3. My Number in any id/text/enum field (`my_number_detected`), every column
 4. per-column types in column order: pattern / check digit / enum / amount / date / timestamp
-5. cross-field rules (`fields_inconsistent`, `amount_signed` for a signed non-adjust amount, `date_out_of_range`
-   for an interval that ends before it starts)
+5. cross-field rules (`fields_inconsistent`, `amount_signed` for a signed non-adjust amount,
+   `date_out_of_range` for an interval that ends before it starts)
 6. date range (`event_date_mismatch` for ledger events, else `date_out_of_range`)
 7. referential checks against the masters in force on the row's date (`*_unknown`)
 (8. duplicate keys: ingestion's job, it needs the loaded rows.)
@@ -44,17 +44,19 @@ from contracts.schemas import (
 
 JST = dt.timezone(dt.timedelta(hours=9), "Asia/Tokyo")
 AMOUNT_MAX_YEN = 10_000_000
-COUNT_MAX_DIGITS = 18                      # fits BIGINT
-TRANSACTION_DAYS_BEFORE_MAX = 400          # a row's timestamp may be this many days before the file's date
-TRANSACTION_DAYS_AFTER_MAX = 1             # ... and this many after (a late-evening offset, clock skew)
-OTHER_DATE_DAYS_MAX = 400                  # other dates of transactional files (e.g. deposit_date), both ways
-MASTER_DATE_MIN = dt.date(1989, 1, 8)      # master validity dates: Heisei onwards ...
-MASTER_DATE_MAX = dt.date(2099, 12, 31)    # ... to the end of the century (an open end is an empty field)
+COUNT_MAX_DIGITS = 18  # fits BIGINT
+TRANSACTION_DAYS_BEFORE_MAX = 400  # a row's timestamp may be this many days before the file's date
+TRANSACTION_DAYS_AFTER_MAX = 1  # ... and this many after (a late-evening offset, clock skew)
+OTHER_DATE_DAYS_MAX = 400  # other dates of transactional files (e.g. deposit_date), both ways
+MASTER_DATE_MIN = dt.date(1989, 1, 8)  # master validity dates: Heisei onwards ...
+MASTER_DATE_MAX = dt.date(2099, 12, 31)  # ... to the end of the century (an open end is an empty field)
 
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIMESTAMP_RE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})")
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 _DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
+_MEMO_ENTRIES_MAX = 65_536
 _MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM))
 
 
@@ -118,25 +120,33 @@ def _check_amount(column: Column, text: str) -> Checked:
     if text[:1] in ("+", "-"):
         sign, digits = text[0], text[1:]
     if not (digits.isascii() and digits.isdigit()):
-        return None, Problem(Reason.AMOUNT_NOT_INTEGER, column.name,
-                             f"{column.name} is not a whole number of yen: {text!r}")
+        return None, Problem(
+            Reason.AMOUNT_NOT_INTEGER, column.name, f"{column.name} is not a whole number of yen: {text!r}"
+        )
     if sign == "+" or (sign == "-" and not column.signed):
         return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {text!r}")
     value = int(digits)
     if value > AMOUNT_MAX_YEN:
-        return None, Problem(Reason.AMOUNT_OUT_OF_RANGE, column.name,
-                             f"{column.name} {text} is over {AMOUNT_MAX_YEN:,} yen for one transaction")
+        return None, Problem(
+            Reason.AMOUNT_OUT_OF_RANGE,
+            column.name,
+            f"{column.name} {text} is over {AMOUNT_MAX_YEN:,} yen for one transaction",
+        )
     return (-value if sign else value), None
 
 
 def _check_count(column: Column, text: str) -> Checked:
     if text.isascii() and text.isdigit():
         if len(text) > COUNT_MAX_DIGITS:
-            return None, Problem(Reason.AMOUNT_OUT_OF_RANGE, column.name, f"{column.name} has too many digits")
+            return None, Problem(
+                Reason.AMOUNT_OUT_OF_RANGE, column.name, f"{column.name} has too many digits"
+            )
         return int(text), None
     if text[:1] in ("+", "-") and text[1:].isascii() and text[1:].isdigit():
         return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {text!r}")
-    return None, Problem(Reason.AMOUNT_NOT_INTEGER, column.name, f"{column.name} is not a whole number: {text!r}")
+    return None, Problem(
+        Reason.AMOUNT_NOT_INTEGER, column.name, f"{column.name} is not a whole number: {text!r}"
+    )
 
 
 def _check_decimal(column: Column, text: str) -> Checked:
@@ -153,11 +163,13 @@ def _check_date(column: Column, text: str) -> Checked:
             return dt.date(int(text[:4]), int(text[5:7]), int(text[8:10])), None
         except ValueError:
             pass
-    return None, Problem(Reason.DATE_INVALID, column.name, f"{column.name} is not a YYYY-MM-DD date: {text!r}")
+    return None, Problem(
+        Reason.DATE_INVALID, column.name, f"{column.name} is not a YYYY-MM-DD date: {text!r}"
+    )
 
 
 def parse_timestamp_jst(text: str) -> dt.datetime | None:
-    """An ISO 8601 timestamp with offset (`Z` or ±HH:MM) as naive Asia/Tokyo wall-clock time; None if invalid."""
+    """An ISO 8601 timestamp with offset (`Z` or ±HH:MM) as naive JST wall-clock time; None if invalid."""
     if not _TIMESTAMP_RE.fullmatch(text):
         return None
     try:
@@ -170,21 +182,34 @@ def parse_timestamp_jst(text: str) -> dt.datetime | None:
 def _check_timestamp(column: Column, text: str) -> Checked:
     value = parse_timestamp_jst(text)
     if value is None:
-        return None, Problem(Reason.TIMESTAMP_INVALID, column.name,
-                             f"{column.name} is not an ISO 8601 timestamp with offset: {text!r}")
+        return None, Problem(
+            Reason.TIMESTAMP_INVALID,
+            column.name,
+            f"{column.name} is not an ISO 8601 timestamp with offset: {text!r}",
+        )
     return value, None
 
 
 def _pattern_checker(column: Column) -> Callable[[Column, str], Checked]:
     regex = re.compile(column.pattern or r".*", re.DOTALL)
     municipality = column.pattern == MUNICIPALITY_CODE
+    memo: dict[str, Checked] = {}  # identifiers repeat a lot (municipalities, programmes): check each once
 
     def check(col: Column, text: str) -> Checked:
+        found = memo.get(text)
+        if found is None:
+            if len(memo) >= _MEMO_ENTRIES_MAX:
+                memo.clear()
+            found = memo[text] = _check_pattern(col, text)
+        return found
+
+    def _check_pattern(col: Column, text: str) -> Checked:
         if not regex.fullmatch(text):
             return None, Problem(Reason.FIELD_PATTERN, col.name, f"{col.name} has the wrong shape: {text!r}")
         if municipality and not is_valid_municipality_code(text):
-            return None, Problem(Reason.MUNICIPALITY_CODE_CHECK_DIGIT, col.name,
-                                 f"{col.name} {text} fails its check digit")
+            return None, Problem(
+                Reason.MUNICIPALITY_CODE_CHECK_DIGIT, col.name, f"{col.name} {text} fails its check digit"
+            )
         return text, None
 
     return check
@@ -196,8 +221,9 @@ def _enum_checker(column: Column) -> Callable[[Column, str], Checked]:
     def check(col: Column, text: str) -> Checked:
         if text in allowed:
             return text, None
-        return None, Problem(Reason.FIELD_ENUM, col.name,
-                             f"{col.name} {text!r} is not one of {', '.join(col.values)}")
+        return None, Problem(
+            Reason.FIELD_ENUM, col.name, f"{col.name} {text!r} is not one of {', '.join(col.values)}"
+        )
 
     return check
 
@@ -213,8 +239,12 @@ def _checker(column: Column) -> Callable[[Column, str], Checked]:
     if kind is ColumnType.ENUM:
         return _enum_checker(column)
     return {
-        ColumnType.TEXT: _text_checker, ColumnType.AMOUNT: _check_amount, ColumnType.COUNT: _check_count,
-        ColumnType.DECIMAL: _check_decimal, ColumnType.DATE: _check_date, ColumnType.TIMESTAMP: _check_timestamp,
+        ColumnType.TEXT: _text_checker,
+        ColumnType.AMOUNT: _check_amount,
+        ColumnType.COUNT: _check_count,
+        ColumnType.DECIMAL: _check_decimal,
+        ColumnType.DATE: _check_date,
+        ColumnType.TIMESTAMP: _check_timestamp,
     }[kind]
 
 
@@ -261,8 +291,11 @@ def check_fields(kind: FileKind, values: Mapping[str, str | None]) -> tuple[dict
                 typed[column.name] = None
             continue
         if plan.my_number_checked and _might_be_my_number(text):
-            personal.append(Problem(Reason.MY_NUMBER_DETECTED, column.name,
-                                    f"{column.name} holds a personal number (masked)"))
+            personal.append(
+                Problem(
+                    Reason.MY_NUMBER_DETECTED, column.name, f"{column.name} holds a personal number (masked)"
+                )
+            )
             continue
         value, problem = plan.check(column, text)
         if problem is None:
@@ -389,8 +422,13 @@ def _date_range_rules(kind: FileKind, typed: Mapping[str, Any], business_date: d
         day = value.date() if isinstance(value, dt.datetime) else value
         if kind is PLATFORM_LEDGER and column.name == "event_ts":
             if day != business_date:
-                problems.append(Problem(Reason.EVENT_DATE_MISMATCH, column.name,
-                                        f"event on {day} (JST) in the file for {business_date}"))
+                problems.append(
+                    Problem(
+                        Reason.EVENT_DATE_MISMATCH,
+                        column.name,
+                        f"event on {day} (JST) in the file for {business_date}",
+                    )
+                )
             continue
         if kind.source == "master":
             low, high = MASTER_DATE_MIN, MASTER_DATE_MAX
@@ -401,34 +439,52 @@ def _date_range_rules(kind: FileKind, typed: Mapping[str, Any], business_date: d
             low = business_date - dt.timedelta(days=OTHER_DATE_DAYS_MAX)
             high = business_date + dt.timedelta(days=OTHER_DATE_DAYS_MAX)
         if not low <= day <= high:
-            problems.append(Problem(Reason.DATE_OUT_OF_RANGE, column.name,
-                                    f"{column.name} {day} is outside {low}..{high}"))
+            problems.append(
+                Problem(
+                    Reason.DATE_OUT_OF_RANGE, column.name, f"{column.name} {day} is outside {low}..{high}"
+                )
+            )
     return problems
 
 
 # --- referential -----------------------------------------------------------------------------------------
-_REFERENCES = (("municipality_code", "municipalities", Reason.MUNICIPALITY_UNKNOWN),
-               ("merchant_id", "merchants", Reason.MERCHANT_UNKNOWN),
-               ("partner_code", "partners", Reason.PARTNER_UNKNOWN))
-_NO_REFERENCES = frozenset(("master_municipalities", "master_merchants", "master_partners",
-                            "master_fee_schedule", "master_cost_rates", "platform_mykey_certs"))
+_REFERENCES = (
+    ("municipality_code", "municipalities", Reason.MUNICIPALITY_UNKNOWN),
+    ("merchant_id", "merchants", Reason.MERCHANT_UNKNOWN),
+    ("partner_code", "partners", Reason.PARTNER_UNKNOWN),
+)
+_NO_REFERENCES = frozenset(
+    (
+        "master_municipalities",
+        "master_merchants",
+        "master_partners",
+        "master_fee_schedule",
+        "master_cost_rates",
+        "platform_mykey_certs",
+    )
+)
 
 
-def _referential_rules(kind: FileKind, typed: Mapping[str, Any], on: dt.date,
-                       masters: MasterLookup) -> list[Problem]:
+def _referential_rules(
+    kind: FileKind, typed: Mapping[str, Any], on: dt.date, masters: MasterLookup
+) -> list[Problem]:
     if kind.name in _NO_REFERENCES:
         return []
     problems: list[Problem] = []
     for column_name, master, code in _REFERENCES:
         value = typed.get(column_name)
         if value is not None and not masters.known(master, value, on):
-            problems.append(Problem(code, column_name, f"{column_name} {value} is not in the {master} master "
-                                                       f"in force on {on}"))
+            problems.append(
+                Problem(
+                    code, column_name, f"{column_name} {value} is not in the {master} master in force on {on}"
+                )
+            )
     return problems
 
 
-def validate_row(kind: FileKind, values: Mapping[str, str | None],
-                 context: RowContext) -> tuple[dict[str, Any] | None, list[Problem]]:
+def validate_row(
+    kind: FileKind, values: Mapping[str, str | None], context: RowContext
+) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Stages 2-7 for one row given as column -> text (None or "" = empty). Returns (typed values, []) for a
     good row, (None, problems) otherwise; problems are in check order (module docstring)."""
     typed, problems = check_fields(kind, values)
@@ -443,7 +499,7 @@ def validate_row(kind: FileKind, values: Mapping[str, str | None],
 
 
 def header_problem(kind: FileKind, header: Sequence[str]) -> Problem | None:
-    """None when `header` holds exactly the kind's columns (any order), else a `csv_header_invalid` problem."""
+    """None when `header` holds exactly the kind's columns (any order), else a csv_header_invalid problem."""
     names = list(header)
     expected = set(kind.column_names)
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -451,15 +507,20 @@ def header_problem(kind: FileKind, header: Sequence[str]) -> Problem | None:
     extra = sorted(set(names) - expected)
     if not (repeated or missing or extra):
         return None
-    parts = [f"{label}: {', '.join(items)}" for label, items in
-             (("missing", missing), ("not listed", extra), ("repeated", repeated)) if items]
+    parts = [
+        f"{label}: {', '.join(items)}"
+        for label, items in (("missing", missing), ("not listed", extra), ("repeated", repeated))
+        if items
+    ]
     return Problem(Reason.CSV_HEADER_INVALID, None, "header " + "; ".join(parts))
 
 
-def validate_record(kind: FileKind, header: Sequence[str], fields: Sequence[str],
-                    context: RowContext) -> tuple[dict[str, Any] | None, list[Problem]]:
+def validate_record(
+    kind: FileKind, header: Sequence[str], fields: Sequence[str], context: RowContext
+) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Stage 1 (field count against `header`) and then `validate_row`."""
     if len(fields) != len(header):
-        return None, [Problem(Reason.CSV_FIELD_COUNT, None,
-                              f"{len(fields)} fields where the header has {len(header)}")]
+        return None, [
+            Problem(Reason.CSV_FIELD_COUNT, None, f"{len(fields)} fields where the header has {len(header)}")
+        ]
     return validate_row(kind, dict(zip(header, fields, strict=True)), context)

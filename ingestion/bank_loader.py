@@ -1,5 +1,5 @@
-"""Loading one bank statement (bank/<bank>/<bank>_<branch>_<account>_D.txt, Zengin 03) into raw.bank_statements
-and raw.bank_statement_lines.
+"""Loading one bank statement (bank/<bank>/<bank>_<branch>_<account>_D.txt, Zengin 03) into
+raw.bank_statements and raw.bank_statement_lines.
 
 A statement is all or nothing (FORMATS.md: trailer totals and the balance must hold, or the file is rejected):
 the reader's first problem rejects the file and every record is quarantined with it. The header's account
@@ -32,49 +32,80 @@ def split_bank_records(data: bytes) -> list[tuple[int, str | None]]:
     if _SEPARATOR.search(body):
         pieces = [(n, p) for n, p in enumerate(_SEPARATOR.split(body), start=1) if p.strip(b" \x1a")]
     else:
-        pieces = [(n // RECORD_LENGTH + 1, body[n:n + RECORD_LENGTH]) for n in range(0, len(body), RECORD_LENGTH)]
+        pieces = [
+            (n // RECORD_LENGTH + 1, body[n : n + RECORD_LENGTH]) for n in range(0, len(body), RECORD_LENGTH)
+        ]
     return [(number, piece.decode("cp932", errors="replace").rstrip(" ")) for number, piece in pieces]
 
 
 def _account_matches(file: InboxFile, statement: Statement) -> bool:
     header = statement.header
-    return (header.bank_code == file.groups["bank"] and header.branch_code == file.groups["branch"]
-            and header.account_number.lstrip("0") == file.groups["account"].lstrip("0"))
+    return (
+        header.bank_code == file.groups["bank"]
+        and header.branch_code == file.groups["branch"]
+        and header.account_number.lstrip("0") == file.groups["account"].lstrip("0")
+    )
 
 
 def _tables(statement: Statement, file: InboxFile, sha256: str, numbers: list[int]) -> dict[str, pa.Table]:
     h = statement.header
     lineage = {"file_sha256": sha256, "business_date": file.business_date}
     account = {"bank_code": h.bank_code, "branch_code": h.branch_code, "account_number": h.account_number}
-    head = {**account, **lineage, "account_type": str(h.account_type), "account_name": h.account_name,
-            "created_date": h.created_date, "period_from": h.period_from, "period_to": h.period_to,
-            "opening_balance": h.opening_balance, "credit_count": statement.credit_count,
-            "credit_total": statement.credit_total, "debit_count": statement.debit_count,
-            "debit_total": statement.debit_total, "closing_balance": statement.closing_balance,
-            "line_number": numbers[0]}
-    lines = [{**account, **lineage, "line_number": numbers[index + 1],
-              **{name: getattr(line, name) for name in BANK_STATEMENT_LINES.column_names
-                 if hasattr(line, name)}}
-             for index, line in enumerate(statement.lines)]
-    return {"bank_statements": pa.Table.from_pylist([head], schema=BANK_STATEMENTS.arrow_schema()),
-            "bank_statement_lines": pa.Table.from_pylist(lines, schema=BANK_STATEMENT_LINES.arrow_schema())}
+    head = {
+        **account,
+        **lineage,
+        "account_type": str(h.account_type),
+        "account_name": h.account_name,
+        "created_date": h.created_date,
+        "period_from": h.period_from,
+        "period_to": h.period_to,
+        "opening_balance": h.opening_balance,
+        "credit_count": statement.credit_count,
+        "credit_total": statement.credit_total,
+        "debit_count": statement.debit_count,
+        "debit_total": statement.debit_total,
+        "closing_balance": statement.closing_balance,
+        "line_number": numbers[0],
+    }
+    lines = [
+        {
+            **account,
+            **lineage,
+            "line_number": numbers[index + 1],
+            **{
+                name: getattr(line, name) for name in BANK_STATEMENT_LINES.column_names if hasattr(line, name)
+            },
+        }
+        for index, line in enumerate(statement.lines)
+    ]
+    return {
+        "bank_statements": pa.Table.from_pylist([head], schema=BANK_STATEMENTS.arrow_schema()),
+        "bank_statement_lines": pa.Table.from_pylist(lines, schema=BANK_STATEMENT_LINES.arrow_schema()),
+    }
 
 
 def _already_loaded(con: duckdb.DuckDBPyConnection, statement: Statement) -> bool:
     h = statement.header
-    row = con.execute("SELECT count(*) FROM raw.bank_statements WHERE bank_code = ? AND branch_code = ? "
-                      "AND account_number = ? AND period_from = ? AND period_to = ?",
-                      [h.bank_code, h.branch_code, h.account_number, h.period_from, h.period_to]).fetchone()
-    return row[0] > 0
+    row = con.execute(
+        "SELECT count(*) FROM raw.bank_statements WHERE bank_code = ? AND branch_code = ? "
+        "AND account_number = ? AND period_from = ? AND period_to = ?",
+        [h.bank_code, h.branch_code, h.account_number, h.period_from, h.period_to],
+    ).fetchall()
+    return row[0][0] > 0
 
 
-def load_bank_file(file: InboxFile, data: bytes, con: duckdb.DuckDBPyConnection, sha256: str,
-                   max_records: int) -> FileOutcome:
+def load_bank_file(
+    file: InboxFile, data: bytes, con: duckdb.DuckDBPyConnection, sha256: str, max_records: int
+) -> FileOutcome:
     """The outcome of one bank statement file."""
     records = split_bank_records(data)
     if len(records) > max_records:
-        return whole_file(REJECTED, Reason.FILE_TOO_MANY_ROWS,
-                          f"more than {max_records} records (the configured limit)", None)
+        return whole_file(
+            REJECTED,
+            Reason.FILE_TOO_MANY_ROWS,
+            f"more than {max_records} records (the configured limit)",
+            None,
+        )
     read = read_statement(data, file.business_date)
     if read.statement is None or read.problems:
         first = read.problems[0] if read.problems else None
@@ -84,15 +115,27 @@ def load_bank_file(file: InboxFile, data: bytes, con: duckdb.DuckDBPyConnection,
     statement = read.statement
     if not _account_matches(file, statement):
         h = statement.header
-        return whole_file(REJECTED, Reason.ZENGIN_ACCOUNT_MISMATCH,
-                          f"header account {h.bank_code}-{h.branch_code}-{h.account_number} is not the file "
-                          f"name's", records)
+        return whole_file(
+            REJECTED,
+            Reason.ZENGIN_ACCOUNT_MISMATCH,
+            f"header account {h.bank_code}-{h.branch_code}-{h.account_number} is not the file name's",
+            records,
+        )
     numbers = [number for number, _ in records]
     if len(numbers) != len(statement.lines) + 3:
-        return whole_file(REJECTED, Reason.ZENGIN_STRUCTURE, "records besides header, data, trailer and end",
-                          records)
+        return whole_file(
+            REJECTED, Reason.ZENGIN_STRUCTURE, "records besides header, data, trailer and end", records
+        )
     if _already_loaded(con, statement):
-        return FileOutcome(LOADED, len(records), 0, quarantined=tuple(
-            QuarantinedRecord(n, Reason.DUPLICATE_KEY, "statement of this account and period already loaded", t)
-            for n, t in records))
+        return FileOutcome(
+            LOADED,
+            len(records),
+            0,
+            quarantined=tuple(
+                QuarantinedRecord(
+                    n, Reason.DUPLICATE_KEY, "statement of this account and period already loaded", t
+                )
+                for n, t in records
+            ),
+        )
     return FileOutcome(LOADED, len(records), len(records), _tables(statement, file, sha256, numbers))

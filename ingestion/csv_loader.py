@@ -8,7 +8,6 @@ the warehouse (masters, loaded keys) and never writes it.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,21 +53,26 @@ def split_csv_records(data: bytes, encoding: str = "utf-8") -> list[tuple[int, s
 
 def _key_scope(kind: FileKind) -> str:
     if kind.source == "master" or kind.name == "platform_balances":
-        return "business_date"      # a master row by its id within one snapshot; a balance per date
+        return "business_date"  # a master row by its id within one snapshot; a balance per date
     if kind.source == "partner":
-        return "partner_code"       # partners' own ids are unique per partner
+        return "partner_code"  # partners' own ids are unique per partner
     return ""
 
 
-def _loaded_duplicates(con: duckdb.DuckDBPyConnection, kind: FileKind, rows: list[dict[str, Any]],
-                       scope_value: object) -> set[int]:
+def _loaded_duplicates(
+    con: duckdb.DuckDBPyConnection, kind: FileKind, rows: list[dict[str, Any]], scope_value: object
+) -> set[int]:
     """Indexes of `rows` whose key is already in the raw table (within the kind's scope)."""
     if not rows:
         return set()
     table = CSV_TABLES[kind.name]
     types = {f.name: f.type for f in table.arrow_schema()}
-    keys = pa.table({"_idx": pa.array(range(len(rows)), pa.int64()),
-                     **{k: pa.array([r[k] for r in rows], types[k]) for k in kind.keys}})
+    keys = pa.table(
+        {
+            "_idx": pa.array(range(len(rows)), pa.int64()),
+            **{k: pa.array([r[k] for r in rows], types[k]) for k in kind.keys},
+        }
+    )
     condition = " AND ".join(f"c.{k} = r.{k}" for k in kind.keys)
     scope = _key_scope(kind)
     params: list[object] = []
@@ -77,15 +81,17 @@ def _loaded_duplicates(con: duckdb.DuckDBPyConnection, kind: FileKind, rows: lis
         params.append(scope_value)
     con.register("_ingest_keys", keys)
     try:
-        found = con.execute(f"SELECT DISTINCT c._idx FROM _ingest_keys c JOIN raw.{kind.table} r ON {condition}",
-                            params).fetchall()
+        found = con.execute(
+            f"SELECT DISTINCT c._idx FROM _ingest_keys c JOIN raw.{kind.table} r ON {condition}", params
+        ).fetchall()
     finally:
         con.unregister("_ingest_keys")
     return {index for (index,) in found}
 
 
-def _validate(kind: FileKind, header: tuple[str, ...], records: list[CsvRecord], context: RowContext
-              ) -> tuple[list[dict[str, Any]], list[int], list[QuarantinedRecord]]:
+def _validate(
+    kind: FileKind, header: tuple[str, ...], records: list[CsvRecord], context: RowContext
+) -> tuple[list[dict[str, Any]], list[int], list[QuarantinedRecord]]:
     good: list[dict[str, Any]] = []
     lines: list[int] = []
     bad: list[QuarantinedRecord] = []
@@ -98,9 +104,14 @@ def _validate(kind: FileKind, header: tuple[str, ...], records: list[CsvRecord],
             continue
         key = tuple(typed[k] for k in kind.keys)
         if key in seen_keys:
-            bad.append(QuarantinedRecord(record.line_number, Reason.DUPLICATE_KEY,
-                                         f"key {', '.join(kind.keys)} repeats an earlier row of this file",
-                                         record.raw_text))
+            bad.append(
+                QuarantinedRecord(
+                    record.line_number,
+                    Reason.DUPLICATE_KEY,
+                    f"key {', '.join(kind.keys)} repeats an earlier row of this file",
+                    record.raw_text,
+                )
+            )
             continue
         seen_keys.add(key)
         good.append(typed)
@@ -108,11 +119,15 @@ def _validate(kind: FileKind, header: tuple[str, ...], records: list[CsvRecord],
     return good, lines, bad
 
 
-def _rows_table(kind: FileKind, rows: list[dict[str, Any]], lines: list[int], file: InboxFile,
-                sha256: str) -> pa.Table:
+def _rows_table(
+    kind: FileKind, rows: list[dict[str, Any]], lines: list[int], file: InboxFile, sha256: str
+) -> pa.Table:
     table = CSV_TABLES[kind.name]
-    extra = {"file_sha256": [sha256] * len(rows), "line_number": lines,
-             "business_date": [file.business_date] * len(rows)}
+    extra = {
+        "file_sha256": [sha256] * len(rows),
+        "line_number": lines,
+        "business_date": [file.business_date] * len(rows),
+    }
     if kind.source == "partner":
         extra["partner_code"] = [file.groups["partner"]] * len(rows)
     columns = {name: extra[name] if name in extra else [r[name] for r in rows] for name in table.column_names}
@@ -120,7 +135,7 @@ def _rows_table(kind: FileKind, rows: list[dict[str, Any]], lines: list[int], fi
 
 
 def _encoding_for(file: InboxFile, ctx: CsvLoadContext) -> str | None:
-    """UTF-8, or a partner's encoding from its master row in force on the file's date (None: unknown partner)."""
+    """UTF-8, or a partner's encoding as its master in force on the file's date says (None: unknown)."""
     if file.source != "partner":
         return "utf-8"
     return partner_encoding(ctx.con, file.groups["partner"], file.business_date)
@@ -131,16 +146,21 @@ def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
     kind = CSV_KINDS_BY_NAME[file.kind]
     encoding = _encoding_for(file, ctx)
     if encoding is None:
-        return whole_file(REJECTED, Reason.PARTNER_UNKNOWN,
-                          f"partner {file.groups['partner']} is not in the partners master in force on "
-                          f"{file.business_date}", split_csv_records(data))
+        return whole_file(
+            REJECTED,
+            Reason.PARTNER_UNKNOWN,
+            f"partner {file.groups['partner']} is not in the partners master in force on "
+            f"{file.business_date}",
+            split_csv_records(data),
+        )
     read = read_csv(data, encoding, ctx.max_records)
     if read.error is not None:
         return whole_file(REJECTED, read.error.code, read.error.detail, None)
     problem = header_problem(kind, read.header)
     if problem is not None:
-        return whole_file(REJECTED, problem.code, problem.detail,
-                          [(r.line_number, r.raw_text) for r in read.records])
+        return whole_file(
+            REJECTED, problem.code, problem.detail, [(r.line_number, r.raw_text) for r in read.records]
+        )
     context = RowContext(file.business_date, ctx.masters)
     good, lines, bad = _validate(kind, read.header, read.records, context)
     scope_value = file.groups.get("partner") if kind.source == "partner" else file.business_date
@@ -148,8 +168,14 @@ def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
     if repeated:
         raw_by_line = {r.line_number: r.raw_text for r in read.records}
         for index in sorted(repeated):
-            bad.append(QuarantinedRecord(lines[index], Reason.DUPLICATE_KEY,
-                                         f"key {', '.join(kind.keys)} is already loaded", raw_by_line[lines[index]]))
+            bad.append(
+                QuarantinedRecord(
+                    lines[index],
+                    Reason.DUPLICATE_KEY,
+                    f"key {', '.join(kind.keys)} is already loaded",
+                    raw_by_line[lines[index]],
+                )
+            )
         good = [r for i, r in enumerate(good) if i not in repeated]
         lines = [n for i, n in enumerate(lines) if i not in repeated]
     bad.sort(key=lambda q: q.line_number)
@@ -164,5 +190,5 @@ def master_snapshot_keys(file: InboxFile, outcome: FileOutcome) -> tuple[str, li
         return None
     rows = outcome.tables.get(file.kind)
     if rows is None or rows.num_rows == 0:
-        return None       # no rows loaded: no snapshot, the previous one stays in force (as in SQL)
+        return None  # no rows loaded: no snapshot, the previous one stays in force (as in SQL)
     return master, rows.column(REFERENCED_MASTERS[master]).to_pylist()

@@ -50,7 +50,9 @@ class ManifestIndex:
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> ManifestIndex:
         index = cls()
-        rows = con.execute("SELECT source, path, file_sha256, mtime_ns, status FROM raw.file_manifest").fetchall()
+        rows = con.execute(
+            "SELECT source, path, file_sha256, mtime_ns, status FROM raw.file_manifest"
+        ).fetchall()
         for source, path, sha, mtime_ns, status in rows:
             index.add(source, path, Seen(sha, path, mtime_ns, status))
         return index

@@ -19,7 +19,9 @@ TERMINAL_KIND = "terminal_log"
 BANK_KIND = "bank_statement"
 UNKNOWN_KIND = "unknown"
 _TERMINAL_NAME = re.compile(r"(?P<terminal>T[0-9]{8})_(?P<date>[0-9]{8})_(?P<upload>[0-9]{4})\.jsonl")
-_BANK_NAME = re.compile(r"(?P<bank>[0-9]{4})_(?P<branch>[0-9]{3})_(?P<account>[0-9]{7})_(?P<date>[0-9]{8})\.txt")
+_BANK_NAME = re.compile(
+    r"(?P<bank>[0-9]{4})_(?P<branch>[0-9]{3})_(?P<account>[0-9]{7})_(?P<date>[0-9]{8})\.txt"
+)
 _KIND_RANK = {kind.name: rank for rank, kind in enumerate(CSV_KINDS)}
 
 
@@ -96,9 +98,19 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
             if kind != UNKNOWN_KIND and business_date is None:
                 kind = UNKNOWN_KIND
             stat = path.stat()
-            files.append(InboxFile(path, rel.as_posix(), source, path.name, kind, business_date,
-                                   {k: v for k, v in groups.items() if k != "date"}, stat.st_size,
-                                   stat.st_mtime_ns))
+            files.append(
+                InboxFile(
+                    path,
+                    rel.as_posix(),
+                    source,
+                    path.name,
+                    kind,
+                    business_date,
+                    {k: v for k, v in groups.items() if k != "date"},
+                    stat.st_size,
+                    stat.st_mtime_ns,
+                )
+            )
     return files
 
 

@@ -11,26 +11,31 @@ import duckdb
 
 from contracts.validation import InMemoryMasters
 
-REFERENCED_MASTERS = {"municipalities": "municipality_code", "merchants": "merchant_id",
-                      "partners": "partner_code"}
+REFERENCED_MASTERS = {
+    "municipalities": "municipality_code",
+    "merchants": "merchant_id",
+    "partners": "partner_code",
+}
 
 
 def load_masters(con: duckdb.DuckDBPyConnection) -> InMemoryMasters:
     """Every loaded snapshot of the masters that rows refer to (municipalities, merchants, partners)."""
     masters = InMemoryMasters()
     for master, key in REFERENCED_MASTERS.items():
-        rows = con.execute(f"SELECT business_date, list({key}) FROM raw.master_{master} "
-                           "GROUP BY business_date").fetchall()
+        rows = con.execute(
+            f"SELECT business_date, list({key}) FROM raw.master_{master} GROUP BY business_date"
+        ).fetchall()
         for snapshot_date, keys in rows:
             masters.add_snapshot(master, snapshot_date, keys)
     return masters
 
 
 def partner_encoding(con: duckdb.DuckDBPyConnection, partner_code: str, on: dt.date) -> str | None:
-    """The partner's file encoding as its master row in force on `on` says; None when the partner is unknown."""
-    row = con.execute("SELECT encoding FROM raw.master_partners_in_force(?) WHERE partner_code = ?",
-                      [on, partner_code]).fetchone()
-    return row[0] if row else None
+    """The partner's file encoding per its master row in force on `on`; None for an unknown partner."""
+    row = con.execute(
+        "SELECT encoding FROM raw.master_partners_in_force(?) WHERE partner_code = ?", [on, partner_code]
+    ).fetchall()
+    return row[0][0] if row else None
 
 
 def terminal_key(con: duckdb.DuckDBPyConnection, terminal_id: str, on: dt.date) -> str | None:
@@ -39,5 +44,6 @@ def terminal_key(con: duckdb.DuckDBPyConnection, terminal_id: str, on: dt.date) 
     row = con.execute(
         "SELECT public_key FROM raw.master_terminals_in_force(?) WHERE terminal_id = ? AND active_from <= ? "
         "AND (active_to IS NULL OR active_to >= ?) ORDER BY active_from DESC LIMIT 1",
-        [on, terminal_id, on, on]).fetchone()
-    return row[0] if row else None
+        [on, terminal_id, on, on],
+    ).fetchall()
+    return row[0][0] if row else None

@@ -1,4 +1,5 @@
-"""What a loader decides about one file, before anything is written: rows per raw table and quarantined records.
+"""What a loader decides about one file, before anything is written: rows per raw table and quarantined
+records.
 
 Loaders are pure with respect to the warehouse (they may read it, never write it); `ingestion.store` writes
 an outcome in one transaction. An outcome checks its own accounting: records read = loaded + quarantined.
@@ -58,22 +59,33 @@ class FileOutcome:
     def __post_init__(self) -> None:
         counted = sum(1 for q in self.quarantined if q.line_number > 0)
         if self.rows_read != self.rows_loaded + counted:
-            raise AssertionError(f"rows read {self.rows_read} != loaded {self.rows_loaded} + quarantined {counted}")
+            raise AssertionError(
+                f"rows read {self.rows_read} != loaded {self.rows_loaded} + quarantined {counted}"
+            )
 
     @property
     def rows_quarantined(self) -> int:
         return sum(1 for q in self.quarantined if q.line_number > 0)
 
 
-def whole_file(status: str, reason_code: str, detail: str,
-               records: list[tuple[int, str | None]] | None) -> FileOutcome:
+def whole_file(
+    status: str, reason_code: str, detail: str, records: list[tuple[int, str | None]] | None
+) -> FileOutcome:
     """A file kept out whole: every record quarantined with the file's reason, or one line-0 row when the
     file cannot be split into records (`records` None)."""
     if not records:
-        return FileOutcome(status, 0, 0, quarantined=(QuarantinedRecord(0, reason_code, detail, None),),
-                           reason_code=reason_code, detail=detail)
+        return FileOutcome(
+            status,
+            0,
+            0,
+            quarantined=(QuarantinedRecord(0, reason_code, detail, None),),
+            reason_code=reason_code,
+            detail=detail,
+        )
     quarantined = tuple(QuarantinedRecord(line, reason_code, detail, text) for line, text in records)
-    return FileOutcome(status, len(records), 0, quarantined=quarantined, reason_code=reason_code, detail=detail)
+    return FileOutcome(
+        status, len(records), 0, quarantined=quarantined, reason_code=reason_code, detail=detail
+    )
 
 
 @dataclass(frozen=True, slots=True)

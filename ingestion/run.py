@@ -77,9 +77,11 @@ def _split_records(file: InboxFile, data: bytes) -> list[tuple[int, str | None]]
     """A file's records for whole-file quarantine (conflicts), by its kind's own splitter."""
     if file.kind == TERMINAL_KIND:
         from ingestion.terminal_loader import split_terminal_records
+
         return split_terminal_records(data)
     if file.kind == BANK_KIND:
         from ingestion.bank_loader import split_bank_records
+
         return split_bank_records(data)
     if file.kind == UNKNOWN_KIND:
         return None
@@ -103,13 +105,16 @@ class _Run:
 
     def _load_new(self, file: InboxFile, data: bytes, sha: str) -> FileOutcome:
         if file.kind == UNKNOWN_KIND:
-            return whole_file(REJECTED, Reason.FILE_UNKNOWN_KIND,
-                              f"{file.rel_path} matches no inbox file pattern", None)
+            return whole_file(
+                REJECTED, Reason.FILE_UNKNOWN_KIND, f"{file.rel_path} matches no inbox file pattern", None
+            )
         if file.kind == TERMINAL_KIND:
             from ingestion.terminal_loader import load_terminal_file
+
             return load_terminal_file(file, data, self.con, self.masters, sha, self.limits.max_records)
         if file.kind == BANK_KIND:
             from ingestion.bank_loader import load_bank_file
+
             return load_bank_file(file, data, self.con, sha, self.limits.max_records)
         context = CsvLoadContext(self.con, self.masters, sha, self.limits.max_records)
         outcome = load_csv(file, data, context)
@@ -122,12 +127,20 @@ class _Run:
         if decision == DUPLICATE:
             return FileOutcome(DUPLICATE_STATUS, 0, 0, detail="same name and content as a file already seen")
         if file.size_bytes > self.limits.max_file_bytes:
-            return whole_file(REJECTED, Reason.FILE_TOO_LARGE,
-                              f"{file.size_bytes} bytes is over the limit of {self.limits.max_file_bytes}", None)
+            return whole_file(
+                REJECTED,
+                Reason.FILE_TOO_LARGE,
+                f"{file.size_bytes} bytes is over the limit of {self.limits.max_file_bytes}",
+                None,
+            )
         data = file.path.read_bytes()
         if decision == CONFLICT:
-            return whole_file(CONFLICT_STATUS, Reason.FILE_CONFLICTING_DUPLICATE,
-                              "same name as a loaded file, different content", _split_records(file, data))
+            return whole_file(
+                CONFLICT_STATUS,
+                Reason.FILE_CONFLICTING_DUPLICATE,
+                "same name as a loaded file, different content",
+                _split_records(file, data),
+            )
         return self._load_new(file, data, sha)
 
     def ingest_file(self, file: InboxFile) -> None:
@@ -137,18 +150,34 @@ class _Run:
             self.tally.skipped += 1
             return
         outcome = self._outcome(file, sha, decision)
-        facts = FileFacts(sha, file.rel_path, file.source, file.kind, file.business_date, file.size_bytes,
-                          file.mtime_ns, self.business_date)
+        facts = FileFacts(
+            sha,
+            file.rel_path,
+            file.source,
+            file.kind,
+            file.business_date,
+            file.size_bytes,
+            file.mtime_ns,
+            self.business_date,
+        )
         write_outcome(self.con, self.raw_dir, facts, outcome, dt.datetime.now(dt.UTC).replace(tzinfo=None))
         self.manifest.add(file.source, file.rel_path, Seen(sha, file.rel_path, file.mtime_ns, outcome.status))
         self.tally.add(file.kind, outcome)
-        self.say(f"{file.rel_path}: {outcome.status}"
-                 + (f" ({outcome.reason_code})" if outcome.reason_code else "")
-                 + f", {outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined")
+        self.say(
+            f"{file.rel_path}: {outcome.status}"
+            + (f" ({outcome.reason_code})" if outcome.reason_code else "")
+            + f", {outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined"
+        )
 
 
-def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, raw_dir: Path, business_date: dt.date,
-           limits: Limits = Limits(), progress: Callable[[str], None] | None = None) -> IngestSummary:
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    inbox: Path,
+    raw_dir: Path,
+    business_date: dt.date,
+    limits: Limits = Limits(),
+    progress: Callable[[str], None] | None = None,
+) -> IngestSummary:
     """Load every file of `inbox` named for `business_date` or earlier that is not loaded yet.
 
     Idempotent: running it again for the same date with the same inbox adds nothing. Files named for later
@@ -156,11 +185,26 @@ def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, raw_dir: Path, business_
     """
     started = time.perf_counter()
     ensure_raw_schema(con)
-    run = _Run(con, Path(raw_dir), business_date, limits, ManifestIndex.load(con), _Tally(), progress,
-               load_masters(con))
+    run = _Run(
+        con,
+        Path(raw_dir),
+        business_date,
+        limits,
+        ManifestIndex.load(con),
+        _Tally(),
+        progress,
+        load_masters(con),
+    )
     for file in files_due(scan_inbox(Path(inbox)), business_date):
         run.ingest_file(file)
     tally = run.tally
-    return IngestSummary(business_date, dict(tally.files), dict(tally.read), dict(tally.loaded),
-                         dict(tally.quarantined), dict(tally.reasons), tally.skipped,
-                         round(time.perf_counter() - started, 3))
+    return IngestSummary(
+        business_date,
+        dict(tally.files),
+        dict(tally.read),
+        dict(tally.loaded),
+        dict(tally.quarantined),
+        dict(tally.reasons),
+        tally.skipped,
+        round(time.perf_counter() - started, 3),
+    )

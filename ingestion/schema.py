@@ -1,4 +1,5 @@
-"""The DuckDB `raw` schema: every table ingestion writes, its columns and types, and the in-force master macros.
+"""The DuckDB `raw` schema: every table ingestion writes, its columns and types, and the in-force master
+macros.
 
 docs/raw-tables.md is the contract dbt builds on; this module is its executable form and must stay equal to
 it. It never drops or alters a table that exists: `ensure_raw_schema` only creates what is missing.
@@ -14,12 +15,23 @@ import pyarrow as pa
 from contracts.schemas import CSV_KINDS, MASTER_KINDS, ColumnType, FileKind
 
 _SQL_BY_COLUMN_TYPE = {
-    ColumnType.ID: "VARCHAR", ColumnType.TEXT: "VARCHAR", ColumnType.ENUM: "VARCHAR",
-    ColumnType.DIGITS: "VARCHAR", ColumnType.DECIMAL: "VARCHAR", ColumnType.AMOUNT: "BIGINT",
-    ColumnType.COUNT: "BIGINT", ColumnType.DATE: "DATE", ColumnType.TIMESTAMP: "TIMESTAMP",
+    ColumnType.ID: "VARCHAR",
+    ColumnType.TEXT: "VARCHAR",
+    ColumnType.ENUM: "VARCHAR",
+    ColumnType.DIGITS: "VARCHAR",
+    ColumnType.DECIMAL: "VARCHAR",
+    ColumnType.AMOUNT: "BIGINT",
+    ColumnType.COUNT: "BIGINT",
+    ColumnType.DATE: "DATE",
+    ColumnType.TIMESTAMP: "TIMESTAMP",
 }
-_ARROW_BY_SQL = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "DATE": pa.date32(),
-                 "TIMESTAMP": pa.timestamp("us")}
+_ARROW_BY_SQL = {
+    "VARCHAR": pa.string(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+}
 LINEAGE = (("file_sha256", "VARCHAR"), ("line_number", "BIGINT"), ("business_date", "DATE"))
 
 
@@ -43,7 +55,7 @@ class Table:
 
 
 def csv_table(kind: FileKind) -> Table:
-    """The raw table of a CSV kind: its columns in FORMATS.md order, partner_code for partner files, lineage."""
+    """The raw table of a CSV kind: columns in FORMATS.md order, partner_code for partner files, lineage."""
     columns = tuple((c.name, _SQL_BY_COLUMN_TYPE[c.type]) for c in kind.columns)
     if kind.source == "partner":
         columns += (("partner_code", "VARCHAR"),)
@@ -52,46 +64,155 @@ def csv_table(kind: FileKind) -> Table:
 
 V, B, D, TS = "VARCHAR", "BIGINT", "DATE", "TIMESTAMP"
 
-TERMINAL_RECORDS = Table("terminal_records", (
-    ("terminal_id", V), ("seq", B), ("type", V), ("ts", TS), ("merchant_id", V), ("municipality_code", V),
-    ("mykey_id", V), ("amount", B), ("auth_id", V), ("cancel_of", V), ("card_cert_serial", V),
-    ("prev_hash", V), ("hash", V), ("upload_number", B)) + LINEAGE)
-TERMINAL_SEALS = Table("terminal_seals", (
-    ("terminal_id", V), ("seq", B), ("ts", TS), ("records", B), ("prev_hash", V), ("hash", V),
-    ("upload_number", B), ("first_seq", B)) + LINEAGE)
-TERMINAL_SEQ_GAPS = Table("terminal_seq_gaps", (
-    ("terminal_id", V), ("missing_from_seq", B), ("missing_to_seq", B), ("detected_business_date", D),
-    ("detected_file_sha256", V), ("status", V), ("resolved_business_date", D), ("resolved_file_sha256", V)))
-BANK_STATEMENTS = Table("bank_statements", (
-    ("bank_code", V), ("branch_code", V), ("account_type", V), ("account_number", V), ("account_name", V),
-    ("created_date", D), ("period_from", D), ("period_to", D), ("opening_balance", B), ("credit_count", B),
-    ("credit_total", B), ("debit_count", B), ("debit_total", B), ("closing_balance", B)) + LINEAGE)
-BANK_STATEMENT_LINES = Table("bank_statement_lines", (
-    ("bank_code", V), ("branch_code", V), ("account_number", V), ("inquiry_number", V), ("account_date", D),
-    ("value_date", D), ("direction", V), ("transaction_type", V), ("amount", B), ("remitter_code", V),
-    ("remitter_name", V), ("sending_bank_name", V), ("sending_branch_name", V), ("description", V),
-    ("edi", V)) + LINEAGE)
-FILE_MANIFEST = Table("file_manifest", (
-    ("file_sha256", V), ("path", V), ("source", V), ("kind", V), ("business_date", D), ("status", V),
-    ("rows_read", B), ("rows_loaded", B), ("rows_quarantined", B), ("reason_code", V), ("detail", V),
-    ("size_bytes", B), ("mtime_ns", B), ("ingested_at", TS), ("ingest_run_date", D)))
-QUARANTINE = Table("quarantine", (
-    ("file_sha256", V), ("path", V), ("source", V), ("kind", V), ("business_date", D), ("line_number", B),
-    ("reason_code", V), ("detail", V), ("raw_text", V), ("ingest_run_date", D)))
+TERMINAL_RECORDS = Table(
+    "terminal_records",
+    (
+        ("terminal_id", V),
+        ("seq", B),
+        ("type", V),
+        ("ts", TS),
+        ("merchant_id", V),
+        ("municipality_code", V),
+        ("mykey_id", V),
+        ("amount", B),
+        ("auth_id", V),
+        ("cancel_of", V),
+        ("card_cert_serial", V),
+        ("prev_hash", V),
+        ("hash", V),
+        ("upload_number", B),
+    )
+    + LINEAGE,
+)
+TERMINAL_SEALS = Table(
+    "terminal_seals",
+    (
+        ("terminal_id", V),
+        ("seq", B),
+        ("ts", TS),
+        ("records", B),
+        ("prev_hash", V),
+        ("hash", V),
+        ("upload_number", B),
+        ("first_seq", B),
+    )
+    + LINEAGE,
+)
+TERMINAL_SEQ_GAPS = Table(
+    "terminal_seq_gaps",
+    (
+        ("terminal_id", V),
+        ("missing_from_seq", B),
+        ("missing_to_seq", B),
+        ("detected_business_date", D),
+        ("detected_file_sha256", V),
+        ("status", V),
+        ("resolved_business_date", D),
+        ("resolved_file_sha256", V),
+    ),
+)
+BANK_STATEMENTS = Table(
+    "bank_statements",
+    (
+        ("bank_code", V),
+        ("branch_code", V),
+        ("account_type", V),
+        ("account_number", V),
+        ("account_name", V),
+        ("created_date", D),
+        ("period_from", D),
+        ("period_to", D),
+        ("opening_balance", B),
+        ("credit_count", B),
+        ("credit_total", B),
+        ("debit_count", B),
+        ("debit_total", B),
+        ("closing_balance", B),
+    )
+    + LINEAGE,
+)
+BANK_STATEMENT_LINES = Table(
+    "bank_statement_lines",
+    (
+        ("bank_code", V),
+        ("branch_code", V),
+        ("account_number", V),
+        ("inquiry_number", V),
+        ("account_date", D),
+        ("value_date", D),
+        ("direction", V),
+        ("transaction_type", V),
+        ("amount", B),
+        ("remitter_code", V),
+        ("remitter_name", V),
+        ("sending_bank_name", V),
+        ("sending_branch_name", V),
+        ("description", V),
+        ("edi", V),
+    )
+    + LINEAGE,
+)
+FILE_MANIFEST = Table(
+    "file_manifest",
+    (
+        ("file_sha256", V),
+        ("path", V),
+        ("source", V),
+        ("kind", V),
+        ("business_date", D),
+        ("status", V),
+        ("rows_read", B),
+        ("rows_loaded", B),
+        ("rows_quarantined", B),
+        ("reason_code", V),
+        ("detail", V),
+        ("size_bytes", B),
+        ("mtime_ns", B),
+        ("ingested_at", TS),
+        ("ingest_run_date", D),
+    ),
+)
+QUARANTINE = Table(
+    "quarantine",
+    (
+        ("file_sha256", V),
+        ("path", V),
+        ("source", V),
+        ("kind", V),
+        ("business_date", D),
+        ("line_number", B),
+        ("reason_code", V),
+        ("detail", V),
+        ("raw_text", V),
+        ("ingest_run_date", D),
+    ),
+)
 
 CSV_TABLES = {kind.name: csv_table(kind) for kind in CSV_KINDS}
 TABLES: dict[str, Table] = {
     **CSV_TABLES,
-    **{t.name: t for t in (TERMINAL_RECORDS, TERMINAL_SEALS, TERMINAL_SEQ_GAPS, BANK_STATEMENTS,
-                           BANK_STATEMENT_LINES, FILE_MANIFEST, QUARANTINE)},
+    **{
+        t.name: t
+        for t in (
+            TERMINAL_RECORDS,
+            TERMINAL_SEALS,
+            TERMINAL_SEQ_GAPS,
+            BANK_STATEMENTS,
+            BANK_STATEMENT_LINES,
+            FILE_MANIFEST,
+            QUARANTINE,
+        )
+    },
 }
 
 
 def _in_force_macro(kind: FileKind) -> str:
     # The newest snapshot on or before d; a master with no snapshot yet gives no rows.
-    return (f"CREATE OR REPLACE MACRO raw.{kind.table}_in_force(d) AS TABLE "
-            f"SELECT * FROM raw.{kind.table} WHERE business_date = "
-            f"(SELECT max(business_date) FROM raw.{kind.table} WHERE business_date <= CAST(d AS DATE))")
+    return (
+        f"CREATE OR REPLACE MACRO raw.{kind.table}_in_force(d) AS TABLE "
+        f"SELECT * FROM raw.{kind.table} WHERE business_date = "
+        f"(SELECT max(business_date) FROM raw.{kind.table} WHERE business_date <= CAST(d AS DATE))"
+    )
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -29,10 +29,9 @@ from cryptography import x509
 
 from contracts import terminal_log
 from contracts.reasons import Reason
-from contracts.schemas import GENERIC_REF, HEX_SERIAL, MERCHANT_ID, MUNICIPALITY_CODE, MYKEY_ID
+from contracts.schemas import GENERIC_REF, HEX_SERIAL, MERCHANT_ID, MUNICIPALITY_CODE, MYKEY_ID, FileKind
 from contracts.schemas import Column as C
 from contracts.schemas import ColumnType as T
-from contracts.schemas import FileKind
 from contracts.validation import InMemoryMasters, check_fields, parse_timestamp_jst
 from ingestion.inbox import InboxFile
 from ingestion.masters import terminal_key
@@ -41,12 +40,22 @@ from ingestion.schema import TERMINAL_RECORDS, TERMINAL_SEALS
 
 # The value rules of a use/cancel record, expressed as a CSV kind so that contracts.validation checks them
 # exactly as it checks the same fields in CSV files.
-_RECORD_VALUES = FileKind("terminal_record", "terminal", r"", (
-    C("ts", T.TIMESTAMP), C("merchant_id", T.ID, pattern=MERCHANT_ID),
-    C("municipality_code", T.ID, pattern=MUNICIPALITY_CODE), C("mykey_id", T.ID, pattern=MYKEY_ID),
-    C("amount", T.AMOUNT), C("auth_id", T.ID, pattern=GENERIC_REF),
-    C("cancel_of", T.ID, required=False, pattern=GENERIC_REF), C("card_cert_serial", T.ID, pattern=HEX_SERIAL),
-), ())
+_RECORD_VALUES = FileKind(
+    "terminal_record",
+    "terminal",
+    r"",
+    (
+        C("ts", T.TIMESTAMP),
+        C("merchant_id", T.ID, pattern=MERCHANT_ID),
+        C("municipality_code", T.ID, pattern=MUNICIPALITY_CODE),
+        C("mykey_id", T.ID, pattern=MYKEY_ID),
+        C("amount", T.AMOUNT),
+        C("auth_id", T.ID, pattern=GENERIC_REF),
+        C("cancel_of", T.ID, required=False, pattern=GENERIC_REF),
+        C("card_cert_serial", T.ID, pattern=HEX_SERIAL),
+    ),
+    (),
+)
 _INT_FIELDS = frozenset(("v", "seq", "amount", "records"))
 
 
@@ -90,8 +99,12 @@ def _parse(data: bytes, max_records: int) -> tuple[list[_Line], FileOutcome | No
     except UnicodeDecodeError:
         return [], whole_file(REJECTED, Reason.TERMINAL_JSON_INVALID, "the file is not UTF-8", None)
     if len(pairs) > max_records:
-        return [], whole_file(REJECTED, Reason.FILE_TOO_MANY_ROWS,
-                              f"more than {max_records} records (the configured limit)", None)
+        return [], whole_file(
+            REJECTED,
+            Reason.FILE_TOO_MANY_ROWS,
+            f"more than {max_records} records (the configured limit)",
+            None,
+        )
     lines: list[_Line] = []
     for number, text in pairs:
         try:
@@ -100,7 +113,9 @@ def _parse(data: bytes, max_records: int) -> tuple[list[_Line], FileOutcome | No
             return [], whole_file(REJECTED, Reason.TERMINAL_JSON_INVALID, f"line {number} is not JSON", pairs)
         problem = _shape_problem(record)
         if problem is not None:
-            return [], whole_file(REJECTED, Reason.TERMINAL_RECORD_INVALID, f"line {number}: {problem}", pairs)
+            return [], whole_file(
+                REJECTED, Reason.TERMINAL_RECORD_INVALID, f"line {number}: {problem}", pairs
+            )
         lines.append(_Line(number, text, record))
     if not lines:
         return [], whole_file(REJECTED, Reason.TERMINAL_FILE_EMPTY, "the file holds no records", None)
@@ -119,29 +134,36 @@ def _key_for(con: duckdb.DuckDBPyConnection, terminal_id: str, seal: dict[str, A
         return None
 
 
-def _loaded_by_seq(con: duckdb.DuckDBPyConnection, terminal_id: str, low: int, high: int
-                   ) -> dict[int, tuple[str, str]]:
+def _loaded_by_seq(
+    con: duckdb.DuckDBPyConnection, terminal_id: str, low: int, high: int
+) -> dict[int, tuple[str, str]]:
     """seq -> (prev_hash, hash) of the terminal's loaded records and seals with low <= seq <= high."""
     rows = con.execute(
         "SELECT seq, prev_hash, hash FROM raw.terminal_records WHERE terminal_id = ? AND seq BETWEEN ? AND ? "
         "UNION ALL SELECT seq, prev_hash, hash FROM raw.terminal_seals WHERE terminal_id = ? "
-        "AND seq BETWEEN ? AND ?", [terminal_id, low, high, terminal_id, low, high]).fetchall()
+        "AND seq BETWEEN ? AND ?",
+        [terminal_id, low, high, terminal_id, low, high],
+    ).fetchall()
     return {seq: (prev_hash, hash_) for seq, prev_hash, hash_ in rows}
 
 
 def _last_loaded_seq_before(con: duckdb.DuckDBPyConnection, terminal_id: str, seq: int) -> int:
-    row = con.execute("SELECT max(seq) FROM raw.terminal_seals WHERE terminal_id = ? AND seq < ?",
-                      [terminal_id, seq]).fetchone()
-    return row[0] or 0
+    row = con.execute(
+        "SELECT max(seq) FROM raw.terminal_seals WHERE terminal_id = ? AND seq < ?", [terminal_id, seq]
+    ).fetchall()
+    return row[0][0] or 0
 
 
-def _gap_changes(con: duckdb.DuckDBPyConnection, terminal_id: str, first: int, last: int,
-                 predecessor_loaded: bool) -> tuple[GapChange, ...]:
-    row = con.execute("SELECT missing_from_seq, missing_to_seq FROM raw.terminal_seq_gaps WHERE terminal_id = ? "
-                      "AND status = 'open' AND missing_from_seq <= ? AND missing_to_seq >= ?",
-                      [terminal_id, first, last]).fetchone()
-    if row is not None:
-        low, high = row
+def _gap_changes(
+    con: duckdb.DuckDBPyConnection, terminal_id: str, first: int, last: int, predecessor_loaded: bool
+) -> tuple[GapChange, ...]:
+    row = con.execute(
+        "SELECT missing_from_seq, missing_to_seq FROM raw.terminal_seq_gaps WHERE terminal_id = ? "
+        "AND status = 'open' AND missing_from_seq <= ? AND missing_to_seq >= ?",
+        [terminal_id, first, last],
+    ).fetchall()
+    if row:
+        low, high = row[0]
         changes = [GapChange("resolve", terminal_id, low, high)]
         if low <= first - 1:
             changes.append(GapChange("open", terminal_id, low, first - 1))
@@ -149,12 +171,15 @@ def _gap_changes(con: duckdb.DuckDBPyConnection, terminal_id: str, first: int, l
             changes.append(GapChange("open", terminal_id, last + 1, high))
         return tuple(changes)
     if first > 1 and not predecessor_loaded:
-        return (GapChange("open", terminal_id, _last_loaded_seq_before(con, terminal_id, first) + 1, first - 1),)
+        return (
+            GapChange("open", terminal_id, _last_loaded_seq_before(con, terminal_id, first) + 1, first - 1),
+        )
     return ()
 
 
-def _placement(con: duckdb.DuckDBPyConnection, terminal_id: str, lines: list[_Line]
-               ) -> tuple[str | None, str, tuple[GapChange, ...]]:
+def _placement(
+    con: duckdb.DuckDBPyConnection, terminal_id: str, lines: list[_Line]
+) -> tuple[str | None, str, tuple[GapChange, ...]]:
     """(problem code or `duplicate`, detail, gap changes) for the file among the terminal's loaded files."""
     first, seal = lines[0].record, lines[-1].record
     loaded = _loaded_by_seq(con, terminal_id, first["seq"] - 1, seal["seq"] + 1)
@@ -170,7 +195,11 @@ def _placement(con: duckdb.DuckDBPyConnection, terminal_id: str, lines: list[_Li
         return Reason.TERMINAL_FORK, f"seq {first['seq']} does not link to the loaded seal at seq-1", ()
     successor = loaded.get(seal["seq"] + 1)
     if successor is not None and successor[0] != seal["hash"]:
-        return Reason.TERMINAL_FORK, f"the loaded file from seq {seal['seq'] + 1} does not link to this seal", ()
+        return (
+            Reason.TERMINAL_FORK,
+            f"the loaded file from seq {seal['seq'] + 1} does not link to this seal",
+            (),
+        )
     return None, "", _gap_changes(con, terminal_id, first["seq"], seal["seq"], predecessor is not None)
 
 
@@ -178,8 +207,8 @@ def _placement(con: duckdb.DuckDBPyConnection, terminal_id: str, lines: list[_Li
 class _Cert:
     serial: int
     mykey_id: str
-    valid_from_ts: dt.datetime            # JST naive: registration/reissue event time
-    revoked_ts: dt.datetime | None        # JST naive: revocation or superseding reissue, whichever first
+    valid_from_ts: dt.datetime  # JST naive: registration/reissue event time
+    revoked_ts: dt.datetime | None  # JST naive: revocation or superseding reissue, whichever first
     der_b64: str
 
 
@@ -192,11 +221,16 @@ def _certificate(der_b64: str) -> x509.Certificate | None:
 
 
 def _certs_for(con: duckdb.DuckDBPyConnection, mykey_ids: list[str]) -> dict[str, list[_Cert]]:
-    rows = con.execute("SELECT mykey_id, cert_serial, cert_der, event, previous_serial, event_ts "
-                       "FROM raw.platform_mykey_certs WHERE list_contains(?, mykey_id)", [mykey_ids]).fetchall()
+    rows = con.execute(
+        "SELECT mykey_id, cert_serial, cert_der, event, previous_serial, event_ts "
+        "FROM raw.platform_mykey_certs WHERE list_contains(?, mykey_id)",
+        [mykey_ids],
+    ).fetchall()
     ends: dict[int, dt.datetime] = {}
     for _, serial, _, event, previous, ts in rows:
-        ended = int(serial, 16) if event == "revoked" else (int(previous, 16) if event == "reissued" else None)
+        ended = (
+            int(serial, 16) if event == "revoked" else (int(previous, 16) if event == "reissued" else None)
+        )
         if ended is not None and (ended not in ends or ts < ends[ended]):
             ends[ended] = ts
     certs: dict[str, list[_Cert]] = {}
@@ -207,54 +241,96 @@ def _certs_for(con: duckdb.DuckDBPyConnection, mykey_ids: list[str]) -> dict[str
     return certs
 
 
-def _card_problem(record: dict[str, Any], ts: dt.datetime, certs: dict[str, list[_Cert]]) -> QuarantinedRecord | None:
+def _card_problem(
+    record: dict[str, Any], ts: dt.datetime, certs: dict[str, list[_Cert]]
+) -> QuarantinedRecord | None:
     serial = int(record["card_cert_serial"], 16)
-    candidates = [c for c in certs.get(record["mykey_id"], []) if c.serial == serial
-                  and c.valid_from_ts <= ts and (c.revoked_ts is None or ts < c.revoked_ts)]
+    candidates = [
+        c
+        for c in certs.get(record["mykey_id"], [])
+        if c.serial == serial and c.valid_from_ts <= ts and (c.revoked_ts is None or ts < c.revoked_ts)
+    ]
     certificate = _certificate(candidates[0].der_b64) if candidates else None
     aware = ts.replace(tzinfo=dt.timezone(dt.timedelta(hours=9)))
-    if certificate is None or not (certificate.not_valid_before_utc <= aware <= certificate.not_valid_after_utc):
-        return QuarantinedRecord(0, Reason.TERMINAL_CERT_NOT_VALID,
-                                 f"seq {record['seq']}: no registered, unrevoked certificate "
-                                 f"{record['card_cert_serial']} of this MyKey ID at {ts}", None)
+    if certificate is None or not (
+        certificate.not_valid_before_utc <= aware <= certificate.not_valid_after_utc
+    ):
+        return QuarantinedRecord(
+            0,
+            Reason.TERMINAL_CERT_NOT_VALID,
+            f"seq {record['seq']}: no registered, unrevoked certificate "
+            f"{record['card_cert_serial']} of this MyKey ID at {ts}",
+            None,
+        )
     public_key = certificate.public_key()
     if not terminal_log.verify_card_signature(public_key, record):
-        return QuarantinedRecord(0, Reason.TERMINAL_CARD_SIGNATURE_INVALID,
-                                 f"seq {record['seq']}: the card signature does not verify", None)
+        return QuarantinedRecord(
+            0,
+            Reason.TERMINAL_CARD_SIGNATURE_INVALID,
+            f"seq {record['seq']}: the card signature does not verify",
+            None,
+        )
     return None
 
 
-def _record_problem(record: dict[str, Any], masters: InMemoryMasters,
-                    certs: dict[str, list[_Cert]]) -> QuarantinedRecord | None:
+def _record_problem(
+    record: dict[str, Any], masters: InMemoryMasters, certs: dict[str, list[_Cert]]
+) -> QuarantinedRecord | None:
     values = {c.name: (str(record[c.name]) if c.name in record else None) for c in _RECORD_VALUES.columns}
     typed, problems = check_fields(_RECORD_VALUES, values)
     if problems:
         return QuarantinedRecord(0, problems[0].code, f"seq {record['seq']}: {problems[0].detail}", None)
     day = typed["ts"].date()
-    for column, master, code in (("municipality_code", "municipalities", Reason.MUNICIPALITY_UNKNOWN),
-                                 ("merchant_id", "merchants", Reason.MERCHANT_UNKNOWN)):
+    for column, master, code in (
+        ("municipality_code", "municipalities", Reason.MUNICIPALITY_UNKNOWN),
+        ("merchant_id", "merchants", Reason.MERCHANT_UNKNOWN),
+    ):
         if not masters.known(master, typed[column], day):
-            return QuarantinedRecord(0, code, f"seq {record['seq']}: {column} {typed[column]} is not in the "
-                                              f"{master} master in force on {day}", None)
+            return QuarantinedRecord(
+                0,
+                code,
+                f"seq {record['seq']}: {column} {typed[column]} is not in the "
+                f"{master} master in force on {day}",
+                None,
+            )
     return _card_problem(record, typed["ts"], certs)
 
 
-def _rows(lines: list[_Line], seal: _Line, first_seq: int, file: InboxFile, sha256: str
-          ) -> tuple[pa.Table, pa.Table]:
+def _rows(
+    lines: list[_Line], seal: _Line, first_seq: int, file: InboxFile, sha256: str
+) -> tuple[pa.Table, pa.Table]:
     upload = int(file.groups["upload"])
     lineage = {"file_sha256": sha256, "business_date": file.business_date, "upload_number": upload}
-    records = [{**{name: line.record.get(name) for name in TERMINAL_RECORDS.column_names}, **lineage,
-                "ts": parse_timestamp_jst(line.record["ts"]), "line_number": line.line_number}
-               for line in lines]
-    seal_row = {**{name: seal.record.get(name) for name in TERMINAL_SEALS.column_names}, **lineage,
-                "ts": parse_timestamp_jst(seal.record["ts"]), "line_number": seal.line_number,
-                "first_seq": first_seq}
-    return (pa.Table.from_pylist(records, schema=TERMINAL_RECORDS.arrow_schema()),
-            pa.Table.from_pylist([seal_row], schema=TERMINAL_SEALS.arrow_schema()))
+    records = [
+        {
+            **{name: line.record.get(name) for name in TERMINAL_RECORDS.column_names},
+            **lineage,
+            "ts": parse_timestamp_jst(line.record["ts"]),
+            "line_number": line.line_number,
+        }
+        for line in lines
+    ]
+    seal_row = {
+        **{name: seal.record.get(name) for name in TERMINAL_SEALS.column_names},
+        **lineage,
+        "ts": parse_timestamp_jst(seal.record["ts"]),
+        "line_number": seal.line_number,
+        "first_seq": first_seq,
+    }
+    return (
+        pa.Table.from_pylist(records, schema=TERMINAL_RECORDS.arrow_schema()),
+        pa.Table.from_pylist([seal_row], schema=TERMINAL_SEALS.arrow_schema()),
+    )
 
 
-def load_terminal_file(file: InboxFile, data: bytes, con: duckdb.DuckDBPyConnection, masters: InMemoryMasters,
-                       sha256: str, max_records: int) -> FileOutcome:
+def load_terminal_file(
+    file: InboxFile,
+    data: bytes,
+    con: duckdb.DuckDBPyConnection,
+    masters: InMemoryMasters,
+    sha256: str,
+    max_records: int,
+) -> FileOutcome:
     """The outcome of one terminal log file."""
     lines, rejected = _parse(data, max_records)
     if rejected is not None:
@@ -262,18 +338,35 @@ def load_terminal_file(file: InboxFile, data: bytes, con: duckdb.DuckDBPyConnect
     everything = [(line.line_number, line.text) for line in lines]
     terminal_id = file.groups["terminal"]
     if any(line.record["terminal_id"] != terminal_id for line in lines):
-        return whole_file(REJECTED, Reason.TERMINAL_ID_MISMATCH,
-                          f"records of another terminal than {terminal_id}", everything)
-    chain = terminal_log.verify_chain([line.record for line in lines],
-                                      _key_for(con, terminal_id, lines[-1].record))
+        return whole_file(
+            REJECTED,
+            Reason.TERMINAL_ID_MISMATCH,
+            f"records of another terminal than {terminal_id}",
+            everything,
+        )
+    chain = terminal_log.verify_chain(
+        [line.record for line in lines], _key_for(con, terminal_id, lines[-1].record)
+    )
     if chain:
-        return whole_file(REJECTED, chain[0].code, f"line {lines[max(chain[0].line_number, 1) - 1].line_number}: "
-                                                   f"{chain[0].detail}", everything)
+        return whole_file(
+            REJECTED,
+            chain[0].code,
+            f"line {lines[max(chain[0].line_number, 1) - 1].line_number}: {chain[0].detail}",
+            everything,
+        )
     verdict, detail, gaps = _placement(con, terminal_id, lines)
     if verdict == "duplicate":
-        return FileOutcome(LOADED, len(lines), 0, quarantined=tuple(
-            QuarantinedRecord(n, Reason.DUPLICATE_KEY, f"(terminal_id, seq) already loaded: {detail}", text)
-            for n, text in everything))
+        return FileOutcome(
+            LOADED,
+            len(lines),
+            0,
+            quarantined=tuple(
+                QuarantinedRecord(
+                    n, Reason.DUPLICATE_KEY, f"(terminal_id, seq) already loaded: {detail}", text
+                )
+                for n, text in everything
+            ),
+        )
     if verdict is not None:
         return whole_file(REJECTED, verdict, detail, everything)
     certs = _certs_for(con, sorted({line.record["mykey_id"] for line in lines[:-1]}))
@@ -286,5 +379,11 @@ def load_terminal_file(file: InboxFile, data: bytes, con: duckdb.DuckDBPyConnect
         else:
             bad.append(QuarantinedRecord(line.line_number, problem.reason_code, problem.detail, line.text))
     records, seals = _rows(good, lines[-1], lines[0].record["seq"], file, sha256)
-    return FileOutcome(LOADED, len(lines), len(good) + 1, {"terminal_records": records, "terminal_seals": seals},
-                       tuple(bad), gap_changes=gaps)
+    return FileOutcome(
+        LOADED,
+        len(lines),
+        len(good) + 1,
+        {"terminal_records": records, "terminal_seals": seals},
+        tuple(bad),
+        gap_changes=gaps,
+    )

@@ -165,7 +165,8 @@ def _cmd_init(args: argparse.Namespace, say: Callable[[str], None], t: Callable[
 def error_text(error: AgentError, lang: str) -> str:
     params = dict(error.params)
     if error.code == Reason.PLATFORM_DECLINED:
-        params["reason_text"] = messages.decline_text(str(params.get("reason")), lang, **params)
+        reason = str(params.pop("reason", ""))
+        params["reason_text"] = messages.decline_text(reason, lang, **params)
     return f"[{error.code.value}] {messages.text(error.code.value, lang, **params)}"
 
 

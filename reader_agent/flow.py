@@ -31,7 +31,7 @@ from reader_agent.card import JpkiCard, verify_signature
 from reader_agent.config import TerminalConfig, load_key
 from reader_agent.errors import AgentError, Reason
 from reader_agent.pcsc import CardConnection, PcscContext
-from reader_agent.pin import PinSource
+from reader_agent.pin import PinSource, validate_pin
 from reader_agent.platform import PlatformClient
 from reader_agent.store import JST, TerminalStore
 
@@ -147,7 +147,7 @@ def _card_steps(connection: CardConnection, platform: PlatformClient, store: Ter
         say(lang_text("amount" if request.kind == "use" else "cancel_amount", amount=amount))
         if tries is not None:
             say(lang_text("tries_left", tries_left=tries))
-        pin = pin_source(lang_text("pin_prompt"), options.pin_timeout_s)
+        pin = validate_pin(pin_source(lang_text("pin_prompt"), options.pin_timeout_s))
         card.verify_pin(pin)
         fields: dict[str, Any] = {
             "type": request.kind, "ts": now_jst().isoformat(), "merchant_id": config.merchant_id,

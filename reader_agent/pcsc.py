@@ -13,6 +13,7 @@ no timeout (jpki.md §5), so each APDU runs in a daemon worker thread that the c
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,9 @@ _HR_SHARING = 0x8010000B
 _HR_TIMEOUT = 0x8010000A
 _HR_NO_SERVICE = (0x8010001D, 0x8010001E)
 _HR_NO_READERS = 0x8010002E
+_HR_LINK_LOST = (0x80100016, 0x80100013)  # not transacted / comm error: what a pulled card often gives first
+REMOVAL_CHECK_S = 1.0
+_SCARD_PRESENT = 0x0004  # SCardStatus dwState bit (pcsclite.h); pyscard does not export it
 
 
 def _scard() -> Any:
@@ -163,6 +167,8 @@ class CardConnection:
             self._broken = True
             raise AgentError(Reason.CARD_TIMEOUT)
         hresult, response = box["result"]
+        if _u32(hresult) in _HR_LINK_LOST and self._card_gone():
+            raise AgentError(Reason.CARD_REMOVED)
         if hresult != 0:
             raise _error_for(hresult)
         if len(response) < 2:
@@ -171,6 +177,16 @@ class CardConnection:
         if self._trace:
             self._trace(f"< {data.hex(' ').upper()} SW {sw:04X}".replace("  ", " "))
         return data, sw
+
+    def _card_gone(self) -> bool:
+        """After a failed exchange: did the card leave the reader? (pcscd notices within a poll interval.)"""
+        deadline = time.monotonic() + REMOVAL_CHECK_S
+        while time.monotonic() < deadline:
+            hresult, _reader, state, _protocol, _atr = self._scard.SCardStatus(self._hcard)
+            if _u32(hresult) in _HR_REMOVED or (hresult == 0 and not state & _SCARD_PRESENT):
+                return True
+            time.sleep(0.05)
+        return False
 
     def close(self) -> None:
         """Disconnect with SCARD_UNPOWER_CARD so no verified state survives; never raises.

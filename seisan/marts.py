@@ -137,6 +137,22 @@ def _summarise(results: list, business_date: date, seconds: float) -> MartsResul
     return MartsResult(business_date, tuple(models), passed, warned, seconds)
 
 
+def _release_warehouse() -> None:
+    """Close the DuckDB handle dbt-duckdb keeps open in-process after a run.
+
+    dbt-duckdb caches one DuckDB connection per process (DuckDBConnectionManager._ENV) and never closes it,
+    which would keep the warehouse locked for the next step in this process. There is no public API for this,
+    so the adapter's own close() is called on its cached environment.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        if environment is not None:
+            environment.close()
+        DuckDBConnectionManager.close_all_connections()
+
+
 def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = False,
                 progress: Callable[[str], None] | None = None) -> MartsResult:
     """Run `dbt build` (models, data tests, unit tests) for business date D on the warehouse file.
@@ -152,7 +168,10 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
     callbacks = [_progress_callback(progress)] if progress else []
     started = time.monotonic()
     with _dbt_lock, _warehouse_env(warehouse):
-        outcome = dbtRunner(callbacks=callbacks).invoke(args)
+        try:
+            outcome = dbtRunner(callbacks=callbacks).invoke(args)
+        finally:
+            _release_warehouse()
     seconds = time.monotonic() - started
     if outcome.exception is not None:
         raise MartsBuildError(f"dbt could not run for {business_date}: {outcome.exception}")

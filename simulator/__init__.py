@@ -1,1 +1,226 @@
-"""simulator."""
+"""simulator: a deterministic simulated world that writes every inbox format of FORMATS.md.
+
+`simulate(out_dir, start, days, municipalities, residents, seed, faults=...)` builds the world
+(simulator/world.py), runs the platform day by day (simulator/platform.py on simulator/engine.py), writes the
+terminal logs (simulator/terminals.py, signatures in a process pool: simulator/signing.py), the CSV files and
+bank statements (simulator/outputs.py), injects faults (simulator/faults.py) and writes `faults.json` (ground
+truth) and `world.json` (a summary of the cast, no key material). Same arguments give byte-identical files.
+
+`out_dir` is the inbox: master/ platform/ terminal/ partner/ bank/. Files that arrive late or again wait under
+`out_dir/later/<YYYYMMDD>/<inbox path>`; `deliver(out_dir, through)` moves them into the inbox when their day
+comes. See docs/simulator.md. This package never reads the clock for data (only to time itself) and never
+prints a My Number: fake ones exist only inside the files of the "my_number_*" faults.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SimulationSummary", "deliver", "simulate"]
+
+LATER = "later"
+DELIVERED_LOG = ".delivered"
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    """What one simulation wrote: files per inbox source, rows per file kind, faults per kind, time taken."""
+
+    files_per_source: dict[str, int]
+    rows_per_kind: dict[str, int]
+    faults_per_kind: dict[str, int]
+    seconds: float
+    rows_per_second: float
+
+    @property
+    def rows(self) -> int:
+        return sum(self.rows_per_kind.values())
+
+    def __str__(self) -> str:
+        files = ", ".join(f"{source} {count}" for source, count in self.files_per_source.items())
+        return (f"{sum(self.files_per_source.values())} files ({files}), {self.rows:,} records, "
+                f"{sum(self.faults_per_kind.values())} faults in {len(self.faults_per_kind)} kinds, "
+                f"{self.seconds:.1f} s ({self.rows_per_second:,.0f} records/s)")
+
+
+def _workers(workers: int | None) -> int:
+    if workers is not None:
+        return max(1, workers)
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, residents: int, seed: int,
+             faults: str = "none", progress: Callable[[str], None] | None = None, workers: int | None = None,
+             municipalities_csv: Path | None = None) -> SimulationSummary:
+    """Write a simulated world's inbox into `out_dir` (created; existing simulation files are replaced)."""
+    from simulator import faults as fx
+    from simulator.outputs import bank_files, master_files, partner_files, planned_deposits, platform_files
+    from simulator.platform import run_platform
+    from simulator.signing import Signer
+    from simulator.terminals import build_terminal_files
+    from simulator.world import build_world
+
+    if days < 1 or municipalities < 1 or residents < 1:
+        raise ValueError("days, municipalities and residents are at least 1")
+    started = time.monotonic()
+    say = progress or (lambda message: None)
+    world = build_world(seed, start, days, municipalities, residents, municipalities_csv)
+    say(f"world: {len(world.municipalities)} municipalities, {len(world.merchants)} merchants, "
+        f"{len(world.terminals)} terminal keys, {len(world.residents):,} residents")
+    book = fx.FaultBook(world, faults)
+    out, cancelled = run_platform(world, fx.engine_fault_days(book), say)
+    fx.record_engine_faults(book, out)
+    fx.terminal_record_faults(book, out, cancelled)
+    signer = Signer(seed, world.card_key_pool, _workers(workers))
+    try:
+        cert_events = [e for day in out.certs.values() for e in day]
+        say(f"issuing {len(cert_events):,} certificates and signing {len(out.terminal_records):,} terminal records")
+        ders = signer.issue([(e.serial, e.key_index, e.not_before, e.not_after) for e in cert_events])
+        cert_ders = {(e.serial, e.event): der for e, der in zip(cert_events, ders, strict=True)}
+        terminal_files = build_terminal_files(world, out.terminal_records, signer)
+        fx.locate_terminal_records(book, terminal_files)
+        terminal_files = fx.terminal_file_faults(book, terminal_files, signer)
+    finally:
+        signer.close()
+    csv_files = master_files(world) + platform_files(world, out, cert_ders) + partner_files(world, out)
+    _locate_recon_rows(book, csv_files)
+    fx.row_faults(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
+    cuts = fx.truncated_csv(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
+    extra_masters = fx.master_faults(book)
+    extra_partner = fx.partner_file_faults(book, csv_files)
+    bank = bank_files(world, fx.deposit_faults(book, planned_deposits(world, out)))
+    fx.zengin_faults(book, bank)
+
+    files: dict[str, tuple[dt.date, bytes]] = {}
+    for f in csv_files:
+        data = f.data()
+        files[f.path] = (f.day, fx.cut_last_row(data, cuts[f.path]) if f.path in cuts else data)
+    for f, data in extra_masters:
+        files[f.path] = (f.day, data if data is not None else f.data())
+    for f, data in extra_partner:
+        files[f.path] = (f.day, data)
+    for f in terminal_files:
+        files[f.path] = (f.day, f.data())
+    for f in bank:
+        files[f.path] = (f.day, f.data())
+    fx.redeliveries(book, files)
+    entries = book.finish()
+    _write(Path(out_dir), files, book.later, entries, world, seed, faults, start, days)
+    return _summary(files, csv_files, entries, out, terminal_files, bank, time.monotonic() - started, say)
+
+
+def _locate_recon_rows(book: Any, csv_files: list) -> None:
+    """Point reconciliation entries at their ledger or balance row (line numbers are fixed at the end)."""
+    by_path = {f.path: f for f in csv_files}
+    for entry in book.entries:
+        target = entry.pop("_row", None)
+        if target is not None:
+            book.row_refs.append((entry, by_path[entry["path"]], target[1]))
+        elif entry["path"].startswith("platform/ledger") and entry.get("event_id"):
+            file = by_path[entry["path"]]
+            row = next(r for r in file.rows if r["event_id"] == entry["event_id"])
+            book.row_refs.append((entry, file, row))
+        if entry.get("arrives") is None and entry["path"] in by_path and entry["kind"] != "terminal_upload_missing":
+            entry["arrives"] = by_path[entry["path"]].day.isoformat()
+
+
+def _write(out_dir: Path, files: dict[str, tuple[dt.date, bytes]], later: list, entries: list[dict],
+           world: Any, seed: int, faults: str, start: dt.date, days: int) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("master", "platform", "terminal", "partner", "bank", LATER):
+        if (out_dir / name).exists():
+            shutil.rmtree(out_dir / name)
+    for path, (_, data) in sorted(files.items()):
+        target = out_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    for item in later:
+        target = out_dir / LATER / f"{item.arrives:%Y%m%d}" / item.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(item.data)
+    ground_truth = {"seed": seed, "faults": faults, "start": start.isoformat(), "days": days, "entries": entries}
+    (out_dir / "faults.json").write_text(json.dumps(ground_truth, ensure_ascii=False, indent=1, default=str) + "\n",
+                                         encoding="utf-8")
+    (out_dir / "world.json").write_text(json.dumps(world_summary(world), ensure_ascii=False, indent=1) + "\n",
+                                        encoding="utf-8")
+
+
+def world_summary(world: Any) -> dict[str, Any]:
+    """The cast of the world for people and tests: no key material, no MyKey IDs."""
+    return {
+        "seed": world.seed, "start": world.start.isoformat(), "days": world.days,
+        "municipalities": [{"code": m.code, "name": m.name, "settlement_cycle": m.settlement_cycle,
+                            "settlement_day": m.settlement_day, "fee_bearer": m.fee_bearer,
+                            "min_payout_yen": m.min_payout_yen, "bank_code": m.account.bank_code,
+                            "branch_code": m.account.branch_code, "account_number": m.account.account_number}
+                           for m in world.municipalities],
+        "programs": [{"code": p.code, "kind": p.kind, "funding": p.funding, "expiry": p.expiry,
+                      "annual_cap_per_person": p.annual_cap, "min_age": p.min_age} for p in world.programs],
+        "partners": [{"code": p.code, "kind": p.kind, "encoding": p.encoding} for p in world.partners],
+        "merchants": [{"merchant_id": m.merchant_id, "channel": m.channel, "category": m.category,
+                       "statuses": [[d.isoformat(), v] for d, v in m.statuses], "listed_from": m.listed_from.isoformat()}
+                      for m in world.merchants],
+        "terminals": [{"terminal_id": t.terminal_id, "merchant_id": t.merchant_id,
+                       "active_from": t.active_from.isoformat(),
+                       "active_to": t.active_to.isoformat() if t.active_to else None} for t in world.terminals],
+        "master_changes": {k: [d.isoformat() for d in v] for k, v in sorted(world.master_changes.items())},
+        "counts": {"residents": len(world.residents), "card_key_pool": world.card_key_pool,
+                   "residents_65_and_over": sum(1 for r in world.residents if r.age >= 65)},
+    }
+
+
+def _summary(files: dict, csv_files: list, entries: list[dict], out: Any, terminal_files: list, bank: list,
+             seconds: float, say: Callable[[str], None]) -> SimulationSummary:
+    per_source: dict[str, int] = {}
+    for path in sorted(files):
+        source = path.split("/")[0]
+        per_source[source] = per_source.get(source, 0) + 1
+    rows: dict[str, int] = {}
+    for f in csv_files:
+        rows[f.kind.name] = rows.get(f.kind.name, 0) + len(f.rows)
+    rows["terminal_lines"] = sum(len(f.lines) for f in terminal_files)
+    rows["bank_statement_lines"] = sum(len(f.statement.lines) for f in bank)
+    faults: dict[str, int] = {}
+    for entry in entries:
+        faults[entry["kind"]] = faults.get(entry["kind"], 0) + 1
+    total = sum(rows.values())
+    summary = SimulationSummary(per_source, rows, dict(sorted(faults.items())), seconds,
+                                total / seconds if seconds > 0 else 0.0)
+    say(f"wrote {summary}")
+    return summary
+
+
+def deliver(out_dir: Path, through: dt.date) -> list[Path]:
+    """Copy every file waiting under `out_dir/later/<YYYYMMDD>/` with arrival <= `through` into its inbox path
+    (overwriting: that is how a redelivery reaches the inbox); returns the inbox paths copied, in arrival and
+    path order. Each waiting file is delivered once (remembered in later/.delivered)."""
+    root = Path(out_dir) / LATER
+    if not root.is_dir():
+        return []
+    log = root / DELIVERED_LOG
+    done = set(log.read_text(encoding="utf-8").splitlines()) if log.exists() else set()
+    copied: list[Path] = []
+    for day_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit()):
+        if dt.datetime.strptime(day_dir.name, "%Y%m%d").date() > through:
+            continue
+        for source in sorted(p for p in day_dir.rglob("*") if p.is_file()):
+            relative = source.relative_to(day_dir)
+            marker = f"{day_dir.name}/{relative.as_posix()}"
+            if marker in done:
+                continue
+            target = Path(out_dir) / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            copied.append(target)
+            done.add(marker)
+    if copied:
+        log.write_text("".join(f"{line}\n" for line in sorted(done)), encoding="utf-8")
+    return copied

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from ingestion_builders import write_masters
 
 

@@ -8,11 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 from ingestion_builders import (
     A_MY_NUMBER,
-    D,
     MUNI,
     OTHER_MUNI,
     PARTNER,
     SJIS_PARTNER,
+    D,
     accounting_holds,
     csv_of,
     ledger_row,
@@ -39,15 +39,18 @@ ROW_CASES = [
     (dict(amount="1.0"), "amount_not_integer"),
     (dict(amount="1e3"), "amount_not_integer"),
     (dict(amount="+500"), "amount_signed"),
-    (dict(amount="-500"), "amount_signed"),               # negative only for adjust
+    (dict(amount="-500"), "amount_signed"),  # negative only for adjust
     (dict(amount="10000001"), "amount_out_of_range"),
-    (dict(event_ts="2026-11-25T10:15:03"), "timestamp_invalid"),   # no offset
+    (dict(event_ts="2026-11-25T10:15:03"), "timestamp_invalid"),  # no offset
     (dict(event_ts="2026-11-24T10:00:00+09:00"), "event_date_mismatch"),
-    (dict(event_ts="2026-11-24T16:00:00Z"), None),        # 2026-11-25 01:00 JST: good
-    (dict(program_code=""), "fields_inconsistent"),       # a grant needs its programme
+    (dict(event_ts="2026-11-24T16:00:00Z"), None),  # 2026-11-25 01:00 JST: good
+    (dict(program_code=""), "fields_inconsistent"),  # a grant needs its programme
     (dict(event_type="use", channel="terminal"), "fields_inconsistent"),  # use with program, no terminal
     (dict(municipality_code=OTHER_MUNI), "municipality_unknown"),
-    (dict(event_type="use", program_code="", merchant_id="M99999999", channel="exchange"), "merchant_unknown"),
+    (
+        dict(event_type="use", program_code="", merchant_id="M99999999", channel="exchange"),
+        "merchant_unknown",
+    ),
     (dict(partner_code="NOPE"), "partner_unknown"),
     (dict(event_type="adjust", amount="-300"), None),
 ]
@@ -59,8 +62,14 @@ def test_one_bad_row_is_quarantined_and_nothing_else_lost(con, tmp, changes, rea
     run(con, tmp)
     expected_bad = [(3, reason)] if reason else []
     assert quarantine(con, LEDGER) == expected_bad
-    assert manifest(con, LEDGER) | {} == dict(status="loaded", read=3, loaded=3 - len(expected_bad),
-                                             quarantined=len(expected_bad), reason=None, count=1)
+    assert manifest(con, LEDGER) | {} == dict(
+        status="loaded",
+        read=3,
+        loaded=3 - len(expected_bad),
+        quarantined=len(expected_bad),
+        reason=None,
+        count=1,
+    )
     assert accounting_holds(con)
 
 
@@ -74,8 +83,9 @@ def test_my_number_never_stored_in_clear(con, tmp):
 def test_row_values_are_typed_and_converted_to_jst(con, tmp):
     write_ledger(tmp / "inbox", [ledger_row("E1", event_ts="2026-11-24T16:30:00Z", amount="10000000")])
     run(con, tmp)
-    row = con.execute("SELECT event_ts, amount, program_code, line_number, business_date "
-                      "FROM raw.platform_ledger").fetchone()
+    row = con.execute(
+        "SELECT event_ts, amount, program_code, line_number, business_date FROM raw.platform_ledger"
+    ).fetchone()
     assert row == (dt.datetime(2026, 11, 25, 1, 30), 10_000_000, "P1", 2, D)
 
 
@@ -85,21 +95,34 @@ def test_duplicate_key_within_file_and_across_files(con, tmp):
     run(con, tmp)
     assert quarantine(con, LEDGER) == [(3, "duplicate_key")]
     # the same content under another (later) name: a new file whose rows repeat loaded keys
-    write(inbox, "platform/ledger_20261126.csv", (inbox / LEDGER).read_bytes().replace(b"2026-11-25", b"2026-11-26"))
+    write(
+        inbox,
+        "platform/ledger_20261126.csv",
+        (inbox / LEDGER).read_bytes().replace(b"2026-11-25", b"2026-11-26"),
+    )
     run(con, tmp, dt.date(2026, 11, 26))
     assert quarantine(con, "platform/ledger_20261126.csv") == [(2, "duplicate_key"), (3, "duplicate_key")]
     assert con.execute("SELECT count(*) FROM raw.platform_ledger").fetchone()[0] == 1
     assert accounting_holds(con)
 
 
-@pytest.mark.parametrize(("data", "reason", "records"), [
-    (b"event_id,event_ts\nE1,x\n", "csv_header_invalid", 1),
-    (csv_of("platform_ledger", [ledger_row("E1")]).replace(b"payment_ref", b"payment_ref,extra", 1)
-     .replace(b"\n", b",x\n", 2).replace(b",x\n", b"\n", 1), "csv_header_invalid", 1),
-    (b"", "file_empty", 0),
-    (b"\xff\xfe\x00bad", "file_encoding_invalid", 0),
-    (csv_of("platform_ledger", [ledger_row("E1")]) + b'"E2,unterminated\n', "csv_malformed", 0),
-])
+@pytest.mark.parametrize(
+    ("data", "reason", "records"),
+    [
+        (b"event_id,event_ts\nE1,x\n", "csv_header_invalid", 1),
+        (
+            csv_of("platform_ledger", [ledger_row("E1")])
+            .replace(b"payment_ref", b"payment_ref,extra", 1)
+            .replace(b"\n", b",x\n", 2)
+            .replace(b",x\n", b"\n", 1),
+            "csv_header_invalid",
+            1,
+        ),
+        (b"", "file_empty", 0),
+        (b"\xff\xfe\x00bad", "file_encoding_invalid", 0),
+        (csv_of("platform_ledger", [ledger_row("E1")]) + b'"E2,unterminated\n', "csv_malformed", 0),
+    ],
+)
 def test_file_level_problems_reject_the_file(con, tmp, data, reason, records):
     write(tmp / "inbox", LEDGER, data)
     run(con, tmp)
@@ -120,17 +143,30 @@ def test_wrong_field_count_is_a_row_problem(con, tmp):
 
 def test_quoted_newlines_give_physical_line_numbers(con, tmp):
     rows = [ledger_row("E1"), ledger_row("E2", mykey_id="x"), ledger_row("E3", amount="x")]
-    data = csv_of("master_municipalities", []).strip()  # not used: ledger has no free text, use partners below
+    data = csv_of(
+        "master_municipalities", []
+    ).strip()  # not used: ledger has no free text, use partners below
     assert data
-    partners = [dict(partner_code="AAA", name="two\nlines, quoted", kind="airline", encoding="utf-8",
-                     payer_name_kana="ｱ"), dict(partner_code="bad", name="n", kind="airline", encoding="utf-8",
-                                                payer_name_kana="ｱ")]
-    write(tmp / "inbox", "master/partners_20261120.csv", csv_of("master_partners", partners, line_ending="\r\n"))
+    partners = [
+        dict(
+            partner_code="AAA",
+            name="two\nlines, quoted",
+            kind="airline",
+            encoding="utf-8",
+            payer_name_kana="ｱ",
+        ),
+        dict(partner_code="bad", name="n", kind="airline", encoding="utf-8", payer_name_kana="ｱ"),
+    ]
+    write(
+        tmp / "inbox", "master/partners_20261120.csv", csv_of("master_partners", partners, line_ending="\r\n")
+    )
     write_ledger(tmp / "inbox", rows)
     run(con, tmp)
     assert quarantine(con, "master/partners_20261120.csv") == [(4, "field_pattern")]
-    assert con.execute("SELECT name FROM raw.master_partners WHERE partner_code = 'AAA'").fetchone()[0] == \
-        "two\nlines, quoted"
+    assert (
+        con.execute("SELECT name FROM raw.master_partners WHERE partner_code = 'AAA'").fetchone()[0]
+        == "two\nlines, quoted"
+    )
     assert quarantine(con, LEDGER) == [(3, "field_pattern"), (4, "amount_not_integer")]
 
 
@@ -138,19 +174,21 @@ def test_same_file_again_is_skipped_and_redelivery_is_a_duplicate(con, tmp):
     path = write_ledger(tmp / "inbox", [ledger_row("E1")])
     run(con, tmp)
     before = {t: table_rows(con, t) for t in ("platform_ledger", "quarantine")}
-    summary = run(con, tmp)                       # a re-run of the date: nothing changes
+    summary = run(con, tmp)  # a re-run of the date: nothing changes
     assert summary.files_by_status == {} and summary.files_skipped == 5
     assert manifest(con, LEDGER)["count"] == 1
     data = path.read_bytes()
     path.unlink()
-    path.write_bytes(data)                        # redelivered: same name, same bytes, new mtime
+    path.write_bytes(data)  # redelivered: same name, same bytes, new mtime
     import os
+
     os.utime(path, ns=(1, 1))
     run(con, tmp)
-    assert manifest(con, LEDGER) | {"count": 0} == dict(status="duplicate", read=0, loaded=0, quarantined=0,
-                                                       reason=None, count=0)
+    assert manifest(con, LEDGER) | {"count": 0} == dict(
+        status="duplicate", read=0, loaded=0, quarantined=0, reason=None, count=0
+    )
     assert {t: table_rows(con, t) for t in ("platform_ledger", "quarantine")} == before
-    run(con, tmp)                                 # and seen again unchanged: skipped
+    run(con, tmp)  # and seen again unchanged: skipped
     assert manifest(con, LEDGER)["count"] == 2
 
 
@@ -160,8 +198,9 @@ def test_conflict_is_quarantined_whole_and_touches_nothing(con, tmp):
     loaded = table_rows(con, "platform_ledger")
     path.write_bytes(csv_of("platform_ledger", [ledger_row("E1", amount="900"), ledger_row("E9")]))
     run(con, tmp)
-    assert manifest(con, LEDGER) | {} == dict(status="conflict", read=2, loaded=0, quarantined=2,
-                                             reason="file_conflicting_duplicate", count=2)
+    assert manifest(con, LEDGER) | {} == dict(
+        status="conflict", read=2, loaded=0, quarantined=2, reason="file_conflicting_duplicate", count=2
+    )
     assert table_rows(con, "platform_ledger") == loaded
     assert accounting_holds(con)
 
@@ -170,9 +209,9 @@ def test_late_file_loads_on_a_later_run_and_future_files_wait(con, tmp):
     inbox = tmp / "inbox"
     write_ledger(inbox, [ledger_row("E9", dt.date(2026, 11, 26))], day=dt.date(2026, 11, 26))
     run(con, tmp)
-    assert table_rows(con, "platform_ledger") == []          # named for D+1: left for later
+    assert table_rows(con, "platform_ledger") == []  # named for D+1: left for later
     write_ledger(inbox, [ledger_row("E1", dt.date(2026, 11, 24))], day=dt.date(2026, 11, 24))
-    run(con, tmp, dt.date(2026, 11, 26))                     # D-1 arrives late: loaded with its own date
+    run(con, tmp, dt.date(2026, 11, 26))  # D-1 arrives late: loaded with its own date
     dates = con.execute("SELECT event_id, business_date FROM raw.platform_ledger ORDER BY 1").fetchall()
     assert dates == [("E1", dt.date(2026, 11, 24)), ("E9", dt.date(2026, 11, 26))]
 
@@ -201,23 +240,43 @@ def test_limits(con, tmp):
 
 def test_partner_files_cp932_and_unknown_partner(con, tmp):
     inbox = tmp / "inbox"
-    sales = dict(order_id="O1", order_ts="2026-11-25T12:00:00+09:00", mykey_id="resident01",
-                 municipality_code=MUNI, merchant_id="M00000001", points_used="300", status="captured")
-    write(inbox, f"partner/{SJIS_PARTNER}/{SJIS_PARTNER}_sales_20261125.csv",
-          csv_of("partner_sales", [sales], encoding="cp932"))
-    write(inbox, f"partner/{PARTNER}/{PARTNER}_sales_20261125.csv",
-          csv_of("partner_sales", [sales], encoding="utf-8", bom=True, line_ending="\r\n"))
+    sales = dict(
+        order_id="O1",
+        order_ts="2026-11-25T12:00:00+09:00",
+        mykey_id="resident01",
+        municipality_code=MUNI,
+        merchant_id="M00000001",
+        points_used="300",
+        status="captured",
+    )
+    write(
+        inbox,
+        f"partner/{SJIS_PARTNER}/{SJIS_PARTNER}_sales_20261125.csv",
+        csv_of("partner_sales", [sales], encoding="cp932"),
+    )
+    write(
+        inbox,
+        f"partner/{PARTNER}/{PARTNER}_sales_20261125.csv",
+        csv_of("partner_sales", [sales], encoding="utf-8", bom=True, line_ending="\r\n"),
+    )
     write(inbox, "partner/ZZZ/ZZZ_sales_20261125.csv", csv_of("partner_sales", [sales]))
     run(con, tmp)
     rows = con.execute("SELECT partner_code, order_id FROM raw.partner_sales ORDER BY 1").fetchall()
-    assert rows == [(PARTNER, "O1"), (SJIS_PARTNER, "O1")]   # ids are unique per partner
+    assert rows == [(PARTNER, "O1"), (SJIS_PARTNER, "O1")]  # ids are unique per partner
     assert manifest(con, "partner/ZZZ/ZZZ_sales_20261125.csv")["reason"] == "partner_unknown"
     assert quarantine(con, "partner/ZZZ/ZZZ_sales_20261125.csv") == [(2, "partner_unknown")]
 
 
 def test_cp932_file_from_a_utf8_partner_is_an_encoding_error(con, tmp):
-    sales = dict(order_id="O1", order_ts="2026-11-25T12:00:00+09:00", mykey_id="resident01",
-                 municipality_code=MUNI, merchant_id="M00000001", points_used="300", status="captured")
+    sales = dict(
+        order_id="O1",
+        order_ts="2026-11-25T12:00:00+09:00",
+        mykey_id="resident01",
+        municipality_code=MUNI,
+        merchant_id="M00000001",
+        points_used="300",
+        status="captured",
+    )
     data = csv_of("partner_sales", [sales]).replace(b"O1", "注文".encode("cp932"))
     path = f"partner/{PARTNER}/{PARTNER}_sales_20261125.csv"
     write(tmp / "inbox", path, data)
@@ -238,18 +297,31 @@ def test_unknown_files_are_rejected_and_other_folders_ignored(con, tmp):
 
 def test_master_with_bad_row_loads_good_rows_and_in_force_macro(con, tmp):
     inbox = tmp / "inbox"
-    write(inbox, "master/cost_rates_20261101.csv", csv_of("master_cost_rates", [
-        dict(item="ledger_event", unit="event", yen_per_unit="0.3"),
-        dict(item="transfer", unit="file", yen_per_unit="-1")]))
-    write(inbox, "master/cost_rates_20261120.csv", csv_of("master_cost_rates", [
-        dict(item="ledger_event", unit="event", yen_per_unit="0.25")]))
+    write(
+        inbox,
+        "master/cost_rates_20261101.csv",
+        csv_of(
+            "master_cost_rates",
+            [
+                dict(item="ledger_event", unit="event", yen_per_unit="0.3"),
+                dict(item="transfer", unit="file", yen_per_unit="-1"),
+            ],
+        ),
+    )
+    write(
+        inbox,
+        "master/cost_rates_20261120.csv",
+        csv_of("master_cost_rates", [dict(item="ledger_event", unit="event", yen_per_unit="0.25")]),
+    )
     run(con, tmp)
     assert quarantine(con, "master/cost_rates_20261101.csv") == [(3, "amount_signed")]
-    in_force = con.execute("SELECT item, yen_per_unit FROM raw.master_cost_rates_in_force(DATE '2026-11-19')"
-                           ).fetchall()
+    in_force = con.execute(
+        "SELECT item, yen_per_unit FROM raw.master_cost_rates_in_force(DATE '2026-11-19')"
+    ).fetchall()
     assert in_force == [("ledger_event", "0.3")]
-    assert con.execute("SELECT yen_per_unit FROM raw.master_cost_rates_in_force('2026-11-25')").fetchall() == \
-        [("0.25",)]
+    assert con.execute(
+        "SELECT yen_per_unit FROM raw.master_cost_rates_in_force('2026-11-25')"
+    ).fetchall() == [("0.25",)]
 
 
 def test_parquet_copy_holds_the_loaded_rows(con, tmp):

@@ -32,7 +32,7 @@ with_end as (
             when settlement_cycle = 'daily' then event_date
             when settlement_cycle = 'weekly'
                 -- the next day (today included) whose ISO weekday (1=Mon..7=Sun) is settlement_day
-                then cast(event_date + ((cast(settlement_day as integer) - isodow(event_date) + 7) % 7) as date)
+                then cast(event_date + cast((cast(settlement_day as integer) - isodow(event_date) + 7) % 7 as integer) as date)
             when settlement_cycle = 'monthly' and settlement_day = 'end' then last_day(event_date)
             when settlement_cycle = 'monthly' and day(event_date) <= cast(settlement_day as integer)
                 then make_date(year(event_date), month(event_date), cast(settlement_day as integer))

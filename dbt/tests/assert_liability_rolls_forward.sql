@@ -1,0 +1,41 @@
+-- Per municipality and day: opening liability + granted + charged + adjusted - used + cancelled - expired
+-- = closing liability, where the liability is the sum of fct_balances and the flows come from the ledger.
+with
+
+balances as (
+    select municipality_code, business_date, sum(balance_yen) as closing_yen
+    from {{ ref('fct_balances') }}
+    group by all
+),
+
+rolled as (
+    select
+        *,
+        lag(closing_yen) over (partition by municipality_code order by business_date) as opening_yen,
+        lag(business_date) over (partition by municipality_code order by business_date) as previous_date,
+    from balances
+),
+
+flows as (
+    select
+        municipality_code,
+        business_date,
+        sum(credit_yen) filter (where movement_kind = 'create' and event_type = 'grant') as granted_yen,
+        sum(credit_yen) filter (where movement_kind = 'create' and event_type = 'charge') as charged_yen,
+        sum(credit_yen - debit_yen) filter (where event_type = 'adjust') as adjusted_yen,
+        sum(debit_yen) filter (where movement_kind = 'consume' and event_type = 'use') as used_yen,
+        sum(credit_yen) filter (where movement_kind = 'restore') as cancelled_yen,
+        sum(debit_yen) filter (where movement_kind in ('expire', 'lapse')) as expired_yen,
+    from {{ ref('fct_ledger_entries') }}
+    where account = 'resident_point_liability'
+    group by all
+)
+
+select rolled.*, flows.*
+from rolled
+left join flows using (municipality_code, business_date)
+where (rolled.previous_date is not null and rolled.previous_date <> rolled.business_date - 1)
+    or coalesce(rolled.opening_yen, 0)
+        + coalesce(flows.granted_yen, 0) + coalesce(flows.charged_yen, 0) + coalesce(flows.adjusted_yen, 0)
+        - coalesce(flows.used_yen, 0) + coalesce(flows.cancelled_yen, 0) - coalesce(flows.expired_yen, 0)
+        <> rolled.closing_yen

@@ -1,0 +1,137 @@
+"""contracts.validation: each stage's reason codes and the order in which they are reported."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from contracts.codes import municipality_check_digit
+from contracts.schemas import MASTER_DESIGNATIONS, PARTNER_SETTLEMENT, PLATFORM_LEDGER
+from contracts.validation import InMemoryMasters, RowContext, header_problem, validate_record, validate_row
+
+D = dt.date(2026, 11, 25)
+MUNI = "13101" + municipality_check_digit("13101")
+MASTERS = InMemoryMasters()
+MASTERS.add_snapshot("municipalities", dt.date(2026, 11, 1), [MUNI])
+MASTERS.add_snapshot("merchants", dt.date(2026, 11, 1), ["M00000001"])
+MASTERS.add_snapshot("partners", dt.date(2026, 11, 1), ["ACME"])
+CONTEXT = RowContext(D, MASTERS)
+
+
+def ledger(**changes):
+    row = dict(
+        event_id="E1",
+        event_ts="2026-11-25T10:00:00+09:00",
+        municipality_code=MUNI,
+        program_code="",
+        mykey_id="resident01",
+        event_type="use",
+        amount="500",
+        merchant_id="M00000001",
+        terminal_id="T00000001",
+        auth_id="A1",
+        channel="terminal",
+    )
+    return {**row, **changes}
+
+
+def codes(kind, row, context=CONTEXT):
+    return [str(p.code) for p in validate_row(kind, row, context)[1]]
+
+
+def test_good_row_is_typed():
+    typed, problems = validate_row(PLATFORM_LEDGER, ledger(event_ts="2026-11-25T00:30:00+09:00"), CONTEXT)
+    assert problems == []
+    assert typed["amount"] == 500 and typed["event_ts"] == dt.datetime(2026, 11, 25, 0, 30)
+    assert typed["program_code"] is None and typed["cancel_of"] is None
+
+
+def test_precedence_required_then_my_number_then_types_in_column_order():
+    row = ledger(amount="1.5", event_ts="bad", mykey_id="123456789018", event_id="")
+    assert codes(PLATFORM_LEDGER, row) == [
+        "field_required",
+        "my_number_detected",
+        "timestamp_invalid",
+        "amount_not_integer",
+    ]
+
+
+def test_my_number_detail_is_masked_and_corporate_number_is_not_one():
+    _, problems = validate_row(PLATFORM_LEDGER, ledger(mykey_id="1234 5678 9018"), CONTEXT)
+    assert problems[0].code == "my_number_detected" and "9018" not in problems[0].detail
+    assert codes(PLATFORM_LEDGER, ledger(mykey_id="1234567890123")) == ["field_pattern"]  # 13 digits
+
+
+def test_type_stage_before_cross_field_before_date_before_referential():
+    assert codes(PLATFORM_LEDGER, ledger(event_type="cancel", amount="x")) == [
+        "amount_not_integer",
+        "fields_inconsistent",
+    ]
+    assert codes(PLATFORM_LEDGER, ledger(event_ts="2026-11-20T10:00:00+09:00", merchant_id="M00000009")) == [
+        "event_date_mismatch"
+    ]
+    assert codes(PLATFORM_LEDGER, ledger(merchant_id="M00000009")) == ["merchant_unknown"]
+    assert codes(PLATFORM_LEDGER, ledger(merchant_id="M00000009"), RowContext(D)) == []  # no masters given
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (dict(event_type="cancel"), "fields_inconsistent"),  # cancel without cancel_of
+        (
+            dict(event_type="expire", program_code="P", channel="batch"),
+            "fields_inconsistent",
+        ),  # no lot_event_id
+        (
+            dict(event_type="charge", program_code="P", channel="online"),
+            "fields_inconsistent",
+        ),  # no payment_ref
+        (dict(event_type="adjust", program_code="P", amount="-5"), "fields_inconsistent"),  # adjust not batch
+        (dict(terminal_id=""), "fields_inconsistent"),
+        (dict(amount="-5"), "amount_signed"),
+        (
+            dict(event_type="adjust", program_code="P", channel="batch", amount="-10000001"),
+            "amount_out_of_range",
+        ),
+    ],
+)
+def test_ledger_cross_field_rules(changes, expected):
+    assert codes(PLATFORM_LEDGER, ledger(**changes))[:1] == [expected]
+
+
+def test_interval_settlement_and_dates():
+    designation = dict(
+        municipality_code=MUNI, merchant_id="M00000001", valid_from="2026-04-01", valid_to="2026-03-31"
+    )
+    assert codes(MASTER_DESIGNATIONS, designation) == ["date_out_of_range"]
+    assert codes(MASTER_DESIGNATIONS, {**designation, "valid_to": "2026-02-30"}) == ["date_invalid"]
+    settlement = dict(
+        payment_ref="P1",
+        charged_at="2026-11-25T10:00:00+09:00",
+        municipality_code=MUNI,
+        amount="1000",
+        fee="30",
+        net="970",
+        deposit_date="2026-12-10",
+    )
+    assert codes(PARTNER_SETTLEMENT, settlement) == []
+    assert codes(PARTNER_SETTLEMENT, {**settlement, "net": "971"}) == ["fields_inconsistent"]
+    assert codes(PARTNER_SETTLEMENT, {**settlement, "deposit_date": "2031-01-01"}) == ["date_out_of_range"]
+
+
+def test_masters_in_force_follow_snapshots():
+    masters = InMemoryMasters()
+    masters.add_snapshot("merchants", dt.date(2026, 11, 1), ["M1"])
+    masters.add_snapshot("merchants", dt.date(2026, 11, 20), ["M2"])
+    assert masters.known("merchants", "M1", dt.date(2026, 11, 19))
+    assert not masters.known("merchants", "M1", dt.date(2026, 11, 20))
+    assert not masters.known("merchants", "M2", dt.date(2026, 10, 31))
+
+
+def test_header_and_field_count():
+    assert header_problem(PLATFORM_LEDGER, tuple(reversed(PLATFORM_LEDGER.column_names))) is None
+    assert header_problem(PLATFORM_LEDGER, PLATFORM_LEDGER.column_names + ("x",)).code == "csv_header_invalid"
+    assert header_problem(PLATFORM_LEDGER, PLATFORM_LEDGER.column_names[:-1]).code == "csv_header_invalid"
+    _, problems = validate_record(PLATFORM_LEDGER, ("a", "b"), ("1",), CONTEXT)
+    assert [p.code for p in problems] == ["csv_field_count"]

@@ -1,0 +1,176 @@
+"""Terminal logs: verification, card signatures, certificates, gaps, forks and duplicates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from ingestion_builders import (
+    CERT_SERIAL,
+    TERMINAL,
+    D,
+    accounting_holds,
+    cert_row,
+    manifest,
+    quarantine,
+    run,
+    terminal_bytes,
+    terminal_records,
+    write,
+    write_certs,
+    write_terminal,
+)
+
+from contracts import terminal_log
+from simulator.keys import rsa_key
+
+GENESIS = terminal_log.GENESIS_HASH
+
+
+def path_of(upload: int, day: dt.date = D) -> str:
+    return f"terminal/{TERMINAL}/{TERMINAL}_{day.strftime('%Y%m%d')}_{upload:04d}.jsonl"
+
+
+def gaps(con):
+    return con.execute(
+        "SELECT missing_from_seq, missing_to_seq, status FROM raw.terminal_seq_gaps ORDER BY 1, 2, 3"
+    ).fetchall()
+
+
+@pytest.fixture
+def certs(tmp):
+    write_certs(tmp / "inbox", [cert_row()])
+    return tmp
+
+
+def test_good_files_load_records_and_seals(con, certs):
+    first = terminal_records(1, 3, GENESIS)
+    write_terminal(certs / "inbox", first, 1)
+    write_terminal(certs / "inbox", terminal_records(5, 2, first[-1]["hash"]), 2)
+    run(con, certs)
+    assert con.execute(
+        "SELECT seq, amount, line_number FROM raw.terminal_records ORDER BY seq"
+    ).fetchall() == [(1, 101, 1), (2, 102, 2), (3, 103, 3), (5, 105, 1), (6, 106, 2)]
+    assert con.execute(
+        "SELECT seq, first_seq, records, upload_number FROM raw.terminal_seals ORDER BY seq"
+    ).fetchall() == [(4, 1, 3, 1), (7, 5, 2, 2)]
+    assert gaps(con) == [] and accounting_holds(con)
+
+
+def test_bad_card_signature_and_unregistered_cert_are_quarantined_alone(con, certs):
+    records = terminal_records(1, 1, GENESIS)
+    other_card = terminal_records(2, 1, records[0]["hash"], card_key=rsa_key("tests/ingestion/other", 1024))
+    unknown_cert = terminal_records(3, 1, other_card[0]["hash"], serial=0xBEEF)
+    chain = [records[0], other_card[0], unknown_cert[0]]
+    chain.append(
+        terminal_log.make_seal(
+            TERMINAL,
+            4,
+            "2026-11-25T20:00:00+09:00",
+            3,
+            chain[-1]["hash"],
+            __import__("ingestion_builders").TERMINAL_KEY,
+        )
+    )
+    write_terminal(certs / "inbox", chain, 1)
+    run(con, certs)
+    assert quarantine(con, path_of(1)) == [
+        (2, "terminal_card_signature_invalid"),
+        (3, "terminal_cert_not_valid"),
+    ]
+    assert manifest(con, path_of(1)) | {} == dict(
+        status="loaded", read=4, loaded=2, quarantined=2, reason=None, count=1
+    )
+
+
+def test_revoked_and_superseded_certificates(con, tmp):
+    inbox = tmp / "inbox"
+    write_certs(inbox, [cert_row()])
+    write_certs(
+        inbox,
+        [cert_row("reissued", serial=0x9999, ts="2026-11-25T11:00:30+09:00", previous=f"{CERT_SERIAL:x}")],
+        day=D,
+    )
+    write_terminal(inbox, terminal_records(1, 40, GENESIS), 1)  # ts 11:00:01 .. 11:00:40
+    run(con, tmp)
+    bad = quarantine(con, path_of(1))
+    # records at or after the reissue (seq 30..40) used the superseded certificate
+    assert bad == [(line, "terminal_cert_not_valid") for line in range(30, 41)]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda r: r[1].update(amount=999), "terminal_hash_mismatch"),
+        (lambda r: r.pop(), "terminal_seal_missing"),
+        (lambda r: r[-1].update(term_sig=r[0]["card_sig"][:88]), "terminal_seal_signature_invalid"),
+        (lambda r: r[0].pop("auth_id"), "terminal_record_invalid"),
+    ],
+)
+def test_whole_file_problems(con, certs, mutate, reason):
+    records = terminal_records(1, 3, GENESIS)
+    mutate(records)
+    write_terminal(certs / "inbox", records, 1)
+    run(con, certs)
+    assert manifest(con, path_of(1))["reason"] == reason
+    assert manifest(con, path_of(1))["quarantined"] == len(records)
+    assert con.execute("SELECT count(*) FROM raw.terminal_records").fetchone()[0] == 0
+    assert accounting_holds(con)
+
+
+def test_json_invalid_and_terminal_mismatch(con, certs):
+    write(certs / "inbox", path_of(1), terminal_bytes(terminal_records(1, 1, GENESIS)) + b"{torn\n")
+    other = terminal_records(1, 1, GENESIS)
+    write(certs / "inbox", "terminal/T00000002/T00000002_20261125_0001.jsonl", terminal_bytes(other))
+    run(con, certs)
+    assert manifest(con, path_of(1))["reason"] == "terminal_json_invalid"
+    assert (
+        manifest(con, "terminal/T00000002/T00000002_20261125_0001.jsonl")["reason"] == "terminal_id_mismatch"
+    )
+
+
+def test_gap_opens_then_resolves_when_the_missing_file_arrives(con, certs):
+    inbox = certs / "inbox"
+    first = terminal_records(1, 2, GENESIS)
+    middle = terminal_records(4, 2, first[-1]["hash"])
+    last = terminal_records(7, 2, middle[-1]["hash"])
+    write_terminal(inbox, first, 1)
+    write_terminal(inbox, last, 3)
+    run(con, certs)
+    assert gaps(con) == [(4, 6, "open")]
+    assert manifest(con, path_of(3))["status"] == "loaded"
+    write_terminal(inbox, middle, 2)
+    run(con, certs, dt.date(2026, 11, 26))
+    assert gaps(con) == [(4, 6, "resolved")]
+    assert con.execute("SELECT count(*) FROM raw.terminal_records").fetchone()[0] == 6
+
+
+def test_fork_is_quarantined_whole(con, certs):
+    inbox = certs / "inbox"
+    first = terminal_records(1, 2, GENESIS)
+    write_terminal(inbox, first, 1)
+    write_terminal(inbox, terminal_records(4, 2, "ab" * 32), 2)  # expected seq, wrong link
+    run(con, certs)
+    assert manifest(con, path_of(2)) | {} == dict(
+        status="rejected", read=3, loaded=0, quarantined=3, reason="terminal_fork", count=1
+    )
+    assert gaps(con) == []
+
+
+def test_renamed_copy_repeats_seqs_as_duplicates(con, certs):
+    inbox = certs / "inbox"
+    records = terminal_records(1, 2, GENESIS)
+    write_terminal(inbox, records, 1)
+    run(con, certs)
+    write_terminal(inbox, records, 2)  # same bytes, another upload number
+    run(con, certs)
+    assert quarantine(con, path_of(2)) == [(1, "duplicate_key"), (2, "duplicate_key"), (3, "duplicate_key")]
+    assert con.execute("SELECT count(*) FROM raw.terminal_records").fetchone()[0] == 2
+    assert accounting_holds(con)
+
+
+def test_unknown_terminal_key(con, certs):
+    day = dt.date(2025, 12, 1)  # before the terminal's active_from
+    write_terminal(certs / "inbox", terminal_records(1, 1, GENESIS, day=day), 1, day=day)
+    run(con, certs)
+    assert manifest(con, path_of(1, dt.date(2025, 12, 1)))["reason"] == "terminal_key_unknown"
