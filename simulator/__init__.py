@@ -166,7 +166,8 @@ def world_summary(world: Any) -> dict[str, Any]:
                       "annual_cap_per_person": p.annual_cap, "min_age": p.min_age} for p in world.programs],
         "partners": [{"code": p.code, "kind": p.kind, "encoding": p.encoding} for p in world.partners],
         "merchants": [{"merchant_id": m.merchant_id, "channel": m.channel, "category": m.category,
-                       "statuses": [[d.isoformat(), v] for d, v in m.statuses], "listed_from": m.listed_from.isoformat()}
+                       "statuses": [[d.isoformat(), v] for d, v in m.statuses],
+                       "listed_from": m.listed_from.isoformat()}
                       for m in world.merchants],
         "terminals": [{"terminal_id": t.terminal_id, "merchant_id": t.merchant_id,
                        "active_from": t.active_from.isoformat(),

@@ -64,6 +64,7 @@ class FaultBook:
     later: list[Later] = field(default_factory=list)
     row_refs: list[tuple[dict[str, Any], CsvFile, dict[str, str]]] = field(default_factory=list)
     rng: random.Random = field(init=False)
+    injected: set[int] = field(default_factory=set)  # id() of rows this book added
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -167,7 +168,7 @@ def terminal_record_faults(book: FaultBook, out: PlatformOutput, cancelled: set[
                      terminal_id=record.terminal_id, ledger_merchant_id=event.merchant_id,
                      terminal_merchant_id=record.merchant_id)
     for kind, forged in (("use_missing_in_platform", False), ("forged_card_signature", True)):
-        for n in range(book.count()):
+        for _ in range(book.count()):
             template = take()
             if template is None:
                 continue
@@ -399,7 +400,7 @@ def _bad_value(fault: RowFault, row: dict[str, str], rng: random.Random, day: dt
     if kind == "required_field_empty":
         return ""
     if kind == "amount_not_integer":
-        return rng.choice((f"{value}.0", "1e3", "1,200"[:1] + "200.5"))
+        return rng.choice((f"{value}.0", "1e3", f"{value}.5"))
     if kind == "amount_signed":
         return f"+{value}"
     if kind == "amount_over_limit":
@@ -430,7 +431,8 @@ def row_faults(book: FaultBook, csv_files: list[CsvFile]) -> None:
         files = by_kind.get(fault.file_kind, [])
         for _ in range(book.count() if files else 0):
             file = rng.choice(files)
-            templates = [r for r in file.rows if not fault.template or r.get("event_type") == fault.template]
+            templates = [r for r in file.rows if id(r) not in book.injected
+                         and (not fault.template or r.get("event_type") == fault.template)]
             if not templates:
                 continue
             row = dict(rng.choice(templates))
@@ -441,6 +443,7 @@ def row_faults(book: FaultBook, csv_files: list[CsvFile]) -> None:
                 bad = _bad_value(fault, row, rng, file.day)
             row[fault.column] = bad
             file.rows.insert(rng.randint(0, len(file.rows)), row)
+            book.injected.add(id(row))
             entry = book.add("ingestion", fault.kind, file.path, 0, file.day,
                              {"row_status": "quarantined", "reason_code": fault.reason.value}, column=fault.column)
             book.row_refs.append((entry, file, row))
@@ -455,7 +458,7 @@ def truncated_csv(book: FaultBook, csv_files: list[CsvFile]) -> dict[str, int]:
         file = rng.choice(candidates)
         if file.path in cuts:
             continue
-        row = dict(rng.choice(file.rows))
+        row = dict(rng.choice([r for r in file.rows if id(r) not in book.injected]))
         row[KEY_COLUMN[file.kind.name]] += "-T"
         file.rows.append(row)
         cuts[file.path] = rng.randint(2, len(file.kind.column_names) - 2)  # fields kept
@@ -492,7 +495,7 @@ def master_faults(book: FaultBook) -> list[tuple[CsvFile, bytes | None]]:
     plans = [("my_number_in_text", "merchants"), ("date_invalid", "designations"),
              ("date_out_of_range", "designations"), ("header_wrong_column", "cost_rates"),
              ("header_extra_column", "fee_schedule"), ("header_missing_column", "partners"),
-             ("encoding_invalid", "merchants")]
+             ("encoding_invalid", "programs")]
     for kind, name in plans:
         for _ in range(book.count()):
             day = free_day(name)
@@ -607,10 +610,15 @@ def partner_file_faults(book: FaultBook, csv_files: list[CsvFile]) -> list[tuple
 def redeliveries(book: FaultBook, files: dict[str, tuple[dt.date, bytes]]) -> None:
     """Same name again: identical (duplicate) or different (conflict), arriving under later/."""
     rng = book.rng
-    names = sorted(p for p in files if p.startswith(("platform/ledger", "partner/")) and "conversion" not in p)
+    faulted = {e["path"] for e in book.entries}
+    names = sorted(p for p in files if p.startswith(("platform/ledger", "partner/")) and "conversion" not in p
+                   and p not in faulted)
+    rng.shuffle(names)
     for kind in ("duplicate_same_name", "conflict_same_name"):
         for _ in range(book.count()):
-            path = rng.choice(names)
+            if not names:
+                break
+            path = names.pop()
             day, data = files[path]
             arrives = book.later_day(day)
             if kind == "duplicate_same_name":
@@ -668,5 +676,6 @@ def zengin_faults(book: FaultBook, bank: list[BankFile]) -> None:
                 file.trailer_overrides = {"credit_total": file.statement.credit_total + rng.choice((1, 100))}
             else:
                 file.trailer_overrides = {"closing_balance": file.statement.closing_balance + 1000}
-            book.add("ingestion", kind, file.path, 0, file.day, {"file_status": "rejected", "reason_code": reason.value},
+            book.add("ingestion", kind, file.path, 0, file.day,
+                     {"file_status": "rejected", "reason_code": reason.value},
                      lines_lost=len(file.statement.lines))

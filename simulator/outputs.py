@@ -181,7 +181,8 @@ def planned_deposits(world: World, out: PlatformOutput) -> list[Deposit]:
     acquirer = next(p for p in world.partners if p.kind == "acquirer")
     for (code, day), net in sorted(out.acquirer_net.items()):
         if world.start <= day <= world.end:
-            deposits.append(Deposit(code, day, "credit", net, acquirer.payer_name_kana, "", sending_bank=acquirer.bank_code,
+            deposits.append(Deposit(code, day, "credit", net, acquirer.payer_name_kana, "",
+                                    sending_bank=acquirer.bank_code,
                                     ref=f"acquirer:{acquirer.code}:{day.isoformat()}"))
     for (partner_code, code, year, month), owed in sorted(out.partner_owed.items()):
         day = partner_payment_day(world, partner_code, code, year, month)
@@ -201,13 +202,16 @@ def background_lines(world: World, code: str, day: dt.date) -> list[Deposit]:
     rng = rng_for(world.seed, f"bank-background/{code}/{day.isoformat()}")
     lines = []
     first = dt.date(day.year, day.month, 1)
-    if day == next(first + dt.timedelta(days=i) for i in range(10) if is_bank_business_day(first + dt.timedelta(days=i))):
+    first_bank_day = next(first + dt.timedelta(days=i) for i in range(10)
+                          if is_bank_business_day(first + dt.timedelta(days=i)))
+    if day == first_bank_day:
         lines.append(Deposit(code, day, "credit", rng.randint(1, 80), "", "ﾘｿｸ", "18"))
     if rng.random() < 0.4:
         name, what = rng.choice(_OTHER_CREDITS)
         lines.append(Deposit(code, day, "credit", rng.randrange(10_000, 2_000_000, 100), name, what))
     if rng.random() < 0.3:
-        lines.append(Deposit(code, day, "debit", rng.randrange(5_000, 500_000, 10), "", rng.choice(_OTHER_DEBITS), "14"))
+        lines.append(Deposit(code, day, "debit", rng.randrange(5_000, 500_000, 10), "", rng.choice(_OTHER_DEBITS),
+                             "14"))
     return lines
 
 
@@ -230,7 +234,8 @@ def bank_files(world: World, deposits: list[Deposit]) -> list[BankFile]:
                                            description=d.description))
             account = m.account
             header = StatementHeader(day, day, day, account.bank_code, banks.bank_name_kana(account.bank_code),
-                                     account.branch_code, banks.branch_name_kana(account.bank_code, account.branch_code),
+                                     account.branch_code,
+                                     banks.branch_name_kana(account.bank_code, account.branch_code),
                                      int(account.account_type), account.account_number, m.client_name_kana,
                                      opening_balance=balance)
             statement = Statement(header, tuple(lines))

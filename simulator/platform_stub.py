@@ -115,6 +115,13 @@ def _merchant_row(merchant_id: str, status: str) -> dict[str, str]:
             "account_type": "1", "account_number": "1234567", "account_holder_kana": "ﾃﾝﾎﾟ", "status": status}
 
 
+def _municipality_row(code: str) -> dict[str, str]:
+    return {"municipality_code": code, "name": f"自治体{code}", "name_kana": "ｼﾞﾁﾀｲ", "prefecture": "東京都",
+            "settlement_cycle": "monthly", "settlement_day": "end", "min_payout_yen": "0", "fee_bearer": "payer",
+            "payer_bank_code": "0001", "payer_branch_code": "001", "payer_account_type": "1",
+            "payer_account_number": "7654321", "client_code": "1234567890", "client_name_kana": "ｼﾞﾁﾀｲ"}
+
+
 def write_world(inbox: Path, date: dt.date, merchants: dict[str, str], designations: list[tuple[str, str]],
                 terminals: list[tuple[str, str, str]], certs: list[tuple[str, str, bytes]],
                 balances: list[tuple[str, str, str, int]]) -> None:
@@ -125,7 +132,14 @@ def write_world(inbox: Path, date: dt.date, merchants: dict[str, str], designati
     (inbox / "master").mkdir(parents=True, exist_ok=True)
     (inbox / "platform").mkdir(parents=True, exist_ok=True)
     since = (date - dt.timedelta(days=365)).isoformat()
+    municipalities = sorted({c for c, _ in designations} | {c for c, _, _, _ in balances})
+    programs = sorted({(p, c) for c, p, _, _ in balances})
     files = {
+        f"master/municipalities_{stamp}.csv": (schemas.MASTER_MUNICIPALITIES, [_municipality_row(c)
+                                                                              for c in municipalities]),
+        f"master/programs_{stamp}.csv": (schemas.MASTER_PROGRAMS, [
+            {"program_code": p, "municipality_code": c, "name": p, "kind": "benefit", "funding": "municipal_budget",
+             "expiry": "none"} for p, c in programs]),
         f"master/merchants_{stamp}.csv": (schemas.MASTER_MERCHANTS,
                                           [_merchant_row(m, s) for m, s in merchants.items()]),
         f"master/designations_{stamp}.csv": (schemas.MASTER_DESIGNATIONS, [
@@ -490,3 +504,28 @@ class PlatformServer:
 
 def terminal_key_b64(key: ed25519.Ed25519PrivateKey) -> str:
     return terminal_log.terminal_public_key_b64(key)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m simulator.platform_stub --inbox DIR --tls-dir DIR [--date YYYY-MM-DD] [--port N]`: serve the
+    stub on 127.0.0.1 until interrupted; prints its URL and the CA file to give the agent."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m simulator.platform_stub")
+    parser.add_argument("--inbox", type=Path, required=True)
+    parser.add_argument("--tls-dir", type=Path, required=True)
+    parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.datetime.now(JST).date())
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    tls = make_tls_files(args.tls_dir)
+    server = PlatformServer(Platform(load_world(args.inbox, args.date), args.inbox, args.date), tls, args.port)
+    print(f"platform stub on {server.url} (CA file: {tls.ca_pem})", flush=True)
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -439,7 +439,7 @@ def build_terminals(rng: random.Random, seed: int, merchants: tuple[Merchant, ..
             number += 1
             label = f"seed={seed}/terminal/{tid}"
             rotate = changes.rotation_day is not None and rng.random() < 0.15
-            if rotate:
+            if rotate and day_of(changes.rotation_day) > merchant.listed_from:
                 day = day_of(changes.rotation_day)
                 keys.append(TerminalKey(tid, merchant.merchant_id, label, merchant.listed_from,
                                         day - dt.timedelta(days=1), merchant.listed_from, day))
@@ -494,7 +494,7 @@ def build_world(seed: int, start: dt.date, days: int, municipalities: int, resid
     changes = _change_days(rng_for(seed, "changes"), days)
     merchants, designations = build_merchants(rng_for(seed, "merchants"), start, munis, residents, changes, day_of)
     terminals = build_terminals(rng_for(seed, "terminals"), seed, merchants, changes, day_of)
-    pool = max(1, min(CARD_KEY_POOL_MAX, residents // 4 or 1))
+    pool = max(2, min(CARD_KEY_POOL_MAX, residents // 150))
     people = build_residents(rng_for(seed, "residents"), residents, days, munis, pool)
     master_changes = {
         "merchants": tuple(sorted({start} | {since for m in merchants for since, _ in m.statuses if since > start}

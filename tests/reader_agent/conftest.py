@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")

@@ -164,8 +164,6 @@ def test_uploaded_logs_are_ingested_by_seisan(card_slot, terminal, world, tmp_pa
     assert run_agent(terminal, world, "upload", "--to", world.url).code == 0
     con = duckdb.connect(":memory:")
     ingest(con, world.inbox, tmp_path / "raw", world.date)
-    print(con.execute("select path, status, reason_code, detail from raw.file_manifest").fetchall())
-    print(con.execute("select path, line_number, reason_code, detail from raw.quarantine").fetchall())
     rows = con.execute("select seq, type, amount, mykey_id, auth_id from raw.terminal_records order by seq").fetchall()
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [(1, "use", 1500, MYKEY), (2, "cancel", 500, MYKEY)]
     assert rows[0][4] == use["auth_id"]

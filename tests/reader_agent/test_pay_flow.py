@@ -121,8 +121,9 @@ def test_no_reader_and_no_card(pcsc_stack, terminal, world):
     run = run_agent(terminal, world, "pay", "--amount", "1", timeout_args=("--card-wait", "0.3"))
     # READER0 is asked for by run_agent; with no card inserted the wait times out
     assert "[no_card]" in run.err
-    from reader_agent.cli import main
     import io
+
+    from reader_agent.cli import main
     err = io.StringIO()
     code = main(["--state-dir", str(terminal.state_dir), "--lang", "en", "pay", "--amount", "1",
                  "--reader", "No Such Reader", "--card-wait", "0.2", "--platform-url", world.url,
@@ -232,10 +233,10 @@ def test_trace_masks_the_pin(card_slot, terminal, world):
 
 
 def test_status_shows_tries_without_a_pin(card_slot, terminal):
-    from conftest import Terminal  # noqa: F401
     card_slot.insert(tries=2)
-    from reader_agent.cli import main
     import io
+
+    from reader_agent.cli import main
     out = io.StringIO()
     code = main(["--state-dir", str(terminal.state_dir), "--lang", "en", "status"], out=out, err=io.StringIO())
     assert code == 0

@@ -62,15 +62,20 @@ daily_deltas as (
 ),
 
 balance_keys as (
-    select municipality_code, program_code, mykey_id from opening
-    union
-    select municipality_code, program_code, mykey_id from daily_deltas
+    -- A key (municipality, programme, resident) has a balance from the day of its first movement on.
+    select municipality_code, program_code, mykey_id, min(first_date) as first_date
+    from (
+        select municipality_code, program_code, mykey_id, cast('0001-01-01' as date) as first_date from opening
+        union all
+        select municipality_code, program_code, mykey_id, business_date as first_date from daily_deltas
+    )
+    group by all
 ),
 
 grid as (
-    select days.business_date, balance_keys.*
+    select days.business_date, balance_keys.municipality_code, balance_keys.program_code, balance_keys.mykey_id
     from balance_keys
-    cross join days
+    inner join days on days.business_date >= balance_keys.first_date
 ),
 
 final as (

@@ -1,0 +1,26 @@
+"""Small simulated worlds shared by the simulator tests (built once per test session)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from simulator import simulate
+
+SMALL = {"start": dt.date(2026, 3, 28), "days": 6, "municipalities": 2, "residents": 90, "seed": 7}
+
+
+@pytest.fixture(scope="session")
+def none_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("none-world")
+    simulate(out, faults="none", workers=1, **SMALL)
+    return out
+
+
+@pytest.fixture(scope="session")
+def typical_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("typical-world")
+    simulate(out, faults="typical", workers=1, **SMALL)
+    return out
