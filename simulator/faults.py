@@ -564,11 +564,14 @@ def partner_file_faults(book: FaultBook, csv_files: list[CsvFile]) -> list[tuple
     world, rng = book.world, book.rng
     conversions = [f for f in csv_files if f.kind is s.PARTNER_CONVERSION]
     taken = {f.path for f in conversions}
+    # A copy must repeat only valid rows, so that every row it holds is a duplicate: copy no faulty file.
+    faulted = {e["path"] for e in book.entries}
     out: list[tuple[CsvFile, bytes]] = []
     for kind in ("duplicate_content_other_name", "encoding_invalid", "header_missing_column"):
         for _ in range(book.count()):
-            options = [f for f in conversions if kind != "encoding_invalid" or world.partner(
-                f.path.split("/")[1]).encoding == "cp932"]
+            options = [f for f in conversions if (kind != "encoding_invalid" or world.partner(
+                f.path.split("/")[1]).encoding == "cp932")
+                and (kind != "duplicate_content_other_name" or f.path not in faulted)]
             if not options:
                 break
             source = rng.choice(options)

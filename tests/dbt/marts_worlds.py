@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 import duckdb
-
 import marts_rawdb as rawdb
 
 MASTER_DATE = date(2024, 1, 1)

@@ -98,7 +98,7 @@ def _actual(con: duckdb.DuckDBPyConnection):
             select municipality_code, merchant_id, period_start_date, period_end_date,
                    sum(municipal_budget_yen), sum(partner_yen), sum(prepaid_yen), sum(unallocated_yen)
             from marts.fct_settlement_items group by all""").fetchall():
-        split = dict(zip(("municipal_budget", "partner", "prepaid", "unallocated"), row[4:]))
+        split = dict(zip(("municipal_budget", "partner", "prepaid", "unallocated"), row[4:], strict=True))
         settlement[tuple(row[:4])] = {f: v for f, v in split.items() if v}
     return lots, balances, settlement
 

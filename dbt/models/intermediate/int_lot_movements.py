@@ -189,7 +189,7 @@ class Replay:
 def _records(session, sql, params=()):
     cursor = session.execute(sql, list(params))
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _scope_sql(this, run_date_literal, incremental):
@@ -286,7 +286,8 @@ def model(dbt, session):
     run_date_literal = f"date '{run_date.isoformat()}'"
     dbt.ref("int_ledger__fifo_input").create_view("fifo_events", replace=True)
     this = str(dbt.this)
-    session.execute(f"create or replace temp table fifo_scope as {_scope_sql(this, run_date_literal, dbt.is_incremental)}")
+    scope_sql = _scope_sql(this, run_date_literal, dbt.is_incremental)
+    session.execute(f"create or replace temp table fifo_scope as {scope_sql}")
     if dbt.is_incremental:
         lots, allocations = _load_state(session, this)
     else:
@@ -307,6 +308,7 @@ def model(dbt, session):
         replay.run(by_resident.get((resident["municipality_code"], resident["mykey_id"]), []),
                    resident["horizon_date"])
         rows.extend(replay.rows)
-    columns = list(zip(*rows)) if rows else [[] for _ in COLUMNS]
-    return pa.table({name: pa.array(list(values), type=kind) for (name, kind), values in zip(COLUMNS, columns)},
-                    schema=SCHEMA)
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in COLUMNS]
+    arrays = {name: pa.array(list(values), type=kind)
+              for (name, kind), values in zip(COLUMNS, columns, strict=True)}
+    return pa.table(arrays, schema=SCHEMA)
