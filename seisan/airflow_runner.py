@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 
 from seisan.config import REPO_ROOT, Settings
@@ -77,6 +78,8 @@ def run_daily_dag(settings: Settings, business_date: dt.date) -> DagRunResult:
     """Run settlement_daily for `business_date` in this process and return its outcome."""
     prepare_airflow_environment(settings)
     ensure_metadata_db(settings)
+    # Airflow's own API server warns about a test client it uses internally; nothing for a user to act on.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_FOLDER / "settlement_daily.py"))

@@ -49,9 +49,8 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
     progress(f"seisan demo: {demo.municipalities} municipalities, {demo.residents:,} residents, {demo.days} days "
              f"from {demo.start}, faults={demo.faults}, seed={demo.seed}")
     progress(f"[1/3] simulating the world into {settings.inbox}")
-    summary = simulate(settings.inbox, demo.start, demo.days, demo.municipalities, demo.residents, demo.seed,
-                       faults=demo.faults, progress=lambda m: progress("      " + m))
-    progress(f"      {summary}")
+    simulate(settings.inbox, demo.start, demo.days, demo.municipalities, demo.residents, demo.seed,
+             faults=demo.faults, progress=lambda m: progress("      " + m))
     progress(f"[2/3] running settlement_daily for each business date (Airflow in-process, home "
              f"{settings.airflow_home})")
     for offset in range(demo.days):
