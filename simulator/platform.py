@@ -16,6 +16,7 @@ move points. This module never writes files and never reads the clock.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -170,6 +171,9 @@ class CertBook:
         return current
 
 
+CONVERSION_GRANT_ORDER_BASE = 10**7  # after every planned action of the same second
+
+
 @dataclass(slots=True)
 class _Action:
     seconds: int
@@ -261,7 +265,12 @@ class PlatformDays:
             self.over_cap = index in self.fault_days.get("grant_over_annual_cap", set())
             self.out.certs[day] = sorted((e for r in self.world.residents for e in self.certs.events(r)
                                           if e.event_ts.date() == day), key=lambda e: (e.event_ts, e.serial))
-            for action in self.plan_day(index, rng):
+            # Actions run in time order; an action may schedule a later one the same day (a conversion's grant
+            # in the evening batch), so the day is a priority queue, not a list.
+            self.queue = [(a.seconds, a.order, a) for a in self.plan_day(index, rng)]
+            heapq.heapify(self.queue)
+            while self.queue:
+                action = heapq.heappop(self.queue)[2]
                 getattr(self, f"_do_{action.kind}")(action, rng)
             for expiry in self.engine.end_of_day(day):
                 self.ledger.append(LedgerEvent(self.next_id("E", day), expiry.event_ts, expiry.municipality_code,
@@ -339,10 +348,18 @@ class PlatformDays:
             return
         key = (partner.code, code, self.today.year, self.today.month)
         self.out.partner_owed[key] = self.out.partner_owed.get(key, 0) + points
-        program = self.world.programs_of(code)["conversion"]
-        grant_ts = jst(self.today, CONVERSION_BATCH_SECONDS + min(3600, action.order % 3600))
-        self._grant_event(grant_ts, code, program.code, r, points, partner_code=partner.code,
-                          partner_txn_id=txn_id)
+        # The platform grants converted points in its evening batch: the lot exists from the grant's time only.
+        seconds = CONVERSION_BATCH_SECONDS + min(3600, action.order % 3600)
+        order = CONVERSION_GRANT_ORDER_BASE + action.order
+        grant = _Action(seconds, order, "conversion_grant", r, code, {"points": points, "partner": partner.code,
+                                                                      "txn_id": txn_id})
+        heapq.heappush(self.queue, (seconds, order, grant))
+
+    def _do_conversion_grant(self, action: _Action, rng: random.Random) -> None:
+        program = self.world.programs_of(action.municipality_code)["conversion"]
+        self._grant_event(jst(self.today, action.seconds), action.municipality_code, program.code,
+                          action.resident, action.params["points"], partner_code=action.params["partner"],
+                          partner_txn_id=action.params["txn_id"])
 
     def _do_charge(self, action: _Action, rng: random.Random) -> None:
         r, code = action.resident, action.municipality_code

@@ -11,10 +11,9 @@ import datetime as dt
 import duckdb
 import pytest
 
-simulator = pytest.importorskip("simulator")
-ingestion = pytest.importorskip("ingestion")
-
-from seisan.marts import build_marts  # noqa: E402
+import ingestion
+import simulator
+from seisan.marts import build_marts
 
 START, DAYS = dt.date(2026, 3, 1), 60
 
@@ -29,11 +28,7 @@ DIFFERENCES = """
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "simulator/platform.py _do_conversion stamps conversion grants at the 22:00 batch time but applies them "
-    "to its engine at the conversion's earlier time, so same-day uses before 22:00 spend points that by their "
-    "timestamps do not exist yet; remove this mark once the simulator applies events in timestamp order"))
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_balances_equal_platform_balances(tmp_path, seed):
     inbox, end = tmp_path / "inbox", START + dt.timedelta(days=DAYS - 1)
     simulator.simulate(inbox, START, DAYS, 2, 150, seed, faults="none")
