@@ -22,10 +22,9 @@ from pathlib import Path
 from contracts import banks
 from contracts.codes import is_valid_municipality_code
 from contracts.kana import FieldClass, byte_length, to_zengin_kana, with_corporate_form, zengin_char_problems
+from contracts.municipalities import MUNICIPALITIES_CSV
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MUNICIPALITIES_CSV = REPO_ROOT / "seisan" / "data" / "municipalities.csv"
-SHARED_MUNICIPALITIES_CSV = Path("/work/shared/data/municipalities.csv")
+DEFAULT_MUNICIPALITIES_CSV = MUNICIPALITIES_CSV
 MUNICIPAL_KINDS = ("city", "town", "village", "special_ward")
 # Large banks and a few regional ones that exist in zengin-code; paying and merchant accounts live there.
 BANK_CHOICES = ("0001", "0005", "0009", "0010", "0017", "0138", "0149", "0158", "0542", "1251")
@@ -239,7 +238,7 @@ class World:
 def load_municipality_rows(path: Path | None = None) -> list[dict[str, str]]:
     """Rows of the municipality master that can run a points programme (city, town, village, special ward)."""
     if path is None:
-        path = DEFAULT_MUNICIPALITIES_CSV if DEFAULT_MUNICIPALITIES_CSV.exists() else SHARED_MUNICIPALITIES_CSV
+        path = DEFAULT_MUNICIPALITIES_CSV
     with open(path, encoding="utf-8", newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row["kind"] in MUNICIPAL_KINDS]
     return [row for row in rows if is_valid_municipality_code(row["municipality_code"])]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,8 +18,7 @@ from contracts.codes import (
     municipality_check_digit,
     my_number_check_digit,
 )
-
-MUNICIPALITIES_CSV = Path(__file__).resolve().parents[2] / "seisan" / "data" / "municipalities.csv"
+from contracts.municipalities import MUNICIPALITIES_CSV, load_municipalities  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -52,11 +48,10 @@ def test_only_one_check_digit_fits() -> None:
         assert sum(is_valid_municipality_code(body + str(d)) for d in range(10)) == 1
 
 
-@pytest.mark.skipif(not MUNICIPALITIES_CSV.exists(), reason="vendored municipalities.csv not present yet")
 def test_every_vendored_municipality_code_passes() -> None:
-    with MUNICIPALITIES_CSV.open(encoding="utf-8-sig", newline="") as handle:
-        codes = [row["municipality_code"] for row in csv.DictReader(handle)]
-    assert len(codes) > 1700
+    codes = [m.municipality_code for m in load_municipalities(MUNICIPALITIES_CSV)]
+    assert len(codes) == 1963  # contracts/data/README.md: 47 prefectures + 1,916 municipality rows
+    assert len(set(codes)) == len(codes)
     assert [c for c in codes if not is_valid_municipality_code(c)] == []
 
 
