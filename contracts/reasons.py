@@ -20,7 +20,6 @@ class Reason(StrEnum):
     CSV_HEADER_INVALID = "csv_header_invalid"                # missing, extra or repeated columns
     CSV_MALFORMED = "csv_malformed"                          # RFC 4180 broken (e.g. unterminated quote)
     # reserved, unused: bad master rows are quarantined alone
-    MASTER_SNAPSHOT_INVALID = "master_snapshot_invalid"
     # --- CSV row ----------------------------------------------------------------------------------------
     CSV_FIELD_COUNT = "csv_field_count"                      # row has more or fewer fields than the header
     FIELD_REQUIRED = "field_required"                        # required field empty

@@ -45,38 +45,51 @@ def _amount(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seisan-reader", description="My Number Card point terminal")
-    parser.add_argument("--state-dir", type=Path, default=STATE_DIR_DEFAULT)
-    parser.add_argument("--lang", choices=messages.LANGS, default="ja")
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR_DEFAULT,
+                        help="where the terminal key, configuration and log live (default %(default)s)")
+    parser.add_argument("--lang", choices=messages.LANGS, default="ja",
+                        help="language of messages to staff and residents (default ja)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     card = argparse.ArgumentParser(add_help=False)
     card.add_argument("--reader", help="use only readers whose name contains this")
     card.add_argument("--card-wait", type=float, default=30.0, help="seconds to wait for a card")
-    card.add_argument("--pin-timeout", type=float, default=30.0)
-    card.add_argument("--apdu-timeout", type=float, default=5.0)
+    card.add_argument("--pin-timeout", type=float, default=30.0, help="seconds to wait for the PIN")
+    card.add_argument("--apdu-timeout", type=float, default=5.0, help="seconds to wait for each card command")
     card.add_argument("--trace", action="store_true", help="print APDUs (PIN masked) to stderr")
     net = argparse.ArgumentParser(add_help=False)
-    net.add_argument("--platform-url")
+    net.add_argument("--platform-url", help="the point platform's https URL (default: from init-terminal)")
     net.add_argument("--platform-ca", help="PEM file of the CA that signed the platform's certificate")
 
-    sub.add_parser("status", parents=[card])
-    init = sub.add_parser("init-terminal", parents=[net])
-    init.add_argument("--terminal-id", required=True)
-    init.add_argument("--merchant-id", required=True)
-    init.add_argument("--municipality-code")
+    sub.add_parser("status", parents=[card], help="readers, card, JPKI and PIN tries left (never asks the PIN)",
+                   description="Show the readers, whether a card is present, whether it is a My Number Card with "
+                               "JPKI, and how many auth-PIN tries are left. Never asks for the PIN.")
+    init = sub.add_parser("init-terminal", parents=[net], help="create the terminal key and print its master line",
+                          description="Generate the terminal's Ed25519 key (file mode 0600) and print the line for "
+                                      "the terminals master file.")
+    init.add_argument("--terminal-id", required=True, help="T followed by 8 digits")
+    init.add_argument("--merchant-id", required=True, help="M followed by 8 digits")
+    init.add_argument("--municipality-code", help="default municipality for payments (6 digits)")
     init.add_argument("--upload-target", help="inbox directory or https URL")
-    init.add_argument("--active-from", type=dt.date.fromisoformat)
-    pay = sub.add_parser("pay", parents=[card, net])
-    pay.add_argument("--amount", type=_amount, required=True)
-    pay.add_argument("--municipality-code")
-    cancel = sub.add_parser("cancel", parents=[card, net])
-    cancel.add_argument("--auth-id", required=True)
+    init.add_argument("--active-from", type=dt.date.fromisoformat, help="YYYY-MM-DD the key is in force from")
+    pay = sub.add_parser("pay", parents=[card, net], help="take a payment in points",
+                         description="Read the card, get the platform's authorisation, ask the PIN, have the card "
+                                     "sign, and write the signed log record.")
+    pay.add_argument("--amount", type=_amount, required=True, help="points (= yen) to pay")
+    pay.add_argument("--municipality-code", help="whose points to use (default: the platform chooses)")
+    cancel = sub.add_parser("cancel", parents=[card, net], help="cancel all or part of an earlier payment",
+                            description="Cancel a payment by its authorisation id; the resident's card signs.")
+    cancel.add_argument("--auth-id", required=True, help="the auth id printed on the payment's receipt")
     cancel.add_argument("--amount", type=_amount, help="partial cancel; default: the whole use")
-    sub.add_parser("recover", parents=[net])
-    upload = sub.add_parser("upload", parents=[net])
+    sub.add_parser("recover", parents=[net], help="settle a transaction interrupted by a crash or network loss",
+                   description="Ask the platform how an interrupted transaction ended and write or drop its "
+                               "record so the log never skips or repeats a seq.")
+    upload = sub.add_parser("upload", parents=[net], help="seal the current log file and deliver it",
+                            description="Seal the current log file and deliver it to the inbox (a directory or an "
+                                        "https URL), retrying; never delivered as two different files.")
     upload.add_argument("--to", dest="upload_target", help="inbox directory or https URL")
-    upload.add_argument("--attempts", type=int, default=4)
-    upload.add_argument("--backoff", type=float, default=0.5)
+    upload.add_argument("--attempts", type=int, default=4, help="delivery attempts (default 4)")
+    upload.add_argument("--backoff", type=float, default=0.5, help="seconds before the first retry, doubling")
     return parser
 
 

@@ -513,8 +513,7 @@ def master_faults(book: FaultBook) -> list[tuple[CsvFile, bytes | None]]:
                 file.rows.append(row)
                 entry = book.add("ingestion", kind, file.path, 0, day,
                                  {"row_status": "quarantined", "reason_code": Reason.MY_NUMBER_DETECTED.value,
-                                  "snapshot_reason_code": Reason.MASTER_SNAPSHOT_INVALID.value,
-                                  "snapshot_in_force": "previous"})
+                                  "snapshot_in_force": "this one, without the bad row"})
                 book.row_refs.append((entry, file, row))
             elif kind in ("date_invalid", "date_out_of_range"):
                 row = dict(rng.choice(file.rows))
@@ -527,8 +526,7 @@ def master_faults(book: FaultBook) -> list[tuple[CsvFile, bytes | None]]:
                 reason = Reason.DATE_INVALID if kind == "date_invalid" else Reason.DATE_OUT_OF_RANGE
                 entry = book.add("ingestion", kind, file.path, 0, day,
                                  {"row_status": "quarantined", "reason_code": reason.value,
-                                  "snapshot_reason_code": Reason.MASTER_SNAPSHOT_INVALID.value,
-                                  "snapshot_in_force": "previous"})
+                                  "snapshot_in_force": "this one, without the bad row"})
                 book.row_refs.append((entry, file, row))
             elif kind.startswith("header_"):
                 data = _broken_header(file, kind)
