@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from contracts import terminal_log
 from reader_agent.errors import AgentError, Reason
-from reader_agent.store import write_atomic
+from reader_agent.store import write_atomic, write_synced
 
 TERMINAL_ID = re.compile(r"T[0-9]{8}")
 MERCHANT_ID = re.compile(r"M[0-9]{8}")
@@ -69,13 +69,8 @@ def init_terminal(state_dir: Path, config: TerminalConfig, active_from: dt.date)
     key = ed25519.Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(key_path, 0o600)
+    write_synced(key_path, pem, 0o600, exclusive=True)
+    os.chmod(key_path, 0o600)  # the umask may have narrowed, never widened, the mode: make it exactly 0600
     write_atomic(state_dir / CONFIG_FILE, json.dumps(asdict(config), indent=1).encode("utf-8"))
     public_key = terminal_log.terminal_public_key_b64(key)
     return f"{config.terminal_id},{config.merchant_id},{public_key},{active_from.isoformat()},"

@@ -46,15 +46,21 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `data` to `path` so that after a crash it is either the old file or the whole new one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+def write_synced(path: Path, data: bytes, mode: int = 0o644, exclusive: bool = False) -> None:
+    """Write `data` to `path` (created with `mode`; with `exclusive`, failing if it exists) and fsync it."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, mode)
     try:
         os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` so that after a crash it is either the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write_synced(tmp, data, mode)
     os.replace(tmp, path)
     fsync_dir(path.parent)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reader_agent.errors import AgentError, Reason
 from reader_agent.platform import PlatformClient
-from reader_agent.store import fsync_dir
+from reader_agent.store import fsync_dir, write_synced
 
 ATTEMPTS_DEFAULT = 4
 BACKOFF_S_DEFAULT = 0.5
@@ -45,12 +45,7 @@ def deliver_to_directory(inbox: Path, terminal_id: str, path: Path) -> Delivery:
             raise AgentError(Reason.UPLOAD_CONFLICT, detail=path.name)
         return Delivery(path.name, digest, True)
     tmp = folder / f".{path.name}.{os.getpid()}.part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_synced(tmp, data)
     try:
         os.link(tmp, target)
     except FileExistsError:
