@@ -40,7 +40,7 @@ def prepare_demo_home(settings: Settings, fresh: bool) -> None:
 def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = True) -> None:
     """Simulate, run every day through the DAG, and print what happened and where it is."""
     from seisan.airflow_runner import run_daily_dag
-    from seisan.summary import format_ingest_report, ingest_report
+    from seisan.summary import format_ingest_report, ingest_report, step_seconds
     from simulator import deliver, simulate
 
     demo = settings.demo
@@ -59,8 +59,10 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
         day_started = time.monotonic()
         result = run_daily_dag(settings, day)
         report = ingest_report(settings.warehouse, day)
-        progress(f"      {day} ({offset + 1}/{demo.days}): {result.state} in {time.monotonic() - day_started:.1f} s;"
-                 f" {len(arrived)} late or repeated deliveries; {report.rows_loaded:,} records loaded, "
+        steps = step_seconds(settings.warehouse, day)
+        progress(f"      {day} ({offset + 1}/{demo.days}): {result.state} in {time.monotonic() - day_started:.1f} s "
+                 f"(ingest {steps.get('ingest', 0):.1f} s, marts {steps.get('build_marts', 0):.1f} s); "
+                 f"{len(arrived)} late or repeated deliveries; {report.rows_loaded:,} records loaded, "
                  f"{report.rows_quarantined:,} quarantined")
     progress("[3/3] summary of all runs")
     progress(format_ingest_report(ingest_report(settings.warehouse)))

@@ -7,7 +7,9 @@ Every step is idempotent for its business date: running it again gives the same 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from seisan.config import Settings, load_settings
@@ -36,9 +38,11 @@ def ingest_step(business_date: str | dt.date, settings: Settings | None = None) 
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.inbox.mkdir(parents=True, exist_ok=True)
     limits = Limits(max_file_bytes=settings.max_file_bytes, max_records=settings.max_records)
+    started = dt.datetime.now(dt.UTC)
     with duckdb.connect(str(settings.warehouse)) as con:
-        summary = ingest(con, settings.inbox, settings.raw_dir, date, limits=limits, progress=log.info)
-    return _jsonable(summary)
+        summary = _jsonable(ingest(con, settings.inbox, settings.raw_dir, date, limits=limits, progress=log.info))
+    record_step_run(settings.warehouse, date, "ingest", started, summary)
+    return summary
 
 
 def build_marts_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
@@ -47,8 +51,37 @@ def build_marts_step(business_date: str | dt.date, settings: Settings | None = N
 
     settings = settings or load_settings()
     date = parse_business_date(business_date)
-    result = build_marts(settings.warehouse, date, progress=log.info)
-    return _jsonable(result)
+    started = dt.datetime.now(dt.UTC)
+    result = _jsonable(build_marts(settings.warehouse, date, progress=log.info))
+    record_step_run(settings.warehouse, date, "build_marts", started, result)
+    return result
+
+
+STEP_RUNS_DDL = """
+create schema if not exists audit;
+create table if not exists audit.step_runs (
+    business_date date not null,
+    step varchar not null,
+    started_at timestamptz not null,
+    finished_at timestamptz not null,
+    seconds double not null,
+    summary json
+)
+"""
+
+
+def record_step_run(warehouse: Path, business_date: dt.date, step: str, started_at: dt.datetime,
+                    summary: dict[str, Any]) -> None:
+    """Append one row to audit.step_runs: which step ran for which business date, when, how long, and what it
+    reported. The trail auditors and `seisan demo` read; never used to decide anything."""
+    import duckdb
+
+    finished_at = dt.datetime.now(dt.UTC)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(STEP_RUNS_DDL)
+        con.execute("insert into audit.step_runs values (?, ?, ?, ?, ?, ?)",
+                    [business_date, step, started_at, finished_at, (finished_at - started_at).total_seconds(),
+                     json.dumps(summary, ensure_ascii=False, sort_keys=True)])
 
 
 def _jsonable(value: Any) -> Any:

@@ -61,3 +61,17 @@ def format_ingest_report(report: IngestReport) -> str:
         lines.append("quarantine rows by reason:")
         lines += [f"  {code:<36} {n:>6,}" for code, n in report.quarantined_by_reason.items()]
     return "\n".join(lines)
+
+
+def step_seconds(warehouse: Path, business_date: dt.date) -> dict[str, float]:
+    """Seconds each step took for `business_date` in its latest run, from audit.step_runs (empty if none)."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        exists = con.execute("select count(*) from information_schema.tables "
+                             "where table_schema = 'audit' and table_name = 'step_runs'").fetchone()[0]
+        if not exists:
+            return {}
+        rows = con.execute("select step, arg_max(seconds, finished_at) from audit.step_runs "
+                           "where business_date = ? group by step", [business_date]).fetchall()
+    return {step: float(seconds) for step, seconds in rows}

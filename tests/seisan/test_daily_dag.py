@@ -46,6 +46,9 @@ def test_run_two_days_through_the_dag(seisan_home: Path, tmp_path: Path) -> None
         assert con.execute("select count(*) from raw.platform_ledger").fetchone()[0] > 0
         balances = con.execute("select count(*) from marts.fct_balances").fetchone()[0]
         assert balances > 0
+        steps = con.execute("select business_date, step from audit.step_runs order by 1, 2").fetchall()
+        assert steps == [(day, step) for day in (start, start + dt.timedelta(days=1))
+                         for step in ("build_marts", "ingest")]
     # the same date again changes nothing in raw
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         before = con.execute("select count(*) from raw.platform_ledger").fetchone()[0]
