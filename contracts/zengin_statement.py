@@ -14,7 +14,9 @@ domain/zengin.md §3; tolerances: §9; era dates: §5 (contracts/era.py).
 
 The reader is table-driven (1-based positions copied from the layout tables) and shares no code with the
 writer (which builds records from widths in field order), as zengin.md §10 advises: a layout slip in one
-shows up as a round-trip failure instead of being repeated in both.
+shows up as a round-trip failure instead of being repeated in both. The field and record mechanics common
+to both Zengin codecs (N/C field writers, record splitting, table-driven field parsing) live in
+contracts/zengin_records.py, whose writer and reader halves are independent too.
 Written by hand: no PyPI package reads or writes Zengin files (zengin.md §11).
 This module must never silently repair a file: it reads it as the bank wrote it or rejects it.
 """
@@ -22,13 +24,13 @@ This module must never silently repair a file: it reads it as the bank wrote it 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from contracts.era import EraDateError, format_era_date, parse_era_date
-from contracts.kana import FieldClass, fit_field, zengin_char_problems
+from contracts import zengin_records as zr
+from contracts.era import EraDateError, format_era_date
+from contracts.kana import FieldClass
 from contracts.reasons import Reason
 
 RECORD_LENGTH = 200
@@ -48,12 +50,6 @@ OVERDRAFT_PLUS, OVERDRAFT_MINUS = 1, 2
 # --------------------------------------------------------------------------------------------------------
 # Records
 # --------------------------------------------------------------------------------------------------------
-
-def _normalize_digits(value: str, width: int) -> str:
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= width:
-        return value.zfill(width)
-    return value
-
 
 @dataclass(frozen=True, slots=True)
 class StatementHeader:
@@ -88,8 +84,7 @@ class StatementHeader:
         number = self.account_number
         if isinstance(number, str) and number.isascii() and number.isdigit() and len(number) <= 10:
             object.__setattr__(self, "account_number", number.lstrip("0").zfill(7))
-        for name in ("bank_name", "branch_name", "account_name"):
-            object.__setattr__(self, name, getattr(self, name).rstrip(" "))
+        zr.trim_text_fields(self, ("bank_name", "branch_name", "account_name"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +114,9 @@ class StatementLine:
     edi: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "inquiry_number", _normalize_digits(self.inquiry_number, 8))
-        code = _normalize_digits(self.remitter_code, 10)
-        object.__setattr__(self, "remitter_code", "" if code == "0" * 10 else code)
-        for name in ("remitter_name", "sending_bank_name", "sending_branch_name", "description", "edi"):
-            object.__setattr__(self, name, getattr(self, name).rstrip(" "))
+        object.__setattr__(self, "inquiry_number", zr.zero_filled(self.inquiry_number, 8))
+        object.__setattr__(self, "remitter_code", zr.zero_to_empty(self.remitter_code, 10))
+        zr.trim_text_fields(self, ("remitter_name", "sending_bank_name", "sending_branch_name", "description", "edi"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,21 +129,24 @@ class Statement:
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", tuple(self.lines))
 
+    def _amounts(self, direction: Literal["credit", "debit"]) -> list[int]:
+        return [line.amount for line in self.lines if line.direction == direction]
+
     @property
     def credit_count(self) -> int:
-        return sum(1 for line in self.lines if line.direction == "credit")
+        return len(self._amounts("credit"))
 
     @property
     def credit_total(self) -> int:
-        return sum(line.amount for line in self.lines if line.direction == "credit")
+        return sum(self._amounts("credit"))
 
     @property
     def debit_count(self) -> int:
-        return sum(1 for line in self.lines if line.direction == "debit")
+        return len(self._amounts("debit"))
 
     @property
     def debit_total(self) -> int:
-        return sum(line.amount for line in self.lines if line.direction == "debit")
+        return sum(self._amounts("debit"))
 
     @property
     def closing_balance(self) -> int:
@@ -161,27 +157,11 @@ class Statement:
 # Writer (strict). Builds each record from field widths in order; shares nothing with the reader below.
 # --------------------------------------------------------------------------------------------------------
 
-def _n(value: int | str, width: int, name: str) -> bytes:
-    text = str(value)
-    if isinstance(value, bool) or not text.isascii() or not text.isdigit() or len(text) > width:
-        raise ValueError(f"{name}: {value!r} is not a non-negative number of at most {width} digits")
-    return text.zfill(width).encode("ascii")
-
-
 def _code(value: str, width: int, name: str) -> bytes:
+    """A bank or branch code: a string of exactly `width` digits (an int would lose its leading zeros)."""
     if not isinstance(value, str) or len(value) != width:
         raise ValueError(f"{name}: {value!r} is not exactly {width} digits")
-    return _n(value, width, name)
-
-
-def _c(text: str, width: int, field_class: FieldClass, name: str) -> bytes:
-    problems = zengin_char_problems(text, field_class)
-    if problems:
-        raise ValueError(f"{name}: " + "; ".join(problems))
-    try:
-        return fit_field(text, width).encode("cp932")
-    except ValueError as error:
-        raise ValueError(f"{name}: {error}") from None
+    return zr.n_field(value, width, name)
 
 
 def _d(day: dt.date, name: str) -> bytes:
@@ -191,32 +171,25 @@ def _d(day: dt.date, name: str) -> bytes:
         raise ValueError(f"{name}: {error}") from None
 
 
-def _join(parts: list[bytes]) -> bytes:
-    record = b"".join(parts)
-    if len(record) != RECORD_LENGTH:
-        raise AssertionError(f"built a {len(record)}-byte record")  # a layout bug, never data
-    return record
-
-
 def _write_header(h: StatementHeader) -> bytes:
     if not h.period_from <= h.period_to <= h.created_date:
         raise ValueError("header dates: need 勘定日(自) <= 勘定日(至) <= 作成日")
     if h.overdraft_flag != (OVERDRAFT_MINUS if h.opening_balance < 0 else OVERDRAFT_PLUS):
         raise ValueError("overdraft_flag must be 1 for a balance >= 0 and 2 for a negative one")
-    return _join([
+    return zr.fixed_record(RECORD_LENGTH, [
         b"1", KIND_CODE.encode("ascii"), b"0",
         _d(h.created_date, "created_date"), _d(h.period_from, "period_from"), _d(h.period_to, "period_to"),
         _code(h.bank_code, 4, "bank_code"),
-        _c(h.bank_name, 15, FieldClass.BANK_NAME, "bank_name"),
+        zr.c_field(h.bank_name, 15, FieldClass.BANK_NAME, "bank_name"),
         _code(h.branch_code, 3, "branch_code"),
-        _c(h.branch_name, 15, FieldClass.BANK_NAME, "branch_name"),
+        zr.c_field(h.branch_name, 15, FieldClass.BANK_NAME, "branch_name"),
         b"000",
-        _n(h.account_type, 1, "account_type"),
-        _n(h.account_number, 10, "account_number"),
-        _c(h.account_name, 40, FieldClass.PARTY_NAME, "account_name"),
-        _n(h.overdraft_flag, 1, "overdraft_flag"),
-        _n(h.passbook_flag, 1, "passbook_flag"),
-        _n(abs(h.opening_balance), 14, "opening_balance"),
+        zr.n_field(h.account_type, 1, "account_type"),
+        zr.n_field(h.account_number, 10, "account_number"),
+        zr.c_field(h.account_name, 40, FieldClass.PARTY_NAME, "account_name"),
+        zr.n_field(h.overdraft_flag, 1, "overdraft_flag"),
+        zr.n_field(h.passbook_flag, 1, "passbook_flag"),
+        zr.n_field(abs(h.opening_balance), 14, "opening_balance"),
         b" " * 71,
     ])
 
@@ -230,22 +203,22 @@ def _write_line(line: StatementLine, header: StatementHeader) -> bytes:
         raise ValueError(f"line {line.inquiry_number}: unknown 取引区分 {line.transaction_type!r}")
     if line.other_bank_amount > line.amount:
         raise ValueError(f"line {line.inquiry_number}: うち他店券金額 exceeds the amount")
-    return _join([
+    return zr.fixed_record(RECORD_LENGTH, [
         b"2",
-        _n(line.inquiry_number, 8, "inquiry_number"),
+        zr.n_field(line.inquiry_number, 8, "inquiry_number"),
         _d(line.account_date, "account_date"), _d(line.value_date, "value_date"),
         DIRECTION_CODES[line.direction].encode("ascii"),
         line.transaction_type.encode("ascii"),
-        _n(line.amount, 12, "amount"),
-        _n(line.other_bank_amount, 12, "other_bank_amount"),
+        zr.n_field(line.amount, 12, "amount"),
+        zr.n_field(line.other_bank_amount, 12, "other_bank_amount"),
         b"000000", b"000000",  # 交換呈示日, 不渡返還日
         b"0", b"0000000", b"000",  # 手形・小切手区分, 番号, 僚店番号
-        _n(line.remitter_code or 0, 10, "remitter_code"),
-        _c(line.remitter_name, 48, FieldClass.PARTY_NAME, "remitter_name"),
-        _c(line.sending_bank_name, 15, FieldClass.BANK_NAME, "sending_bank_name"),
-        _c(line.sending_branch_name, 15, FieldClass.BANK_NAME, "sending_branch_name"),
-        _c(line.description, 20, FieldClass.EDI, "description"),
-        _c(line.edi, 20, FieldClass.EDI, "edi"),
+        zr.n_field(line.remitter_code or 0, 10, "remitter_code"),
+        zr.c_field(line.remitter_name, 48, FieldClass.PARTY_NAME, "remitter_name"),
+        zr.c_field(line.sending_bank_name, 15, FieldClass.BANK_NAME, "sending_bank_name"),
+        zr.c_field(line.sending_branch_name, 15, FieldClass.BANK_NAME, "sending_branch_name"),
+        zr.c_field(line.description, 20, FieldClass.EDI, "description"),
+        zr.c_field(line.edi, 20, FieldClass.EDI, "edi"),
         b" ",
     ])
 
@@ -271,20 +244,20 @@ def _trailer_values(statement: Statement, overrides: Mapping[str, int]) -> dict[
 
 
 def _write_trailer(values: Mapping[str, int]) -> bytes:
-    return _join([
+    return zr.fixed_record(RECORD_LENGTH, [
         b"8",
-        _n(values["credit_count"], 6, "credit_count"), _n(values["credit_total"], 13, "credit_total"),
-        _n(values["debit_count"], 6, "debit_count"), _n(values["debit_total"], 13, "debit_total"),
-        _n(values["overdraft_flag"], 1, "overdraft_flag"),
-        _n(abs(values["closing_balance"]), 14, "closing_balance"),
-        _n(values["data_record_count"], 7, "data_record_count"),
+        zr.n_field(values["credit_count"], 6, "credit_count"), zr.n_field(values["credit_total"], 13, "credit_total"),
+        zr.n_field(values["debit_count"], 6, "debit_count"), zr.n_field(values["debit_total"], 13, "debit_total"),
+        zr.n_field(values["overdraft_flag"], 1, "overdraft_flag"),
+        zr.n_field(abs(values["closing_balance"]), 14, "closing_balance"),
+        zr.n_field(values["data_record_count"], 7, "data_record_count"),
         b" " * 139,
     ])
 
 
 def _write_end(total_records: int, account_count: int) -> bytes:
-    return _join([b"9", _n(total_records, 10, "total_records"), _n(account_count, 5, "account_count"),
-                  b" " * 184])
+    return zr.fixed_record(RECORD_LENGTH, [b"9", zr.n_field(total_records, 10, "total_records"),
+                                        zr.n_field(account_count, 5, "account_count"), b" " * 184])
 
 
 def write_statement(statement: Statement, *, separator: bytes = b"\r\n",
@@ -311,18 +284,13 @@ def write_statement(statement: Statement, *, separator: bytes = b"\r\n",
 # --------------------------------------------------------------------------------------------------------
 # Reader (lenient on layout, strict on content). Table-driven: (name, 1-based start, length, kind).
 # Kinds: N digits; Z optional digits (zeros or spaces allowed, spaces read as None); D era date; E optional
-# era date (zeros or spaces = none); C Zengin text; F filler (never checked).
+# era date (zeros or spaces = none); C Zengin text; F filler (never checked). See zengin_records.read_field.
 # --------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class StatementProblem:
+class StatementProblem(zr.RecordProblem):
     """Why a statement file is rejected: reason code (contracts/reasons.py), 1-based record number (0 for the
     whole file), 1-based physical line where that record starts, and a sentence (no personal data)."""
-
-    code: str
-    record_number: int
-    line_number: int
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,80 +331,22 @@ END_SPEC = (
 )
 SPECS = {"1": HEADER_SPEC, "2": DATA_SPEC, "8": TRAILER_SPEC, "9": END_SPEC}
 
-_SEPARATOR_RE = re.compile(rb"\r\n|\r|\n")
-_EBCDIC_ONE = 0xF1  # '1' in EBCDIC: a header record of an EBCDIC file starts with it
+_problem = StatementProblem.at  # (code, raw record, detail)
 
 
-def _is_jis_x0201_byte(byte: int) -> bool:
-    return 0x20 <= byte <= 0x7E or 0xA1 <= byte <= 0xDF
-
-
-@dataclass(frozen=True, slots=True)
-class _Raw:
-    number: int  # 1-based record number
-    line: int  # 1-based physical line (the record number when the file has no separators)
-    data: bytes
-
-
-def _split_records(data: bytes) -> tuple[list[_Raw], list[StatementProblem]]:
-    body = data.rstrip(b"\x1a")
-    if _SEPARATOR_RE.search(body):
-        pieces = _SEPARATOR_RE.split(body)
-        while pieces and not pieces[-1].strip(b" "):
-            pieces.pop()  # the separator after the last record, trailing blank lines
-        raws = [_Raw(i, i, piece) for i, piece in enumerate(pieces, start=1)]
-    else:
-        raws = [_Raw(i // RECORD_LENGTH + 1, i // RECORD_LENGTH + 1, body[i:i + RECORD_LENGTH])
-                for i in range(0, len(body), RECORD_LENGTH)]
-    problems = [StatementProblem(Reason.ZENGIN_RECORD_LENGTH, r.number, r.line,
-                                 f"record of {len(r.data)} bytes, longer than {RECORD_LENGTH}")
-                for r in raws if len(r.data) > RECORD_LENGTH]
-    padded = [_Raw(r.number, r.line, r.data.ljust(RECORD_LENGTH, b" ")) for r in raws]
-    return padded, problems
-
-
-def _read_field(raw: bytes, kind: str, reference_date: dt.date) -> tuple[Any, str | None, str]:
-    """(value, problem, reason code) of one field's bytes by kind; problem is a sentence or None."""
-    if kind == "F":
-        return None, None, ""
-    if kind == "C":
-        if not all(_is_jis_x0201_byte(b) for b in raw):
-            return None, "not single-byte JIS X 0201 text", Reason.ZENGIN_FIELD_INVALID
-        return raw.decode("cp932").rstrip(" "), None, ""
-    if kind in "ZE" and (not raw.strip(b" ") or (kind == "E" and not raw.strip(b"0"))):
-        return None, None, ""
-    if not raw.isdigit():
-        return None, f"{raw.decode('latin-1')!r} is not digits", Reason.ZENGIN_FIELD_INVALID
-    text = raw.decode("ascii")
-    if kind in "DE":
-        try:
-            return parse_era_date(text, reference_date), None, ""
-        except EraDateError as error:
-            return None, str(error), Reason.ZENGIN_DATE_INVALID
-    return text, None, ""
-
-
-def _parse_record(raw: _Raw, reference_date: dt.date) -> tuple[dict[str, Any], list[StatementProblem]]:
-    spec = SPECS[chr(raw.data[0])]
-    values: dict[str, Any] = {}
-    problems: list[StatementProblem] = []
-    for name, start, length, kind in spec:
-        value, problem, code = _read_field(raw.data[start - 1:start - 1 + length], kind, reference_date)
-        values[name] = value
-        if problem:
-            problems.append(StatementProblem(code, raw.number, raw.line, f"{name} (byte {start}): {problem}"))
-    return values, problems
+def _length_problems(raws: list[zr.RawRecord]) -> list[StatementProblem]:
+    return [_problem(Reason.ZENGIN_RECORD_LENGTH, raw, f"record of {raw.size} bytes, longer than {RECORD_LENGTH}")
+            for raw in raws if raw.size > RECORD_LENGTH]
 
 
 _NEXT_ALLOWED = {"start": "1", "1": "28", "2": "28", "8": "9", "9": ""}
 _NAMES = {"1": "header", "2": "data", "8": "trailer", "9": "end"}
 
 
-def _structure_problems(raws: list[_Raw]) -> list[StatementProblem]:
+def _structure_problems(raws: list[zr.RawRecord]) -> list[StatementProblem]:
     """Header, data*, trailer, end: exactly one group. Reports every unknown データ区分, then the first record
     out of place (or what is missing at the end)."""
-    problems = [StatementProblem(Reason.ZENGIN_STRUCTURE, raw.number, raw.line,
-                                 f"データ区分 {raw.data[:1]!r} is not 1, 2, 8 or 9")
+    problems = [_problem(Reason.ZENGIN_STRUCTURE, raw, f"データ区分 {raw.data[:1]!r} is not 1, 2, 8 or 9")
                 for raw in raws if chr(raw.data[0]) not in SPECS]
     if problems:
         return problems
@@ -445,22 +355,16 @@ def _structure_problems(raws: list[_Raw]) -> list[StatementProblem]:
         kind = chr(raw.data[0])
         if kind not in _NEXT_ALLOWED[state]:
             expected = " or ".join(_NAMES[k] for k in _NEXT_ALLOWED[state]) or "nothing"
-            return [StatementProblem(Reason.ZENGIN_STRUCTURE, raw.number, raw.line,
-                                     f"a {_NAMES[kind]} record where {expected} must come")]
+            return [_problem(Reason.ZENGIN_STRUCTURE, raw, f"a {_NAMES[kind]} record where {expected} must come")]
         state = kind
     if state != "9":
         missing = {"start": "header", "1": "trailer", "2": "trailer", "8": "end"}[state]
-        last = raws[-1] if raws else _Raw(0, 0, b"")
-        return [StatementProblem(Reason.ZENGIN_STRUCTURE, last.number, last.line,
-                                 f"the file ends without its {missing} record")]
+        last = raws[-1] if raws else zr.RawRecord(0, 0, b"", 0)
+        return [_problem(Reason.ZENGIN_STRUCTURE, last, f"the file ends without its {missing} record")]
     return []
 
 
-def _problem(code: str, raw: _Raw, detail: str) -> StatementProblem:
-    return StatementProblem(code, raw.number, raw.line, detail)
-
-
-def _header_from(values: dict[str, Any], raw: _Raw, reference_date: dt.date,
+def _header_from(values: dict[str, Any], raw: zr.RawRecord, reference_date: dt.date,
                  problems: list[StatementProblem]) -> StatementHeader | None:
     if values["kind_code"] != KIND_CODE:
         problems.append(_problem(Reason.ZENGIN_FIELD_INVALID, raw,
@@ -492,7 +396,7 @@ def _header_from(values: dict[str, Any], raw: _Raw, reference_date: dt.date,
     )
 
 
-def _line_from(values: dict[str, Any], raw: _Raw, header: StatementHeader | None,
+def _line_from(values: dict[str, Any], raw: zr.RawRecord, header: StatementHeader | None,
                problems: list[StatementProblem]) -> StatementLine | None:
     found = len(problems)
     if values["direction"] not in ("1", "2"):
@@ -518,7 +422,7 @@ def _line_from(values: dict[str, Any], raw: _Raw, header: StatementHeader | None
     )
 
 
-def _total_problems(trailer: dict[str, Any], raw: _Raw, statement: Statement) -> list[StatementProblem]:
+def _total_problems(trailer: dict[str, Any], raw: zr.RawRecord, statement: Statement) -> list[StatementProblem]:
     expected = {
         "credit_count": statement.credit_count, "credit_total": statement.credit_total,
         "debit_count": statement.debit_count, "debit_total": statement.debit_total,
@@ -540,7 +444,7 @@ def _total_problems(trailer: dict[str, Any], raw: _Raw, statement: Statement) ->
     return problems
 
 
-def _end_problems(end: dict[str, Any], raw: _Raw, record_count: int) -> list[StatementProblem]:
+def _end_problems(end: dict[str, Any], raw: zr.RawRecord, record_count: int) -> list[StatementProblem]:
     # レコード総件数: sources differ on whether it counts the end record itself; both readings are accepted.
     problems = []
     total = end["total_records"]
@@ -553,12 +457,12 @@ def _end_problems(end: dict[str, Any], raw: _Raw, record_count: int) -> list[Sta
     return problems
 
 
-def _layout_problems(data: bytes, raws: list[_Raw]) -> list[StatementProblem]:
+def _layout_problems(data: bytes, raws: list[zr.RawRecord]) -> list[StatementProblem]:
     if not raws:
         return [StatementProblem(Reason.FILE_EMPTY, 0, 0, "the file holds no records")]
     if len(raws) > MAX_RECORDS:
         return [StatementProblem(Reason.FILE_TOO_MANY_ROWS, 0, 0, f"over {MAX_RECORDS} records")]
-    if data[0] == _EBCDIC_ONE or raws[0].data[3:4] == b"1":
+    if zr.looks_ebcdic(data, raws[0]):
         return [StatementProblem(Reason.ZENGIN_EBCDIC, 1, 1,
                                  "EBCDIC file (コード区分 1); only JIS files are read")]
     return []
@@ -569,15 +473,16 @@ def read_statement(data: bytes, reference_date: dt.date) -> StatementRead:
 
     Returns the statement only when the file has no problem at all; otherwise every problem found.
     """
-    raws, length_problems = _split_records(data)
+    raws = zr.split_records(data, RECORD_LENGTH)
     early = _layout_problems(data, raws)
     if early:
         return StatementRead(None, len(raws), tuple(early))
-    problems = length_problems + _structure_problems(raws)
+    problems = _length_problems(raws) + _structure_problems(raws)
     parsed = []
     for raw in raws:
-        if chr(raw.data[0]) in SPECS:
-            values, field_problems = _parse_record(raw, reference_date)
+        spec = SPECS.get(chr(raw.data[0]))
+        if spec:
+            values, field_problems = zr.parse_fields(raw, spec, StatementProblem, reference_date)
             parsed.append((raw, values))
             problems += field_problems
     if problems:
@@ -586,7 +491,7 @@ def read_statement(data: bytes, reference_date: dt.date) -> StatementRead:
     return StatementRead(None if problems else statement, len(raws), tuple(problems))
 
 
-def _assemble(parsed: list[tuple[_Raw, dict[str, Any]]], reference_date: dt.date,
+def _assemble(parsed: list[tuple[zr.RawRecord, dict[str, Any]]], reference_date: dt.date,
               problems: list[StatementProblem]) -> Statement | None:
     """Structure and fields are sound here: build the records and check dates, totals and balance."""
     (header_raw, header_values), *middle, (trailer_raw, trailer_values), (end_raw, end_values) = parsed

@@ -10,6 +10,9 @@ back in the payee's statement and in a 振込不能 return (FORMATS.md, "What se
   shares no code with the writer) used to verify a file before upload and by tests. Lenient on layout (CRLF,
   LF, CR or none; right-trimmed records; final 0x1A; zeros or spaces in unused numeric fields), strict on
   content. Any problem rejects the file.
+- The field and record mechanics common to both Zengin codecs (N/C field writers, record splitting,
+  table-driven field parsing) live in contracts/zengin_records.py, whose writer and reader halves are
+  independent too (zengin.md §10).
 
 The header carries the transfer date as MMDD only (振込指定日, no year), so
 `TransferHeader.transfer_mmdd` is a string; `format_mmdd` makes it from a date. Whether that day is a bank
@@ -26,7 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.kana import FieldClass, fit_field, zengin_char_problems
+from contracts import zengin_records as zr
+from contracts.kana import FieldClass
 from contracts.reasons import Reason
 
 RECORD_LENGTH = 120
@@ -55,12 +59,6 @@ def _is_mmdd(text: str) -> bool:
     return True
 
 
-def _zero_to_empty(value: str, width: int) -> str:
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= width:
-        return "" if int(value) == 0 else value.zfill(width)
-    return value
-
-
 @dataclass(frozen=True, slots=True)
 class TransferHeader:
     """Header record: who pays, from which account, on which day.
@@ -83,10 +81,9 @@ class TransferHeader:
     branch_name: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "client_code", _zero_pad(self.client_code, 10))
-        object.__setattr__(self, "account_number", _zero_pad(self.account_number, 7))
-        for name in ("client_name", "bank_name", "branch_name"):
-            object.__setattr__(self, name, getattr(self, name).rstrip(" "))
+        object.__setattr__(self, "client_code", zr.zero_filled(self.client_code, 10))
+        object.__setattr__(self, "account_number", zr.zero_filled(self.account_number, 7))
+        zr.trim_text_fields(self, ("client_name", "bank_name", "branch_name"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,17 +114,10 @@ class TransferRecord:
     transfer_kind: int = 7
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "account_number", _zero_pad(self.account_number, 7))
-        object.__setattr__(self, "customer_code1", _zero_to_empty(self.customer_code1, 10))
-        object.__setattr__(self, "customer_code2", _zero_to_empty(self.customer_code2, 10))
-        for name in ("payee_name", "bank_name", "branch_name", "edi"):
-            object.__setattr__(self, name, getattr(self, name).rstrip(" "))
-
-
-def _zero_pad(value: str, width: int) -> str:
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= width:
-        return value.zfill(width)
-    return value
+        object.__setattr__(self, "account_number", zr.zero_filled(self.account_number, 7))
+        object.__setattr__(self, "customer_code1", zr.zero_to_empty(self.customer_code1, 10))
+        object.__setattr__(self, "customer_code2", zr.zero_to_empty(self.customer_code2, 10))
+        zr.trim_text_fields(self, ("payee_name", "bank_name", "branch_name", "edi"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,52 +143,26 @@ class TransferFile:
 # Writer (strict): records built from widths in field order.
 # --------------------------------------------------------------------------------------------------------
 
-def _num(value: int | str, width: int, name: str, *, exact: bool = False) -> bytes:
-    text = str(value)
-    if isinstance(value, bool) or not text.isascii() or not text.isdigit() or len(text) > width or (
-            exact and len(text) != width):
-        bound = "exactly" if exact else "at most"
-        raise ValueError(f"{name}: {value!r} is not a number of {bound} {width} digits")
-    return text.zfill(width).encode("ascii")
-
-
-def _text(text: str, width: int, field_class: FieldClass, name: str) -> bytes:
-    problems = zengin_char_problems(text, field_class)
-    if problems:
-        raise ValueError(f"{name}: " + "; ".join(problems))
-    try:
-        return fit_field(text, width).encode("cp932")
-    except ValueError as error:
-        raise ValueError(f"{name}: {error}") from None
-
-
 def _one(value: int, allowed: tuple[int, ...], name: str) -> bytes:
     if value not in allowed or isinstance(value, bool):
         raise ValueError(f"{name}: {value!r} is not one of {allowed}")
     return str(value).encode("ascii")
 
 
-def _record(parts: list[bytes]) -> bytes:
-    record = b"".join(parts)
-    if len(record) != RECORD_LENGTH:
-        raise AssertionError(f"built a {len(record)}-byte record")  # a layout bug, never data
-    return record
-
-
 def _write_header(h: TransferHeader) -> bytes:
     if not _is_mmdd(h.transfer_mmdd):
         raise ValueError(f"transfer_mmdd: {h.transfer_mmdd!r} is not a month and day MMDD")
-    return _record([
+    return zr.fixed_record(RECORD_LENGTH, [
         b"1", KIND_CODE.encode("ascii"), b"0",
-        _num(h.client_code, 10, "client_code", exact=True),
-        _text(h.client_name, 40, FieldClass.PARTY_NAME, "client_name"),
+        zr.n_field(h.client_code, 10, "client_code", exact=True),
+        zr.c_field(h.client_name, 40, FieldClass.PARTY_NAME, "client_name"),
         h.transfer_mmdd.encode("ascii"),
-        _num(h.bank_code, 4, "bank_code", exact=True),
-        _text(h.bank_name, 15, FieldClass.BANK_NAME, "bank_name"),
-        _num(h.branch_code, 3, "branch_code", exact=True),
-        _text(h.branch_name, 15, FieldClass.BANK_NAME, "branch_name"),
+        zr.n_field(h.bank_code, 4, "bank_code", exact=True),
+        zr.c_field(h.bank_name, 15, FieldClass.BANK_NAME, "bank_name"),
+        zr.n_field(h.branch_code, 3, "branch_code", exact=True),
+        zr.c_field(h.branch_name, 15, FieldClass.BANK_NAME, "branch_name"),
         _one(h.account_type, PAYER_ACCOUNT_TYPES, "account_type"),
-        _num(h.account_number, 7, "account_number", exact=True),
+        zr.n_field(h.account_number, 7, "account_number", exact=True),
         b" " * 17,
     ])
 
@@ -208,9 +172,9 @@ def _customer_or_edi(r: TransferRecord) -> tuple[bytes, bytes]:
     if r.edi:
         if r.customer_code1 or r.customer_code2:
             raise ValueError("a record carries either EDI情報 or customer codes, not both")
-        return _text(r.edi, 20, FieldClass.EDI, "edi"), b"Y"
-    codes = (_num(r.customer_code1 or 0, 10, "customer_code1")
-             + _num(r.customer_code2 or 0, 10, "customer_code2"))
+        return zr.c_field(r.edi, 20, FieldClass.EDI, "edi"), b"Y"
+    codes = (zr.n_field(r.customer_code1 or 0, 10, "customer_code1")
+             + zr.n_field(r.customer_code2 or 0, 10, "customer_code2"))
     return codes, b" "
 
 
@@ -218,17 +182,17 @@ def _write_data(r: TransferRecord) -> bytes:
     if isinstance(r.amount, bool) or not AMOUNT_MIN <= r.amount <= AMOUNT_MAX:
         raise ValueError(f"amount: {r.amount!r} is outside {AMOUNT_MIN}..{AMOUNT_MAX}")
     customer_or_edi, marker = _customer_or_edi(r)
-    return _record([
+    return zr.fixed_record(RECORD_LENGTH, [
         b"2",
-        _num(r.bank_code, 4, "bank_code", exact=True),
-        _text(r.bank_name, 15, FieldClass.BANK_NAME, "bank_name"),
-        _num(r.branch_code, 3, "branch_code", exact=True),
-        _text(r.branch_name, 15, FieldClass.BANK_NAME, "branch_name"),
+        zr.n_field(r.bank_code, 4, "bank_code", exact=True),
+        zr.c_field(r.bank_name, 15, FieldClass.BANK_NAME, "bank_name"),
+        zr.n_field(r.branch_code, 3, "branch_code", exact=True),
+        zr.c_field(r.branch_name, 15, FieldClass.BANK_NAME, "branch_name"),
         b"0000",  # 手形交換所番号: unused
         _one(r.account_type, PAYEE_ACCOUNT_TYPES, "account_type"),
-        _num(r.account_number, 7, "account_number", exact=True),
-        _text(r.payee_name, 30, FieldClass.PARTY_NAME, "payee_name"),
-        _num(r.amount, 10, "amount"),
+        zr.n_field(r.account_number, 7, "account_number", exact=True),
+        zr.c_field(r.payee_name, 30, FieldClass.PARTY_NAME, "payee_name"),
+        zr.n_field(r.amount, 10, "amount"),
         _one(r.new_code, NEW_CODES, "new_code"),
         customer_or_edi,
         _one(r.transfer_kind, TRANSFER_KINDS, "transfer_kind"),
@@ -251,27 +215,22 @@ def write_transfer_file(tf: TransferFile, *, separator: bytes = b"\r\n",
     trailer = {"count": tf.count, "total": tf.total, **(trailer_overrides or {})}
     if set(trailer) != {"count", "total"}:
         raise ValueError("trailer overrides are count and total")
-    records = [_write_header(tf.header), *(_write_data(r) for r in tf.records),
-               _record([b"8", _num(trailer["count"], 6, "count"), _num(trailer["total"], 12, "total"),
-                        b" " * 101]),
-               _record([b"9", b" " * 119])]
+    trailer_record = zr.fixed_record(RECORD_LENGTH, [b"8", zr.n_field(trailer["count"], 6, "count"),
+                                                  zr.n_field(trailer["total"], 12, "total"), b" " * 101])
+    records = [_write_header(tf.header), *(_write_data(r) for r in tf.records), trailer_record,
+               zr.fixed_record(RECORD_LENGTH, [b"9", b" " * 119])]
     return b"".join(record + separator for record in records)
 
 
 # --------------------------------------------------------------------------------------------------------
 # Reader: table-driven (name, 1-based start, length, kind). N digits; Z digits, zeros or spaces (None);
-# C Zengin text; F filler (not checked).
+# C Zengin text; F filler (not checked). See zengin_records.read_field.
 # --------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class TransferProblem:
+class TransferProblem(zr.RecordProblem):
     """Why a transfer file is rejected: reason code, 1-based record number (0: whole file), 1-based physical
     line where the record starts, and a sentence."""
-
-    code: str
-    record_number: int
-    line_number: int
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,35 +262,6 @@ TRANSFER_TRAILER_SPEC = (
 TRANSFER_END_SPEC = (("record_type", 1, 1, "N"), ("filler", 2, 119, "F"))
 TRANSFER_SPECS = {"1": TRANSFER_HEADER_SPEC, "2": TRANSFER_DATA_SPEC, "8": TRANSFER_TRAILER_SPEC,
                   "9": TRANSFER_END_SPEC}
-_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
-
-
-def _records_of(data: bytes) -> list[tuple[int, bytes]]:
-    """(line number, record bytes) after the layout tolerances; records may still be over-long."""
-    body = data.rstrip(b"\x1a")
-    if _LINE_BREAK.search(body):
-        pieces = _LINE_BREAK.split(body)
-        while pieces and not pieces[-1].strip(b" "):
-            pieces.pop()
-        return list(enumerate(pieces, start=1))
-    chunks = [body[i:i + RECORD_LENGTH] for i in range(0, len(body), RECORD_LENGTH)]
-    return list(enumerate(chunks, start=1))
-
-
-def _field_value(raw: bytes, kind: str) -> tuple[Any, str | None]:
-    if kind == "F":
-        return None, None
-    if kind == "C":
-        if any(not (0x20 <= b <= 0x7E or 0xA1 <= b <= 0xDF) for b in raw):
-            return None, "not single-byte JIS X 0201 text"
-        return raw.decode("cp932").rstrip(" "), None
-    if kind == "Z" and not raw.strip(b" "):
-        return None, None
-    if not raw.isdigit():
-        return None, f"{raw.decode('latin-1')!r} is not digits"
-    return raw.decode("ascii"), None
-
-
 class _Collector:
     """Gathers problems with their record and line numbers."""
 
@@ -342,13 +272,9 @@ class _Collector:
         self.problems.append(TransferProblem(code, number, number, detail))
 
 
-def _fields(record: bytes, number: int, out: _Collector) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, start, length, kind in TRANSFER_SPECS[chr(record[0])]:
-        value, problem = _field_value(record[start - 1:start - 1 + length], kind)
-        values[name] = value
-        if problem:
-            out.add(Reason.ZENGIN_FIELD_INVALID, number, f"{name} (byte {start}): {problem}")
+def _fields(raw: zr.RawRecord, out: _Collector) -> dict[str, Any]:
+    values, problems = zr.parse_fields(raw, TRANSFER_SPECS[chr(raw.data[0])], TransferProblem)
+    out.problems += problems
     return values
 
 
@@ -404,24 +330,22 @@ def read_transfer_file(data: bytes) -> TransferRead:
 
     Returns the file only when there is no problem at all; otherwise every problem found.
     """
-    found = _records_of(data)
+    found = zr.split_records(data, RECORD_LENGTH)
     out = _Collector()
     if not found:
         return TransferRead(None, 0, (TransferProblem(Reason.FILE_EMPTY, 0, 0, "no records"),))
     if len(found) > MAX_RECORDS:
         return TransferRead(None, len(found), (TransferProblem(Reason.FILE_TOO_MANY_ROWS, 0, 0, "too many"),))
-    if data[0] == 0xF1 or found[0][1][3:4] == b"1":
+    if zr.looks_ebcdic(data, found[0]):
         out.add(Reason.ZENGIN_EBCDIC, 1, "EBCDIC file (コード区分 1)")
         return TransferRead(None, len(found), tuple(out.problems))
-    records = []
-    for number, record in found:
-        if len(record) > RECORD_LENGTH:
-            out.add(Reason.ZENGIN_RECORD_LENGTH, number, f"record of {len(record)} bytes")
-        records.append(record.ljust(RECORD_LENGTH, b" "))
-    _check_order("".join(chr(r[0]) if r[0] < 0x80 else "?" for r in records), out)
+    for raw in found:
+        if raw.size > RECORD_LENGTH:
+            out.add(Reason.ZENGIN_RECORD_LENGTH, raw.number, f"record of {raw.size} bytes")
+    _check_order("".join(chr(raw.data[0]) if raw.data[0] < 0x80 else "?" for raw in found), out)
     if out.problems:
         return TransferRead(None, len(found), tuple(out.problems))
-    values = [_fields(record, number, out) for number, record in enumerate(records, start=1)]
+    values = [_fields(raw, out) for raw in found]
     if out.problems:
         return TransferRead(None, len(found), tuple(out.problems))
     tf = TransferFile(_header_of(values[0], out),
