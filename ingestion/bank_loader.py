@@ -5,12 +5,15 @@ A statement is all or nothing (FORMATS.md: trailer totals and the balance must h
 the reader's first problem rejects the file and every record is quarantined with it. The header's account
 must be the one in the file name (`zengin_account_mismatch`). Duplicate rule (docs/formats.md): a statement
 is identified by (bank_code, branch_code, account_number, period_from, period_to); a renamed copy of a loaded
-statement quarantines all its records as `duplicate_key`. Reads nothing from the warehouse but that key.
+statement quarantines all its records as `duplicate_key` (`LoadedStatements`: committed keys plus those the
+run has decided to load). Reads nothing from the warehouse but that key, never writes it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -32,9 +35,7 @@ def split_bank_records(data: bytes) -> list[tuple[int, str | None]]:
     if _SEPARATOR.search(body):
         pieces = [(n, p) for n, p in enumerate(_SEPARATOR.split(body), start=1) if p.strip(b" \x1a")]
     else:
-        pieces = [
-            (n // RECORD_LENGTH + 1, body[n : n + RECORD_LENGTH]) for n in range(0, len(body), RECORD_LENGTH)
-        ]
+        pieces = [(n // RECORD_LENGTH + 1, body[n : n + RECORD_LENGTH]) for n in range(0, len(body), RECORD_LENGTH)]
     return [(number, piece.decode("cp932", errors="replace").rstrip(" ")) for number, piece in pieces]
 
 
@@ -72,9 +73,7 @@ def _tables(statement: Statement, file: InboxFile, sha256: str, numbers: list[in
             **account,
             **lineage,
             "line_number": numbers[index + 1],
-            **{
-                name: getattr(line, name) for name in BANK_STATEMENT_LINES.column_names if hasattr(line, name)
-            },
+            **{name: getattr(line, name) for name in BANK_STATEMENT_LINES.column_names if hasattr(line, name)},
         }
         for index, line in enumerate(statement.lines)
     ]
@@ -84,18 +83,42 @@ def _tables(statement: Statement, file: InboxFile, sha256: str, numbers: list[in
     }
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, statement: Statement) -> bool:
+StatementKey = tuple[str, str, str, dt.date, dt.date]
+
+
+def statement_key(statement: Statement) -> StatementKey:
+    """(bank_code, branch_code, account_number, period_from, period_to): a statement's duplicate key."""
     h = statement.header
-    row = con.execute(
-        "SELECT count(*) FROM raw.bank_statements WHERE bank_code = ? AND branch_code = ? "
-        "AND account_number = ? AND period_from = ? AND period_to = ?",
-        [h.bank_code, h.branch_code, h.account_number, h.period_from, h.period_to],
-    ).fetchall()
-    return row[0][0] > 0
+    return h.bank_code, h.branch_code, h.account_number, h.period_from, h.period_to
+
+
+@dataclass(slots=True)
+class LoadedStatements:
+    """Statement keys loaded: committed (asked of the warehouse) or decided by this run (`remember`)."""
+
+    con: duckdb.DuckDBPyConnection
+    run_keys: set[StatementKey] = field(default_factory=set)
+
+    def contains(self, key: StatementKey) -> bool:
+        if key in self.run_keys:
+            return True
+        row = self.con.execute(
+            "SELECT count(*) FROM raw.bank_statements WHERE bank_code = ? AND branch_code = ? "
+            "AND account_number = ? AND period_from = ? AND period_to = ?",
+            list(key),
+        ).fetchall()
+        return row[0][0] > 0
+
+    def remember(self, outcome: FileOutcome) -> None:
+        rows = outcome.tables.get("bank_statements")
+        if rows is None:
+            return
+        for row in rows.select(["bank_code", "branch_code", "account_number", "period_from", "period_to"]).to_pylist():
+            self.run_keys.add(tuple(row.values()))
 
 
 def load_bank_file(
-    file: InboxFile, data: bytes, con: duckdb.DuckDBPyConnection, sha256: str, max_records: int
+    file: InboxFile, data: bytes, loaded: LoadedStatements, sha256: str, max_records: int
 ) -> FileOutcome:
     """The outcome of one bank statement file."""
     records = split_bank_records(data)
@@ -123,18 +146,14 @@ def load_bank_file(
         )
     numbers = [number for number, _ in records]
     if len(numbers) != len(statement.lines) + 3:
-        return whole_file(
-            REJECTED, Reason.ZENGIN_STRUCTURE, "records besides header, data, trailer and end", records
-        )
-    if _already_loaded(con, statement):
+        return whole_file(REJECTED, Reason.ZENGIN_STRUCTURE, "records besides header, data, trailer and end", records)
+    if loaded.contains(statement_key(statement)):
         return FileOutcome(
             LOADED,
             len(records),
             0,
             quarantined=tuple(
-                QuarantinedRecord(
-                    n, Reason.DUPLICATE_KEY, "statement of this account and period already loaded", t
-                )
+                QuarantinedRecord(n, Reason.DUPLICATE_KEY, "statement of this account and period already loaded", t)
                 for n, t in records
             ),
         )

@@ -3,7 +3,8 @@
 File-level problems reject the file (the records it can be split into are quarantined with the file's
 reason); row-level problems quarantine the row alone (contracts.validation's check order, then duplicate
 keys). A master file with bad rows loads its good rows as the snapshot (docs/formats.md). This module reads
-the warehouse (masters, loaded keys) and never writes it.
+the warehouse (masters, committed keys) and never writes it; rows of the run's open batch are the caller's
+to commit first (`duplicate_scope`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from contracts.reasons import Reason
 from contracts.schemas import CSV_KINDS_BY_NAME, FileKind
 from contracts.validation import InMemoryMasters, RowContext, header_problem, validate_record
 from ingestion.inbox import InboxFile
-from ingestion.masters import REFERENCED_MASTERS, partner_encoding
+from ingestion.masters import REFERENCED_MASTERS, MastersInForce
 from ingestion.outcome import LOADED, REJECTED, FileOutcome, QuarantinedRecord, whole_file
 from ingestion.schema import CSV_TABLES
 
@@ -27,10 +28,12 @@ from ingestion.schema import CSV_TABLES
 @dataclass(frozen=True, slots=True)
 class CsvLoadContext:
     """What loading a CSV file needs: the warehouse (read-only here), the masters lookup (updated by the
-    caller after a master loads), the file's sha256 and the record limit."""
+    caller after a master loads), the committed masters in force (partner encodings), the file's sha256 and
+    the record limit."""
 
     con: duckdb.DuckDBPyConnection
     masters: InMemoryMasters
+    in_force: MastersInForce
     sha256: str
     max_records: int
 
@@ -57,6 +60,17 @@ def _key_scope(kind: FileKind) -> str:
     if kind.source == "partner":
         return "partner_code"  # partners' own ids are unique per partner
     return ""
+
+
+def duplicate_scope(file: InboxFile) -> tuple[str, object]:
+    """(raw table, scope value) within which the file's keys are compared with loaded rows: rows of other
+    files with another scope value can never be its duplicates (the caller commits rows of the same scope
+    before loading the file, since the check reads committed rows)."""
+    kind = CSV_KINDS_BY_NAME[file.kind]
+    scope = _key_scope(kind)
+    if scope == "partner_code":
+        return kind.table, file.groups.get("partner")
+    return kind.table, file.business_date if scope else None
 
 
 def _loaded_duplicates(
@@ -119,9 +133,7 @@ def _validate(
     return good, lines, bad
 
 
-def _rows_table(
-    kind: FileKind, rows: list[dict[str, Any]], lines: list[int], file: InboxFile, sha256: str
-) -> pa.Table:
+def _rows_table(kind: FileKind, rows: list[dict[str, Any]], lines: list[int], file: InboxFile, sha256: str) -> pa.Table:
     table = CSV_TABLES[kind.name]
     extra = {
         "file_sha256": [sha256] * len(rows),
@@ -138,7 +150,7 @@ def _encoding_for(file: InboxFile, ctx: CsvLoadContext) -> str | None:
     """UTF-8, or a partner's encoding as its master in force on the file's date says (None: unknown)."""
     if file.source != "partner":
         return "utf-8"
-    return partner_encoding(ctx.con, file.groups["partner"], file.business_date)
+    return ctx.in_force.partner_encoding(file.groups["partner"], file.business_date)
 
 
 def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
@@ -149,8 +161,7 @@ def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
         return whole_file(
             REJECTED,
             Reason.PARTNER_UNKNOWN,
-            f"partner {file.groups['partner']} is not in the partners master in force on "
-            f"{file.business_date}",
+            f"partner {file.groups['partner']} is not in the partners master in force on {file.business_date}",
             split_csv_records(data),
         )
     read = read_csv(data, encoding, ctx.max_records)
@@ -158,9 +169,7 @@ def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
         return whole_file(REJECTED, read.error.code, read.error.detail, None)
     problem = header_problem(kind, read.header)
     if problem is not None:
-        return whole_file(
-            REJECTED, problem.code, problem.detail, [(r.line_number, r.raw_text) for r in read.records]
-        )
+        return whole_file(REJECTED, problem.code, problem.detail, [(r.line_number, r.raw_text) for r in read.records])
     context = RowContext(file.business_date, ctx.masters)
     good, lines, bad = _validate(kind, read.header, read.records, context)
     scope_value = file.groups.get("partner") if kind.source == "partner" else file.business_date

@@ -19,9 +19,7 @@ TERMINAL_KIND = "terminal_log"
 BANK_KIND = "bank_statement"
 UNKNOWN_KIND = "unknown"
 _TERMINAL_NAME = re.compile(r"(?P<terminal>T[0-9]{8})_(?P<date>[0-9]{8})_(?P<upload>[0-9]{4})\.jsonl")
-_BANK_NAME = re.compile(
-    r"(?P<bank>[0-9]{4})_(?P<branch>[0-9]{3})_(?P<account>[0-9]{7})_(?P<date>[0-9]{8})\.txt"
-)
+_BANK_NAME = re.compile(r"(?P<bank>[0-9]{4})_(?P<branch>[0-9]{3})_(?P<account>[0-9]{7})_(?P<date>[0-9]{8})\.txt")
 _KIND_RANK = {kind.name: rank for rank, kind in enumerate(CSV_KINDS)}
 
 
@@ -114,15 +112,18 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
     return files
 
 
-def _order_key(file: InboxFile) -> tuple[object, ...]:
+def load_phase(file: InboxFile) -> int:
+    """0 for masters, 1 for certificate files, 2 for the rest: later phases check against earlier ones."""
     if file.kind.startswith("master_"):
-        group = 0
-    elif file.kind == "platform_mykey_certs":
-        group = 1
-    else:
-        group = 2
+        return 0
+    if file.kind == "platform_mykey_certs":
+        return 1
+    return 2
+
+
+def _order_key(file: InboxFile) -> tuple[object, ...]:
     rank = _KIND_RANK.get(file.kind, len(_KIND_RANK) + (file.kind == BANK_KIND))
-    return group, file.business_date or dt.date.min, rank, file.rel_path
+    return load_phase(file), file.business_date or dt.date.min, rank, file.rel_path
 
 
 def files_due(files: list[InboxFile], business_date: dt.date) -> list[InboxFile]:

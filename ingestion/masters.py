@@ -1,11 +1,16 @@
 """Reading the masters in force from the raw tables: the referential lookup, partner encodings, terminal keys.
 
 "In force on D" = the newest snapshot on or before D (FORMATS.md, Inbox layout). Read-only.
+
+`MastersInForce` caches one in-force snapshot per date for the length of a run, so that hundreds of terminal
+and partner files cost one query per distinct date instead of one per file. Its answers are those of the
+SQL macros `raw.master_<x>_in_force(d)`; the caller must `forget()` it when master rows are committed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -16,6 +21,7 @@ REFERENCED_MASTERS = {
     "merchants": "merchant_id",
     "partners": "partner_code",
 }
+CACHED_MASTER_TABLES = frozenset(("master_terminals", "master_partners"))
 
 
 def load_masters(con: duckdb.DuckDBPyConnection) -> InMemoryMasters:
@@ -30,20 +36,50 @@ def load_masters(con: duckdb.DuckDBPyConnection) -> InMemoryMasters:
     return masters
 
 
-def partner_encoding(con: duckdb.DuckDBPyConnection, partner_code: str, on: dt.date) -> str | None:
-    """The partner's file encoding per its master row in force on `on`; None for an unknown partner."""
-    row = con.execute(
-        "SELECT encoding FROM raw.master_partners_in_force(?) WHERE partner_code = ?", [on, partner_code]
-    ).fetchall()
-    return row[0][0] if row else None
+@dataclass(frozen=True, slots=True)
+class _TerminalRow:
+    public_key: str
+    active_from: dt.date
+    active_to: dt.date | None
 
 
-def terminal_key(con: duckdb.DuckDBPyConnection, terminal_id: str, on: dt.date) -> str | None:
-    """The terminal's base64 Ed25519 public key from the terminals master in force on `on`, whose
-    active_from..active_to holds `on`; None when there is none."""
-    row = con.execute(
-        "SELECT public_key FROM raw.master_terminals_in_force(?) WHERE terminal_id = ? AND active_from <= ? "
-        "AND (active_to IS NULL OR active_to >= ?) ORDER BY active_from DESC LIMIT 1",
-        [on, terminal_id, on, on],
-    ).fetchall()
-    return row[0][0] if row else None
+@dataclass(slots=True)
+class MastersInForce:
+    """Partner encodings and terminal keys of the committed masters in force on a date, one query per
+    (master, date) per run."""
+
+    con: duckdb.DuckDBPyConnection
+    _terminals: dict[dt.date, dict[str, list[_TerminalRow]]] = field(default_factory=dict)
+    _partners: dict[dt.date, dict[str, str]] = field(default_factory=dict)
+
+    def forget(self) -> None:
+        """Drop every cached snapshot (after master rows were committed)."""
+        self._terminals.clear()
+        self._partners.clear()
+
+    def partner_encoding(self, partner_code: str, on: dt.date) -> str | None:
+        """The partner's file encoding per its master row in force on `on`; None for an unknown partner."""
+        if on not in self._partners:
+            rows = self.con.execute(
+                "SELECT partner_code, encoding FROM raw.master_partners_in_force(?)", [on]
+            ).fetchall()
+            self._partners[on] = dict(rows)
+        return self._partners[on].get(partner_code)
+
+    def terminal_key(self, terminal_id: str, on: dt.date) -> str | None:
+        """The terminal's base64 Ed25519 public key from the terminals master in force on `on`, whose
+        active_from..active_to holds `on` (the latest active_from wins); None when there is none."""
+        if on not in self._terminals:
+            by_terminal: dict[str, list[_TerminalRow]] = {}
+            rows = self.con.execute(
+                "SELECT terminal_id, public_key, active_from, active_to "
+                "FROM raw.master_terminals_in_force(?) ORDER BY active_from DESC",
+                [on],
+            ).fetchall()
+            for terminal, key, active_from, active_to in rows:
+                by_terminal.setdefault(terminal, []).append(_TerminalRow(key, active_from, active_to))
+            self._terminals[on] = by_terminal
+        for row in self._terminals[on].get(terminal_id, ()):
+            if row.active_from <= on and (row.active_to is None or row.active_to >= on):
+                return row.public_key
+        return None

@@ -1,8 +1,12 @@
-"""One ingest run for business date D: every due file of the inbox into the `raw` schema, one file at a time.
+"""One ingest run for business date D: every due file of the inbox into the `raw` schema, in batches.
 
 The caller holds the control flow here; loaders (csv_loader, terminal_loader, bank_loader) decide, `store`
-writes. Each file is one transaction, so a crash leaves whole files loaded or not at all, and the next run
-carries on. This module never deletes or moves inbox files and never rewrites a loaded row.
+writes. Files are decided one at a time, in load order, and written in batches (one load phase at most,
+MAX_BATCH_FILES files): each batch is one transaction, so a crash leaves whole batches loaded or not at all,
+and the next run carries on with what was not committed. Loaders see the committed warehouse plus the
+batch's earlier files through the run's lookups (terminal chains, statements); a CSV file whose duplicate
+scope already has rows in the open batch commits the batch first. This module never deletes or moves inbox
+files and never rewrites a loaded row.
 """
 
 from __future__ import annotations
@@ -18,17 +22,35 @@ import duckdb
 
 from contracts.reasons import Reason
 from contracts.validation import InMemoryMasters
-from ingestion.csv_loader import CsvLoadContext, load_csv, master_snapshot_keys, split_csv_records
-from ingestion.identity import CONFLICT, DUPLICATE, SKIP, ManifestIndex, Seen, sha256_of
-from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, scan_inbox
-from ingestion.masters import load_masters
+from ingestion.bank_loader import LoadedStatements, load_bank_file, split_bank_records
+from ingestion.csv_loader import (
+    CsvLoadContext,
+    duplicate_scope,
+    load_csv,
+    master_snapshot_keys,
+    split_csv_records,
+)
+from ingestion.identity import CONFLICT, DUPLICATE, NEW, SKIP, ManifestIndex, Seen, sha256_of
+from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan_inbox
+from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import CONFLICT as CONFLICT_STATUS
 from ingestion.outcome import DUPLICATE as DUPLICATE_STATUS
 from ingestion.outcome import REJECTED, FileFacts, FileOutcome, whole_file
 from ingestion.schema import ensure_raw_schema
-from ingestion.store import write_outcome
+from ingestion.store import Written, recover_pending_parquet, write_batch
+from ingestion.terminal_loader import (
+    ParsedTerminalFile,
+    TerminalLookups,
+    load_terminal_file,
+    parse_terminal_file,
+    split_terminal_records,
+)
+from ingestion.terminal_state import CertLookup, TerminalChains
 
 MIB = 1 << 20
+MAX_BATCH_FILES = 1000  # files per batch (one transaction)
+MAX_BATCH_BYTES = 16 * MIB  # inbox bytes per batch: bounds what a batch holds in memory ...
+MAX_BATCH_ROWS = 1_000_000  # ... and records decided but not yet written
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +98,32 @@ class _Tally:
 def _split_records(file: InboxFile, data: bytes) -> list[tuple[int, str | None]] | None:
     """A file's records for whole-file quarantine (conflicts), by its kind's own splitter."""
     if file.kind == TERMINAL_KIND:
-        from ingestion.terminal_loader import split_terminal_records
-
         return split_terminal_records(data)
     if file.kind == BANK_KIND:
-        from ingestion.bank_loader import split_bank_records
-
         return split_bank_records(data)
     if file.kind == UNKNOWN_KIND:
         return None
     return split_csv_records(data)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A file of the current batch before its turn: its SHA-256 and, for a new terminal file, its parse."""
+
+    file: InboxFile
+    sha256: str
+    parsed: ParsedTerminalFile | None = None
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Outcomes decided but not yet written, the (table, scope) pairs their CSV rows occupy, their row count
+    and the progress lines to say once they are committed."""
+
+    items: list[Written] = field(default_factory=list)
+    scopes: set[tuple[str, object]] = field(default_factory=set)
+    rows: int = 0
+    messages: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -97,33 +135,74 @@ class _Run:
     manifest: ManifestIndex
     tally: _Tally
     progress: Callable[[str], None] | None
-    masters: InMemoryMasters | None = None
+    masters: InMemoryMasters
+    in_force: MastersInForce
+    certs: CertLookup
+    chains: TerminalChains
+    statements: LoadedStatements
+    batch: _Batch = field(default_factory=_Batch)
 
-    def say(self, message: str) -> None:
+    def flush(self) -> None:
+        """Commit the open batch (rows, quarantine, gaps and manifest rows together), then say what it did."""
+        batch, self.batch = self.batch, _Batch()
+        write_batch(self.con, self.raw_dir, batch.items)
+        written = {name for item in batch.items for name in item.outcome.tables}
+        if written & CACHED_MASTER_TABLES:
+            self.in_force.forget()
+        if "platform_mykey_certs" in written:
+            self.certs.forget()
         if self.progress is not None:
-            self.progress(message)
+            for message in batch.messages:
+                self.progress(message)
 
-    def _load_new(self, file: InboxFile, data: bytes, sha: str) -> FileOutcome:
+    def prepare(self, file: InboxFile) -> _Prepared:
+        """Hash the file; parse it ahead of its turn if it is a new terminal file (for prefetching)."""
+        sha = sha256_of(file.path)
+        if file.kind != TERMINAL_KIND or file.size_bytes > self.limits.max_file_bytes:
+            return _Prepared(file, sha)
+        if self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns) != NEW:
+            return _Prepared(file, sha)
+        return _Prepared(file, sha, parse_terminal_file(file.path.read_bytes(), self.limits.max_records))
+
+    def prefetch(self, prepared: list[_Prepared]) -> None:
+        """Read the certificates and loaded seq windows the batch's terminal files will ask for."""
+        parsed = [(p.file, p.parsed) for p in prepared if p.parsed is not None and p.parsed.rejected is None]
+        if not parsed:
+            return
+        self.certs.prefetch(set().union(*(q.mykey_ids() for _, q in parsed)))
+        windows = (q.seq_window(f.groups["terminal"]) for f, q in parsed)
+        self.chains.prefetch([w for w in windows if w is not None])
+
+    def _load_new(self, item: _Prepared, data: bytes | None) -> FileOutcome:
+        file = item.file
         if file.kind == UNKNOWN_KIND:
             return whole_file(
                 REJECTED, Reason.FILE_UNKNOWN_KIND, f"{file.rel_path} matches no inbox file pattern", None
             )
         if file.kind == TERMINAL_KIND:
-            from ingestion.terminal_loader import load_terminal_file
-
-            return load_terminal_file(file, data, self.con, self.masters, sha, self.limits.max_records)
+            parsed = item.parsed or parse_terminal_file(data or b"", self.limits.max_records)
+            lookups = TerminalLookups(self.in_force, self.masters, self.certs, self.chains)
+            outcome = load_terminal_file(file, parsed, lookups, item.sha256)
+            self.chains.remember(outcome)
+            return outcome
         if file.kind == BANK_KIND:
-            from ingestion.bank_loader import load_bank_file
-
-            return load_bank_file(file, data, self.con, sha, self.limits.max_records)
-        context = CsvLoadContext(self.con, self.masters, sha, self.limits.max_records)
-        outcome = load_csv(file, data, context)
+            outcome = load_bank_file(file, data or b"", self.statements, item.sha256, self.limits.max_records)
+            self.statements.remember(outcome)
+            return outcome
+        scope = duplicate_scope(file)
+        if scope in self.batch.scopes:
+            self.flush()  # the duplicate-key check reads committed rows of this scope
+        context = CsvLoadContext(self.con, self.masters, self.in_force, item.sha256, self.limits.max_records)
+        outcome = load_csv(file, data or b"", context)
+        if outcome.rows_loaded:
+            self.batch.scopes.add(scope)
         snapshot = master_snapshot_keys(file, outcome)
         if snapshot is not None:
             self.masters.add_snapshot(snapshot[0], file.business_date, snapshot[1])
         return outcome
 
-    def _outcome(self, file: InboxFile, sha: str, decision: str) -> FileOutcome:
+    def _outcome(self, item: _Prepared, decision: str) -> FileOutcome:
+        file = item.file
         if decision == DUPLICATE:
             return FileOutcome(DUPLICATE_STATUS, 0, 0, detail="same name and content as a file already seen")
         if file.size_bytes > self.limits.max_file_bytes:
@@ -133,23 +212,23 @@ class _Run:
                 f"{file.size_bytes} bytes is over the limit of {self.limits.max_file_bytes}",
                 None,
             )
-        data = file.path.read_bytes()
         if decision == CONFLICT:
             return whole_file(
                 CONFLICT_STATUS,
                 Reason.FILE_CONFLICTING_DUPLICATE,
                 "same name as a loaded file, different content",
-                _split_records(file, data),
+                _split_records(file, file.path.read_bytes()),
             )
-        return self._load_new(file, data, sha)
+        data = None if item.parsed is not None else file.path.read_bytes()
+        return self._load_new(item, data)
 
-    def ingest_file(self, file: InboxFile) -> None:
-        sha = sha256_of(file.path)
+    def ingest_file(self, item: _Prepared) -> None:
+        file, sha = item.file, item.sha256
         decision = self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns)
         if decision == SKIP:
             self.tally.skipped += 1
             return
-        outcome = self._outcome(file, sha, decision)
+        outcome = self._outcome(item, decision)
         facts = FileFacts(
             sha,
             file.rel_path,
@@ -160,14 +239,46 @@ class _Run:
             file.mtime_ns,
             self.business_date,
         )
-        write_outcome(self.con, self.raw_dir, facts, outcome, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        self.batch.items.append(Written(facts, outcome, dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+        self.batch.rows += outcome.rows_read + 1
         self.manifest.add(file.source, file.rel_path, Seen(sha, file.rel_path, file.mtime_ns, outcome.status))
         self.tally.add(file.kind, outcome)
-        self.say(
+        self.batch.messages.append(
             f"{file.rel_path}: {outcome.status}"
             + (f" ({outcome.reason_code})" if outcome.reason_code else "")
             + f", {outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined"
         )
+        if self.batch.rows >= MAX_BATCH_ROWS:
+            self.flush()
+
+    def ingest_batch(self, files: list[InboxFile]) -> None:
+        """Decide every file of one batch in order, then commit what is left open."""
+        prepared = [self.prepare(file) for file in files]
+        self.prefetch(prepared)
+        for item in prepared:
+            self.ingest_file(item)
+        self.flush()
+
+
+def batches(files: list[InboxFile]) -> list[list[InboxFile]]:
+    """The due files cut into batches: never across a load phase (masters, certificates, the rest, as later
+    phases read what earlier ones committed), at most MAX_BATCH_FILES files and MAX_BATCH_BYTES bytes."""
+    result: list[list[InboxFile]] = []
+    current: list[InboxFile] = []
+    size = 0
+    for file in files:
+        if current and (
+            load_phase(file) != load_phase(current[-1])
+            or len(current) >= MAX_BATCH_FILES
+            or size + file.size_bytes > MAX_BATCH_BYTES
+        ):
+            result.append(current)
+            current, size = [], 0
+        current.append(file)
+        size += file.size_bytes
+    if current:
+        result.append(current)
+    return result
 
 
 def ingest(
@@ -185,6 +296,7 @@ def ingest(
     """
     started = time.perf_counter()
     ensure_raw_schema(con)
+    recover_pending_parquet(con, Path(raw_dir))
     run = _Run(
         con,
         Path(raw_dir),
@@ -194,9 +306,13 @@ def ingest(
         _Tally(),
         progress,
         load_masters(con),
+        MastersInForce(con),
+        CertLookup(con),
+        TerminalChains(con),
+        LoadedStatements(con),
     )
-    for file in files_due(scan_inbox(Path(inbox)), business_date):
-        run.ingest_file(file)
+    for batch in batches(files_due(scan_inbox(Path(inbox)), business_date)):
+        run.ingest_batch(batch)
     tally = run.tally
     return IngestSummary(
         business_date,

@@ -11,7 +11,8 @@ Order of checks (docs/formats.md, "Terminal logs"):
    masters (`municipality_unknown`, `merchant_unknown`), the card certificate (`terminal_cert_not_valid`) and
    signature (`terminal_card_signature_invalid`); such records are quarantined alone.
 A missing predecessor opens a row in raw.terminal_seq_gaps; a file that fills a gap resolves it.
-Reads the warehouse, never writes it.
+Everything it checks against comes through `TerminalLookups` (committed rows plus what the run has decided to
+load); it never writes the warehouse.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from cryptography import x509
 
@@ -34,9 +34,10 @@ from contracts.schemas import Column as C
 from contracts.schemas import ColumnType as T
 from contracts.validation import InMemoryMasters, check_fields, parse_timestamp_jst
 from ingestion.inbox import InboxFile
-from ingestion.masters import terminal_key
+from ingestion.masters import MastersInForce
 from ingestion.outcome import LOADED, REJECTED, FileOutcome, GapChange, QuarantinedRecord, whole_file
 from ingestion.schema import TERMINAL_RECORDS, TERMINAL_SEALS
+from ingestion.terminal_state import Cert, CertLookup, TerminalChains
 
 # The value rules of a use/cancel record, expressed as a CSV kind so that contracts.validation checks them
 # exactly as it checks the same fields in CSV files.
@@ -113,19 +114,52 @@ def _parse(data: bytes, max_records: int) -> tuple[list[_Line], FileOutcome | No
             return [], whole_file(REJECTED, Reason.TERMINAL_JSON_INVALID, f"line {number} is not JSON", pairs)
         problem = _shape_problem(record)
         if problem is not None:
-            return [], whole_file(
-                REJECTED, Reason.TERMINAL_RECORD_INVALID, f"line {number}: {problem}", pairs
-            )
+            return [], whole_file(REJECTED, Reason.TERMINAL_RECORD_INVALID, f"line {number}: {problem}", pairs)
         lines.append(_Line(number, text, record))
     if not lines:
         return [], whole_file(REJECTED, Reason.TERMINAL_FILE_EMPTY, "the file holds no records", None)
     return lines, None
 
 
-def _key_for(con: duckdb.DuckDBPyConnection, terminal_id: str, seal: dict[str, Any]) -> Any:
+@dataclass(frozen=True, slots=True)
+class TerminalLookups:
+    """What a terminal file is checked against: the masters in force (terminal keys), the referential
+    masters, card certificates and the terminal's loaded chain and gaps (see ingestion.terminal_state)."""
+
+    in_force: MastersInForce
+    referential: InMemoryMasters
+    certs: CertLookup
+    chains: TerminalChains
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTerminalFile:
+    """A terminal file split into JSON records (lines), or the outcome that rejects it whole (rejected)."""
+
+    lines: tuple[_Line, ...]
+    rejected: FileOutcome | None
+
+    def mykey_ids(self) -> set[str]:
+        """The MyKey IDs of its use/cancel records (for prefetching certificates)."""
+        return {line.record["mykey_id"] for line in self.lines[:-1] if "mykey_id" in line.record}
+
+    def seq_window(self, terminal_id: str) -> tuple[str, int, int] | None:
+        """(terminal_id, first seq - 1, last seq + 1): the loaded seqs its placement looks at."""
+        if not self.lines:
+            return None
+        return terminal_id, self.lines[0].record["seq"] - 1, self.lines[-1].record["seq"] + 1
+
+
+def parse_terminal_file(data: bytes, max_records: int) -> ParsedTerminalFile:
+    """Split and shape-check a terminal file; reads nothing else."""
+    lines, rejected = _parse(data, max_records)
+    return ParsedTerminalFile(tuple(lines), rejected)
+
+
+def _key_for(in_force: MastersInForce, terminal_id: str, seal: dict[str, Any]) -> Any:
     if seal.get("type") != "seal":
         return None
-    encoded = terminal_key(con, terminal_id, parse_timestamp_jst(seal["ts"]).date())
+    encoded = in_force.terminal_key(terminal_id, parse_timestamp_jst(seal["ts"]).date())
     if encoded is None:
         return None
     try:
@@ -134,36 +168,12 @@ def _key_for(con: duckdb.DuckDBPyConnection, terminal_id: str, seal: dict[str, A
         return None
 
 
-def _loaded_by_seq(
-    con: duckdb.DuckDBPyConnection, terminal_id: str, low: int, high: int
-) -> dict[int, tuple[str, str]]:
-    """seq -> (prev_hash, hash) of the terminal's loaded records and seals with low <= seq <= high."""
-    rows = con.execute(
-        "SELECT seq, prev_hash, hash FROM raw.terminal_records WHERE terminal_id = ? AND seq BETWEEN ? AND ? "
-        "UNION ALL SELECT seq, prev_hash, hash FROM raw.terminal_seals WHERE terminal_id = ? "
-        "AND seq BETWEEN ? AND ?",
-        [terminal_id, low, high, terminal_id, low, high],
-    ).fetchall()
-    return {seq: (prev_hash, hash_) for seq, prev_hash, hash_ in rows}
-
-
-def _last_loaded_seq_before(con: duckdb.DuckDBPyConnection, terminal_id: str, seq: int) -> int:
-    row = con.execute(
-        "SELECT max(seq) FROM raw.terminal_seals WHERE terminal_id = ? AND seq < ?", [terminal_id, seq]
-    ).fetchall()
-    return row[0][0] or 0
-
-
 def _gap_changes(
-    con: duckdb.DuckDBPyConnection, terminal_id: str, first: int, last: int, predecessor_loaded: bool
+    chains: TerminalChains, terminal_id: str, first: int, last: int, predecessor_loaded: bool
 ) -> tuple[GapChange, ...]:
-    row = con.execute(
-        "SELECT missing_from_seq, missing_to_seq FROM raw.terminal_seq_gaps WHERE terminal_id = ? "
-        "AND status = 'open' AND missing_from_seq <= ? AND missing_to_seq >= ?",
-        [terminal_id, first, last],
-    ).fetchall()
-    if row:
-        low, high = row[0]
+    gap = chains.open_gap_containing(terminal_id, first, last)
+    if gap is not None:
+        low, high = gap
         changes = [GapChange("resolve", terminal_id, low, high)]
         if low <= first - 1:
             changes.append(GapChange("open", terminal_id, low, first - 1))
@@ -171,18 +181,16 @@ def _gap_changes(
             changes.append(GapChange("open", terminal_id, last + 1, high))
         return tuple(changes)
     if first > 1 and not predecessor_loaded:
-        return (
-            GapChange("open", terminal_id, _last_loaded_seq_before(con, terminal_id, first) + 1, first - 1),
-        )
+        return (GapChange("open", terminal_id, chains.last_seal_before(terminal_id, first) + 1, first - 1),)
     return ()
 
 
 def _placement(
-    con: duckdb.DuckDBPyConnection, terminal_id: str, lines: list[_Line]
+    chains: TerminalChains, terminal_id: str, lines: tuple[_Line, ...]
 ) -> tuple[str | None, str, tuple[GapChange, ...]]:
     """(problem code or `duplicate`, detail, gap changes) for the file among the terminal's loaded files."""
     first, seal = lines[0].record, lines[-1].record
-    loaded = _loaded_by_seq(con, terminal_id, first["seq"] - 1, seal["seq"] + 1)
+    loaded = chains.loaded_by_seq(terminal_id, first["seq"] - 1, seal["seq"] + 1)
     overlap = [line.record for line in lines if line.record["seq"] in loaded]
     if overlap:
         if len(overlap) == len(lines) and all(loaded[r["seq"]][1] == r["hash"] for r in overlap):
@@ -200,16 +208,7 @@ def _placement(
             f"the loaded file from seq {seal['seq'] + 1} does not link to this seal",
             (),
         )
-    return None, "", _gap_changes(con, terminal_id, first["seq"], seal["seq"], predecessor is not None)
-
-
-@dataclass(frozen=True, slots=True)
-class _Cert:
-    serial: int
-    mykey_id: str
-    valid_from_ts: dt.datetime  # JST naive: registration/reissue event time
-    revoked_ts: dt.datetime | None  # JST naive: revocation or superseding reissue, whichever first
-    der_b64: str
+    return None, "", _gap_changes(chains, terminal_id, first["seq"], seal["seq"], predecessor is not None)
 
 
 @lru_cache(maxsize=4096)
@@ -220,30 +219,7 @@ def _certificate(der_b64: str) -> x509.Certificate | None:
         return None
 
 
-def _certs_for(con: duckdb.DuckDBPyConnection, mykey_ids: list[str]) -> dict[str, list[_Cert]]:
-    rows = con.execute(
-        "SELECT mykey_id, cert_serial, cert_der, event, previous_serial, event_ts "
-        "FROM raw.platform_mykey_certs WHERE list_contains(?, mykey_id)",
-        [mykey_ids],
-    ).fetchall()
-    ends: dict[int, dt.datetime] = {}
-    for _, serial, _, event, previous, ts in rows:
-        ended = (
-            int(serial, 16) if event == "revoked" else (int(previous, 16) if event == "reissued" else None)
-        )
-        if ended is not None and (ended not in ends or ts < ends[ended]):
-            ends[ended] = ts
-    certs: dict[str, list[_Cert]] = {}
-    for mykey_id, serial, der, event, _, ts in rows:
-        if event in ("registered", "reissued"):
-            number = int(serial, 16)
-            certs.setdefault(mykey_id, []).append(_Cert(number, mykey_id, ts, ends.get(number), der))
-    return certs
-
-
-def _card_problem(
-    record: dict[str, Any], ts: dt.datetime, certs: dict[str, list[_Cert]]
-) -> QuarantinedRecord | None:
+def _card_problem(record: dict[str, Any], ts: dt.datetime, certs: dict[str, list[Cert]]) -> QuarantinedRecord | None:
     serial = int(record["card_cert_serial"], 16)
     candidates = [
         c
@@ -252,9 +228,7 @@ def _card_problem(
     ]
     certificate = _certificate(candidates[0].der_b64) if candidates else None
     aware = ts.replace(tzinfo=dt.timezone(dt.timedelta(hours=9)))
-    if certificate is None or not (
-        certificate.not_valid_before_utc <= aware <= certificate.not_valid_after_utc
-    ):
+    if certificate is None or not (certificate.not_valid_before_utc <= aware <= certificate.not_valid_after_utc):
         return QuarantinedRecord(
             0,
             Reason.TERMINAL_CERT_NOT_VALID,
@@ -274,7 +248,7 @@ def _card_problem(
 
 
 def _record_problem(
-    record: dict[str, Any], masters: InMemoryMasters, certs: dict[str, list[_Cert]]
+    record: dict[str, Any], masters: InMemoryMasters, certs: dict[str, list[Cert]]
 ) -> QuarantinedRecord | None:
     values = {c.name: (str(record[c.name]) if c.name in record else None) for c in _RECORD_VALUES.columns}
     typed, problems = check_fields(_RECORD_VALUES, values)
@@ -289,16 +263,13 @@ def _record_problem(
             return QuarantinedRecord(
                 0,
                 code,
-                f"seq {record['seq']}: {column} {typed[column]} is not in the "
-                f"{master} master in force on {day}",
+                f"seq {record['seq']}: {column} {typed[column]} is not in the {master} master in force on {day}",
                 None,
             )
     return _card_problem(record, typed["ts"], certs)
 
 
-def _rows(
-    lines: list[_Line], seal: _Line, first_seq: int, file: InboxFile, sha256: str
-) -> tuple[pa.Table, pa.Table]:
+def _rows(lines: list[_Line], seal: _Line, first_seq: int, file: InboxFile, sha256: str) -> tuple[pa.Table, pa.Table]:
     upload = int(file.groups["upload"])
     lineage = {"file_sha256": sha256, "business_date": file.business_date, "upload_number": upload}
     records = [
@@ -324,17 +295,12 @@ def _rows(
 
 
 def load_terminal_file(
-    file: InboxFile,
-    data: bytes,
-    con: duckdb.DuckDBPyConnection,
-    masters: InMemoryMasters,
-    sha256: str,
-    max_records: int,
+    file: InboxFile, parsed: ParsedTerminalFile, lookups: TerminalLookups, sha256: str
 ) -> FileOutcome:
-    """The outcome of one terminal log file."""
-    lines, rejected = _parse(data, max_records)
-    if rejected is not None:
-        return rejected
+    """The outcome of one terminal log file (parsed by `parse_terminal_file`)."""
+    if parsed.rejected is not None:
+        return parsed.rejected
+    lines = parsed.lines
     everything = [(line.line_number, line.text) for line in lines]
     terminal_id = file.groups["terminal"]
     if any(line.record["terminal_id"] != terminal_id for line in lines):
@@ -345,7 +311,7 @@ def load_terminal_file(
             everything,
         )
     chain = terminal_log.verify_chain(
-        [line.record for line in lines], _key_for(con, terminal_id, lines[-1].record)
+        [line.record for line in lines], _key_for(lookups.in_force, terminal_id, lines[-1].record)
     )
     if chain:
         return whole_file(
@@ -354,26 +320,24 @@ def load_terminal_file(
             f"line {lines[max(chain[0].line_number, 1) - 1].line_number}: {chain[0].detail}",
             everything,
         )
-    verdict, detail, gaps = _placement(con, terminal_id, lines)
+    verdict, detail, gaps = _placement(lookups.chains, terminal_id, lines)
     if verdict == "duplicate":
         return FileOutcome(
             LOADED,
             len(lines),
             0,
             quarantined=tuple(
-                QuarantinedRecord(
-                    n, Reason.DUPLICATE_KEY, f"(terminal_id, seq) already loaded: {detail}", text
-                )
+                QuarantinedRecord(n, Reason.DUPLICATE_KEY, f"(terminal_id, seq) already loaded: {detail}", text)
                 for n, text in everything
             ),
         )
     if verdict is not None:
         return whole_file(REJECTED, verdict, detail, everything)
-    certs = _certs_for(con, sorted({line.record["mykey_id"] for line in lines[:-1]}))
+    certs = lookups.certs.certs_for({line.record["mykey_id"] for line in lines[:-1]})
     good: list[_Line] = []
     bad: list[QuarantinedRecord] = []
     for line in lines[:-1]:
-        problem = _record_problem(line.record, masters, certs)
+        problem = _record_problem(line.record, lookups.referential, certs)
         if problem is None:
             good.append(line)
         else:
