@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.marts_days > 1:
             rows += bench_marts_over_time(work, start, args.marts_days, args.marts_residents, args.seed, say)
     print(f"Machine: {_machine()}  ")
-    print(f"Command: `make bench` (python -m seisan.bench {' '.join(argv or sys.argv[1:])}), "
+    command = ' '.join(['python -m seisan.bench', *(argv if argv is not None else sys.argv[1:])])
+    print(f"Command: `make bench` ({command}), "
           f"{dt.datetime.now(dt.UTC):%Y-%m-%d}\n")
     print("\n".join(rows))
     return 0

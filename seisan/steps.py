@@ -42,7 +42,33 @@ def ingest_step(business_date: str | dt.date, settings: Settings | None = None) 
     with duckdb.connect(str(settings.warehouse)) as con:
         summary = _jsonable(ingest(con, settings.inbox, settings.raw_dir, date, limits=limits, progress=log.info))
     record_step_run(settings.warehouse, date, "ingest", started, summary)
+    write_ingest_outputs(settings.warehouse, settings.out_dir / date.isoformat(), date)
     return summary
+
+
+def write_ingest_outputs(warehouse: Path, out_dir: Path, run_date: dt.date) -> list[Path]:
+    """The officer's and auditor's record of one ingest run, as CSV under out/<D>/:
+    `ingest_files.csv` (every file the run saw: path, SHA-256, status, records read/loaded/quarantined, reason)
+    and `ingest_quarantine.csv` (every quarantined record: where, why, and its text with My Numbers masked).
+    Rewritten whole on every run of the date, so re-running gives the same files."""
+    import duckdb
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    queries = {
+        "ingest_files.csv": "select path, file_sha256, source, kind, business_date, status, rows_read, rows_loaded, "
+                            "rows_quarantined, reason_code, detail from raw.file_manifest "
+                            "where ingest_run_date = $d order by path, file_sha256",
+        "ingest_quarantine.csv": "select path, file_sha256, line_number, reason_code, detail, raw_text "
+                                 "from raw.quarantine where ingest_run_date = $d "
+                                 "order by path, file_sha256, line_number, reason_code",
+    }
+    written = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for name, query in queries.items():
+            target = out_dir / name
+            con.execute(f"copy ({query}) to '{target}' (header, delimiter ',')", {"d": run_date})
+            written.append(target)
+    return written
 
 
 def build_marts_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:

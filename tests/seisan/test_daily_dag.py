@@ -46,9 +46,16 @@ def test_run_two_days_through_the_dag(seisan_home: Path, tmp_path: Path) -> None
         assert con.execute("select count(*) from raw.platform_ledger").fetchone()[0] > 0
         balances = con.execute("select count(*) from marts.fct_balances").fetchone()[0]
         assert balances > 0
+        manifest_rows = con.execute("select count(*) from raw.file_manifest where ingest_run_date = ?",
+                                    [start]).fetchone()[0]
         steps = con.execute("select business_date, step from audit.step_runs order by 1, 2").fetchall()
         assert steps == [(day, step) for day in (start, start + dt.timedelta(days=1))
                          for step in ("build_marts", "ingest")]
+    files_csv = settings.out_dir / start.isoformat() / "ingest_files.csv"
+    lines = files_csv.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("path,file_sha256,source,kind,business_date,status")
+    assert len(lines) == 1 + manifest_rows
+    assert (settings.out_dir / start.isoformat() / "ingest_quarantine.csv").is_file()
     # the same date again changes nothing in raw
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         before = con.execute("select count(*) from raw.platform_ledger").fetchone()[0]
