@@ -3,7 +3,6 @@ pyupgrade and Airflow's AIR rules for deprecated Airflow imports)."""
 
 import subprocess
 import sys
-
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
