@@ -34,8 +34,7 @@ with_program as (
     from lot_events
     left join programs
         on lot_events.program_code = programs.program_code
-        and lot_events.event_date >= programs.valid_from
-        and (programs.valid_to is null or lot_events.event_date <= programs.valid_to)
+        and {{ in_force('programs', 'lot_events.event_date') }}
 ),
 
 capped as (

@@ -29,8 +29,7 @@ uses as (
         (
             select any_value(merchants.merchant_status) from merchants
             where merchants.merchant_id = ledger.merchant_id
-                and ledger.event_date >= merchants.valid_from
-                and (merchants.valid_to is null or ledger.event_date <= merchants.valid_to)
+                and {{ in_force('merchants', 'ledger.event_date') }}
         ) as merchant_status,
     from ledger
     where ledger.event_type = 'use'

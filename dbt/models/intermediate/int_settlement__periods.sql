@@ -21,8 +21,7 @@ with_cycle as (
     from ledger
     left join municipalities
         on ledger.municipality_code = municipalities.municipality_code
-        and ledger.event_date >= municipalities.valid_from
-        and (municipalities.valid_to is null or ledger.event_date <= municipalities.valid_to)
+        and {{ in_force('municipalities', 'ledger.event_date') }}
 ),
 
 with_end as (
