@@ -7,11 +7,13 @@ PYTEST_ARGS ?=
 
 setup:
 	@scripts/system-packages.sh demo
-	@$(UV) sync --all-extras --frozen
+	@echo "syncing the locked environment (uv sync, .venv)..."
+	@$(UV) sync --all-extras --frozen --quiet
 
 setup-test:
 	@scripts/system-packages.sh test
-	@$(UV) sync --all-extras --frozen
+	@echo "syncing the locked environment (uv sync, .venv)..."
+	@$(UV) sync --all-extras --frozen --quiet
 
 demo: setup
 	@$(UV) run --frozen seisan demo

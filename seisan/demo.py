@@ -73,4 +73,4 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
                         ("raw Parquet", settings.raw_dir), ("Airflow home and task logs", settings.airflow_home),
                         ("outputs", settings.out_dir)):
         progress(f"  {label:<36} {path}")
-    progress("  look inside: seisan sql \"select reason_code, count(*) from raw.quarantine group by 1\"")
+    progress("  look inside: uv run seisan sql \"select reason_code, count(*) from raw.quarantine group by 1\"")
