@@ -56,3 +56,21 @@ def test_sql_prints_a_table(seisan_home, capsys: pytest.CaptureFixture[str]) -> 
 def test_sql_without_a_warehouse_says_what_to_do(seisan_home, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sql", "select 1"]) == 1
     assert "seisan demo" in capsys.readouterr().err
+
+
+def test_simulate_then_ingest_from_the_command_line(seisan_home, capsys: pytest.CaptureFixture[str]) -> None:
+    import duckdb
+
+    inbox = seisan_home / "inbox"
+    assert main(["simulate", "--out", str(inbox), "--start", "2026-11-02", "--days", "1", "--municipalities", "1",
+                 "--residents", "40", "--seed", "9", "--faults", "none"]) == 0
+    assert (inbox / "faults.json").is_file()
+    assert main(["ingest", "--date", "2026-11-02"]) == 0
+    out = capsys.readouterr().out
+    with duckdb.connect(str(seisan_home / "warehouse.duckdb"), read_only=True) as con:
+        files = con.execute("select count(*) from raw.file_manifest where status = 'loaded'").fetchone()[0]
+        read, loaded = con.execute("select sum(rows_read), sum(rows_loaded) from raw.file_manifest").fetchone()
+    assert files > 0
+    assert read == loaded  # a world without faults quarantines nothing
+    assert f"{read:,} read = {loaded:,} loaded + 0 quarantined" in out
+    assert (seisan_home / "out" / "2026-11-02" / "ingest_files.csv").is_file()
