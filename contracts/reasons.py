@@ -19,7 +19,6 @@ class Reason(StrEnum):
     FILE_EMPTY = "file_empty"                                # no bytes, or no header
     CSV_HEADER_INVALID = "csv_header_invalid"                # missing, extra or repeated columns
     CSV_MALFORMED = "csv_malformed"                          # RFC 4180 broken (e.g. unterminated quote)
-    # reserved, unused: bad master rows are quarantined alone
     # --- CSV row ----------------------------------------------------------------------------------------
     CSV_FIELD_COUNT = "csv_field_count"                      # row has more or fewer fields than the header
     FIELD_REQUIRED = "field_required"                        # required field empty

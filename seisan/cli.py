@@ -94,7 +94,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
     if not settings.warehouse.is_file():
         raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `seisan ingest` or `seisan demo` first")
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        cursor = con.execute(args.query)
+        try:
+            cursor = con.execute(args.query)
+        except duckdb.Error as exc:
+            raise ValueError(f"the query failed: {exc}. Tables: raw.*, staging.*, marts.*, audit.step_runs "
+                             "(try: seisan sql \"show all tables\")") from exc
         columns = [d[0] for d in cursor.description or []]
         rows = cursor.fetchmany(args.limit)
     say(format_table(columns, rows))
@@ -133,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     sim.add_argument("--faults", choices=("none", "typical", "hostile"), default="none",
                      help="fault injection level (default none)")
-    sim.add_argument("--workers", type=_positive_int, default=None, help="signing processes (default: cores)")
+    sim.add_argument("--workers", type=_positive_int, default=None,
+                     help="signing processes (default: cores, at most 4)")
     sim.set_defaults(handler=cmd_simulate)
 
     ing = commands.add_parser("ingest", help="load the inbox into the raw layer for one business date",

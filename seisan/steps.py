@@ -66,7 +66,8 @@ def write_ingest_outputs(warehouse: Path, out_dir: Path, run_date: dt.date) -> l
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for name, query in queries.items():
             target = out_dir / name
-            con.execute(f"copy ({query}) to '{target}' (header, delimiter ',')", {"d": run_date})
+            quoted = str(target).replace("'", "''")  # COPY takes a literal path, not a parameter
+            con.execute(f"copy ({query}) to '{quoted}' (header, delimiter ',')", {"d": run_date})
             written.append(target)
     return written
 

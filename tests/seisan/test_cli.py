@@ -74,3 +74,14 @@ def test_simulate_then_ingest_from_the_command_line(seisan_home, capsys: pytest.
     assert read == loaded  # a world without faults quarantines nothing
     assert f"{read:,} read = {loaded:,} loaded + 0 quarantined" in out
     assert (seisan_home / "out" / "2026-11-02" / "ingest_files.csv").is_file()
+
+
+def test_sql_error_is_one_sentence(seisan_home, capsys: pytest.CaptureFixture[str]) -> None:
+    import duckdb
+
+    seisan_home.mkdir(parents=True)
+    duckdb.connect(str(seisan_home / "warehouse.duckdb")).close()
+    assert main(["sql", "select * from no_such_table"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("seisan: the query failed:")
+    assert "Traceback" not in err
