@@ -19,6 +19,7 @@ class Reason(StrEnum):
     FILE_EMPTY = "file_empty"                                # no bytes, or no header
     CSV_HEADER_INVALID = "csv_header_invalid"                # missing, extra or repeated columns
     CSV_MALFORMED = "csv_malformed"                          # RFC 4180 broken (e.g. unterminated quote)
+    FILE_DATE_MISMATCH = "file_date_mismatch"  # the date in the file name is not the content's (bank: 勘定日(至))
     # --- CSV row ----------------------------------------------------------------------------------------
     CSV_FIELD_COUNT = "csv_field_count"                      # row has more or fewer fields than the header
     FIELD_REQUIRED = "field_required"                        # required field empty

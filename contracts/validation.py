@@ -7,7 +7,8 @@ simulator and docs/formats.md rely on the check order below, which is therefore 
 1. field count (`csv_field_count`)                       — only in `validate_record`
 2. required fields (`field_required`), every column
 3. My Number in any id/text/enum field (`my_number_detected`), every column
-4. per-column types in column order: pattern / check digit / enum / amount / date / timestamp
+4. per-column types in column order: pattern / check digit / enum / amount (`amount_signed` for `+`, for
+   `-` on an unsigned column and for `-0` anywhere) / date / timestamp
 5. cross-field rules (`fields_inconsistent`, `amount_signed` for a signed non-adjust amount,
    `date_out_of_range` for an interval that ends before it starts)
 6. date range (`event_date_mismatch` for ledger events, else `date_out_of_range`)
@@ -126,6 +127,8 @@ def _check_amount(column: Column, text: str) -> Checked:
     if sign == "+" or (sign == "-" and not column.signed):
         return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {text!r}")
     value = int(digits)
+    if sign == "-" and value == 0:  # "-0": a sign on an amount that is not negative
+        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} {text!r} is signed but not negative")
     if value > AMOUNT_MAX_YEN:
         return None, Problem(
             Reason.AMOUNT_OUT_OF_RANGE,
@@ -413,6 +416,12 @@ def row_date(kind: FileKind, typed: Mapping[str, Any], business_date: dt.date) -
     return business_date
 
 
+def date_range_problems(kind: FileKind, typed: Mapping[str, Any], business_date: dt.date) -> list[Problem]:
+    """Stage 6 for typed values of `kind` against the file's business date (also used for terminal records
+    and seals, whose `ts` follows the rule of CSV timestamps: D-400 .. D+1 days)."""
+    return _date_range_rules(kind, typed, business_date)
+
+
 def _date_range_rules(kind: FileKind, typed: Mapping[str, Any], business_date: dt.date) -> list[Problem]:
     problems: list[Problem] = []
     for column in _plan(kind)[1]:
@@ -496,6 +505,18 @@ def validate_row(
         on = row_date(kind, typed, context.business_date)
         problems.extend(_referential_rules(kind, typed, on, context.masters))
     return (None, problems) if problems else (typed, [])
+
+
+def valid_id(kind: FileKind, values: Mapping[str, str | None], column_name: str) -> str | None:
+    """The value of id column `column_name` when it has a valid shape (pattern, check digit, not a My Number),
+    whatever the row's other fields hold; else None. A master row quarantined for another field still names
+    an id that exists in its snapshot: referential checks count such ids as known (docs/formats.md)."""
+    text = values.get(column_name)
+    column = next((c for c in kind.columns if c.name == column_name), None)
+    if column is None or not text or _might_be_my_number(text):
+        return None
+    value, problem = _checker(column)(column, text)
+    return value if problem is None else None
 
 
 def header_problem(kind: FileKind, header: Sequence[str]) -> Problem | None:

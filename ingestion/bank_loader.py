@@ -3,9 +3,12 @@ raw.bank_statements and raw.bank_statement_lines.
 
 A statement is all or nothing (FORMATS.md: trailer totals and the balance must hold, or the file is rejected):
 the reader's first problem rejects the file and every record is quarantined with it. The header's account
-must be the one in the file name (`zengin_account_mismatch`). Duplicate rule (docs/formats.md): a statement
-is identified by (bank_code, branch_code, account_number, period_from, period_to); a renamed copy of a loaded
-statement quarantines all its records as `duplicate_key` (`LoadedStatements`: committed keys plus those the
+must be the one in the file name (`zengin_account_mismatch`), and its 勘定日(至) the file name's date
+(`file_date_mismatch`). Before anything else, every text (C) field of the header and data records is checked
+for a My Number (`my_number_detected`: the file is rejected, its records quarantined masked).
+Duplicate rule (docs/formats.md): a statement is identified by (bank_code, branch_code, account_number,
+period_from, period_to); a renamed copy of a loaded statement quarantines all its records as `duplicate_key`
+(`LoadedStatements`: committed keys plus those the
 run has decided to load). Reads nothing from the warehouse but that key, never writes it.
 """
 
@@ -18,8 +21,10 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from contracts import zengin_records as zr
+from contracts.codes import contains_my_number, looks_like_my_number
 from contracts.reasons import Reason
-from contracts.zengin_statement import RECORD_LENGTH, Statement, read_statement
+from contracts.zengin_statement import DATA_SPEC, HEADER_SPEC, RECORD_LENGTH, Statement, read_statement
 from ingestion.inbox import InboxFile
 from ingestion.outcome import LOADED, REJECTED, FileOutcome, QuarantinedRecord, whole_file
 from ingestion.schema import BANK_STATEMENT_LINES, BANK_STATEMENTS
@@ -37,6 +42,25 @@ def split_bank_records(data: bytes) -> list[tuple[int, str | None]]:
     else:
         pieces = [(n // RECORD_LENGTH + 1, body[n : n + RECORD_LENGTH]) for n in range(0, len(body), RECORD_LENGTH)]
     return [(number, piece.decode("cp932", errors="replace").rstrip(" ")) for number, piece in pieces]
+
+
+_TEXT_FIELDS = {
+    b"1": tuple((name, start, length) for name, start, length, kind in HEADER_SPEC if kind == "C"),
+    b"2": tuple((name, start, length) for name, start, length, kind in DATA_SPEC if kind == "C"),
+}
+
+
+def my_number_field(data: bytes) -> str | None:
+    """`record <n> <field>` of the first text (C) field of a header or data record holding a My Number -
+    the whole right-trimmed field (codes.looks_like_my_number) or a run inside it (codes.contains_my_number:
+    names, 摘要 and EDI are free text) - or None. Reads the records by the reader's own layout tables, so a
+    file is checked even when the reader would reject it for something else; never returns the value."""
+    for raw in zr.split_records(data, RECORD_LENGTH):
+        for name, start, length in _TEXT_FIELDS.get(raw.data[:1], ()):
+            text = raw.data[start - 1 : start - 1 + length].decode("cp932", errors="replace").rstrip(" ")
+            if looks_like_my_number(text) or contains_my_number(text):
+                return f"record {raw.number} {name}"
+    return None
 
 
 def _account_matches(file: InboxFile, statement: Statement) -> bool:
@@ -129,6 +153,11 @@ def load_bank_file(
             f"more than {max_records} records (the configured limit)",
             None,
         )
+    personal = my_number_field(data)
+    if personal is not None:
+        return whole_file(
+            REJECTED, Reason.MY_NUMBER_DETECTED, f"{personal} holds a personal number (masked)", records
+        )
     read = read_statement(data, file.business_date)
     if read.statement is None or read.problems:
         first = read.problems[0] if read.problems else None
@@ -142,6 +171,13 @@ def load_bank_file(
             REJECTED,
             Reason.ZENGIN_ACCOUNT_MISMATCH,
             f"header account {h.bank_code}-{h.branch_code}-{h.account_number} is not the file name's",
+            records,
+        )
+    if statement.header.period_to != file.business_date:
+        return whole_file(
+            REJECTED,
+            Reason.FILE_DATE_MISMATCH,
+            f"header 勘定日(至) {statement.header.period_to} is not the file name's date {file.business_date}",
             records,
         )
     numbers = [number for number, _ in records]

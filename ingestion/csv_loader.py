@@ -2,8 +2,10 @@
 
 File-level problems reject the file (the records it can be split into are quarantined with the file's
 reason); row-level problems quarantine the row alone (contracts.validation's check order, then duplicate
-keys). A master file with bad rows loads its good rows as the snapshot (docs/formats.md). This module reads
-the warehouse (masters, committed keys) and never writes it; rows of the run's open batch are the caller's
+keys). A master file with bad rows loads its good rows as the snapshot (docs/formats.md); a bad row's id, when
+it has a valid shape, is kept with its quarantine row and still counts as known for referential checks.
+This module reads the warehouse (masters, committed keys) and never writes it; rows of the run's open batch are
+the caller's
 to commit first (`duplicate_scope`).
 """
 
@@ -18,7 +20,7 @@ import pyarrow as pa
 from contracts.csvio import CsvRecord, read_csv
 from contracts.reasons import Reason
 from contracts.schemas import CSV_KINDS_BY_NAME, FileKind
-from contracts.validation import InMemoryMasters, RowContext, header_problem, validate_record
+from contracts.validation import InMemoryMasters, RowContext, header_problem, valid_id, validate_record
 from ingestion.inbox import InboxFile
 from ingestion.masters import REFERENCED_MASTERS, MastersInForce
 from ingestion.outcome import LOADED, REJECTED, FileOutcome, QuarantinedRecord, whole_file
@@ -103,6 +105,15 @@ def _loaded_duplicates(
     return {index for (index,) in found}
 
 
+def _master_id(kind: FileKind, header: tuple[str, ...], fields: list[str]) -> str | None:
+    """The id of a quarantined row of a referenced master, when the row splits into the header's fields and
+    its id has a valid shape (docs/formats.md: such an id still counts as known in its snapshot)."""
+    master = kind.name.removeprefix("master_")
+    if master not in REFERENCED_MASTERS or len(fields) != len(header):
+        return None
+    return valid_id(kind, dict(zip(header, fields, strict=True)), REFERENCED_MASTERS[master])
+
+
 def _validate(
     kind: FileKind, header: tuple[str, ...], records: list[CsvRecord], context: RowContext
 ) -> tuple[list[dict[str, Any]], list[int], list[QuarantinedRecord]]:
@@ -114,7 +125,8 @@ def _validate(
         typed, problems = validate_record(kind, header, record.fields, context)
         if typed is None:
             first = problems[0]
-            bad.append(QuarantinedRecord(record.line_number, first.code, first.detail, record.raw_text))
+            known = _master_id(kind, header, record.fields)
+            bad.append(QuarantinedRecord(record.line_number, first.code, first.detail, record.raw_text, known))
             continue
         key = tuple(typed[k] for k in kind.keys)
         if key in seen_keys:
@@ -193,11 +205,13 @@ def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
 
 
 def master_snapshot_keys(file: InboxFile, outcome: FileOutcome) -> tuple[str, list[str]] | None:
-    """(master, keys) of a loaded master snapshot that rows refer to, for the run's masters lookup."""
+    """(master, keys) of a loaded master snapshot that rows refer to, for the run's masters lookup: the ids
+    of its loaded rows and of its quarantined rows whose id has a valid shape."""
     master = file.kind.removeprefix("master_")
     if outcome.status != LOADED or master not in REFERENCED_MASTERS:
         return None
     rows = outcome.tables.get(file.kind)
     if rows is None or rows.num_rows == 0:
         return None  # no rows loaded: no snapshot, the previous one stays in force (as in SQL)
-    return master, rows.column(REFERENCED_MASTERS[master]).to_pylist()
+    known = [q.master_id for q in outcome.quarantined if q.master_id is not None]
+    return master, rows.column(REFERENCED_MASTERS[master]).to_pylist() + known

@@ -6,6 +6,10 @@ Rules (docs/formats.md, "Re-runs and redeliveries"):
 - the same (name, sha256) again with another path or mtime is a duplicate delivery: one `duplicate`
   manifest row per (path, mtime), nothing read;
 - a name whose content differs from a *loaded* file of that name is a conflict;
+- a content whose latest decision (its latest manifest row other than `duplicate`) is `rejected` for a
+  retryable reason (`RETRYABLE_REASONS`: the verdict rests on something outside the file's bytes and name -
+  configured limits, a master that may arrive late) is evaluated again by every run (`RETRY`), unless
+  another content of that name is loaded; the run records a new manifest row only when the outcome changes;
 - anything else is new (including a corrected file under the name of one that was rejected).
 This module only reads the manifest; it never writes.
 """
@@ -18,7 +22,22 @@ from pathlib import Path
 
 import duckdb
 
-SKIP, DUPLICATE, CONFLICT, NEW = "skip", "duplicate", "conflict", "new"
+from contracts.reasons import Reason
+
+SKIP, DUPLICATE, CONFLICT, NEW, RETRY = "skip", "duplicate", "conflict", "new", "retry"
+# Rejections that rest on something other than the file's bytes and name: the configured limits, the partners
+# master (a partner folder unknown, or the encoding it gives), the terminals master (the key a seal is checked
+# with). A master that arrives late, or a raised limit, can turn such a file into a loadable one.
+RETRYABLE_REASONS = frozenset(
+    (
+        Reason.FILE_TOO_LARGE,
+        Reason.FILE_TOO_MANY_ROWS,
+        Reason.PARTNER_UNKNOWN,
+        Reason.TERMINAL_KEY_UNKNOWN,
+        Reason.TERMINAL_SEAL_SIGNATURE_INVALID,
+    )
+)
+PARTNER_RETRYABLE_REASONS = frozenset((Reason.FILE_ENCODING_INVALID,))  # the partner's encoding is master data
 _HASH_CHUNK_BYTES = 1 << 20
 
 
@@ -39,6 +58,16 @@ class Seen:
     path: str
     mtime_ns: int
     status: str
+    reason_code: str | None = None
+
+
+def retryable(source: str, seen: Seen) -> bool:
+    """True when `seen` is a rejection that a later run must evaluate again (module docstring)."""
+    if seen.status != "rejected" or seen.reason_code is None:
+        return False
+    return seen.reason_code in RETRYABLE_REASONS or (
+        source == "partner" and seen.reason_code in PARTNER_RETRYABLE_REASONS
+    )
 
 
 @dataclass(slots=True)
@@ -51,18 +80,31 @@ class ManifestIndex:
     def load(cls, con: duckdb.DuckDBPyConnection) -> ManifestIndex:
         index = cls()
         rows = con.execute(
-            "SELECT source, path, file_sha256, mtime_ns, status FROM raw.file_manifest"
+            "SELECT source, path, file_sha256, mtime_ns, status, reason_code FROM raw.file_manifest "
+            "ORDER BY ingested_at"
         ).fetchall()
-        for source, path, sha, mtime_ns, status in rows:
-            index.add(source, path, Seen(sha, path, mtime_ns, status))
+        for source, path, sha, mtime_ns, status, reason in rows:
+            index.add(source, path, Seen(sha, path, mtime_ns, status, reason))
         return index
 
     def add(self, source: str, path: str, seen: Seen) -> None:
         self.by_name.setdefault((source, path.rsplit("/", 1)[-1]), []).append(seen)
 
+    def latest_decision(self, source: str, name: str, sha256: str) -> Seen | None:
+        """The latest manifest row of this content under this name that is not a `duplicate` delivery."""
+        decided = [s for s in self.by_name.get((source, name), []) if s.sha256 == sha256 and s.status != "duplicate"]
+        return decided[-1] if decided else None
+
     def decide(self, source: str, name: str, path: str, sha256: str, mtime_ns: int) -> str:
         history = self.by_name.get((source, name), [])
         same_content = [s for s in history if s.sha256 == sha256]
+        latest = self.latest_decision(source, name, sha256)
+        if (
+            latest is not None
+            and retryable(source, latest)
+            and not any(s.status == "loaded" and s.sha256 != sha256 for s in history)
+        ):
+            return RETRY
         if same_content:
             if any(s.path == path and s.mtime_ns == mtime_ns for s in same_content):
                 return SKIP

@@ -25,14 +25,23 @@ CACHED_MASTER_TABLES = frozenset(("master_terminals", "master_partners"))
 
 
 def load_masters(con: duckdb.DuckDBPyConnection) -> InMemoryMasters:
-    """Every loaded snapshot of the masters that rows refer to (municipalities, merchants, partners)."""
+    """Every loaded snapshot of the masters that rows refer to (municipalities, merchants, partners): the ids
+    of its loaded rows plus those of its quarantined rows whose id had a valid shape (quarantine.master_id)."""
     masters = InMemoryMasters()
     for master, key in REFERENCED_MASTERS.items():
         rows = con.execute(
             f"SELECT business_date, list({key}) FROM raw.master_{master} GROUP BY business_date"
         ).fetchall()
+        known = dict(
+            con.execute(
+                "SELECT business_date, list(master_id) FROM raw.quarantine WHERE kind = ? "
+                f"AND master_id IS NOT NULL AND file_sha256 IN (SELECT file_sha256 FROM raw.master_{master}) "
+                "GROUP BY business_date",
+                [f"master_{master}"],
+            ).fetchall()
+        )
         for snapshot_date, keys in rows:
-            masters.add_snapshot(master, snapshot_date, keys)
+            masters.add_snapshot(master, snapshot_date, [*keys, *known.get(snapshot_date, [])])
     return masters
 
 

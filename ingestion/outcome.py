@@ -18,12 +18,15 @@ LOADED, DUPLICATE, CONFLICT, REJECTED = "loaded", "duplicate", "conflict", "reje
 @dataclass(frozen=True, slots=True)
 class QuarantinedRecord:
     """One record kept out of the raw tables. line_number: physical line (Zengin: record number), 0 for a
-    whole file that could not be split into records; raw_text: the record as delivered (masked on write)."""
+    whole file that could not be split into records; raw_text: the record as delivered (masked on write);
+    master_id: for a row of a referenced master (municipalities, merchants, partners) whose id column has a
+    valid shape, that id: it still counts as known in the snapshot for referential checks."""
 
     line_number: int
     reason_code: str
     detail: str
     raw_text: str | None
+    master_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from ingestion.csv_loader import (
     master_snapshot_keys,
     split_csv_records,
 )
-from ingestion.identity import CONFLICT, DUPLICATE, NEW, SKIP, ManifestIndex, Seen, sha256_of
+from ingestion.identity import CONFLICT, DUPLICATE, NEW, RETRY, SKIP, ManifestIndex, Seen, sha256_of
 from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan_inbox
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import CONFLICT as CONFLICT_STATUS
@@ -65,7 +65,9 @@ class Limits:
 class IngestSummary:
     """What one run did. files_by_status: manifest rows written per status (re-scans are not counted);
     rows_read/rows_loaded/rows_quarantined: per file kind; quarantined_by_reason: quarantined records (and
-    whole-file rows) per reason code; files_skipped: re-scanned files already in the manifest; seconds."""
+    whole-file rows) per reason code; files_skipped: re-scanned files already in the manifest (and retried
+    rejections whose outcome did not change); files_retried: retried rejections whose outcome changed
+    (their new manifest row is counted in files_by_status); seconds."""
 
     business_date: dt.date
     files_by_status: dict[str, int] = field(default_factory=dict)
@@ -75,6 +77,7 @@ class IngestSummary:
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     files_skipped: int = 0
     seconds: float = 0.0
+    files_retried: int = 0
 
 
 @dataclass(slots=True)
@@ -85,6 +88,7 @@ class _Tally:
     quarantined: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
     skipped: int = 0
+    retried: int = 0
 
     def add(self, kind: str, outcome: FileOutcome) -> None:
         self.files[outcome.status] += 1
@@ -160,7 +164,7 @@ class _Run:
         sha = sha256_of(file.path)
         if file.kind != TERMINAL_KIND or file.size_bytes > self.limits.max_file_bytes:
             return _Prepared(file, sha)
-        if self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns) != NEW:
+        if self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns) not in (NEW, RETRY):
             return _Prepared(file, sha)
         return _Prepared(file, sha, parse_terminal_file(file.path.read_bytes(), self.limits.max_records))
 
@@ -222,6 +226,20 @@ class _Run:
         data = None if item.parsed is not None else file.path.read_bytes()
         return self._load_new(item, data)
 
+    def _retried(self, item: _Prepared, outcome: FileOutcome) -> FileOutcome | None:
+        """A retried rejection's outcome to record: the new outcome when its status or reason changed; a
+        `duplicate` row when it did not but the (path, mtime) was never seen (a redelivery); None otherwise
+        (nothing is written, so re-running a date with nothing new changes no table)."""
+        file = item.file
+        latest = self.manifest.latest_decision(file.source, file.name, item.sha256)
+        if latest is None or (outcome.status, outcome.reason_code) != (latest.status, latest.reason_code):
+            self.tally.retried += 1
+            return outcome
+        history = self.manifest.by_name.get(file.identity, [])
+        if any(s.sha256 == item.sha256 and s.path == file.rel_path and s.mtime_ns == file.mtime_ns for s in history):
+            return None
+        return self._outcome(item, DUPLICATE)
+
     def ingest_file(self, item: _Prepared) -> None:
         file, sha = item.file, item.sha256
         decision = self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns)
@@ -229,6 +247,11 @@ class _Run:
             self.tally.skipped += 1
             return
         outcome = self._outcome(item, decision)
+        if decision == RETRY:
+            outcome = self._retried(item, outcome)
+            if outcome is None:
+                self.tally.skipped += 1
+                return
         facts = FileFacts(
             sha,
             file.rel_path,
@@ -241,7 +264,11 @@ class _Run:
         )
         self.batch.items.append(Written(facts, outcome, dt.datetime.now(dt.UTC).replace(tzinfo=None)))
         self.batch.rows += outcome.rows_read + 1
-        self.manifest.add(file.source, file.rel_path, Seen(sha, file.rel_path, file.mtime_ns, outcome.status))
+        self.manifest.add(
+            file.source,
+            file.rel_path,
+            Seen(sha, file.rel_path, file.mtime_ns, outcome.status, outcome.reason_code),
+        )
         self.tally.add(file.kind, outcome)
         self.batch.messages.append(
             f"{file.rel_path}: {outcome.status}"
@@ -292,7 +319,9 @@ def ingest(
     """Load every file of `inbox` named for `business_date` or earlier that is not loaded yet.
 
     Idempotent: running it again for the same date with the same inbox adds nothing. Files named for later
-    dates are left for their run. Raises only on programmer errors or when the warehouse cannot be written.
+    dates are left for their run. Files rejected for a retryable reason (ingestion.identity) are evaluated
+    again; a new manifest row is written only when the outcome changed. Raises only on programmer errors or
+    when the warehouse cannot be written.
     """
     started = time.perf_counter()
     ensure_raw_schema(con)
@@ -323,4 +352,5 @@ def ingest(
         dict(tally.reasons),
         tally.skipped,
         round(time.perf_counter() - started, 3),
+        tally.retried,
     )

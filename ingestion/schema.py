@@ -2,7 +2,8 @@
 macros.
 
 docs/raw-tables.md is the contract dbt builds on; this module is its executable form and must stay equal to
-it. It never drops or alters a table that exists: `ensure_raw_schema` only creates what is missing.
+it. It never drops a table or a column: `ensure_raw_schema` only creates what is missing (tables, and
+columns added to a table after a warehouse was made).
 """
 
 from __future__ import annotations
@@ -185,6 +186,8 @@ QUARANTINE = Table(
         ("detail", V),
         ("raw_text", V),
         ("ingest_run_date", D),
+        ("master_id", V),
+        ("ingested_at", TS),
     ),
 )
 
@@ -220,5 +223,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for table in TABLES.values():
         con.execute(table.ddl())
+        for name, sql in table.columns:  # a warehouse made before a column was added gets it (NULL in old rows)
+            con.execute(f"ALTER TABLE raw.{table.name} ADD COLUMN IF NOT EXISTS {name} {sql}")
     for kind in MASTER_KINDS:
         con.execute(_in_force_macro(kind))

@@ -55,6 +55,8 @@ def _quarantine_rows(items: list[Written]) -> pa.Table:
             columns["detail"].append(mask_my_numbers(q.detail))
             columns["raw_text"].append(mask_my_numbers(q.raw_text))
             columns["ingest_run_date"].append(facts.ingest_run_date)
+            columns["master_id"].append(q.master_id)
+            columns["ingested_at"].append(item.ingested_at)
     return pa.table(columns, schema=QUARANTINE.arrow_schema())
 
 

@@ -3,13 +3,16 @@ check card signatures, and turn it into raw.terminal_records / raw.terminal_seal
 
 Order of checks (docs/formats.md, "Terminal logs"):
 1. whole file: JSON lines (`terminal_json_invalid`), record shape (`terminal_record_invalid`), terminal id
-   (`terminal_id_mismatch`), the file on its own (`contracts.terminal_log.verify_chain` with the key of the
-   terminals master in force on the seal's JST date), then its place among loaded files: an exact repeat of a
-   loaded file is all `duplicate_key`; any other overlap, or a first record that does not link to the loaded
+   (`terminal_id_mismatch`), the last record's `ts` within D-400 .. D+1 days of the file's business date
+   (`date_out_of_range`, as for CSV timestamps), the file on its own (`contracts.terminal_log.verify_chain`
+   with the key of the terminals master in force on the seal's JST date), then its place among loaded files:
+   an exact repeat of a loaded file is all `duplicate_key`; any other overlap, or a first record that does not
+   link to the loaded
    seal at seq-1 (or a loaded successor that does not link to this seal) is `terminal_fork`;
-2. per use/cancel record: field values (the CSV rules: My Number, patterns, check digit, amount, timestamp),
-   masters (`municipality_unknown`, `merchant_unknown`), the card certificate (`terminal_cert_not_valid`) and
-   signature (`terminal_card_signature_invalid`); such records are quarantined alone.
+2. per use/cancel record: field values (the CSV rules: My Number, patterns, check digit, amount, timestamp,
+   `ts` within D-400 .. D+1 days: `date_out_of_range`), masters (`municipality_unknown`, `merchant_unknown`),
+   the card certificate (`terminal_cert_not_valid`) and signature (`terminal_card_signature_invalid`); such
+   records are quarantined alone.
 A missing predecessor opens a row in raw.terminal_seq_gaps; a file that fills a gap resolves it.
 Everything it checks against comes through `TerminalLookups` (committed rows plus what the run has decided to
 load); it never writes the warehouse.
@@ -32,7 +35,7 @@ from contracts.reasons import Reason
 from contracts.schemas import GENERIC_REF, HEX_SERIAL, MERCHANT_ID, MUNICIPALITY_CODE, MYKEY_ID, FileKind
 from contracts.schemas import Column as C
 from contracts.schemas import ColumnType as T
-from contracts.validation import InMemoryMasters, check_fields, parse_timestamp_jst
+from contracts.validation import InMemoryMasters, check_fields, date_range_problems, parse_timestamp_jst
 from ingestion.inbox import InboxFile
 from ingestion.masters import MastersInForce
 from ingestion.outcome import LOADED, REJECTED, FileOutcome, GapChange, QuarantinedRecord, whole_file
@@ -248,10 +251,12 @@ def _card_problem(record: dict[str, Any], ts: dt.datetime, certs: dict[str, list
 
 
 def _record_problem(
-    record: dict[str, Any], masters: InMemoryMasters, certs: dict[str, list[Cert]]
+    record: dict[str, Any], masters: InMemoryMasters, certs: dict[str, list[Cert]], business_date: dt.date
 ) -> QuarantinedRecord | None:
     values = {c.name: (str(record[c.name]) if c.name in record else None) for c in _RECORD_VALUES.columns}
     typed, problems = check_fields(_RECORD_VALUES, values)
+    if not problems:
+        problems = date_range_problems(_RECORD_VALUES, typed, business_date)
     if problems:
         return QuarantinedRecord(0, problems[0].code, f"seq {record['seq']}: {problems[0].detail}", None)
     day = typed["ts"].date()
@@ -310,6 +315,13 @@ def load_terminal_file(
             f"records of another terminal than {terminal_id}",
             everything,
         )
+    seal = lines[-1]
+    if seal.record["type"] == "seal":
+        seal_ts = {"ts": parse_timestamp_jst(seal.record["ts"])}
+        seal_dates = date_range_problems(_RECORD_VALUES, seal_ts, file.business_date)
+        if seal_dates:
+            detail = f"line {seal.line_number}: seal {seal_dates[0].detail}"
+            return whole_file(REJECTED, Reason.DATE_OUT_OF_RANGE, detail, everything)
     chain = terminal_log.verify_chain(
         [line.record for line in lines], _key_for(lookups.in_force, terminal_id, lines[-1].record)
     )
@@ -337,7 +349,7 @@ def load_terminal_file(
     good: list[_Line] = []
     bad: list[QuarantinedRecord] = []
     for line in lines[:-1]:
-        problem = _record_problem(line.record, lookups.referential, certs)
+        problem = _record_problem(line.record, lookups.referential, certs, file.business_date)
         if problem is None:
             good.append(line)
         else:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from contracts.codes import municipality_check_digit
-from contracts.schemas import MASTER_DESIGNATIONS, PARTNER_SETTLEMENT, PLATFORM_LEDGER
-from contracts.validation import InMemoryMasters, RowContext, header_problem, validate_record, validate_row
+from contracts.reasons import Reason
+from contracts.schemas import MASTER_DESIGNATIONS, MASTER_MERCHANTS, PARTNER_SETTLEMENT, PLATFORM_LEDGER
+from contracts.validation import (
+    InMemoryMasters,
+    RowContext,
+    header_problem,
+    valid_id,
+    validate_record,
+    validate_row,
+)
 
 D = dt.date(2026, 11, 25)
 MUNI = "13101" + municipality_check_digit("13101")
@@ -135,3 +144,37 @@ def test_header_and_field_count():
     assert header_problem(PLATFORM_LEDGER, PLATFORM_LEDGER.column_names[:-1]).code == "csv_header_invalid"
     _, problems = validate_record(PLATFORM_LEDGER, ("a", "b"), ("1",), CONTEXT)
     assert [p.code for p in problems] == ["csv_field_count"]
+
+
+ADJUST = dict(event_type="adjust", program_code="P", channel="batch", merchant_id="", terminal_id="", auth_id="")
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (dict(amount="-0"), ["amount_signed"]),  # a use: no sign at all, even on zero
+        (dict(amount="-00"), ["amount_signed"]),
+        ({**ADJUST, "amount": "-0"}, ["amount_signed"]),  # a sign on an amount that is not negative
+        ({**ADJUST, "amount": "+5"}, ["amount_signed"]),  # FORMATS.md: never a sign on a positive amount
+        ({**ADJUST, "amount": "-5"}, []),  # an adjust may be negative
+        ({**ADJUST, "amount": "5"}, []),
+    ],
+)
+def test_signs_on_amounts(changes, expected):
+    assert codes(PLATFORM_LEDGER, ledger(**changes)) == expected
+
+
+def test_valid_id_of_a_row_with_another_bad_field():
+    row = dict(merchant_id="M00000001", account_number="765432X")
+    assert valid_id(MASTER_MERCHANTS, row, "merchant_id") == "M00000001"
+    assert valid_id(MASTER_MERCHANTS, {**row, "merchant_id": "M1"}, "merchant_id") is None
+    assert valid_id(MASTER_MERCHANTS, {**row, "merchant_id": ""}, "merchant_id") is None
+
+
+def test_every_reason_code_is_documented_with_an_example():
+    doc = (Path(__file__).parents[2] / "docs" / "formats.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip().strip("`"): line for line in doc.splitlines() if line.startswith("| `")}
+    for reason in Reason:
+        assert reason.value in rows, f"{reason.value} missing from docs/formats.md"
+        cells = [c.strip() for c in rows[reason.value].split("|")[1:-1]]
+        assert len(cells) == 4 and cells[2] and cells[3], f"{reason.value}: no meaning or example in docs/formats.md"

@@ -254,11 +254,27 @@ def table_rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ..
 
 
 def accounting_holds(con: duckdb.DuckDBPyConnection) -> bool:
-    """Every file: rows_read = rows_loaded + rows_quarantined, and quarantine rows (line > 0) match."""
+    """Every manifest row (one evaluation of a file): rows_read = rows_loaded + rows_quarantined, and the
+    quarantine rows (line > 0) of that evaluation (same file, path and ingested_at) match."""
     bad = con.execute("""
         SELECT m.path FROM raw.file_manifest m
-        LEFT JOIN (SELECT file_sha256, path, count(*) AS n FROM raw.quarantine WHERE line_number > 0
-                   GROUP BY ALL) q ON q.file_sha256 = m.file_sha256 AND q.path = m.path
+        LEFT JOIN (SELECT file_sha256, path, ingested_at, count(*) AS n FROM raw.quarantine WHERE line_number > 0
+                   GROUP BY ALL) q
+          ON q.file_sha256 = m.file_sha256 AND q.path = m.path AND q.ingested_at = m.ingested_at
         WHERE m.status <> 'duplicate' AND (m.rows_read <> m.rows_loaded + m.rows_quarantined
               OR coalesce(q.n, 0) <> m.rows_quarantined)""").fetchall()
     return not bad
+
+
+def all_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every raw table's rows (for "a re-run changes no table")."""
+    names = [n for (n,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1").fetchall()]
+    return {name: table_rows(con, name) for name in names}
+
+
+def statuses(con: duckdb.DuckDBPyConnection, path: str) -> list[tuple[str, str | None]]:
+    """(status, reason_code) of every manifest row of `path`, oldest first."""
+    return con.execute(
+        "SELECT status, reason_code FROM raw.file_manifest WHERE path = ? ORDER BY ingested_at", [path]
+    ).fetchall()

@@ -40,6 +40,7 @@ ROW_CASES = [
     (dict(amount="1e3"), "amount_not_integer"),
     (dict(amount="+500"), "amount_signed"),
     (dict(amount="-500"), "amount_signed"),  # negative only for adjust
+    (dict(amount="-0"), "amount_signed"),  # any "-" on an amount that must be unsigned, even on zero
     (dict(amount="10000001"), "amount_out_of_range"),
     (dict(event_ts="2026-11-25T10:15:03"), "timestamp_invalid"),  # no offset
     (dict(event_ts="2026-11-24T10:00:00+09:00"), "event_date_mismatch"),
@@ -330,3 +331,70 @@ def test_parquet_copy_holds_the_loaded_rows(con, tmp):
     files = list((tmp / "raw" / "source=platform" / "date=2026-11-25").glob("platform_ledger-*.parquet"))
     assert len(files) == 1
     assert sorted(pq.read_table(files[0]).column("event_id").to_pylist()) == ["E1", "E2"]
+
+
+def _merchant(merchant_id: str, **changes: str) -> dict[str, str]:
+    row = dict(
+        merchant_id=merchant_id,
+        name="八百屋",
+        name_kana="ﾔｵﾔ",
+        category="food",
+        channel="store",
+        bank_code="0001",
+        branch_code="002",
+        account_type="1",
+        account_number="7654321",
+        account_holder_kana="ﾔｵﾔ",
+        status="active",
+    )
+    return {**row, **changes}
+
+
+def _use_at(event_id: str, merchant_id: str, day: dt.date) -> dict[str, str]:
+    return ledger_row(
+        event_id,
+        day,
+        event_type="use",
+        program_code="",
+        merchant_id=merchant_id,
+        terminal_id="T00000001",
+        auth_id=f"A{event_id}",
+        channel="terminal",
+    )
+
+
+def test_merchant_whose_master_row_has_one_bad_field_stays_known(con, tmp):
+    inbox = tmp / "inbox"
+    snapshot = "master/merchants_20261120.csv"
+    rows = [
+        _merchant("M00000001", account_number="765432X"),  # id fine, another field bad: id still known
+        _merchant("M00000002"),
+        _merchant("M0003", name="x"),  # the id itself has the wrong shape: not known
+    ]
+    write(inbox, snapshot, csv_of("master_merchants", rows))
+    write_ledger(inbox, [_use_at("E1", "M00000001", D), _use_at("E3", "M0003", D)])
+    run(con, tmp)
+    assert quarantine(con, snapshot) == [(2, "field_pattern"), (4, "field_pattern")]
+    assert con.execute("SELECT event_id FROM raw.platform_ledger").fetchall() == [("E1",)]
+    assert quarantine(con, LEDGER) == [(3, "field_pattern")]  # M0003 fails the ledger's own pattern
+    # a later run reads the known ids back from the warehouse
+    day = dt.date(2026, 11, 24)
+    write_ledger(inbox, [_use_at("E2", "M00000001", day), _use_at("E4", "M00000009", day)], day)
+    run(con, tmp, dt.date(2026, 11, 26))
+    assert con.execute("SELECT event_id FROM raw.platform_ledger ORDER BY 1").fetchall() == [("E1",), ("E2",)]
+    assert quarantine(con, "platform/ledger_20261124.csv") == [(3, "merchant_unknown")]
+    # the in-force macro (what dbt reads) holds only the loaded rows
+    assert con.execute(
+        "SELECT merchant_id FROM raw.master_merchants_in_force(DATE '2026-11-25')"
+    ).fetchall() == [("M00000002",)]
+    assert accounting_holds(con)
+
+
+def test_master_file_with_no_good_row_leaves_the_previous_snapshot_in_force(con, tmp):
+    inbox = tmp / "inbox"
+    write(inbox, "master/merchants_20261120.csv", csv_of("master_merchants", [_merchant("M00000002", status="x")]))
+    write_ledger(inbox, [_use_at("E1", "M00000001", D), _use_at("E2", "M00000002", D)])
+    run(con, tmp)
+    # no snapshot of 11-20 (no row loaded): the 11-01 snapshot, holding only M00000001, stays in force
+    assert con.execute("SELECT event_id FROM raw.platform_ledger").fetchall() == [("E1",)]
+    assert quarantine(con, LEDGER) == [(3, "merchant_unknown")]

@@ -8,6 +8,7 @@ import pytest
 from ingestion_builders import (
     CERT_SERIAL,
     TERMINAL,
+    TERMINAL_KEY,
     D,
     accounting_holds,
     cert_row,
@@ -174,3 +175,29 @@ def test_unknown_terminal_key(con, certs):
     write_terminal(certs / "inbox", terminal_records(1, 1, GENESIS, day=day), 1, day=day)
     run(con, certs)
     assert manifest(con, path_of(1, dt.date(2025, 12, 1)))["reason"] == "terminal_key_unknown"
+
+
+def test_seal_dated_far_from_the_business_date_rejects_the_file(con, certs):
+    records = terminal_records(1, 1, GENESIS, day=dt.date(2029, 6, 1))  # records and seal in 2029
+    write_terminal(certs / "inbox", records, 1)  # named for D = 2026-11-25
+    run(con, certs)
+    assert manifest(con, path_of(1)) | {} == dict(
+        status="rejected", read=2, loaded=0, quarantined=2, reason="date_out_of_range", count=1
+    )
+    assert con.execute("SELECT count(*) FROM raw.terminal_seals").fetchone()[0] == 0
+    assert accounting_holds(con)
+
+
+def test_record_dated_far_from_the_business_date_is_quarantined_alone(con, certs):
+    old = dt.date(2025, 10, 20)  # D - 401 days; D - 400 (2025-10-21) would still be in the window
+    records = terminal_records(1, 1, GENESIS, day=old)[:1]  # seq 1, without its seal
+    records.insert(1, terminal_records(2, 1, records[0]["hash"])[0])  # seq 2 on D itself
+    seal = terminal_log.make_seal(
+        TERMINAL, 3, f"{D.isoformat()}T20:00:00+09:00", 2, records[-1]["hash"], TERMINAL_KEY
+    )
+    write(certs / "inbox", path_of(1), terminal_bytes([*records, seal]))
+    run(con, certs)
+    assert quarantine(con, path_of(1)) == [(1, "date_out_of_range")]
+    assert con.execute("SELECT seq FROM raw.terminal_records").fetchall() == [(2,)]
+    assert con.execute("SELECT seq FROM raw.terminal_seals").fetchall() == [(3,)]
+    assert accounting_holds(con)
