@@ -37,8 +37,10 @@ _dbt_lock = threading.Lock()  # dbt's in-process runner keeps global state: one 
 
 @dataclass(frozen=True, slots=True)
 class NodeFailure:
-    """One model or test that failed. kind: dbt resource type (model, test, unit_test...);
-    name: the node's unique name; status: dbt's status; message: dbt's message (first 500 characters)."""
+    """One model or test that failed (or, in MartsResult.warnings, a test that only warned).
+
+    kind: dbt resource type (model, test, unit_test...); name: the node's unique name; status: dbt's status;
+    message: dbt's message (first 500 characters)."""
 
     kind: str
     name: str
@@ -49,13 +51,15 @@ class NodeFailure:
 @dataclass(frozen=True, slots=True)
 class MartsResult:
     """What one build did. business_date: D; models_built: names of models run, in run order;
-    tests_passed / tests_warned: data and unit tests that passed or only warned; seconds: wall time of the build."""
+    tests_passed / tests_warned: data and unit tests that passed or only warned; seconds: wall time of the build;
+    warnings: the tests that warned (kind, unique name, status 'warn', dbt's message, e.g. "Got 2 results")."""
 
     business_date: date
     models_built: tuple[str, ...]
     tests_passed: int
     tests_warned: int
     seconds: float
+    warnings: tuple[NodeFailure, ...] = ()
 
     @property
     def tests_failed(self) -> int:
@@ -118,7 +122,7 @@ def _progress_callback(progress: Callable[[str], None]) -> Callable[[object], No
 
 
 def _summarise(results: list, business_date: date, seconds: float) -> MartsResult:
-    models, passed, warned, failures = [], 0, 0, []
+    models, passed, warnings, failures = [], 0, [], []
     for result in results:
         kind = str(result.node.resource_type).split(".")[-1].lower()
         status = str(getattr(result.status, "value", result.status)).lower()
@@ -129,12 +133,12 @@ def _summarise(results: list, business_date: date, seconds: float) -> MartsResul
         elif kind in {"test", "unit_test"} and status in _PASSED_TEST_STATUSES:
             passed += 1
         elif kind in {"test", "unit_test"} and status == "warn":
-            warned += 1
+            warnings.append(NodeFailure(kind, result.node.unique_id, status, str(result.message or "")[:500]))
     if failures:
         lines = "\n".join(f"  {f.kind} {f.name}: {f.status}: {f.message}" for f in failures)
         raise MartsBuildError(f"dbt build for {business_date} failed ({len(failures)} node(s)):\n{lines}",
                               tuple(failures))
-    return MartsResult(business_date, tuple(models), passed, warned, seconds)
+    return MartsResult(business_date, tuple(models), passed, len(warnings), seconds, tuple(warnings))
 
 
 def _release_warehouse() -> None:

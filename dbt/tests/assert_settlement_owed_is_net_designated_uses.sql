@@ -1,5 +1,6 @@
--- Per municipality: what settlement items say is payable = uses minus cancels at merchants designated for the
--- municipality and active on the use's date, computed here straight from the ledger and the dimensions.
+-- Per municipality: what settlement items with settlement_status 'payable' say is owed (positive items and
+-- negative ones alike) = uses minus cancels at merchants designated for the municipality and active on the
+-- use's date, computed here straight from the ledger and the dimensions.
 with
 
 ledger as (
@@ -34,9 +35,10 @@ expected as (
 ),
 
 actual as (
+    -- negative items (settlement_status payable but is_payable false) are owed back by the merchant
     select municipality_code, sum(amount_yen) as owed_yen
     from {{ ref('fct_settlement_items') }}
-    where is_payable
+    where settlement_status = 'payable'
     group by all
 )
 

@@ -1,4 +1,7 @@
-"""Incremental runs day by day (with a late event arriving days after its date) equal one full rebuild."""
+"""Incremental runs day by day (with late events arriving days after their date) equal one full rebuild.
+
+The late events: a use, a grant that re-orders FIFO, a cancel, a negative adjust (see the comments).
+"""
 
 from __future__ import annotations
 
@@ -31,14 +34,30 @@ def snapshot(path) -> dict[str, list[tuple]]:
 
 
 @pytest.mark.slow
-def test_day_by_day_with_a_late_event_equals_full_rebuild(tmp_path, dbt_build):
+def test_day_by_day_with_late_events_equals_full_rebuild(tmp_path, dbt_build):
     path, con = new_warehouse(tmp_path)
     write_masters(con)
     ledger = Ledger(prefix="I")
     generate(ledger, seed=5, start=START, days=16, municipalities=("131016", "141500", "242012"), residents=40)
-    late_use = ledger.use(datetime(2024, 3, 27, 8), "131016", "GEN05000000", 700)  # arrives on 3 April
-    on_time = Ledger(prefix="I", rows=[r for r in ledger.rows if r["event_id"] != late_use])
-    late = Ledger(prefix="I", rows=[r for r in ledger.rows if r["event_id"] == late_use])
+    late_ids = {ledger.use(datetime(2024, 3, 27, 8), "131016", "GEN05000000", 700)}  # all arrive on 3 April
+    # A late GRANT re-orders FIFO: the 3/28 and 4/1 uses (first taken from the prepaid lot) now take the earlier-
+    # expiring grant, so the prepaid lot - created before the restart date - gets no new movement row at all.
+    prepaid = ledger.charge(datetime(2024, 3, 26, 9), "131016", "LATEGRNT", "CHY_PRE", 1000)
+    ledger.use(datetime(2024, 3, 28, 10), "131016", "LATEGRNT", 300)
+    ledger.use(datetime(2024, 4, 1, 10), "131016", "LATEGRNT", 100)
+    late_grant = ledger.grant(datetime(2024, 3, 27, 9), "131016", "LATEGRNT", "CHY_D10", 400)  # expires 6 Apr
+    # A late cancel and a late use empty a lot whose expiry (30 Mar, 300 left) the 30 Mar run already posted:
+    # its expiry becomes 0 and the ledger partition of that day must lose its old postings.
+    d10 = ledger.grant(datetime(2024, 3, 20, 9), "131016", "LATECANC", "CHY_D10", 500)  # expires 30 Mar
+    first_use = ledger.use(datetime(2024, 3, 27, 10), "131016", "LATECANC", 200)
+    late_ids |= {ledger.cancel(datetime(2024, 3, 28, 10), "131016", "LATECANC", first_use, 50),
+                 ledger.use(datetime(2024, 3, 29, 10), "131016", "LATECANC", 350)}
+    # A late negative adjust turns a use into a pure shortfall: that day loses every lot consumption.
+    ledger.grant(datetime(2024, 3, 26, 9), "131016", "LATEADJS", "CHY_D30", 100)
+    shortfall_use = ledger.use(datetime(2024, 3, 28, 10), "131016", "LATEADJS", 100)
+    late_ids |= {late_grant, ledger.adjust(datetime(2024, 3, 27, 9), "131016", "LATEADJS", "CHY_D30", -100)}
+    on_time = Ledger(prefix="I", rows=[r for r in ledger.rows if r["event_id"] not in late_ids])
+    late = Ledger(prefix="I", rows=[r for r in ledger.rows if r["event_id"] in late_ids])
 
     on_time.write(con, up_to=date(2024, 3, 30))
     con.close()
@@ -50,12 +69,21 @@ def test_day_by_day_with_a_late_event_equals_full_rebuild(tmp_path, dbt_build):
                 late.write(con)
         dbt_build(path, day_to)
     incremental = snapshot(path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        # hand-computed: the 3/28 use (300) and the 4/1 use (100) both come from the late D10 grant (400)
+        assert con.execute("select consumed_yen, remaining_yen from marts.fct_point_lots where lot_event_id = ?",
+                           [prepaid]).fetchone() == (0, 1000)
+        # 500 - 200 + 50 - 350 = 0 left at expiry: no expiry posting remains for LATECANC's lot
+        assert con.execute("select count(*) from marts.fct_ledger_entries where posting_group_id = ?",
+                           ["expiry:" + d10]).fetchone() == (0,)
+        assert con.execute("select count(*) from marts.fct_lot_consumptions where event_id = ?",
+                           [shortfall_use]).fetchone() == (0,)
 
     rebuilt = tmp_path / "rebuilt.duckdb"
     shutil.copy(path, rebuilt)
     dbt_build(rebuilt, date(2024, 4, 9), full_refresh=True)
     full = snapshot(rebuilt)
     assert len(full["marts.fct_point_lots"]) > 50
-    assert any(row[0].startswith(late_use + "|") for row in full["staging.int_lot_movements"])
+    assert late_ids <= {row[0].split("|")[0] for row in full["staging.int_lot_movements"]}
     for table in TABLES:
         assert incremental[table] == full[table], table

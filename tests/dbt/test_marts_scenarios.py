@@ -74,6 +74,19 @@ def built(marts_home, dbt_build):
     ids["adj_neg"] = ledger.adjust(at(date(2024, 4, 1), 14), SGM, "ADJS0001", "SGM_PRE", -120)
     ids["adj_pexp"] = ledger.platform_expire(date(2024, 4, 2), SGM, "ADJS0001", "SGM_D1", ids["adj_ben"], 50)
 
+    # 9. A negative adjust larger than its programme's lots: the uncovered 30 is credited to point_adjustment.
+    ids["adjx_d30"] = ledger.grant(at(date(2024, 6, 1), 9), CHY, "ADJN0001", "CHY_D30", 100)
+    ids["adjx_pre"] = ledger.charge(at(date(2024, 6, 1), 9, 1), CHY, "ADJN0001", "CHY_PRE", 100)
+    ids["adjx_neg"] = ledger.adjust(at(date(2024, 6, 2), 9), CHY, "ADJN0001", "CHY_D30", -130)
+
+    # 10. Daily cycle (津市): a cancel settled two periods after its use nets that period negative.
+    ids["neg_g"] = ledger.charge(at(date(2024, 5, 9)), TSU, "NEGS0001", "TSU_PRE", 1000)
+    ids["neg_use"] = ledger.use(at(date(2024, 5, 10)), TSU, "NEGS0001", 400, "M00000002")
+    ids["neg_can"] = ledger.cancel(at(date(2024, 5, 12)), TSU, "NEGS0001", ids["neg_use"], 150, "M00000002")
+
+    # 11. A grant of a programme in no snapshot in force on its date: no expiry, no funding, a warning.
+    ids["unk_g"] = ledger.grant(at(date(2024, 4, 1)), CHY, "UNKP0001", "CHY_GONE", 100)
+
     ledger.write(con)
     insert(con, "partner_conversion", [
         {"partner_code": "CARDCO", "partner_txn_id": "X1", "txn_ts": datetime(2024, 4, 5, 10), "mykey_id": "CONV0001",
@@ -82,6 +95,21 @@ def built(marts_home, dbt_build):
         {"partner_code": "CARDCO", "partner_txn_id": "X1", "txn_ts": datetime(2024, 4, 20, 10), "mykey_id": "CONV0001",
          "municipality_code": CHY, "partner_points": 100, "municipal_points": 100, "amount_due_yen": 90,
          "status": "cancelled"},
+        # X2 was cancelled before it took effect: no applied row anywhere, so it owes nothing.
+        {"partner_code": "CARDCO", "partner_txn_id": "X2", "txn_ts": datetime(2024, 4, 25, 10), "mykey_id": "CONV0001",
+         "municipality_code": CHY, "partner_points": 500, "municipal_points": 500, "amount_due_yen": 500,
+         "status": "cancelled"},
+        # Another partner's cancel with X1's txn id does not reverse CARDCO's X1 (and has no applied row itself).
+        {"partner_code": "ACQ1", "partner_txn_id": "X1", "txn_ts": datetime(2024, 4, 26, 10), "mykey_id": "CONV0001",
+         "municipality_code": CHY, "partner_points": 70, "municipal_points": 70, "amount_due_yen": 70,
+         "status": "cancelled"},
+        # X3: the cancel (3 May) arrives in an EARLIER file than its applied row (10 April, loaded 5 May).
+        {"partner_code": "CARDCO", "partner_txn_id": "X3", "txn_ts": datetime(2024, 5, 3, 10), "mykey_id": "CONV0001",
+         "municipality_code": CHY, "partner_points": 300, "municipal_points": 300, "amount_due_yen": 300,
+         "status": "cancelled", "business_date": date(2024, 5, 3)},
+        {"partner_code": "CARDCO", "partner_txn_id": "X3", "txn_ts": datetime(2024, 4, 10, 10), "mykey_id": "CONV0001",
+         "municipality_code": CHY, "partner_points": 300, "municipal_points": 300, "amount_due_yen": 300,
+         "status": "applied", "business_date": date(2024, 5, 5)},
     ])
     con.close()
     result = dbt_build(path, BUILD_DATE)
@@ -199,6 +227,48 @@ def test_negative_adjust_and_platform_expiry_kept_for_reconciliation(built):
 
 def test_partner_receivable_per_month(built):
     con, _, _ = built
-    row = con.execute("select amount_due_yen, due_date from marts.fct_partner_receivables "
-                      "where partner_code = 'CARDCO' and municipality_code = '131016'").fetchone()
-    assert row == (810, date(2024, 5, 10))
+    rows = con.execute("""
+        select partner_code, month_start_date, applied_amount_due_yen, cancelled_amount_due_yen,
+               unmatched_cancelled_count, amount_due_yen, due_date
+        from marts.fct_partner_receivables where municipality_code = '131016'
+        order by partner_code, month_start_date""").fetchall()
+    assert rows == [
+        # ACQ1's cancel of "X1" matches no ACQ1 applied row (CARDCO's X1 is another partner's): owes nothing.
+        ("ACQ1", date(2024, 4, 1), 0, 0, 1, 0, date(2024, 5, 10)),
+        # April: applied X1 900 + X3 300 = 1200; X1's cancel (20 Apr) reverses 90 -> 1110. X2's cancel has no
+        # applied row: owes nothing (subtracting every cancelled row gave 1200 - 90 - 500 = 610).
+        ("CARDCO", date(2024, 4, 1), 1200, 90, 1, 1110, date(2024, 5, 10)),
+        # May: X3's cancel (3 May) reverses the April applied row although it was loaded before it: -300.
+        ("CARDCO", date(2024, 5, 1), 0, 300, 0, -300, date(2024, 6, 10)),
+    ]
+
+
+def test_negative_adjust_beyond_its_programme_credits_point_adjustment(built):
+    con, ids, _ = built
+    # -130 on CHY_D30 (100 in lots): 100 consumed from the D30 lot, 30 uncovered; the prepaid lot is untouched.
+    assert allocations(con, ids["adjx_neg"]) == [(ids["adjx_d30"], 100)]
+    assert lot(con, ids["adjx_pre"]) == (0, 0, 0, 100)
+    postings = con.execute("""
+        select account, sum(debit_yen), sum(credit_yen) from marts.fct_ledger_entries
+        where posting_group_id = ? group by account order by account""", [ids["adjx_neg"]]).fetchall()
+    assert postings == [("point_adjustment", 0, 130), ("resident_point_liability", 100, 0),
+                        ("unallocated_point_suspense", 30, 0)]
+
+
+def test_cancel_in_a_later_period_makes_a_negative_item_not_payable(built):
+    con, _, _ = built
+    rows = con.execute("""
+        select period_start_date, settlement_status, amount_yen, is_negative, is_payable
+        from marts.fct_settlement_items where municipality_code = '242012' and merchant_id = 'M00000002'
+        order by period_start_date""").fetchall()
+    assert rows == [(date(2024, 5, 10), "payable", 400, False, True),
+                    (date(2024, 5, 12), "payable", -150, True, False)]
+
+
+def test_lot_of_a_programme_not_in_force_is_listed_as_a_warning(built):
+    con, ids, result = built
+    row = con.execute("select expiry_date, funding, is_program_known, remaining_yen from marts.fct_point_lots "
+                      "where lot_event_id = ?", [ids["unk_g"]]).fetchone()
+    assert row == (None, None, False, 100)
+    warned = {w.name.split(".")[2]: w.message for w in result.warnings}
+    assert warned["fct_point_lots_program_in_force_on_grant_date"] == "Got 1 result, configured to warn if != 0"

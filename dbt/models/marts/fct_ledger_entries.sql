@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['municipality_code', 'mykey_id', 'business_date']) }}
+          unique_key=['municipality_code', 'mykey_id', 'business_date'],
+          pre_hook="{{ delete_recomputed_partitions() }}") }}
 
 with
 
@@ -38,8 +39,10 @@ accounts as (
         end as debit_account,
         case
             when movement_kind in ('create', 'restore') then 'resident_point_liability'
-            when movement_kind = 'consume' and event_type = 'adjust' then 'point_adjustment'
-            when movement_kind in ('consume', 'shortfall') then 'merchant_payable'
+            -- a negative adjust takes points back for the adjustment account, also what no lot covered:
+            -- only uses and cancels ever touch merchant_payable
+            when movement_kind in ('consume', 'shortfall') and event_type = 'adjust' then 'point_adjustment'
+            when movement_kind in ('consume', 'shortfall') and event_type = 'use' then 'merchant_payable'
             when movement_kind in ('expire', 'lapse') then 'expired_points'
             when movement_kind = 'unrestored' then 'unallocated_point_suspense'
         end as credit_account,

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['municipality_code', 'mykey_id', 'business_date']) }}
+          unique_key=['municipality_code', 'mykey_id', 'business_date'],
+          pre_hook="{{ delete_recomputed_partitions() }}") }}
 
 with
 

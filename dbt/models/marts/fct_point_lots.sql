@@ -11,11 +11,19 @@ movements as (
 ),
 
 touched_lots as (
+    -- A run recomputes whole residents from their restart date, and a late event can move points between ANY
+    -- of the resident's lots (a late grant re-orders FIFO; an older lot may lose its consumption without getting
+    -- a new movement row). So every lot of a resident with a row written in this run is rebuilt, not only the
+    -- lots that got new rows.
     select distinct lot_event_id
     from movements
     where lot_event_id is not null
     {% if is_incremental() %}
-        and computed_for_date = date '{{ var("business_date") }}'
+        and (municipality_code, mykey_id) in (
+            select (municipality_code, mykey_id)
+            from movements
+            where computed_for_date = date '{{ var("business_date") }}'
+        )
     {% endif %}
 ),
 

@@ -57,7 +57,7 @@ events as (
     inner join ledger using (event_id)
 ),
 
-final as (
+items as (
     select
         md5(concat_ws('|', municipality_code, merchant_id, period_start_date, settlement_status)) as settlement_item_id,
         municipality_code,
@@ -80,6 +80,15 @@ final as (
         sum(unallocated_yen) as unallocated_yen,
     from events
     group by all
+),
+
+final as (
+    -- A period whose cancels (of uses settled in earlier periods) exceed its uses nets negative: never paid
+    -- from here (not is_payable); the payout step must offset it against the merchant's later payable items.
+    select
+        * replace (is_payable and amount_yen >= 0 as is_payable),
+        amount_yen < 0 as is_negative,
+    from items
 )
 
 select * from final
