@@ -2,6 +2,7 @@
 
     seisan simulate --out DIR --start D --days N ...   write a simulated inbox (and faults.json)
     seisan ingest --date D                              inbox → raw for D, without Airflow
+    seisan marts --date D [--full-refresh]              dbt marts for D, without Airflow
     seisan run --date D                                 the daily DAG for D, in-process
     seisan demo                                         simulate a small world and run every day of it
     seisan sql QUERY                                    read-only query against the warehouse
@@ -79,6 +80,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_marts(args: argparse.Namespace) -> int:
+    from seisan.steps import build_marts_step
+
+    settings = load_settings()
+    if not settings.warehouse.is_file():
+        raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `seisan ingest --date {args.date}` first")
+    say(f"building the marts for {args.date}{' from scratch' if args.full_refresh else ''} in {settings.warehouse}")
+    result = build_marts_step(args.date, settings, full_refresh=args.full_refresh)
+    say(f"{len(result['models_built'])} models built, {result['tests_passed']} tests passed"
+        f"{', warnings: ' + ', '.join(w['name'] for w in result['warnings']) if result.get('warnings') else ''} "
+        f"in {result['seconds']:.1f} s")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from seisan.demo import run_demo
 
@@ -152,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
                                           "home under SEISAN_HOME (no scheduler or web server needed).")
     run.add_argument("--date", type=_date, required=True, help="business date, YYYY-MM-DD")
     run.set_defaults(handler=cmd_run)
+
+    marts = commands.add_parser("marts", help="build the dbt marts for one business date (without Airflow)",
+                                description="Run the dbt build (models and tests) for DATE. --full-refresh rebuilds "
+                                            "every mart from the raw layer, e.g. after a master was corrected.")
+    marts.add_argument("--date", type=_date, required=True, help="business date, YYYY-MM-DD")
+    marts.add_argument("--full-refresh", action="store_true", help="rebuild every mart from raw")
+    marts.set_defaults(handler=cmd_marts)
 
     demo = commands.add_parser("demo", help="simulate a small world and run the DAG for each of its days",
                                description="Simulate the world in seisan.toml [demo] into SEISAN_HOME/inbox, run "

@@ -72,14 +72,15 @@ def write_ingest_outputs(warehouse: Path, out_dir: Path, run_date: dt.date) -> l
     return written
 
 
-def build_marts_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
-    """raw → staging → marts with dbt for one business date."""
+def build_marts_step(business_date: str | dt.date, settings: Settings | None = None,
+                     full_refresh: bool = False) -> dict[str, Any]:
+    """raw → staging → marts with dbt for one business date (`full_refresh`: rebuild every mart from raw)."""
     from seisan.marts import build_marts
 
     settings = settings or load_settings()
     date = parse_business_date(business_date)
     started = dt.datetime.now(dt.UTC)
-    result = _jsonable(build_marts(settings.warehouse, date, progress=log.info))
+    result = _jsonable(build_marts(settings.warehouse, date, full_refresh=full_refresh, progress=log.info))
     record_step_run(settings.warehouse, date, "build_marts", started, result)
     return result
 

@@ -5,7 +5,7 @@ import pytest
 
 from seisan.cli import build_parser, main
 
-COMMANDS = ("simulate", "ingest", "run", "demo", "sql")
+COMMANDS = ("simulate", "ingest", "marts", "run", "demo", "sql")
 
 
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,7 +58,8 @@ def test_sql_without_a_warehouse_says_what_to_do(seisan_home, capsys: pytest.Cap
     assert "seisan demo" in capsys.readouterr().err
 
 
-def test_simulate_then_ingest_from_the_command_line(seisan_home, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.slow
+def test_simulate_ingest_and_build_marts_from_the_command_line(seisan_home, capsys: pytest.CaptureFixture[str]) -> None:
     import duckdb
 
     inbox = seisan_home / "inbox"
@@ -74,6 +75,13 @@ def test_simulate_then_ingest_from_the_command_line(seisan_home, capsys: pytest.
     assert read == loaded  # a world without faults quarantines nothing
     assert f"{read:,} read = {loaded:,} loaded + 0 quarantined" in out
     assert (seisan_home / "out" / "2026-11-02" / "ingest_files.csv").is_file()
+    assert main(["marts", "--date", "2026-11-02", "--full-refresh"]) == 0
+    assert "models built" in capsys.readouterr().out
+    with duckdb.connect(str(seisan_home / "warehouse.duckdb"), read_only=True) as con:
+        platform, seisan = con.execute(
+            "select (select sum(balance_yen) from staging.stg_platform__balances), "
+            "(select sum(balance_yen) from marts.fct_balances where business_date = date '2026-11-02')").fetchone()
+    assert platform == seisan and platform > 0
 
 
 def test_sql_error_is_one_sentence(seisan_home, capsys: pytest.CaptureFixture[str]) -> None:
