@@ -1,9 +1,10 @@
 """`seisan-reader` / `python -m reader_agent`: the shop-terminal command line.
 
 Commands: status, init-terminal, pay --amount N, cancel --auth-id A, recover, upload. Messages go to stdout in
-Japanese (default) or English (`--lang en`); an error prints `[code] sentence-that-says-what-to-do` to stderr
-and exits 1 (usage errors exit 2). The PIN is read from the keyboard without echo (or one line on a piped
-stdin, for PIN pads), never from an argument or environment variable.
+Japanese (default) or English (`--lang en`, before or after the command); an error — an agent error, an
+OSError, Ctrl+C or an unexpected exception — prints `[code] sentence-that-says-what-to-do` to stderr and exits
+1 (usage errors exit 2, Ctrl+C 130), never with a traceback. The PIN is read from the keyboard without echo
+(or one line on a piped stdin, for PIN pads), never from an argument or environment variable.
 This is the agent's only place that reads its settings (flags, then terminal.json in the state directory).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -21,6 +23,7 @@ from reader_agent import messages
 from reader_agent.config import TerminalConfig, init_terminal, load_config, load_key
 from reader_agent.errors import AgentError, Reason
 from reader_agent.flow import (
+    TRANSACTION_CAP_S_DEFAULT,
     CardOptions,
     Request,
     card_status,
@@ -51,20 +54,30 @@ def _parser() -> argparse.ArgumentParser:
                         help="language of messages to staff and residents (default ja)")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    # the same two options after the command too; SUPPRESS keeps the value given before the command
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS,
+                        help="as before the command (given here, it wins)")
+    common.add_argument("--lang", choices=messages.LANGS, default=argparse.SUPPRESS,
+                        help="as before the command (given here, it wins)")
     card = argparse.ArgumentParser(add_help=False)
     card.add_argument("--reader", help="use only readers whose name contains this")
     card.add_argument("--card-wait", type=float, default=30.0, help="seconds to wait for a card")
     card.add_argument("--pin-timeout", type=float, default=30.0, help="seconds to wait for the PIN")
     card.add_argument("--apdu-timeout", type=float, default=5.0, help="seconds to wait for each card command")
     card.add_argument("--trace", action="store_true", help="print APDUs (PIN masked) to stderr")
+    card.add_argument("--transaction-timeout", type=float, default=TRANSACTION_CAP_S_DEFAULT,
+                      help="most seconds from connecting to the card to its signature (default %(default)s)")
     net = argparse.ArgumentParser(add_help=False)
     net.add_argument("--platform-url", help="the point platform's https URL (default: from init-terminal)")
     net.add_argument("--platform-ca", help="PEM file of the CA that signed the platform's certificate")
 
-    sub.add_parser("status", parents=[card], help="readers, card, JPKI and PIN tries left (never asks the PIN)",
+    sub.add_parser("status", parents=[common, card],
+                   help="readers, card, JPKI and PIN tries left (never asks the PIN)",
                    description="Show the readers, whether a card is present, whether it is a My Number Card with "
                                "JPKI, and how many auth-PIN tries are left. Never asks for the PIN.")
-    init = sub.add_parser("init-terminal", parents=[net], help="create the terminal key and print its master line",
+    init = sub.add_parser("init-terminal", parents=[common, net],
+                          help="create the terminal key and print its master line",
                           description="Generate the terminal's Ed25519 key (file mode 0600) and print the line for "
                                       "the terminals master file.")
     init.add_argument("--terminal-id", required=True, help="T followed by 8 digits")
@@ -72,19 +85,21 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--municipality-code", help="default municipality for payments (6 digits)")
     init.add_argument("--upload-target", help="inbox directory or https URL")
     init.add_argument("--active-from", type=dt.date.fromisoformat, help="YYYY-MM-DD the key is in force from")
-    pay = sub.add_parser("pay", parents=[card, net], help="take a payment in points",
+    pay = sub.add_parser("pay", parents=[common, card, net], help="take a payment in points",
                          description="Read the card, get the platform's authorisation, ask the PIN, have the card "
                                      "sign, and write the signed log record.")
     pay.add_argument("--amount", type=_amount, required=True, help="points (= yen) to pay")
     pay.add_argument("--municipality-code", help="whose points to use (default: the platform chooses)")
-    cancel = sub.add_parser("cancel", parents=[card, net], help="cancel all or part of an earlier payment",
+    cancel = sub.add_parser("cancel", parents=[common, card, net],
+                            help="cancel all or part of an earlier payment",
                             description="Cancel a payment by its authorisation id; the resident's card signs.")
     cancel.add_argument("--auth-id", required=True, help="the auth id printed on the payment's receipt")
     cancel.add_argument("--amount", type=_amount, help="partial cancel; default: the whole use")
-    sub.add_parser("recover", parents=[net], help="settle a transaction interrupted by a crash or network loss",
+    sub.add_parser("recover", parents=[common, net],
+                   help="settle a transaction interrupted by a crash or network loss",
                    description="Ask the platform how an interrupted transaction ended and write or drop its "
                                "record so the log never skips or repeats a seq.")
-    upload = sub.add_parser("upload", parents=[net], help="seal the current log file and deliver it",
+    upload = sub.add_parser("upload", parents=[common, net], help="seal the current log file and deliver it",
                             description="Seal the current log file and deliver it to the inbox (a directory or an "
                                         "https URL), retrying; never delivered as two different files.")
     upload.add_argument("--to", dest="upload_target", help="inbox directory or https URL")
@@ -104,7 +119,8 @@ def _platform(args: argparse.Namespace, config: TerminalConfig, state_dir: Path,
 
 def _card_options(args: argparse.Namespace, err: TextIO) -> CardOptions:
     trace = (lambda line: print(line, file=err)) if args.trace else None
-    return CardOptions(args.reader, args.card_wait, args.pin_timeout, args.apdu_timeout, trace)
+    return CardOptions(args.reader, args.card_wait, args.pin_timeout, args.apdu_timeout, trace,
+                       args.transaction_timeout)
 
 
 def _cmd_status(args: argparse.Namespace, say: Callable[[str], None], t: Callable[..., str]) -> None:
@@ -183,9 +199,40 @@ def error_text(error: AgentError, lang: str) -> str:
     return f"[{error.code.value}] {messages.text(error.code.value, lang, **params)}"
 
 
+def coded(exc: BaseException) -> AgentError:
+    """Any exception as a coded error: what main prints instead of a traceback (no message text of the
+    exception beyond its errno name or type, so nothing unexpected reaches the screen)."""
+    if isinstance(exc, AgentError):
+        return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return AgentError(Reason.INTERRUPTED)
+    if isinstance(exc, OSError):
+        name = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+        return AgentError(Reason.SYSTEM_ERROR, detail=name)
+    return AgentError(Reason.INTERNAL_ERROR, detail=type(exc).__name__)
+
+
+EXIT_STATUS = {Reason.USAGE: 2, Reason.INTERRUPTED: 130}
+
+
+def _run(args: argparse.Namespace, say: Callable[[str], None], t: Callable[..., str],
+         pin_source: PinSource | None) -> None:
+    if args.command == "status":
+        _cmd_status(args, say, t)
+    elif args.command == "init-terminal":
+        _cmd_init(args, say, t)
+    elif args.command in ("pay", "cancel"):
+        _cmd_transaction(args, say, t, pin_source or read_pin_from_stdin)
+    elif args.command == "recover":
+        _cmd_recover(args, say, t)
+    elif args.command == "upload":
+        _cmd_upload(args, say, t)
+
+
 def main(argv: list[str] | None = None, pin_source: PinSource | None = None,
          out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run one command; returns the exit code. Tests may pass a `pin_source` and output streams."""
+    """Run one command; returns the exit code (0, 1, 2 usage, 130 interrupted). Every failure, including
+    OSError, Ctrl+C and unexpected exceptions, prints `[code] what to do` and no traceback."""
     out, err = out or sys.stdout, err or sys.stderr
     try:
         args = _parser().parse_args(argv)
@@ -197,17 +244,11 @@ def main(argv: list[str] | None = None, pin_source: PinSource | None = None,
         print(line, file=out, flush=True)
 
     try:
-        if args.command == "status":
-            _cmd_status(args, say, t)
-        elif args.command == "init-terminal":
-            _cmd_init(args, say, t)
-        elif args.command in ("pay", "cancel"):
-            _cmd_transaction(args, say, t, pin_source or read_pin_from_stdin)
-        elif args.command == "recover":
-            _cmd_recover(args, say, t)
-        elif args.command == "upload":
-            _cmd_upload(args, say, t)
-    except AgentError as error:
+        _run(args, say, t, pin_source)
+    except BaseException as exc:  # noqa: BLE001 - the till shows a code and what to do, never a traceback
+        if isinstance(exc, SystemExit | GeneratorExit):
+            raise
+        error = coded(exc)
         print(error_text(error, args.lang), file=err, flush=True)
-        return 2 if error.code == Reason.USAGE else 1
+        return EXIT_STATUS.get(error.code, 1)
     return 0

@@ -39,6 +39,13 @@ class Reason(StrEnum):
     UPLOAD_FAILED = "upload_failed"
     UPLOAD_CONFLICT = "upload_conflict"
     LOG_CORRUPT = "log_corrupt"
+    LOG_FULL = "log_full"                      # too many unsealed records: run upload first
+    AGENT_RUNNING = "agent_running"            # the state directory is locked by another seisan-reader
+    TRANSACTION_TIMEOUT = "transaction_timeout"  # the whole card part took longer than the cap
+    PLATFORM_ANSWER_INVALID = "platform_answer_invalid"  # a 2xx answer without the fields the protocol says
+    SYSTEM_ERROR = "system_error"              # an OSError (disk full, permissions, read-only file system)
+    INTERRUPTED = "interrupted"                # Ctrl+C / SIGINT
+    INTERNAL_ERROR = "internal_error"          # a bug: an exception the agent did not expect
     USAGE = "usage"
 
 

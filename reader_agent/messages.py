@@ -63,9 +63,11 @@ _TEXT: dict[str, tuple[str, str]] = {
                            "通信が戻ったら `seisan-reader recover` を実行してください (自動でも確認します)。",
                            "No answer from the platform; the outcome is not known yet. The attempt is saved. "
                            "When the network is back run `seisan-reader recover` (it is also checked automatically)."),
-    "pending_unresolved": ("前回のお取引の結果をまだ確認できていません。通信を確認して `seisan-reader recover` を実行してください。",
-                           "The previous transaction is still unconfirmed. Check the network and run "
-                           "`seisan-reader recover`."),
+    "pending_unresolved": ("前回のお取引の結果をポイントサーバーでまだ確認できていません (応答: {answer})。記録は端末に保存したままです。"
+                           "通信を確認して `seisan-reader recover` を実行してください。同じ応答が続く場合は本部に連絡してください (log/pending.json は消さないでください)。",
+                           "The platform has not yet confirmed how the previous transaction ended (answer: {answer}). "
+                           "Its record is kept on this terminal. Check the network and run `seisan-reader recover`; "
+                           "if the same answer repeats, contact head office (never delete log/pending.json)."),
     "terminal_not_initialised": ("端末が初期化されていません。`seisan-reader init-terminal` を実行してください。",
                                  "This terminal is not set up. Run `seisan-reader init-terminal`."),
     "terminal_key_exists": ("端末鍵はすでにあります。上書きしません。鍵を作り直す場合は本部に連絡してください。",
@@ -78,14 +80,45 @@ _TEXT: dict[str, tuple[str, str]] = {
                         "Contact head office."),
     "log_corrupt": ("取引ログが壊れています ({detail})。端末を使わず、本部に連絡してください。",
                     "The transaction log is damaged ({detail}). Stop using the terminal and contact head office."),
-    "usage": ("使い方が正しくありません: {detail}", "Wrong usage: {detail}"),
+    "log_full": ("未送信の取引記録が上限 ({records} 件) に達しました。お支払いは完了していません。"
+                 "`seisan-reader upload` を実行してから、もう一度お試しください。",
+                 "The log holds the most records one upload file may ({records}). Nothing was paid. Run "
+                 "`seisan-reader upload`, then start again."),
+    "agent_running": ("この端末では別の seisan-reader が動作中です。その処理が終わるのを待つか、そのウィンドウを閉じてから、もう一度お試しください。",
+                      "Another seisan-reader is running on this terminal. Wait for it to finish or close it, "
+                      "then try again."),
+    "transaction_timeout": ("お取引が制限時間内に終わらなかったため中止しました。お支払いは完了していません。カードを置き直して、最初からやり直してください。",
+                            "The transaction did not finish within its time limit and was stopped. Nothing was "
+                            "paid. Place the card again and start again."),
+    "platform_answer_invalid": ("ポイントサーバーの応答が正しくありません (項目: {field})。お支払いは完了していません。本部に連絡してください。",
+                                "The platform's answer is malformed (field: {field}). Nothing was paid. Contact "
+                                "head office."),
+    "system_error": ("端末のファイル操作に失敗しました ({detail})。ディスクの空き容量と設定フォルダーの書き込み権限を確認してください。"
+                     "レシートが表示されていなければお支払いは完了していません。続ける前に `seisan-reader recover` を実行してください。",
+                     "A file operation on this terminal failed ({detail}). Check the free disk space and that "
+                     "the state directory is writable. Unless a receipt was shown nothing was paid; run "
+                     "`seisan-reader recover` before going on."),
+    "interrupted": ("処理を中断しました。レシートが表示されていなければお支払いは完了していません。"
+                    "次のお取引の前に `seisan-reader recover` を実行してください。",
+                    "Stopped. Unless a receipt was shown nothing was paid. Run `seisan-reader recover` before "
+                    "the next transaction."),
+    "internal_error": ("端末ソフトの内部エラーです ({detail})。`seisan-reader recover` を実行し、本部に連絡してください。",
+                       "Internal error in the terminal software ({detail}). Run `seisan-reader recover` and "
+                       "contact head office."),
+    "usage": ("使い方が正しくありません: {detail}。`seisan-reader --help` (コマンドごとに `seisan-reader <コマンド> --help`) を確認してください。",
+              "Wrong usage: {detail}. See `seisan-reader --help` (and `seisan-reader <command> --help`)."),
     # --- platform decline reasons ---
-    "decline.insufficient_balance": ("ポイント残高が足りません (残高 {balance} 円)。", "Not enough points (balance ¥{balance})."),
-    "decline.card_not_registered": ("このカードは MyKey ID に登録されていません。", "This card is not registered to a MyKey ID."),
+    "decline.insufficient_balance": ("ポイント残高が足りません (残高 {balance} 円)。残高以下の金額でお支払いいただくか、残りを他の方法でお支払いください。",
+                                     "Not enough points (balance ¥{balance}). Pay at most the balance in points, "
+                                     "and the rest another way."),
+    "decline.card_not_registered": ("このカードは MyKey ID に登録されていません。マイナポータル等で MyKey ID の設定 (マイキーID作成) を済ませてから、もう一度お試しください。",
+                                    "This card is not registered to a MyKey ID. Set up the MyKey ID (e.g. on "
+                                    "Mynaportal) first, then try again."),
     "decline.card_revoked": ("このカードの証明書は失効しています。市区町村の窓口にご相談ください。",
                              "This card's certificate is revoked. Ask the municipal office."),
-    "decline.not_designated": ("この店舗ではお住まいの自治体のポイントを使えません。",
-                               "This shop cannot accept your municipality's points."),
+    "decline.not_designated": ("この店舗ではお住まいの自治体のポイントを使えません。ポイントを使える店舗はお住まいの自治体にご確認ください。",
+                               "This shop cannot accept your municipality's points. Ask your municipality "
+                               "which shops take them."),
     "decline.merchant_not_active": ("この店舗は現在ポイントを受け付けられません。本部に連絡してください。",
                                     "This shop cannot accept points at the moment. Contact head office."),
     "decline.terminal_unknown": ("この端末は登録されていません。本部に連絡してください。",
@@ -118,6 +151,13 @@ _TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+class _Params(dict):
+    """Template parameters; one that was not given shows as "-" rather than as a raw `{name}`."""
+
+    def __missing__(self, key: str) -> str:
+        return "-"
+
+
 def text(key: str, lang: str = "ja", **params: object) -> str:
     """The sentence for `key` in `lang` (ja/en), with params filled in; the key itself if unknown."""
     pair = _TEXT.get(key)
@@ -125,8 +165,8 @@ def text(key: str, lang: str = "ja", **params: object) -> str:
         return key
     template = pair[1] if lang == "en" else pair[0]
     try:
-        return template.format(**params)
-    except (KeyError, IndexError):
+        return template.format_map(_Params(params))
+    except (KeyError, IndexError, ValueError):
         return template
 
 

@@ -29,8 +29,7 @@ _HR_SHARING = 0x8010000B
 _HR_TIMEOUT = 0x8010000A
 _HR_NO_SERVICE = (0x8010001D, 0x8010001E)
 _HR_NO_READERS = 0x8010002E
-_HR_LINK_LOST = (0x80100016, 0x80100013)  # not transacted / comm error: what a pulled card often gives first
-REMOVAL_CHECK_S = 1.0
+REMOVAL_CHECK_S = 2.0  # pcscd polls vpcd/CCID card presence about every 0.4 s; allow several polls
 _SCARD_PRESENT = 0x0004  # SCardStatus dwState bit (pcsclite.h); pyscard does not export it
 
 
@@ -105,27 +104,28 @@ class PcscContext:
                 for name, state, atr in states]
 
     def wait_for_card(self, name_filter: str | None, timeout_s: float) -> str:
-        """The name of a reader holding a card, waiting up to `timeout_s`; NO_READER / NO_CARD otherwise."""
+        """The name of a reader holding a usable (present, not MUTE) card, waiting up to `timeout_s`;
+        NO_READER / NO_CARD otherwise. A change that brings no usable card (a card removed, a MUTE card, an
+        unrelated reader event) does not end the wait early: it waits out the rest of the timeout."""
         s = self._scard
         names = self.readers(name_filter)
         if not names:
             raise AgentError(Reason.NO_READER)
+        deadline = time.monotonic() + timeout_s
         hresult, states = s.SCardGetStatusChange(self.handle, 0, [(n, s.SCARD_STATE_UNAWARE) for n in names])
-        if hresult != 0:
-            raise _error_for(hresult)
-        for name, state, _atr in states:
-            if state & s.SCARD_STATE_PRESENT and not state & s.SCARD_STATE_MUTE:
-                return name
-        hresult, states = s.SCardGetStatusChange(self.handle, int(timeout_s * 1000),
-                                                 [(n, st & ~s.SCARD_STATE_CHANGED) for n, st, _ in states])
-        if _u32(hresult) == _HR_TIMEOUT:
-            raise AgentError(Reason.NO_CARD)
-        if hresult != 0:
-            raise _error_for(hresult)
-        for name, state, _atr in states:
-            if state & s.SCARD_STATE_PRESENT:
-                return name
-        raise AgentError(Reason.NO_CARD)
+        while True:
+            if hresult != 0:
+                raise _error_for(hresult)
+            for name, state, _atr in states:
+                if state & s.SCARD_STATE_PRESENT and not state & s.SCARD_STATE_MUTE:
+                    return name
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                raise AgentError(Reason.NO_CARD)
+            hresult, states = s.SCardGetStatusChange(self.handle, remaining_ms,
+                                                     [(n, st & ~s.SCARD_STATE_CHANGED) for n, st, _ in states])
+            if _u32(hresult) == _HR_TIMEOUT:
+                raise AgentError(Reason.NO_CARD)
 
     def connect_exclusive(self, reader: str, apdu_timeout_s: float = APDU_TIMEOUT_S_DEFAULT,
                           trace: Callable[[str], None] | None = None) -> CardConnection:
@@ -138,7 +138,10 @@ class PcscContext:
 
 
 class CardConnection:
-    """An exclusive connection to one card. `transmit` returns (data, sw); `close` unpowers the card."""
+    """An exclusive connection to one card. `transmit` returns (data, sw); `close` unpowers the card.
+
+    `deadline` (a time.monotonic() value, None = none) caps the whole transaction: an APDU never waits past
+    it, and once it has passed every transmit raises TRANSACTION_TIMEOUT."""
 
     def __init__(self, scard: Any, hcard: Any, protocol: int, apdu_timeout_s: float,
                  trace: Callable[[str], None] | None) -> None:
@@ -146,10 +149,21 @@ class CardConnection:
         self._timeout_s = apdu_timeout_s
         self._trace = trace
         self._broken = False
+        self.deadline: float | None = None
+
+    def _apdu_wait_s(self) -> tuple[float, bool]:
+        """How long this APDU may take, and whether the transaction cap (not the APDU timeout) limits it."""
+        if self.deadline is None:
+            return self._timeout_s, False
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise AgentError(Reason.TRANSACTION_TIMEOUT)
+        return (remaining, True) if remaining < self._timeout_s else (self._timeout_s, False)
 
     def transmit(self, apdu: bytes | bytearray) -> tuple[bytes, int]:
         if self._broken:
             raise AgentError(Reason.CARD_TIMEOUT)
+        wait_s, capped = self._apdu_wait_s()
         if self._trace:
             self._trace("> " + mask_apdu(apdu))
         box: dict[str, Any] = {}
@@ -160,18 +174,21 @@ class CardConnection:
 
         worker = threading.Thread(target=work, name="apdu", daemon=True)
         worker.start()
-        worker.join(self._timeout_s)
+        worker.join(wait_s)
         for index in range(len(command)):  # the list may hold PIN digits: overwrite it
             command[index] = 0
         if worker.is_alive():
             self._broken = True
-            raise AgentError(Reason.CARD_TIMEOUT)
+            raise AgentError(Reason.TRANSACTION_TIMEOUT if capped else Reason.CARD_TIMEOUT)
         hresult, response = box["result"]
-        if _u32(hresult) in _HR_LINK_LOST and self._card_gone():
-            raise AgentError(Reason.CARD_REMOVED)
         if hresult != 0:
-            raise _error_for(hresult)
-        if len(response) < 2:
+            error = _error_for(hresult)
+            if error.code == Reason.CARD_ERROR and self._card_gone():  # e.g. comm error / not transacted
+                raise AgentError(Reason.CARD_REMOVED)
+            raise error
+        if len(response) < 2:  # pcscd + vpcd answer "success, no bytes" for a card that was just pulled
+            if self._card_gone():
+                raise AgentError(Reason.CARD_REMOVED)
             raise AgentError(Reason.CARD_ERROR, sw="short response")
         data, sw = bytes(response[:-2]), (response[-2] << 8) | response[-1]
         if self._trace:

@@ -102,8 +102,8 @@ class PlatformClient:
                     raise
                 time.sleep(backoff_s * (2 ** attempt))
         if status >= 400 or answer.get("status") == "declined":
-            raise AgentError(Reason.PLATFORM_DECLINED, reason=str(answer.get("reason", f"http_{status}")),
-                             balance=answer.get("balance", ""))
+            raise AgentError(Reason.PLATFORM_DECLINED, reason=str(answer.get("reason", f"http_{status}"))[:40],
+                             balance=answer.get("balance", ""), http_status=status)
         return answer
 
     # --- the authorisation protocol ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ It never stores a PIN (none reaches it); records carry only FORMATS.md fields.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
@@ -46,12 +47,24 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """os.write until every byte is written: a write may legally write fewer bytes than asked (a signal, a
+    nearly full disk). A write of 0 bytes is treated as a full disk (OSError ENOSPC)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
 def write_synced(path: Path, data: bytes, mode: int = 0o644, exclusive: bool = False) -> None:
-    """Write `data` to `path` (created with `mode`; with `exclusive`, failing if it exists) and fsync it."""
+    """Write all of `data` to `path` (created with `mode`; with `exclusive`, failing if it exists) and fsync
+    it. Raises OSError (never returns after a partial write)."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
     fd = os.open(path, flags, mode)
     try:
-        os.write(fd, data)
+        write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -86,6 +99,15 @@ def _parse_lines(data: bytes, where: str) -> list[dict[str, Any]]:
     return records
 
 
+def _cut_back(fd: int, size: int) -> None:
+    """Best effort after a failed append: drop the partial line (on open, a torn line is cut anyway)."""
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError:
+        pass
+
+
 class TerminalStore:
     """The log of one terminal. Open it with `TerminalStore.open(state_dir, terminal_id)`; close when done."""
 
@@ -108,7 +130,7 @@ class TerminalStore:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             os.close(lock_fd)
-            raise AgentError(Reason.CARD_IN_USE, detail="another agent process is running") from exc
+            raise AgentError(Reason.AGENT_RUNNING) from exc
         store = cls(state_dir, terminal_id, lock_fd)
         store._recover()
         return store
@@ -178,12 +200,16 @@ class TerminalStore:
             raise AgentError(Reason.LOG_CORRUPT, detail="pending.json") from None
         return entry
 
+    def check_room(self) -> None:
+        """LOG_FULL when current.jsonl holds as many records as one upload file may: staff must run upload."""
+        if len(self._current) >= RECORDS_PER_FILE_MAX:
+            raise AgentError(Reason.LOG_FULL, records=len(self._current))
+
     def next_record(self, fields: dict[str, Any]) -> dict[str, Any]:
         """A complete use/cancel record after the head: v, seq and prev_hash set, hash computed."""
         if self.pending() is not None:
             raise AgentError(Reason.PENDING_UNRESOLVED)
-        if len(self._current) >= RECORDS_PER_FILE_MAX:
-            raise AgentError(Reason.LOG_CORRUPT, detail="too many unsealed records; run upload")
+        self.check_room()
         record = {"v": terminal_log.FORMAT_VERSION, **fields, "terminal_id": self.terminal_id,
                   "seq": self._head.seq + 1, "prev_hash": self._head.hash}
         return record
@@ -196,14 +222,25 @@ class TerminalStore:
         write_atomic(self.pending_path, terminal_log.canonical_bytes(record), 0o600)
 
     def append_pending(self) -> dict[str, Any]:
-        """The platform committed: append the pending record to current.jsonl (fsync), then drop the entry."""
+        """The platform committed: append the pending record to current.jsonl (fsync), then drop the entry.
+
+        If the line cannot be written whole and fsynced, current.jsonl is cut back to where it was and
+        LOG_CORRUPT is raised with the pending entry kept (the next run settles it with the platform again)."""
         record = self.pending()
         if record is None:
             raise AgentError(Reason.LOG_CORRUPT, detail="no pending record")
         fd = os.open(self.current_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            os.write(fd, terminal_log.dump_line(record))
-            os.fsync(fd)
+            size = os.fstat(fd).st_size
+            try:
+                write_all(fd, terminal_log.dump_line(record))
+                os.fsync(fd)
+            except OSError as exc:
+                _cut_back(fd, size)
+                name = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+                raise AgentError(Reason.LOG_CORRUPT,
+                                 detail=f"current.jsonl write failed ({name}); seq {record['seq']} kept "
+                                        "in pending.json") from exc
         finally:
             os.close(fd)
         self._current.append(record)

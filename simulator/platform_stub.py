@@ -7,7 +7,9 @@ certificate belongs to which MyKey ID), platform/balances_*.csv (pooled per muni
 them). `write_world` builds such an inbox directly for tests. Committed events can be exported as a platform
 ledger (`ledger_rows`) so seisan's ingestion sees both sides.
 
-Fault knobs for tests: `fail_uploads` (next N uploads answer 503), `stop()` (the platform becomes unreachable).
+Fault knobs for tests: `fail_uploads` (next N uploads answer 503), `stop()` (the platform becomes unreachable),
+`answer_faults` (the next calls of a route get a chosen HTTP status and body, before or after the real work —
+e.g. a commit that is done but answered 403, or a status query answered 429).
 Stdlib only (http.server + ssl) plus `cryptography`; TLS material is generated at start (`make_tls_files`).
 Simulation only: it keeps state in memory and must never be exposed beyond 127.0.0.1.
 """
@@ -157,6 +159,18 @@ def write_world(inbox: Path, date: dt.date, merchants: dict[str, str], designati
 
 
 # --- the authorisation state -------------------------------------------------------------------------------
+@dataclass(slots=True)
+class AnswerFault:
+    """Answer the next `times` calls of `route` (authorise, commit, void, status) with `http_status` and
+    `body`; with `after_processing` the platform does the real work first and only the answer is replaced."""
+
+    route: str
+    http_status: int
+    body: dict[str, Any]
+    after_processing: bool = False
+    times: int = 1
+
+
 class Declined(Exception):
     def __init__(self, reason: str, http_status: int = 422, **extra: Any) -> None:
         super().__init__(reason)
@@ -191,6 +205,7 @@ class Platform:
         self.reservations: dict[str, Reservation] = {}
         self.by_request: dict[str, str] = {}
         self.fail_uploads = 0
+        self.answer_faults: list[AnswerFault] = []
         self.requests_seen = 0
         self._lock = threading.Lock()
 
@@ -320,6 +335,15 @@ class Platform:
         with self._lock:
             return self._answer(self._live(auth_id, terminal_id))
 
+    def take_fault(self, route: str) -> AnswerFault | None:
+        """The fault armed for `route`, if any (its count is used up)."""
+        with self._lock:
+            for fault in self.answer_faults:
+                if fault.route == route and fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
     def ledger_rows(self) -> list[dict[str, Any]]:
         """Committed uses and cancels as platform ledger rows (FORMATS.md platform/ledger)."""
         rows = []
@@ -405,7 +429,13 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._send(403, {"status": "declined", "reason": "terminal_unknown"})
                 return self._send(*self.platform.store_upload(terminal_id, parts[3], body))
             request = json.loads(body or b"{}")
-            self._send(200, self._route(method, parts, terminal_id, request))
+            fault = self.platform.take_fault(_route_name(method, parts))
+            if fault is not None and not fault.after_processing:
+                return self._send(fault.http_status, fault.body)
+            answer = self._route(method, parts, terminal_id, request)
+            if fault is not None:
+                return self._send(fault.http_status, fault.body)
+            self._send(200, answer)
         except Declined as exc:
             self._send(exc.http_status, {"status": "declined", "reason": exc.reason, **exc.extra})
         except (ValueError, KeyError, TypeError):
@@ -432,6 +462,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:  # noqa: N802
         self._handle("PUT")
+
+
+def _route_name(method: str, parts: list[str]) -> str:
+    if method == "POST" and parts == ["v1", "authorisations"]:
+        return "authorise"
+    if method == "GET" and len(parts) == 3:
+        return "status"
+    return parts[3] if len(parts) == 4 else "other"
 
 
 @dataclass(frozen=True, slots=True)

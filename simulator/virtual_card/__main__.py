@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pull-after-verify", action="store_true")
     parser.add_argument("--non-jpki", action="store_true")
     parser.add_argument("--token", default="JPKIAPICCTOKEN2")
+    parser.add_argument("--mute", action="store_true", help="answer no ATR (the reader reports a MUTE card)")
+    parser.add_argument("--events", type=Path, help="append power events and command headers (never bodies)")
     return parser
 
 
@@ -45,7 +47,7 @@ def build_card(args: argparse.Namespace) -> JpkiCard:
     counters = RetryCounters(directory / "tries.json", auth_tries=args.auth_tries, reset=args.reset_tries)
     faults = CardFaults(locked_sw=int(args.locked_sw, 16), delay_ms=args.delay_ms,
                         pull_after_verify=args.pull_after_verify, non_jpki=args.non_jpki,
-                        token=args.token.encode("ascii"))
+                        token=args.token.encode("ascii"), mute=args.mute)
     return JpkiCard(content, counters, faults)
 
 
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     card = build_card(args)
     print("virtual card ready", flush=True)
-    run(card, args.host, args.port)
+    run(card, args.host, args.port, args.events)
     return 0
 
 

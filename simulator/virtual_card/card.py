@@ -52,7 +52,8 @@ class CardFaults:
 
     locked_sw: the status word a locked PIN answers (0x63C0, 0x6983 or 0x6984); delay_ms: added to every APDU
     answer; pull_after_verify: the card is pulled out right after answering a correct auth-PIN VERIFY;
-    non_jpki: the card has no JPKI applet (every SELECT by AID answers 6A82); token: the token EF's content.
+    non_jpki: the card has no JPKI applet (every SELECT by AID answers 6A82); token: the token EF's content;
+    mute: the card gives no ATR, so the reader reports it MUTE (present but unusable).
     """
 
     locked_sw: int = 0x63C0
@@ -60,6 +61,7 @@ class CardFaults:
     pull_after_verify: bool = False
     non_jpki: bool = False
     token: bytes = TOKEN_MY_NUMBER_CARD
+    mute: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,8 @@ class JpkiCard:
 
     @property
     def atr(self) -> bytes:
+        if self.faults.mute:
+            return b""
         return NON_JPKI_ATR if self.faults.non_jpki else DEFAULT_ATR
 
     def power(self, on: bool) -> None:

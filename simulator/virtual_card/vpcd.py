@@ -8,13 +8,16 @@ closing it removes the card.
 Written with the stdlib socket module because the protocol is a dozen lines and the reference `vicc` program
 does single `recv` calls; this one reads exactly `length` bytes, sets TCP_NODELAY and TCP_QUICKACK (without
 them every APDU costs ≈44 ms through Debian's vpcd, §3.3), and reconnects when pcscd goes away.
-It never logs APDU bodies (a VERIFY body is a PIN).
+It never logs APDU bodies (a VERIFY body is a PIN): the optional event log (`--events FILE`) holds only power
+events and the 4-byte header (CLA INS P1 P2) of each command, so tests can check the order and the power-off
+independently of the agent's own trace.
 """
 
 from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 
 from simulator.virtual_card.card import JpkiCard
 
@@ -61,8 +64,24 @@ def connect(host: str, port: int, wait_s: float = CONNECT_WAIT_S_MAX) -> socket.
             time.sleep(CONNECT_RETRY_S)
 
 
-def serve_connection(sock: socket.socket, card: JpkiCard) -> None:
+_CONTROL_EVENTS = {0x00: "power_off", 0x01: "power_on", 0x02: "reset"}
+
+
+class EventLog:
+    """Appends one line per event to a file (flushed at once); a no-op without a path. Never an APDU body."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+
+    def write(self, event: str) -> None:
+        if self._path is not None:
+            with open(self._path, "a", encoding="ascii") as handle:
+                handle.write(event + "\n")
+
+
+def serve_connection(sock: socket.socket, card: JpkiCard, events: EventLog | None = None) -> None:
     """Answer vpcd until it hangs up (raises PcscdGone) or the card is pulled (returns)."""
+    events = events or EventLog(None)
     while True:
         size = int.from_bytes(_recv_exactly(sock, 2), "big")
         payload = _recv_exactly(sock, size)
@@ -70,9 +89,11 @@ def serve_connection(sock: socket.socket, card: JpkiCard) -> None:
             control = payload[0]
             if control == 0x04:
                 _send_message(sock, card.atr)
-            elif control in (0x00, 0x01, 0x02):
+            elif control in _CONTROL_EVENTS:
+                events.write(_CONTROL_EVENTS[control])
                 card.power(control != 0x00)
             continue
+        events.write("apdu " + payload[:4].hex().upper())
         response = card.process(payload)
         if card.faults.delay_ms:
             time.sleep(card.faults.delay_ms / 1000)
@@ -81,12 +102,13 @@ def serve_connection(sock: socket.socket, card: JpkiCard) -> None:
             return
 
 
-def run(card: JpkiCard, host: str = "127.0.0.1", port: int = VPCD_PORT_SLOT0) -> None:
+def run(card: JpkiCard, host: str = "127.0.0.1", port: int = VPCD_PORT_SLOT0,
+        events: Path | None = None) -> None:
     """Insert the card into the virtual reader and serve it; reconnect if pcscd restarts; stop when pulled."""
     while True:
         sock = connect(host, port)
         try:
-            serve_connection(sock, card)
+            serve_connection(sock, card, EventLog(events))
             return
         except (PcscdGone, ConnectionResetError, BrokenPipeError):
             time.sleep(CONNECT_RETRY_S)

@@ -153,3 +153,277 @@ def test_virtual_card_counter_persists_and_reselect_logs_out(card_model):
     card.process(apdu.select_aid())
     card.process(apdu.select_ef(apdu.EF_AUTH_PIN))
     assert card.process(apdu.pin_tries_query()) == b"\x63\xc3"          # re-SELECT dropped the verification
+
+
+# --- audit 4: short writes, answer validation, messages, exits ----------------------------------------------
+def _one_record(store, amount=10, auth_id="Ashort"):
+    record = store.next_record({"type": "use", "ts": "2026-11-26T10:00:00+09:00", "merchant_id": "M00000001",
+                                "municipality_code": "131016", "mykey_id": "MK0000000001", "amount": amount,
+                                "auth_id": auth_id, "card_cert_serial": "1", "card_sig": "AA=="})
+    store.write_pending(record)
+    return record
+
+
+def _half_once(monkeypatch):
+    """os.write in the store writes only half of the first buffer it is given (a legal short write)."""
+    from reader_agent import store as store_module
+
+    real, calls = store_module.os.write, []
+
+    def short_write(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real(fd, bytes(data[:len(data) // 2]))
+        return real(fd, data)
+    monkeypatch.setattr(store_module.os, "write", short_write)
+    return calls
+
+
+def test_append_survives_a_short_write(tmp_path, monkeypatch):
+    store = _store_with_records(tmp_path, 1)
+    record = _one_record(store, 11)
+    calls = _half_once(monkeypatch)
+    store.append_pending()
+    monkeypatch.undo()
+    store.close()
+    line = terminal_log.dump_line(record)
+    assert calls[0] == len(line) and len(calls) == 2                  # the rest was written on a second call
+    with TerminalStore.open(tmp_path, "T00000001") as again:
+        assert again.pending() is None and again.head.seq == 2 and again.head.hash == record["hash"]
+    assert (tmp_path / "log" / "current.jsonl").read_bytes().endswith(line)
+
+
+def test_write_synced_survives_a_short_write(tmp_path, monkeypatch):
+    from reader_agent.store import write_synced
+
+    data = bytes(range(256)) * 7
+    _half_once(monkeypatch)
+    write_synced(tmp_path / "f", data)
+    monkeypatch.undo()
+    assert (tmp_path / "f").read_bytes() == data
+
+
+def test_a_failed_append_keeps_pending_and_cuts_the_partial_line(tmp_path, monkeypatch):
+    import errno
+    import os as real_os
+
+    from reader_agent import store as store_module
+
+    store = _store_with_records(tmp_path, 1)
+    before = (tmp_path / "log" / "current.jsonl").read_bytes()
+    _one_record(store, 12)
+    real, calls = real_os.write, []
+
+    def full_disk(fd, data):
+        calls.append(1)
+        if len(calls) == 1:
+            return real(fd, bytes(data[:10]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(store_module.os, "write", full_disk)
+    with pytest.raises(AgentError) as caught:
+        store.append_pending()
+    monkeypatch.undo()
+    store.close()
+    assert caught.value.code == Reason.LOG_CORRUPT and "ENOSPC" in caught.value.params["detail"]
+    assert (tmp_path / "log" / "current.jsonl").read_bytes() == before
+    with TerminalStore.open(tmp_path, "T00000001") as again:
+        assert again.pending()["seq"] == 2 and again.head.seq == 1       # seq 2 is neither lost nor reused
+
+
+def test_locked_state_directory_has_its_own_code(tmp_path):
+    from reader_agent.cli import error_text
+
+    first = TerminalStore.open(tmp_path, "T00000001")
+    with pytest.raises(AgentError) as caught:
+        TerminalStore.open(tmp_path, "T00000001")
+    first.close()
+    assert caught.value.code == Reason.AGENT_RUNNING
+    assert "Another seisan-reader is running on this terminal" in error_text(caught.value, "en")
+    assert "別の seisan-reader が動作中" in error_text(caught.value, "ja")
+
+
+def test_too_many_unsealed_records_tells_staff_to_upload(tmp_path, monkeypatch):
+    from reader_agent import store as store_module
+    from reader_agent.cli import error_text
+
+    store = _store_with_records(tmp_path, 2)
+    monkeypatch.setattr(store_module, "RECORDS_PER_FILE_MAX", 2)
+    with pytest.raises(AgentError) as caught:
+        store.check_room()
+    store.close()
+    assert caught.value.code == Reason.LOG_FULL
+    assert "seisan-reader upload" in error_text(caught.value, "en")
+    assert "seisan-reader upload" in error_text(caught.value, "ja")
+
+
+_GOOD = {"status": "reserved", "auth_id": "A9af94b90921be286", "mykey_id": "MK0000000001", "type": "use",
+         "municipality_code": "131016", "amount": 1200, "expires_at": "2026-11-26T10:17:03+09:00", "balance": 3800}
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"auth_id": None}, "auth_id"), ({"auth_id": "A/../x"}, "auth_id"), ({"status": "committed"}, "status"),
+    ({"amount": "1200"}, "amount"), ({"amount": 1199}, "amount"), ({"amount": True}, "amount"),
+    ({"municipality_code": None}, "municipality_code"), ({"municipality_code": "99999"}, "municipality_code"),
+    ({"mykey_id": 5}, "mykey_id"), ({"type": "cancel"}, "type")])
+def test_malformed_reservations_are_coded_errors(change, field):
+    from reader_agent.flow import Request, parse_reservation
+
+    answer = {k: v for k, v in {**_GOOD, **change}.items() if v is not None}
+    with pytest.raises(AgentError) as caught:
+        parse_reservation(answer, Request("use", 1200))
+    assert caught.value.code == Reason.PLATFORM_ANSWER_INVALID and caught.value.params["field"] == field
+
+
+def test_a_good_reservation_parses():
+    from reader_agent.flow import Request, Reservation, parse_reservation
+
+    assert parse_reservation(_GOOD, Request("use", 1200)) == Reservation("A9af94b90921be286", 1200, "131016",
+                                                                         "MK0000000001")
+    assert parse_reservation({**_GOOD, "type": "cancel", "amount": 300}, Request("cancel", None, "Ax")).amount == 300
+
+
+@pytest.mark.parametrize("key", ["decline.card_not_registered", "decline.not_designated",
+                                 "decline.insufficient_balance", "usage", "log_full", "agent_running",
+                                 "transaction_timeout", "system_error", "interrupted", "pending_unresolved"])
+def test_messages_say_what_to_do_in_both_languages(key):
+    from reader_agent import messages
+
+    ja, en = messages.text(key, "ja", balance=5, detail="x", records=1), messages.text(key, "en", balance=5,
+                                                                                      detail="x", records=1)
+    assert ja != en and "{" not in ja + en
+    assert len([s for s in en.split(". ") if s.strip()]) >= 2           # the fact, then what to do
+    assert ja.count("。") + ja.count("ください") >= 2
+
+
+def _init(state):
+    import io
+
+    from reader_agent.cli import main
+    return main(["--state-dir", str(state), "init-terminal", "--terminal-id", "T00000001", "--merchant-id",
+                 "M00000001"], out=io.StringIO(), err=io.StringIO())
+
+
+def test_lang_and_state_dir_may_follow_the_command(tmp_path):
+    import io
+
+    from reader_agent.cli import main
+    state = tmp_path / "s"
+    assert main(["init-terminal", "--state-dir", str(state), "--lang", "en", "--terminal-id", "T00000001",
+                 "--merchant-id", "M00000001"], out=(out := io.StringIO()), err=io.StringIO()) == 0
+    assert out.getvalue().startswith("Terminal key created") and (state / "terminal_key.pem").exists()
+    err = io.StringIO()
+    assert main(["--lang", "ja", "pay", "--state-dir", str(state), "--lang", "en", "--amount", "5"],
+                out=io.StringIO(), err=err) == 2
+    assert err.getvalue().startswith("[usage] Wrong usage: --platform-url is needed.")
+
+
+@pytest.mark.parametrize(("exc", "code", "status", "ja"), [
+    (KeyboardInterrupt(), "interrupted", 130, "中断"), (OSError(28, "No space left on device"), "system_error", 1,
+                                                       "ディスクの空き容量"),
+    (KeyError("auth_id"), "internal_error", 1, "本部")])
+def test_unexpected_exceptions_become_coded_messages(tmp_path, monkeypatch, exc, code, status, ja):
+    import io
+
+    from reader_agent import cli
+
+    assert _init(tmp_path / "s") == 0
+
+    def boom(*args, **kwargs):
+        raise exc
+    monkeypatch.setattr(cli, "settle_pending", boom)
+    for lang, expected in (("en", "recover"), ("ja", ja)):
+        err = io.StringIO()
+        assert cli.main(["--state-dir", str(tmp_path / "s"), "--lang", lang, "recover"], out=io.StringIO(),
+                        err=err) == status
+        assert err.getvalue().startswith(f"[{code}] ") and expected in err.getvalue()
+        assert "Traceback" not in err.getvalue()
+    if code == "system_error":
+        assert "ENOSPC" in err.getvalue()
+
+
+class _PulledCardScard:
+    """Stand-in for pyscard's scard module after a pull: transmit 'succeeds' with no bytes, and SCardStatus
+    reports the card absent on the second poll (as pcscd does once its presence poll has run)."""
+
+    SCARD_UNPOWER_CARD = 2
+
+    def __init__(self, present_polls: int) -> None:
+        self.polls, self.present_polls = 0, present_polls
+
+    def SCardTransmit(self, hcard, protocol, command):  # noqa: N802 - pyscard naming
+        return 0, []
+
+    def SCardStatus(self, hcard):  # noqa: N802
+        self.polls += 1
+        present = self.polls <= self.present_polls
+        return 0, "Virtual PCD 00 00", (0x0004 | 0x0020) if present else 0x0002, 2, []
+
+
+def test_empty_response_from_a_pulled_card_is_card_removed():
+    from reader_agent.pcsc import CardConnection
+
+    connection = CardConnection(_PulledCardScard(present_polls=1), 1, 2, 1.0, None)
+    with pytest.raises(AgentError) as caught:
+        connection.transmit(apdu.select_ef(0x17))
+    assert caught.value.code == Reason.CARD_REMOVED
+
+
+def test_empty_response_with_the_card_still_there_is_card_error(monkeypatch):
+    from reader_agent import pcsc
+
+    monkeypatch.setattr(pcsc, "REMOVAL_CHECK_S", 0.2)
+    connection = pcsc.CardConnection(_PulledCardScard(present_polls=10_000), 1, 2, 1.0, None)
+    with pytest.raises(AgentError) as caught:
+        connection.transmit(apdu.select_ef(0x17))
+    assert caught.value.code == Reason.CARD_ERROR and caught.value.params["sw"] == "short response"
+
+
+def test_the_transaction_cap_stops_the_next_apdu():
+    import time
+
+    from reader_agent.pcsc import CardConnection
+
+    connection = CardConnection(_PulledCardScard(present_polls=0), 1, 2, 1.0, None)
+    connection.deadline = time.monotonic() - 0.01
+    with pytest.raises(AgentError) as caught:
+        connection.transmit(apdu.select_aid())
+    assert caught.value.code == Reason.TRANSACTION_TIMEOUT
+
+
+class _WaitScard:
+    """Stand-in for pyscard's scard during wait_for_card: the reader is empty, then a MUTE card shows up
+    (a change without a usable card), then nothing happens until the timeout."""
+
+    SCARD_STATE_UNAWARE, SCARD_STATE_CHANGED, SCARD_STATE_EMPTY = 0x0, 0x2, 0x10
+    SCARD_STATE_PRESENT, SCARD_STATE_MUTE = 0x20, 0x200
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def SCardListReaders(self, context, groups):  # noqa: N802 - pyscard naming
+        return 0, ["Virtual PCD 00 00"]
+
+    def SCardGetStatusChange(self, context, timeout_ms, states):  # noqa: N802
+        import time
+
+        self.calls.append(timeout_ms)
+        if len(self.calls) == 1:
+            return 0, [("Virtual PCD 00 00", self.SCARD_STATE_EMPTY | self.SCARD_STATE_CHANGED, [])]
+        if len(self.calls) == 2:
+            return 0, [("Virtual PCD 00 00", self.SCARD_STATE_PRESENT | self.SCARD_STATE_MUTE | 0x2, [1])]
+        time.sleep(timeout_ms / 1000)
+        return 0x8010000A, states
+
+
+def test_wait_for_card_never_takes_a_mute_card_and_waits_out_its_timeout():
+    import time
+
+    from reader_agent.pcsc import PcscContext
+
+    context = PcscContext.__new__(PcscContext)
+    context._scard, context.handle = _WaitScard(), 1
+    started = time.monotonic()
+    with pytest.raises(AgentError) as caught:
+        context.wait_for_card(None, 0.5)
+    assert caught.value.code == Reason.NO_CARD
+    assert time.monotonic() - started >= 0.45 and len(context._scard.calls) == 3
