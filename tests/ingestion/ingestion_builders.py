@@ -28,6 +28,21 @@ SJIS_PARTNER = "SJIS"
 MYKEY = "resident01"
 CERT_SERIAL = 0x1A2B
 TERMINAL_KEY = ed25519_key("tests/ingestion/terminal")
+
+
+def merchant_row(merchant_id: str = MERCHANT, **changes: str) -> dict[str, str]:
+    """A valid merchants master row, with `changes` applied."""
+    row = dict(merchant_id=merchant_id, name="八百屋", name_kana="ﾔｵﾔ", category="food", channel="store",
+               bank_code="0001", branch_code="002", account_type="1", account_number="7654321",
+               account_holder_kana="ﾔｵﾔ", status="active")
+    return {**row, **changes}
+
+
+def sale_row(**changes: str) -> dict[str, str]:
+    """A valid partner sales row (a captured online order at MERCHANT), with `changes` applied."""
+    row = dict(order_id="O1", order_ts="2026-11-25T12:00:00+09:00", mykey_id=MYKEY, municipality_code=MUNI,
+               merchant_id=MERCHANT, points_used="300", status="captured")
+    return {**row, **changes}
 CARD_KEY = rsa_key("tests/ingestion/card", 1024)
 CA = SimulatedCA.create("tests-ingestion")
 CERT = CA.issue(CERT_SERIAL, CARD_KEY.public_key(), dt.date(2026, 1, 1), dt.date(2030, 12, 31))
@@ -77,21 +92,7 @@ def write_masters(inbox: Path, day: dt.date = MASTER_DATE) -> None:
         f"master/merchants_{d}.csv",
         csv_of(
             "master_merchants",
-            [
-                dict(
-                    merchant_id=MERCHANT,
-                    name="八百屋",
-                    name_kana="ﾔｵﾔ",
-                    category="food",
-                    channel="store",
-                    bank_code="0001",
-                    branch_code="002",
-                    account_type="1",
-                    account_number="7654321",
-                    account_holder_kana="ﾔｵﾔ",
-                    status="active",
-                )
-            ],
+            [merchant_row(MERCHANT)],
         ),
     )
     write(

@@ -17,8 +17,10 @@ from ingestion_builders import (
     csv_of,
     ledger_row,
     manifest,
+    merchant_row,
     quarantine,
     run,
+    sale_row,
     table_rows,
     write,
     write_ledger,
@@ -241,15 +243,7 @@ def test_limits(con, tmp):
 
 def test_partner_files_cp932_and_unknown_partner(con, tmp):
     inbox = tmp / "inbox"
-    sales = dict(
-        order_id="O1",
-        order_ts="2026-11-25T12:00:00+09:00",
-        mykey_id="resident01",
-        municipality_code=MUNI,
-        merchant_id="M00000001",
-        points_used="300",
-        status="captured",
-    )
+    sales = sale_row()
     write(
         inbox,
         f"partner/{SJIS_PARTNER}/{SJIS_PARTNER}_sales_20261125.csv",
@@ -269,15 +263,7 @@ def test_partner_files_cp932_and_unknown_partner(con, tmp):
 
 
 def test_cp932_file_from_a_utf8_partner_is_an_encoding_error(con, tmp):
-    sales = dict(
-        order_id="O1",
-        order_ts="2026-11-25T12:00:00+09:00",
-        mykey_id="resident01",
-        municipality_code=MUNI,
-        merchant_id="M00000001",
-        points_used="300",
-        status="captured",
-    )
+    sales = sale_row()
     data = csv_of("partner_sales", [sales]).replace(b"O1", "注文".encode("cp932"))
     path = f"partner/{PARTNER}/{PARTNER}_sales_20261125.csv"
     write(tmp / "inbox", path, data)
@@ -333,21 +319,6 @@ def test_parquet_copy_holds_the_loaded_rows(con, tmp):
     assert sorted(pq.read_table(files[0]).column("event_id").to_pylist()) == ["E1", "E2"]
 
 
-def _merchant(merchant_id: str, **changes: str) -> dict[str, str]:
-    row = dict(
-        merchant_id=merchant_id,
-        name="八百屋",
-        name_kana="ﾔｵﾔ",
-        category="food",
-        channel="store",
-        bank_code="0001",
-        branch_code="002",
-        account_type="1",
-        account_number="7654321",
-        account_holder_kana="ﾔｵﾔ",
-        status="active",
-    )
-    return {**row, **changes}
 
 
 def _use_at(event_id: str, merchant_id: str, day: dt.date) -> dict[str, str]:
@@ -367,9 +338,9 @@ def test_merchant_whose_master_row_has_one_bad_field_stays_known(con, tmp):
     inbox = tmp / "inbox"
     snapshot = "master/merchants_20261120.csv"
     rows = [
-        _merchant("M00000001", account_number="765432X"),  # id fine, another field bad: id still known
-        _merchant("M00000002"),
-        _merchant("M0003", name="x"),  # the id itself has the wrong shape: not known
+        merchant_row("M00000001", account_number="765432X"),  # id fine, another field bad: id still known
+        merchant_row("M00000002"),
+        merchant_row("M0003", name="x"),  # the id itself has the wrong shape: not known
     ]
     write(inbox, snapshot, csv_of("master_merchants", rows))
     write_ledger(inbox, [_use_at("E1", "M00000001", D), _use_at("E3", "M0003", D)])
@@ -392,7 +363,7 @@ def test_merchant_whose_master_row_has_one_bad_field_stays_known(con, tmp):
 
 def test_master_file_with_no_good_row_leaves_the_previous_snapshot_in_force(con, tmp):
     inbox = tmp / "inbox"
-    write(inbox, "master/merchants_20261120.csv", csv_of("master_merchants", [_merchant("M00000002", status="x")]))
+    write(inbox, "master/merchants_20261120.csv", csv_of("master_merchants", [merchant_row("M00000002", status="x")]))
     write_ledger(inbox, [_use_at("E1", "M00000001", D), _use_at("E2", "M00000002", D)])
     run(con, tmp)
     # no snapshot of 11-20 (no row loaded): the 11-01 snapshot, holding only M00000001, stays in force

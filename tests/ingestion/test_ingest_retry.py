@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from ingestion_builders import (
-    MUNI,
     PARTNER,
     TERMINAL,
     TERMINAL_KEY,
@@ -17,6 +16,7 @@ from ingestion_builders import (
     csv_of,
     ledger_row,
     run,
+    sale_row,
     statuses,
     terminal_records,
     write,
@@ -31,15 +31,7 @@ from ingestion import Limits
 
 LEDGER = "platform/ledger_20261125.csv"
 ZZZ_SALES = "partner/ZZZ/ZZZ_sales_20261125.csv"
-SALE = dict(
-    order_id="O1",
-    order_ts="2026-11-25T12:00:00+09:00",
-    mykey_id="resident01",
-    municipality_code=MUNI,
-    merchant_id="M00000001",
-    points_used="300",
-    status="captured",
-)
+SALE = sale_row()
 
 
 def partners_with_zzz() -> bytes:
