@@ -7,6 +7,7 @@ Outside CI the PC/SC tests skip when pcscd or the vpcd driver is absent (saying 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
@@ -253,10 +254,14 @@ def world(tmp_path: Path, terminal: Terminal, card_set: CardSet, tls_files) -> I
 
 @dataclass(frozen=True, slots=True)
 class Run:
+    """What one in-process run printed: out/err are the agent's messages, trace the APDU trace (--trace writes
+    it to stderr), pin_asked how often the PIN was asked for."""
+
     code: int
     out: str
     err: str
     pin_asked: int
+    trace: str = ""
 
 
 def run_agent(terminal: Terminal, world: World | None, *argv: str, pin: str = PIN, lang: str = "en",
@@ -276,10 +281,11 @@ def run_agent(terminal: Terminal, world: World | None, *argv: str, pin: str = PI
         rest += ["--reader", READER0, "--card-wait", "3", *timeout_args]
     if command in ("pay", "cancel", "recover", "upload"):
         rest += net
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["--state-dir", str(terminal.state_dir), "--lang", lang, *extra, command, *rest],
-                pin_source=pin_source, out=out, err=err)
-    return Run(code, out.getvalue(), err.getvalue(), len(asked))
+    out, err, trace = io.StringIO(), io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(trace):
+        code = main(["--state-dir", str(terminal.state_dir), "--lang", lang, *extra, command, *rest],
+                    pin_source=pin_source, out=out, err=err)
+    return Run(code, out.getvalue(), err.getvalue(), len(asked), trace.getvalue())
 
 
 def subprocess_env() -> dict[str, str]:

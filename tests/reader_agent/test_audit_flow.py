@@ -49,21 +49,11 @@ def _lines(text: str, prefix: str) -> list[str]:
 
 
 def test_trace_shows_the_whole_apdu_order_and_the_card_is_powered_off(card_slot, terminal, world, tmp_path):
-    from reader_agent.cli import main
-
     events = tmp_path / "card-events.txt"
     card_slot.insert("valid", "--events", str(events))
-    captured = io.StringIO()
-    import sys
-    old, sys.stderr = sys.stderr, captured
-    try:
-        code = main(["--state-dir", str(terminal.state_dir), "pay", "--lang", "en", "--amount", "5", "--reader",
-                     READER0, "--trace", "--platform-url", world.url, "--platform-ca", str(world.tls.ca_pem)],
-                    pin_source=lambda p, t: bytearray(PIN.encode()), out=io.StringIO(), err=io.StringIO())
-    finally:
-        sys.stderr = old
-    assert code == 0
-    sent = _lines(captured.getvalue(), "> ")
+    run = run_agent(terminal, world, "pay", "--amount", "5", "--trace")
+    assert run.code == 0
+    sent = _lines(run.trace, "> ")
     aid = "00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01"
     assert sent[:5] == [aid, "00 A4 02 0C 02 00 06", "00 B0 00 00 20", "00 A4 02 0C 02 00 0A", "00 B0 00 00 04"]
     reads = sent[5:sent.index("00 A4 02 0C 02 00 18")]

@@ -210,20 +210,9 @@ def test_trace_masks_the_pin(card_slot, terminal, world):
     card_slot.insert()
     run = run_agent(terminal, world, "pay", "--amount", "5", extra=())
     assert run.code == 0
-    import io
-    import sys
-
-    from reader_agent.cli import main
-    captured = io.StringIO()
-    old, sys.stderr = sys.stderr, captured
-    try:
-        code = main(["--state-dir", str(terminal.state_dir), "--lang", "en", "pay", "--amount", "5", "--reader",
-                     READER0, "--trace", "--platform-url", world.url, "--platform-ca", str(world.tls.ca_pem)],
-                    pin_source=lambda p, t: bytearray(PIN.encode()), out=io.StringIO(), err=io.StringIO())
-    finally:
-        sys.stderr = old
-    trace = captured.getvalue()
-    assert code == 0
+    traced = run_agent(terminal, world, "pay", "--amount", "5", "--trace")
+    trace = traced.trace
+    assert traced.code == 0
     assert "00 20 00 80 04 ** ** ** **" in trace
     assert PIN.encode().hex(" ").upper() not in trace
     assert "00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01" in trace       # SELECT by AID, jpki.md §1.2
