@@ -4,8 +4,11 @@
   Master files are full snapshots: the newest one on or before D is in force for D. A snapshot's rows are
   therefore in force from its snapshot_date to the day before the next snapshot (open for the newest).
   Consecutive snapshots in which an entity has the same attributes are merged into one interval, so
-  "in force on D" is one join:  valid_from <= D and (valid_to is null or valid_to >= D).
+  "in force on D" is one join (macro in_force):  valid_from <= D and (valid_to is null or valid_to >= D).
   An entity missing from a snapshot is not in force while that snapshot is.
+  effective_from: the day after the entity's previous version ends (null for its first version): where a row
+  names an entity not in force on its date, the first later version that names it applies
+  (in_force(..., named_later=true); FORMATS.md "References not known yet").
 -#}
 {% macro versioned_master(relation, key_columns, attribute_columns) %}
 with
@@ -70,7 +73,15 @@ final as (
         {% endfor %}
     from numbered
     group by all
+),
+
+with_effective_from as (
+    select
+        *,
+        cast(lag(valid_to) over (partition by {{ key_columns | join(', ') }} order by valid_from) + 1 as date)
+            as effective_from,
+    from final
 )
 
-select * from final
+select * from with_effective_from
 {% endmacro %}

@@ -8,8 +8,16 @@ Grain: one row per movement: (event_id, lot_event_id, movement_kind). Kinds and 
   expire  -amount   a lot's remainder at its expiry date 23:59:59 JST; written for EVERY lot once its expiry
                     date is reached, with amount 0 when nothing was left (see "partitions" below)
   shortfall 0       the part of a use no unexpired lot could cover (a control break, points do not go negative)
-  unrestored 0      the part of a cancel that matches nothing its use consumed (a control break)
+  unrestored 0      the part of a cancel, within what its use still holds, that matches nothing its use
+                    consumed (the use's own shortfall): taken back from the merchant, no lot moves
+  cancel_excess 0   the part of a cancel beyond what its use still holds after earlier cancels (or all of a
+                    cancel whose use is not found): a control break, never taken from the merchant
   noop     0        an event that moved nothing (e.g. amount 0), so that every event leaves a row
+
+settlement_yen: the signed settlement effect of the row, decided HERE once and only summed elsewhere: a use's
+consume and shortfall add to what its merchant is owed, a cancel's restore and unrestored take it back; every
+other row is 0. A cancel gives back at most what its use still holds (FORMATS.md "Cancels in settlement"), and
+its rows carry the USE's merchant (int_settlement__events).
 
 Rules (FORMATS.md, "How the platform moves points"): lots are pooled per (municipality, MyKey ID); a use takes
 unexpired lots in order of expiry date (none last), then event time, then event_id; a lot with expiry date E is
@@ -54,6 +62,7 @@ COLUMNS = [
     ("lot_expiry_date", pa.date32()),
     ("amount_yen", pa.int64()),
     ("lot_delta_yen", pa.int64()),
+    ("settlement_yen", pa.int64()),
     ("allocation_seq", pa.int32()),
     ("use_event_id", pa.string()),
     ("merchant_id", pa.string()),
@@ -85,22 +94,24 @@ class Lot:
 class Replay:
     """Replays one resident's events over its lots and collects movement rows."""
 
-    def __init__(self, municipality_code, mykey_id, lots, allocations, computed_for_date):
+    def __init__(self, municipality_code, mykey_id, lots, allocations, held, computed_for_date):
         self.municipality_code = municipality_code
         self.mykey_id = mykey_id
         self.lots = lots                  # lot_event_id -> Lot
         self.allocations = allocations    # use event_id -> [[lot_event_id, net consumed yen], ...] in order
+        self.held = held                  # use event_id -> yen the use still holds after cancels so far
         self.computed_for_date = computed_for_date
         self.rows = []
 
-    def emit(self, event_id, event_type, kind, ts, lot, amount, delta, seq, use_event_id=None, merchant_id=None):
+    def emit(self, event_id, event_type, kind, ts, lot, amount, delta, seq, use_event_id=None, merchant_id=None,
+             settlement=0):
         lot_id = lot.lot_event_id if lot is not None else None
         self.rows.append((
             f"{event_id}|{lot_id or ''}|{kind}", self.municipality_code, self.mykey_id, ts.date(), ts,
             event_id, event_type, kind, lot_id,
             lot.program_code if lot is not None else None, lot.funding if lot is not None else None,
             lot.expiry_date if lot is not None else None,
-            amount, delta, seq, use_event_id, merchant_id, self.computed_for_date,
+            amount, delta, settlement, seq, use_event_id, merchant_id, self.computed_for_date,
         ))
 
     def expire_through(self, last_date):
@@ -140,6 +151,7 @@ class Replay:
     def consume(self, event, program_code):
         need = abs(event["amount_yen"])
         event_id, event_type, ts = event["event_id"], event["event_type"], event["event_ts"]
+        is_use = event_type == "use"   # what a use takes is owed to its merchant; a negative adjust's is not
         usable = [lot for lot in self.lots.values()
                   if not lot.is_expired and lot.remaining_yen > 0
                   and (program_code is None or lot.program_code == program_code)]
@@ -151,15 +163,22 @@ class Replay:
             lot.remaining_yen -= take
             need -= take
             taken.append([lot.lot_event_id, take])
-            self.emit(event_id, event_type, "consume", ts, lot, take, -take, seq, merchant_id=event["merchant_id"])
-        if event_type == "use":
+            self.emit(event_id, event_type, "consume", ts, lot, take, -take, seq, merchant_id=event["merchant_id"],
+                      settlement=take if is_use else 0)
+        if is_use:
             self.allocations[event_id] = taken
+            self.held[event_id] = abs(event["amount_yen"])
         if need > 0:
-            self.emit(event_id, event_type, "shortfall", ts, None, need, 0, 0, merchant_id=event["merchant_id"])
+            self.emit(event_id, event_type, "shortfall", ts, None, need, 0, 0, merchant_id=event["merchant_id"],
+                      settlement=need if is_use else 0)
 
     def restore(self, event):
-        need = event["amount_yen"]
         event_id, ts, use_id = event["event_id"], event["event_ts"], event["cancel_of"]
+        # at most what the use still holds after earlier cancels (0 when the use is not this resident's)
+        need = min(event["amount_yen"], self.held.get(use_id, 0))
+        excess = event["amount_yen"] - need
+        if use_id in self.held:
+            self.held[use_id] -= need
         lapse_ts = dt.datetime.combine(ts.date(), END_OF_DAY)
         for seq, entry in enumerate(reversed(self.allocations.get(use_id, [])), start=1):
             give = min(entry[1], need)
@@ -169,13 +188,17 @@ class Replay:
             need -= give
             lot = self.lots[entry[0]]
             lot.remaining_yen += give
-            self.emit(event_id, "cancel", "restore", ts, lot, give, give, seq, use_id, event["merchant_id"])
+            self.emit(event_id, "cancel", "restore", ts, lot, give, give, seq, use_id, event["merchant_id"],
+                      settlement=-give)
             if lot.is_expired:
                 lot.remaining_yen -= give
                 self.emit(event_id, "cancel", "lapse", lapse_ts, lot, give, -give, seq, use_id,
                           event["merchant_id"])
         if need > 0:
-            self.emit(event_id, "cancel", "unrestored", ts, None, need, 0, 0, use_id, event["merchant_id"])
+            self.emit(event_id, "cancel", "unrestored", ts, None, need, 0, 0, use_id, event["merchant_id"],
+                      settlement=-need)
+        if excess > 0:
+            self.emit(event_id, "cancel", "cancel_excess", ts, None, excess, 0, 0, use_id, event["merchant_id"])
 
     def run(self, events, horizon_date):
         for event in events:
@@ -190,6 +213,27 @@ def _records(session, sql, params=()):
     cursor = session.execute(sql, list(params))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _delete_residents_with_changed_lots(session, this):
+    """A late master snapshot (programmes with another expiry rule or funding, or naming a programme not known
+    before) changes a lot already replayed. Delete every movement of such a resident from that lot's grant date
+    on: the events become "not yet processed" and the resident is replayed from there, so day-by-day builds
+    equal a full refresh. Downstream marts rebuild the resident from the same date (delete_recomputed_partitions).
+    """
+    session.execute(f"""
+        delete from {this} as stale
+        using (
+            select lots.municipality_code, lots.mykey_id, min(lots.event_date) as restart_date
+            from fifo_events as lots
+            inner join {this} as created on created.event_id = lots.event_id and created.movement_kind = 'create'
+            where lots.is_lot
+                and (created.funding is distinct from lots.funding
+                     or created.lot_expiry_date is distinct from lots.lot_expiry_date)
+            group by all
+        ) as changed
+        where stale.municipality_code = changed.municipality_code and stale.mykey_id = changed.mykey_id
+            and stale.business_date >= changed.restart_date""").fetchall()
 
 
 def _scope_sql(this, run_date_literal, incremental):
@@ -257,16 +301,30 @@ def _load_state(session, this):
         left join restored as r on r.use_event_id = c.event_id and r.lot_event_id = c.lot_event_id
         where c.movement_kind = 'consume' and c.event_type = 'use'
         order by c.event_id, c.allocation_seq""")
-    return lots, allocations
+    # what each of those uses still holds: its own settlement (= its amount) less what earlier cancels took back
+    held = _records(session, f"""
+        with cancelled_uses as (
+            select distinct e.cancel_of as use_event_id
+            from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)
+            where e.event_type = 'cancel' and e.event_date between s.restart_date and s.horizon_date)
+        select t.municipality_code, t.mykey_id, coalesce(t.use_event_id, t.event_id) as use_event_id,
+               sum(t.settlement_yen) as held_yen
+        from {this} as t inner join fifo_scope as s using (municipality_code, mykey_id)
+        where t.business_date < s.restart_date
+            and coalesce(t.use_event_id, t.event_id) in (select use_event_id from cancelled_uses)
+            and t.event_type in ('use', 'cancel')
+        group by all
+        having bool_or(t.event_type = 'use')""")
+    return lots, allocations, held
 
 
-def _replays(lots, allocations, computed_for_date):
+def _replays(lots, allocations, held, computed_for_date):
     replays = {}
 
     def replay_for(row):
         key = (row["municipality_code"], row["mykey_id"])
         if key not in replays:
-            replays[key] = Replay(key[0], key[1], {}, {}, computed_for_date)
+            replays[key] = Replay(key[0], key[1], {}, {}, {}, computed_for_date)
         return replays[key]
 
     for row in lots:
@@ -276,6 +334,8 @@ def _replays(lots, allocations, computed_for_date):
     for row in allocations:
         replay_for(row).allocations.setdefault(row["use_event_id"], []).append(
             [row["lot_event_id"], int(row["net_yen"])])
+    for row in held:
+        replay_for(row).held[row["use_event_id"]] = int(row["held_yen"])
     return replays, replay_for
 
 
@@ -286,13 +346,15 @@ def model(dbt, session):
     run_date_literal = f"date '{run_date.isoformat()}'"
     dbt.ref("int_ledger__fifo_input").create_view("fifo_events", replace=True)
     this = str(dbt.this)
+    if dbt.is_incremental:
+        _delete_residents_with_changed_lots(session, this)
     scope_sql = _scope_sql(this, run_date_literal, dbt.is_incremental)
     session.execute(f"create or replace temp table fifo_scope as {scope_sql}")
     if dbt.is_incremental:
-        lots, allocations = _load_state(session, this)
+        lots, allocations, held = _load_state(session, this)
     else:
-        lots, allocations = [], []
-    replays, replay_for = _replays(lots, allocations, run_date)
+        lots, allocations, held = [], [], []
+    replays, replay_for = _replays(lots, allocations, held, run_date)
     events = _records(session, """
         select e.*, s.horizon_date
         from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)

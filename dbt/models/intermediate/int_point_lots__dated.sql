@@ -34,7 +34,7 @@ with_program as (
     from lot_events
     left join programs
         on lot_events.program_code = programs.program_code
-        and {{ in_force('programs', 'lot_events.event_date') }}
+        and {{ in_force('programs', 'lot_events.event_date', named_later=true) }}
 ),
 
 capped as (

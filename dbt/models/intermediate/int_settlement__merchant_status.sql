@@ -1,64 +1,70 @@
+-- The settlement status of each use, decided on the use's date; a cancel takes its use's status (a cancel of a
+-- held use reduces the held amount). A reference no snapshot in force names yet holds the use until a later
+-- snapshot names it (in_force named_later): the hold lifts on the next build.
 with
 
-ledger as (
-    select * from {{ ref('stg_platform__ledger') }}
-    where event_type in ('use', 'cancel')
+events as (
+    select * from {{ ref('int_settlement__events') }}
 ),
 
-designations as (
-    select * from {{ ref('int_designations__versioned') }}
+municipalities as (
+    select * from {{ ref('int_municipalities__versioned') }}
 ),
 
 merchants as (
     select * from {{ ref('int_merchants__versioned') }}
 ),
 
+designations as (
+    select * from {{ ref('int_designations__versioned') }}
+),
+
 uses as (
     select
-        ledger.event_id,
-        ledger.municipality_code,
-        ledger.merchant_id,
-        ledger.event_date,
+        events.event_id as use_event_id,
+        exists (
+            select 1 from municipalities
+            where municipalities.municipality_code = events.municipality_code
+                and {{ in_force('municipalities', 'events.event_date', named_later=true) }}
+        ) as is_municipality_known,
+        exists (
+            select 1 from merchants
+            where merchants.merchant_id = events.merchant_id
+                and {{ in_force('merchants', 'events.event_date', named_later=true) }}
+        ) as is_merchant_known,
         exists (
             select 1 from designations
-            where designations.municipality_code = ledger.municipality_code
-                and designations.merchant_id = ledger.merchant_id
-                and ledger.event_date >= designations.in_force_from
-                and (designations.in_force_to is null or ledger.event_date <= designations.in_force_to)
+            where designations.municipality_code = events.municipality_code
+                and designations.merchant_id = events.merchant_id
+                and events.event_date >= designations.in_force_from
+                and (designations.in_force_to is null or events.event_date <= designations.in_force_to)
         ) as is_designated,
         (
             select any_value(merchants.merchant_status) from merchants
-            where merchants.merchant_id = ledger.merchant_id
-                and {{ in_force('merchants', 'ledger.event_date') }}
+            where merchants.merchant_id = events.merchant_id
+                and {{ in_force('merchants', 'events.event_date', named_later=true) }}
         ) as merchant_status,
-    from ledger
-    where ledger.event_type = 'use'
-),
-
--- A cancel is settled like the use it reverses (a cancel of a held use reduces the held amount).
-statuses as (
-    select
-        ledger.event_id,
-        ledger.event_type,
-        coalesce(uses.is_designated, own.is_designated) as is_designated,
-        coalesce(uses.merchant_status, own.merchant_status) as merchant_status,
-    from ledger
-    left join uses on uses.event_id = coalesce(ledger.cancel_of, ledger.event_id)
-    left join uses as own on own.event_id = ledger.event_id
+    from events
+    where events.event_type = 'use'
 ),
 
 final as (
     select
-        event_id,
-        event_type,
-        coalesce(is_designated, false) as is_designated,
-        merchant_status,
+        events.event_id,
+        events.event_type,
+        events.use_event_id,
+        coalesce(uses.is_designated, false) as is_designated,
+        uses.merchant_status,
         case
-            when not coalesce(is_designated, false) then 'held_undesignated'
-            when merchant_status is distinct from 'active' then 'held_inactive_merchant'
+            when uses.use_event_id is null then null
+            when not uses.is_municipality_known then 'held_unknown_municipality'
+            when not uses.is_merchant_known then 'held_unknown_merchant'
+            when not uses.is_designated then 'held_undesignated'
+            when uses.merchant_status is distinct from 'active' then 'held_inactive_merchant'
             else 'payable'
         end as settlement_status,
-    from statuses
+    from events
+    left join uses using (use_event_id)
 )
 
 select * from final

@@ -6,7 +6,7 @@ versions as (
 
 final as (
     select
-        md5(concat_ws('|', municipality_code, merchant_id, designated_from, valid_from)) as designation_version_key,
+        {{ surrogate_key(['municipality_code', 'merchant_id', 'designated_from', 'valid_from']) }} as designation_version_key,
         *,
     from versions
 )

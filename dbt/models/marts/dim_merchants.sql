@@ -6,7 +6,7 @@ versions as (
 
 final as (
     select
-        md5(concat_ws('|', merchant_id, valid_from)) as merchant_version_key,
+        {{ surrogate_key(['merchant_id', 'valid_from']) }} as merchant_version_key,
         *,
     from versions
 )

@@ -6,7 +6,7 @@ versions as (
 
 final as (
     select
-        md5(concat_ws('|', municipality_code, valid_from)) as municipality_version_key,
+        {{ surrogate_key(['municipality_code', 'valid_from']) }} as municipality_version_key,
         *,
     from versions
 )

@@ -6,7 +6,7 @@ versions as (
 
 final as (
     select
-        md5(concat_ws('|', partner_code, valid_from)) as partner_version_key,
+        {{ surrogate_key(['partner_code', 'valid_from']) }} as partner_version_key,
         *,
     from versions
 )

@@ -6,7 +6,7 @@ versions as (
 
 final as (
     select
-        md5(concat_ws('|', program_code, valid_from)) as program_version_key,
+        {{ surrogate_key(['program_code', 'valid_from']) }} as program_version_key,
         *,
     from versions
 )

@@ -5,8 +5,9 @@
 with
 
 movements as (
+    -- a cancel's excess over its use moves nothing: no posting
     select * from {{ ref('int_lot_movements') }}
-    where amount_yen <> 0
+    where amount_yen <> 0 and movement_kind <> 'cancel_excess'
 ),
 
 lots as (

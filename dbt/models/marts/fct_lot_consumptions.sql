@@ -34,8 +34,7 @@ final as (
         movements.allocation_seq,
         movements.movement_kind,
         movements.amount_yen,
-        case when movements.movement_kind = 'consume' then movements.amount_yen else -movements.amount_yen end
-            as net_consumed_yen,
+        -movements.lot_delta_yen as net_consumed_yen,
     from movements
     {% if is_incremental() %}
     inner join touched_partitions using (municipality_code, mykey_id, business_date)

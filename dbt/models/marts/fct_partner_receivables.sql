@@ -56,7 +56,7 @@ granted as (
 
 final as (
     select
-        md5(concat_ws('|', partner_code, municipality_code, month_start_date)) as partner_receivable_id,
+        {{ surrogate_key(['partner_code', 'municipality_code', 'month_start_date']) }} as partner_receivable_id,
         partner_code,
         municipality_code,
         month_start_date,

@@ -1,65 +1,62 @@
 with
 
-movements as (
-    select * from {{ ref('int_lot_movements') }}
-    where event_type in ('use', 'cancel')
+events as (
+    select * from {{ ref('int_settlement__events') }}
 ),
 
 periods as (
-    select * from {{ ref('int_settlement__periods') }}
+    select event_id, settlement_cycle, period_start_date, period_end_date
+    from {{ ref('int_settlement__periods') }}
 ),
 
 statuses as (
-    select * from {{ ref('int_settlement__merchant_status') }}
+    select event_id, settlement_status from {{ ref('int_settlement__merchant_status') }}
 ),
 
-ledger as (
-    select event_id, amount_yen from {{ ref('stg_platform__ledger') }}
-    where event_type in ('use', 'cancel')
-),
-
--- Signed settlement effect of each movement: a use adds what it took (from lots, or uncovered), a cancel
--- takes back what it gave back.
+-- Each event's settlement effect is the sum of its movements' settlement_yen (signed once, by the FIFO engine),
+-- split by the funding of the lots it moved; what no lot covered (or a lot of unknown funding) is unallocated.
 movement_amounts as (
     select
         event_id,
-        sum(case when movement_kind in ('consume', 'shortfall') then amount_yen
-                 when movement_kind in ('restore', 'unrestored') then -amount_yen else 0 end) as net_yen,
-        sum(case when funding = 'municipal_budget' and movement_kind = 'consume' then amount_yen
-                 when funding = 'municipal_budget' and movement_kind = 'restore' then -amount_yen else 0 end)
-            as municipal_budget_yen,
-        sum(case when funding = 'partner' and movement_kind = 'consume' then amount_yen
-                 when funding = 'partner' and movement_kind = 'restore' then -amount_yen else 0 end) as partner_yen,
-        sum(case when funding = 'prepaid' and movement_kind = 'consume' then amount_yen
-                 when funding = 'prepaid' and movement_kind = 'restore' then -amount_yen else 0 end) as prepaid_yen,
-        sum(case when movement_kind = 'shortfall' then amount_yen
-                 when movement_kind = 'unrestored' then -amount_yen
-                 when movement_kind in ('consume', 'restore') and funding is null
-                     then case when movement_kind = 'consume' then amount_yen else -amount_yen end
-                 else 0 end) as unallocated_yen,
-    from movements
+        sum(settlement_yen) as net_yen,
+        sum(settlement_yen) filter (where funding = 'municipal_budget') as municipal_budget_yen,
+        sum(settlement_yen) filter (where funding = 'partner') as partner_yen,
+        sum(settlement_yen) filter (where funding = 'prepaid') as prepaid_yen,
+        sum(settlement_yen) filter (where funding is null) as unallocated_yen,
+        sum(amount_yen) filter (where movement_kind = 'cancel_excess') as cancel_excess_yen,
+    from {{ ref('int_lot_movements') }}
+    where event_type in ('use', 'cancel')
     group by event_id
 ),
 
-events as (
+settled as (
+    -- a cancel whose use is not found settles nothing (no status): it is only a control break
     select
-        periods.*,
+        events.event_id,
+        events.event_type,
+        events.municipality_code,
+        events.merchant_id,
+        periods.settlement_cycle,
+        periods.period_start_date,
+        periods.period_end_date,
         statuses.settlement_status,
-        ledger.amount_yen as event_amount_yen,
         movement_amounts.net_yen,
-        movement_amounts.municipal_budget_yen,
-        movement_amounts.partner_yen,
-        movement_amounts.prepaid_yen,
-        movement_amounts.unallocated_yen,
-    from periods
-    inner join movement_amounts using (event_id)
+        coalesce(movement_amounts.municipal_budget_yen, 0) as municipal_budget_yen,
+        coalesce(movement_amounts.partner_yen, 0) as partner_yen,
+        coalesce(movement_amounts.prepaid_yen, 0) as prepaid_yen,
+        coalesce(movement_amounts.unallocated_yen, 0) as unallocated_yen,
+        coalesce(movement_amounts.cancel_excess_yen, 0) as cancel_excess_yen,
+    from events
+    inner join periods using (event_id)
     inner join statuses using (event_id)
-    inner join ledger using (event_id)
+    inner join movement_amounts using (event_id)
+    where statuses.settlement_status is not null
 ),
 
 items as (
     select
-        md5(concat_ws('|', municipality_code, merchant_id, period_start_date, settlement_status)) as settlement_item_id,
+        {{ surrogate_key(['municipality_code', 'merchant_id', 'period_start_date', 'settlement_status']) }}
+            as settlement_item_id,
         municipality_code,
         merchant_id,
         settlement_cycle,
@@ -70,15 +67,16 @@ items as (
         settlement_status,
         settlement_status = 'payable' as is_payable,
         count(*) filter (where event_type = 'use') as use_count,
-        coalesce(sum(event_amount_yen) filter (where event_type = 'use'), 0) as use_amount_yen,
+        coalesce(sum(net_yen) filter (where event_type = 'use'), 0) as use_amount_yen,
         count(*) filter (where event_type = 'cancel') as cancel_count,
-        coalesce(sum(event_amount_yen) filter (where event_type = 'cancel'), 0) as cancel_amount_yen,
+        -coalesce(sum(net_yen) filter (where event_type = 'cancel'), 0) as cancel_amount_yen,
+        sum(cancel_excess_yen) as cancel_excess_yen,
         sum(net_yen) as amount_yen,
         sum(municipal_budget_yen) as municipal_budget_yen,
         sum(partner_yen) as partner_yen,
         sum(prepaid_yen) as prepaid_yen,
         sum(unallocated_yen) as unallocated_yen,
-    from events
+    from settled
     group by all
 ),
 

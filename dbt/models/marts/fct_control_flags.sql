@@ -1,0 +1,129 @@
+-- Control breaks of platform ledger rows that reconciliation turns into breaks (FORMATS.md "References not
+-- known yet", "Cancels in settlement"). The row is loaded and moves points all the same; a use with an unknown
+-- municipality or merchant is held from settlement until a later snapshot names it (is_resolved).
+with
+
+ledger as (
+    select
+        event_id,
+        event_type,
+        event_date,
+        municipality_code,
+        mykey_id,
+        merchant_id,
+        program_code,
+        partner_code,
+        amount_yen,
+        file_sha256,
+        line_number,
+    from {{ ref('stg_platform__ledger') }}
+),
+
+references_named as (
+    -- every reference a row names, with the master it must be in
+    select *, 'municipality' as reference_kind, municipality_code as reference_value from ledger
+    union all
+    select *, 'merchant', merchant_id from ledger where merchant_id is not null
+    union all
+    select *, 'program', program_code from ledger where program_code is not null
+    union all
+    select *, 'partner', partner_code from ledger where partner_code is not null
+),
+
+versions as (
+    select 'municipality' as reference_kind, municipality_code as reference_value, valid_from, effective_from, valid_to
+    from {{ ref('int_municipalities__versioned') }}
+    union all
+    select 'merchant', merchant_id, valid_from, effective_from, valid_to from {{ ref('int_merchants__versioned') }}
+    union all
+    select 'program', program_code, valid_from, effective_from, valid_to from {{ ref('int_programs__versioned') }}
+    union all
+    select 'partner', partner_code, valid_from, effective_from, valid_to from {{ ref('int_partners__versioned') }}
+),
+
+reference_checks as (
+    select
+        references_named.*,
+        exists (
+            select 1 from versions
+            where versions.reference_kind = references_named.reference_kind
+                and versions.reference_value = references_named.reference_value
+                and {{ in_force('versions', 'references_named.event_date') }}
+        ) as is_in_force,
+        exists (
+            select 1 from versions
+            where versions.reference_kind = references_named.reference_kind
+                and versions.reference_value = references_named.reference_value
+                and {{ in_force('versions', 'references_named.event_date', named_later=true) }}
+        ) as is_named_later,
+    from references_named
+),
+
+unknown_references as (
+    select
+        event_id,
+        reference_kind || '_unknown' as flag_code,
+        event_type,
+        event_date,
+        municipality_code,
+        mykey_id,
+        reference_value,
+        amount_yen,
+        is_named_later as is_resolved,
+        file_sha256,
+        line_number,
+    from reference_checks
+    where not is_in_force
+),
+
+cancels as (
+    select * from {{ ref('int_settlement__events') }}
+    where event_type = 'cancel'
+),
+
+excess as (
+    select event_id, sum(amount_yen) as excess_yen
+    from {{ ref('int_lot_movements') }}
+    where movement_kind = 'cancel_excess'
+    group by event_id
+),
+
+cancel_flags as (
+    select
+        cancels.event_id,
+        'cancel_exceeds_use' as flag_code,
+        cancels.event_type,
+        cancels.event_date,
+        cancels.municipality_code,
+        cancels.mykey_id,
+        cancels.cancel_of as reference_value,
+        excess.excess_yen as amount_yen,
+        false as is_resolved,
+        cancels.file_sha256,
+        cancels.line_number,
+    from cancels
+    inner join excess using (event_id)
+    union all
+    select
+        event_id,
+        'cancel_merchant_mismatch',
+        event_type,
+        event_date,
+        municipality_code,
+        mykey_id,
+        named_merchant_id,
+        amount_yen,
+        false,
+        file_sha256,
+        line_number,
+    from cancels
+    where is_cancel_merchant_mismatch
+),
+
+final as (
+    select * from unknown_references
+    union all
+    select * from cancel_flags
+)
+
+select * from final
