@@ -20,6 +20,10 @@ class Reason(StrEnum):
     CSV_HEADER_INVALID = "csv_header_invalid"                # missing, extra or repeated columns
     CSV_MALFORMED = "csv_malformed"                          # RFC 4180 broken (e.g. unterminated quote)
     FILE_DATE_MISMATCH = "file_date_mismatch"  # the date in the file name is not the content's (bank: 勘定日(至))
+    FILE_NAME_INVALID = "file_name_invalid"                  # file or folder name not valid UTF-8
+    FILE_UNREADABLE = "file_unreadable"  # the file could not be read (permissions, vanished, not a file); retried
+    FILE_INTERNAL_ERROR = "file_internal_error"  # reading/checking it raised (class in the detail): a defect
+    FILE_CRASHED_INGEST = "file_crashed_ingest"  # the ingest process died while reading it (killed, OOM)
     # --- CSV row ----------------------------------------------------------------------------------------
     CSV_FIELD_COUNT = "csv_field_count"                      # row has more or fewer fields than the header
     FIELD_REQUIRED = "field_required"                        # required field empty

@@ -18,18 +18,34 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import duckdb
 
 from contracts.reasons import Reason
+from ingestion.outcome import FileStatus
 
-SKIP, DUPLICATE, CONFLICT, NEW, RETRY = "skip", "duplicate", "conflict", "new", "retry"
+
+class Verdict(StrEnum):
+    """What identity says about a scanned file before it is read (module docstring)."""
+
+    SKIP = "skip"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    NEW = "new"
+    RETRY = "retry"
+
+
+SKIP, DUPLICATE, CONFLICT, NEW, RETRY = Verdict.SKIP, Verdict.DUPLICATE, Verdict.CONFLICT, Verdict.NEW, Verdict.RETRY
 # Rejections that rest on something other than the file's bytes and name: the configured limits, the partners
 # master (a partner folder unknown, or the encoding it gives), the terminals master (the key a seal is checked
-# with). A master that arrives late, or a raised limit, can turn such a file into a loadable one.
+# with). A master that arrives late, or a raised limit, can turn such a file into a loadable one. So can a
+# file that could not be read (permissions, a vanished file) and one whose checking raised (fixed by a release).
 RETRYABLE_REASONS = frozenset(
     (
+        Reason.FILE_UNREADABLE,
+        Reason.FILE_INTERNAL_ERROR,
         Reason.FILE_TOO_LARGE,
         Reason.FILE_TOO_MANY_ROWS,
         Reason.PARTNER_UNKNOWN,
@@ -57,13 +73,16 @@ class Seen:
     sha256: str
     path: str
     mtime_ns: int
-    status: str
+    status: FileStatus
     reason_code: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", FileStatus(self.status))
 
 
 def retryable(source: str, seen: Seen) -> bool:
     """True when `seen` is a rejection that a later run must evaluate again (module docstring)."""
-    if seen.status != "rejected" or seen.reason_code is None:
+    if seen.status is not FileStatus.REJECTED or seen.reason_code is None:
         return False
     return seen.reason_code in RETRYABLE_REASONS or (
         source == "partner" and seen.reason_code in PARTNER_RETRYABLE_REASONS
@@ -92,23 +111,24 @@ class ManifestIndex:
 
     def latest_decision(self, source: str, name: str, sha256: str) -> Seen | None:
         """The latest manifest row of this content under this name that is not a `duplicate` delivery."""
-        decided = [s for s in self.by_name.get((source, name), []) if s.sha256 == sha256 and s.status != "duplicate"]
+        history = self.by_name.get((source, name), [])
+        decided = [s for s in history if s.sha256 == sha256 and s.status is not FileStatus.DUPLICATE]
         return decided[-1] if decided else None
 
-    def decide(self, source: str, name: str, path: str, sha256: str, mtime_ns: int) -> str:
+    def decide(self, source: str, name: str, path: str, sha256: str, mtime_ns: int) -> Verdict:
         history = self.by_name.get((source, name), [])
         same_content = [s for s in history if s.sha256 == sha256]
         latest = self.latest_decision(source, name, sha256)
         if (
             latest is not None
             and retryable(source, latest)
-            and not any(s.status == "loaded" and s.sha256 != sha256 for s in history)
+            and not any(s.status is FileStatus.LOADED and s.sha256 != sha256 for s in history)
         ):
             return RETRY
         if same_content:
             if any(s.path == path and s.mtime_ns == mtime_ns for s in same_content):
                 return SKIP
             return DUPLICATE
-        if any(s.status == "loaded" for s in history):
+        if any(s.status is FileStatus.LOADED for s in history):
             return CONFLICT
         return NEW

@@ -9,10 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import pyarrow as pa
 
-LOADED, DUPLICATE, CONFLICT, REJECTED = "loaded", "duplicate", "conflict", "rejected"
+
+class FileStatus(StrEnum):
+    """A manifest row's status: what one evaluation of a file came to (docs/formats.md)."""
+
+    LOADED = "loaded"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+class GapAction(StrEnum):
+    """What a GapChange does to raw.terminal_seq_gaps."""
+
+    OPEN = "open"
+    RESOLVE = "resolve"
+
+
+# Short names the loaders import; the same members, not copies.
+LOADED, DUPLICATE = FileStatus.LOADED, FileStatus.DUPLICATE
+CONFLICT, REJECTED = FileStatus.CONFLICT, FileStatus.REJECTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +54,13 @@ class GapChange:
     """A change to raw.terminal_seq_gaps: `open` inserts a gap, `resolve` marks the open gap
     (terminal_id, missing_from_seq, missing_to_seq) resolved by this file."""
 
-    action: str
+    action: GapAction
     terminal_id: str
     missing_from_seq: int
     missing_to_seq: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action", GapAction(self.action))  # a bare "open" is checked, then typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +73,7 @@ class FileOutcome:
     quarantined: rejected records; gap_changes: terminal seq gap bookkeeping.
     """
 
-    status: str
+    status: FileStatus
     rows_read: int
     rows_loaded: int
     tables: dict[str, pa.Table] = field(default_factory=dict)
@@ -60,6 +83,7 @@ class FileOutcome:
     gap_changes: tuple[GapChange, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "status", FileStatus(self.status))
         counted = sum(1 for q in self.quarantined if q.line_number > 0)
         if self.rows_read != self.rows_loaded + counted:
             raise AssertionError(
@@ -72,7 +96,7 @@ class FileOutcome:
 
 
 def whole_file(
-    status: str, reason_code: str, detail: str, records: list[tuple[int, str | None]] | None
+    status: FileStatus, reason_code: str, detail: str, records: list[tuple[int, str | None]] | None
 ) -> FileOutcome:
     """A file kept out whole: every record quarantined with the file's reason, or one line-0 row when the
     file cannot be split into records (`records` None)."""

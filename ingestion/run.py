@@ -3,7 +3,11 @@
 The caller holds the control flow here; loaders (csv_loader, terminal_loader, bank_loader) decide, `store`
 writes. Files are decided one at a time, in load order, and written in batches (one load phase at most,
 MAX_BATCH_FILES files): each batch is one transaction, so a crash leaves whole batches loaded or not at all,
-and the next run carries on with what was not committed. Loaders see the committed warehouse plus the
+and the next run carries on with what was not committed. One file never stops the day: any failure while
+reading, parsing or checking a file (an exception of any class from any loader) becomes that file's
+`rejected` manifest row (`file_unreadable`, `file_internal_error`), and a file whose parsing killed the
+process is rejected `file_crashed_ingest` by the next run (ingestion.attempts). Each file is read once: the
+SHA-256 recorded is that of exactly the bytes parsed. Loaders see the committed warehouse plus the
 batch's earlier files through the run's lookups (terminal chains, statements); a CSV file whose duplicate
 scope already has rows in the open batch commits the batch first. This module never deletes or moves inbox
 files and never rewrites a loaded row.
@@ -11,17 +15,22 @@ files and never rewrites a loaded row.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from contracts.reasons import Reason
 from contracts.validation import InMemoryMasters
+from ingestion.attempts import Attempt, Attempts
 from ingestion.bank_loader import LoadedStatements, load_bank_file, split_bank_records
 from ingestion.csv_loader import (
     CsvLoadContext,
@@ -30,12 +39,10 @@ from ingestion.csv_loader import (
     master_snapshot_keys,
     split_csv_records,
 )
-from ingestion.identity import CONFLICT, DUPLICATE, NEW, RETRY, SKIP, ManifestIndex, Seen, sha256_of
+from ingestion.identity import ManifestIndex, Seen, Verdict
 from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan_inbox
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
-from ingestion.outcome import CONFLICT as CONFLICT_STATUS
-from ingestion.outcome import DUPLICATE as DUPLICATE_STATUS
-from ingestion.outcome import REJECTED, FileFacts, FileOutcome, whole_file
+from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
 from ingestion.schema import ensure_raw_schema
 from ingestion.store import Written, recover_pending_parquet, write_batch
 from ingestion.terminal_loader import (
@@ -51,14 +58,24 @@ MIB = 1 << 20
 MAX_BATCH_FILES = 1000  # files per batch (one transaction)
 MAX_BATCH_BYTES = 16 * MIB  # inbox bytes per batch: bounds what a batch holds in memory ...
 MAX_BATCH_ROWS = 1_000_000  # ... and records decided but not yet written
+LIMIT_MAX = 1 << 40  # the largest limit a configuration may set (1 TiB, a trillion records): fits every counter
+UNREADABLE_SHA256 = ""  # the manifest's file_sha256 of a file that could not be read: its content is unknown
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Bounds on one file: its size in bytes and its number of records. Crossing one rejects the file."""
+    """Bounds on one file: its size in bytes and its number of records. Crossing one rejects the file.
+    Both come from configuration, so they are bounded themselves (1..LIMIT_MAX)."""
 
     max_file_bytes: int = 256 * MIB
     max_records: int = 2_000_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_file_bytes", "max_records"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= LIMIT_MAX:
+                raise ValueError(f"{name} must be an integer from 1 to {LIMIT_MAX}, not {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +129,62 @@ def _split_records(file: InboxFile, data: bytes) -> list[tuple[int, str | None]]
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    """A file of the current batch before its turn: its SHA-256 and, for a new terminal file, its parse."""
+    """A file of the current batch before its turn: its SHA-256, the bytes that hash is of (None when the
+    file is over the size limit or could not be read), for a new terminal file its parse, and the verdict
+    already reached when reading or parsing failed."""
 
     file: InboxFile
     sha256: str
+    data: bytes | None = None
     parsed: ParsedTerminalFile | None = None
+    failure: FileOutcome | None = None
+
+
+def _read_once(path: Path, max_file_bytes: int) -> tuple[bytes | None, str]:
+    """(bytes, their SHA-256), reading at most max_file_bytes + 1 bytes into memory; (None, SHA-256 of the
+    whole file, hashed in chunks) for a file over the limit. One open: the hash is of the bytes parsed."""
+    with path.open("rb") as handle:
+        data = handle.read(max_file_bytes + 1)
+        if len(data) <= max_file_bytes:
+            return data, hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256(data)
+        del data
+        while chunk := handle.read(MIB):
+            digest.update(chunk)
+        return None, digest.hexdigest()
+
+
+def _internal_error(exc: BaseException, what: str) -> FileOutcome:
+    # The class only: an exception's message may quote the file's content (a personal number, say).
+    return whole_file(
+        FileStatus.REJECTED,
+        Reason.FILE_INTERNAL_ERROR,
+        f"{type(exc).__name__} while {what} the file (a defect in seisan or a file no check foresaw)",
+        None,
+    )
+
+
+def _storable_name(text: str) -> str:
+    """`text` as it can be stored (UTF-8): bytes of a name that is not valid UTF-8 shown as \\xNN escapes."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def _with_storable_name(file: InboxFile) -> tuple[InboxFile, bool]:
+    """The file with a name the manifest can hold, and whether its name was not valid UTF-8 (then it is of no
+    known kind: file_name_invalid)."""
+    try:
+        file.rel_path.encode("utf-8")
+        return file, False
+    except UnicodeEncodeError:
+        renamed = dataclasses.replace(
+            file,
+            rel_path=_storable_name(file.rel_path),
+            name=_storable_name(file.name),
+            kind=UNKNOWN_KIND,
+            business_date=None,
+            groups={},
+        )
+        return renamed, True
 
 
 @dataclass(slots=True)
@@ -128,6 +196,7 @@ class _Batch:
     scopes: set[tuple[str, object]] = field(default_factory=set)
     rows: int = 0
     messages: list[str] = field(default_factory=list)
+    crashed: list[tuple[str, str, str]] = field(default_factory=list)  # crashed markers this batch settles
 
 
 @dataclass(slots=True)
@@ -144,12 +213,15 @@ class _Run:
     certs: CertLookup
     chains: TerminalChains
     statements: LoadedStatements
+    attempts: Attempts
+    bad_names: frozenset[str] = frozenset()
     batch: _Batch = field(default_factory=_Batch)
 
     def flush(self) -> None:
         """Commit the open batch (rows, quarantine, gaps and manifest rows together), then say what it did."""
         batch, self.batch = self.batch, _Batch()
         write_batch(self.con, self.raw_dir, batch.items)
+        self.attempts.settled(batch.crashed)
         written = {name for item in batch.items for name in item.outcome.tables}
         if written & CACHED_MASTER_TABLES:
             self.in_force.forget()
@@ -159,72 +231,124 @@ class _Run:
             for message in batch.messages:
                 self.progress(message)
 
+    def _guarded(self, item: _Prepared, work: Callable[[], _T]) -> _T | FileOutcome:
+        """`work()` (parsing or checking one file) under the file's attempt marker; any exception it raises
+        becomes the file's file_internal_error rejection. Warehouse writes never run inside it."""
+        file = item.file
+        try:
+            with self.attempts.parsing(Attempt(file.source, file.name, file.rel_path, item.sha256)):
+                return work()
+        except Exception as exc:  # whatever one file does, the run goes on (module docstring)
+            return _internal_error(exc, "reading")
+
+    def _crashed(self, item: _Prepared) -> FileOutcome | None:
+        """The file_crashed_ingest rejection of a content whose parsing killed an earlier run, else None."""
+        file = item.file
+        attempt = self.attempts.crashed_before(file.source, file.name, item.sha256)
+        if attempt is None:
+            return None
+        self.batch.crashed.append(attempt.key)
+        return whole_file(
+            FileStatus.REJECTED,
+            Reason.FILE_CRASHED_INGEST,
+            "an earlier ingest process died while parsing this content (killed, out of memory); "
+            "it is not parsed again: deliver a corrected file",
+            None,
+        )
+
     def prepare(self, file: InboxFile) -> _Prepared:
-        """Hash the file; parse it ahead of its turn if it is a new terminal file (for prefetching)."""
-        sha = sha256_of(file.path)
-        if file.kind != TERMINAL_KIND or file.size_bytes > self.limits.max_file_bytes:
-            return _Prepared(file, sha)
-        if self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns) not in (NEW, RETRY):
-            return _Prepared(file, sha)
-        return _Prepared(file, sha, parse_terminal_file(file.path.read_bytes(), self.limits.max_records))
+        """Read and hash the file once; parse it ahead of its turn if it is a new terminal file (for
+        prefetching). A file that cannot be read gets its file_unreadable verdict here."""
+        try:
+            data, sha = _read_once(file.path, self.limits.max_file_bytes)
+        except OSError as exc:
+            detail = f"{type(exc).__name__} ({exc.errno}) reading the file; a later run tries again"
+            failure = whole_file(FileStatus.REJECTED, Reason.FILE_UNREADABLE, detail, None)
+            return _Prepared(file, UNREADABLE_SHA256, failure=failure)
+        item = _Prepared(file, sha, data)
+        if file.kind != TERMINAL_KIND or data is None:
+            return item
+        verdict = self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns)
+        if verdict not in (Verdict.NEW, Verdict.RETRY) or self.attempts.crashed_before(file.source, file.name, sha):
+            return item
+        parsed = self._guarded(item, lambda: parse_terminal_file(data, self.limits.max_records))
+        if isinstance(parsed, FileOutcome):
+            return dataclasses.replace(item, failure=parsed)
+        return dataclasses.replace(item, parsed=parsed)
 
     def prefetch(self, prepared: list[_Prepared]) -> None:
         """Read the certificates and loaded seq windows the batch's terminal files will ask for."""
         parsed = [(p.file, p.parsed) for p in prepared if p.parsed is not None and p.parsed.rejected is None]
         if not parsed:
             return
-        self.certs.prefetch(set().union(*(q.mykey_ids() for _, q in parsed)))
-        windows = (q.seq_window(f.groups["terminal"]) for f, q in parsed)
-        self.chains.prefetch([w for w in windows if w is not None])
+        try:
+            self.certs.prefetch(set().union(*(q.mykey_ids() for _, q in parsed)))
+            windows = (q.seq_window(f.groups["terminal"]) for f, q in parsed)
+            self.chains.prefetch([w for w in windows if w is not None])
+        except Exception:  # only a cache: each file then asks alone, and a file that breaks it is rejected alone
+            return
 
-    def _load_new(self, item: _Prepared, data: bytes | None) -> FileOutcome:
+    def _load_new(self, item: _Prepared, data: bytes) -> FileOutcome:
+        """A new (or retried) file's outcome by its kind's loader. Runs inside `_guarded`: no writes."""
         file = item.file
-        if file.kind == UNKNOWN_KIND:
-            return whole_file(
-                REJECTED, Reason.FILE_UNKNOWN_KIND, f"{file.rel_path} matches no inbox file pattern", None
-            )
         if file.kind == TERMINAL_KIND:
-            parsed = item.parsed or parse_terminal_file(data or b"", self.limits.max_records)
+            parsed = item.parsed or parse_terminal_file(data, self.limits.max_records)
             lookups = TerminalLookups(self.in_force, self.masters, self.certs, self.chains)
             outcome = load_terminal_file(file, parsed, lookups, item.sha256)
             self.chains.remember(outcome)
             return outcome
         if file.kind == BANK_KIND:
-            outcome = load_bank_file(file, data or b"", self.statements, item.sha256, self.limits.max_records)
+            outcome = load_bank_file(file, data, self.statements, item.sha256, self.limits.max_records)
             self.statements.remember(outcome)
             return outcome
-        scope = duplicate_scope(file)
-        if scope in self.batch.scopes:
-            self.flush()  # the duplicate-key check reads committed rows of this scope
         context = CsvLoadContext(self.con, self.masters, self.in_force, item.sha256, self.limits.max_records)
-        outcome = load_csv(file, data or b"", context)
+        outcome = load_csv(file, data, context)
         if outcome.rows_loaded:
-            self.batch.scopes.add(scope)
+            self.batch.scopes.add(duplicate_scope(file))
         snapshot = master_snapshot_keys(file, outcome)
         if snapshot is not None:
             self.masters.add_snapshot(snapshot[0], file.business_date, snapshot[1])
         return outcome
 
-    def _outcome(self, item: _Prepared, decision: str) -> FileOutcome:
+    def _outcome(self, item: _Prepared, decision: Verdict) -> FileOutcome:
         file = item.file
-        if decision == DUPLICATE:
-            return FileOutcome(DUPLICATE_STATUS, 0, 0, detail="same name and content as a file already seen")
-        if file.size_bytes > self.limits.max_file_bytes:
+        if decision is Verdict.DUPLICATE:
+            return FileOutcome(FileStatus.DUPLICATE, 0, 0, detail="same name and content as a file already seen")
+        if item.failure is not None:
+            return item.failure
+        if item.data is None:
             return whole_file(
-                REJECTED,
+                FileStatus.REJECTED,
                 Reason.FILE_TOO_LARGE,
-                f"{file.size_bytes} bytes is over the limit of {self.limits.max_file_bytes}",
+                f"{max(file.size_bytes, self.limits.max_file_bytes + 1)} bytes or more is over the limit of "
+                f"{self.limits.max_file_bytes}",
                 None,
             )
-        if decision == CONFLICT:
+        if file.kind == UNKNOWN_KIND:
+            if file.rel_path in self.bad_names:
+                return whole_file(
+                    FileStatus.REJECTED, Reason.FILE_NAME_INVALID, f"{file.rel_path} is not valid UTF-8", None
+                )
             return whole_file(
-                CONFLICT_STATUS,
+                FileStatus.REJECTED, Reason.FILE_UNKNOWN_KIND, f"{file.rel_path} matches no inbox file pattern", None
+            )
+        crashed = self._crashed(item)
+        if crashed is not None:
+            return crashed
+        data = item.data
+        if decision is Verdict.CONFLICT:
+            records = self._guarded(item, lambda: _split_records(file, data))
+            if isinstance(records, FileOutcome):
+                return records
+            return whole_file(
+                FileStatus.CONFLICT,
                 Reason.FILE_CONFLICTING_DUPLICATE,
                 "same name as a loaded file, different content",
-                _split_records(file, file.path.read_bytes()),
+                records,
             )
-        data = None if item.parsed is not None else file.path.read_bytes()
-        return self._load_new(item, data)
+        if file.kind not in (TERMINAL_KIND, BANK_KIND) and duplicate_scope(file) in self.batch.scopes:
+            self.flush()  # the duplicate-key check reads committed rows of this scope
+        return self._guarded(item, lambda: self._load_new(item, data))
 
     def _retried(self, item: _Prepared, outcome: FileOutcome) -> FileOutcome | None:
         """A retried rejection's outcome to record: the new outcome when its status or reason changed; a
@@ -238,16 +362,16 @@ class _Run:
         history = self.manifest.by_name.get(file.identity, [])
         if any(s.sha256 == item.sha256 and s.path == file.rel_path and s.mtime_ns == file.mtime_ns for s in history):
             return None
-        return self._outcome(item, DUPLICATE)
+        return self._outcome(item, Verdict.DUPLICATE)
 
     def ingest_file(self, item: _Prepared) -> None:
         file, sha = item.file, item.sha256
         decision = self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns)
-        if decision == SKIP:
+        if decision is Verdict.SKIP:
             self.tally.skipped += 1
             return
         outcome = self._outcome(item, decision)
-        if decision == RETRY:
+        if decision is Verdict.RETRY:
             outcome = self._retried(item, outcome)
             if outcome is None:
                 self.tally.skipped += 1
@@ -339,8 +463,11 @@ def ingest(
         CertLookup(con),
         TerminalChains(con),
         LoadedStatements(con),
+        Attempts.open(Path(raw_dir)),
     )
-    for batch in batches(files_due(scan_inbox(Path(inbox)), business_date)):
+    named = [_with_storable_name(file) for file in scan_inbox(Path(inbox))]
+    run.bad_names = frozenset(file.rel_path for file, bad in named if bad)
+    for batch in batches(files_due([file for file, _ in named], business_date)):
         run.ingest_batch(batch)
     tally = run.tally
     return IngestSummary(
