@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reader_agent.errors import AgentError, Reason
-from reader_agent.platform import PlatformClient
+from reader_agent.platform_client import PlatformClient
 from reader_agent.store import fsync_dir, write_synced
 
 ATTEMPTS_DEFAULT = 4
