@@ -45,7 +45,7 @@ def deliver_to_directory(inbox: Path, terminal_id: str, path: Path) -> Delivery:
             raise AgentError(Reason.UPLOAD_CONFLICT, detail=path.name)
         return Delivery(path.name, digest, True)
     tmp = folder / f".{path.name}.{os.getpid()}.part"
-    write_synced(tmp, data)
+    write_synced(tmp, data, 0o644, exact_mode=False)  # the inbox is the back office's: its umask rules
     try:
         os.link(tmp, target)
     except FileExistsError:
