@@ -32,7 +32,7 @@ from reader_agent.flow import (
     settle_pending,
 )
 from reader_agent.pin import PinSource, read_pin_from_stdin
-from reader_agent.platform import Endpoint, PlatformClient
+from reader_agent.platform_client import Endpoint, PlatformClient
 from reader_agent.store import JST, TerminalStore
 from reader_agent.upload import deliver_over_https, deliver_to_directory, with_retries
 

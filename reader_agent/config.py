@@ -1,4 +1,5 @@
-"""The terminal's identity on disk: terminal.json (ids and default endpoints) and its Ed25519 key (mode 0600).
+"""The terminal's identity on disk: terminal.json (ids and default endpoints) and its Ed25519 key (mode 0600;
+refused while group or others may read it).
 
 `init_terminal` creates both once and returns the terminals-master line (FORMATS.md master/terminals:
 `terminal_id, merchant_id, public_key, active_from, active_to`). It never overwrites an existing key: a new
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,13 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from contracts import terminal_log
 from reader_agent.errors import AgentError, Reason
+from reader_agent.state_dir import CONFIG_FILE, FILE_MODE, KEY_FILE, check_key_file, make_dir, secure_state_dir
 from reader_agent.store import write_atomic, write_synced
 
 TERMINAL_ID = re.compile(r"T[0-9]{8}")
 MERCHANT_ID = re.compile(r"M[0-9]{8}")
 MUNICIPALITY_CODE = re.compile(r"[0-9]{6}")
-KEY_FILE = "terminal_key.pem"
-CONFIG_FILE = "terminal.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +42,8 @@ class TerminalConfig:
 
 
 def load_config(state_dir: Path) -> TerminalConfig:
+    """terminal.json, after the state directory's permissions are checked and set (state_dir.py)."""
+    secure_state_dir(state_dir)
     path = state_dir / CONFIG_FILE
     if not path.exists() or not (state_dir / KEY_FILE).exists():
         raise AgentError(Reason.TERMINAL_NOT_INITIALISED)
@@ -50,6 +51,8 @@ def load_config(state_dir: Path) -> TerminalConfig:
 
 
 def load_key(state_dir: Path) -> ed25519.Ed25519PrivateKey:
+    """The terminal key; refused (KEY_EXPOSED) while group or others may read it."""
+    check_key_file(state_dir / KEY_FILE)
     key = serialization.load_pem_private_key((state_dir / KEY_FILE).read_bytes(), password=None)
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise AgentError(Reason.LOG_CORRUPT, detail=KEY_FILE)
@@ -65,12 +68,12 @@ def init_terminal(state_dir: Path, config: TerminalConfig, active_from: dt.date)
     key_path = state_dir / KEY_FILE
     if key_path.exists():
         raise AgentError(Reason.TERMINAL_KEY_EXISTS)
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_dir(state_dir)
+    secure_state_dir(state_dir)
     key = ed25519.Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    write_synced(key_path, pem, 0o600, exclusive=True)
-    os.chmod(key_path, 0o600)  # the umask may have narrowed, never widened, the mode: make it exactly 0600
+    write_synced(key_path, pem, FILE_MODE, exclusive=True)
     write_atomic(state_dir / CONFIG_FILE, json.dumps(asdict(config), indent=1).encode("utf-8"))
     public_key = terminal_log.terminal_public_key_b64(key)
     return f"{config.terminal_id},{config.merchant_id},{public_key},{active_from.isoformat()},"

@@ -47,6 +47,8 @@ class Reason(StrEnum):
     INTERRUPTED = "interrupted"                # Ctrl+C / SIGINT
     INTERNAL_ERROR = "internal_error"          # a bug: an exception the agent did not expect
     USAGE = "usage"
+    KEY_EXPOSED = "key_exposed"                # the terminal key file is readable by group or others: refused
+    STATE_DIR_INSECURE = "state_dir_insecure"  # a state-dir entry open to others that the agent cannot chmod
 
 
 class AgentError(Exception):

@@ -37,11 +37,11 @@ from reader_agent.config import TerminalConfig, load_key
 from reader_agent.errors import AgentError, Reason
 from reader_agent.pcsc import CardConnection, PcscContext
 from reader_agent.pin import PinSource, validate_pin
-from reader_agent.platform import PlatformClient
+from reader_agent.platform_client import PlatformClient
 from reader_agent.store import JST, TerminalStore
 
 Say = Callable[[str], None]
-TRANSACTION_CAP_S_DEFAULT = 15.0  # card insertion → signature (jpki.md §5); the stub's auth TTL is 120 s
+TRANSACTION_CAP_S_DEFAULT = 15.0  # card insertion → signature (jpki.md §5); the stand-in platform's auth TTL is 120 s
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,6 +107,12 @@ _TEXT: dict[str, tuple[str, str]] = {
                        "contact head office."),
     "usage": ("使い方が正しくありません: {detail}。`seisan-reader --help` (コマンドごとに `seisan-reader <コマンド> --help`) を確認してください。",
               "Wrong usage: {detail}. See `seisan-reader --help` (and `seisan-reader <command> --help`)."),
+    "key_exposed": ("端末鍵ファイル {path} が他のユーザーから読める状態です (権限 {mode})。この鍵は使いません。`{command}` を実行してから、もう一度お試しください。鍵が複製された可能性があるため、本部にも連絡してください。",
+                    "The terminal key file {path} can be read by other users (mode {mode}); it is not used. Run "
+                    "`{command}`, then try again. Tell head office too: the key may have been copied."),
+    "state_dir_insecure": ("{path} が他のユーザーに開かれていて (権限 {mode})、別のユーザーの所有のため端末ソフトでは直せません。所有者 (または管理者) が `{command}` を実行してから、もう一度お試しください。",
+                           "{path} is open to other users (mode {mode}) and belongs to another user, so the agent "
+                           "cannot fix it. Have its owner (or an administrator) run `{command}`, then try again."),
     # --- platform decline reasons ---
     "decline.insufficient_balance": ("ポイント残高が足りません (残高 {balance} 円)。残高以下の金額でお支払いいただくか、残りを他の方法でお支払いください。",
                                      "Not enough points (balance ¥{balance}). Pay at most the balance in points, "

@@ -6,6 +6,7 @@ Layout under the state directory:
                       settled (at most one; while it exists no other record may be written)
   outbox/<T>_<D>_<nnnn>.jsonl   sealed files waiting for delivery      sent/  delivered files
   lock                an exclusive flock held by the one agent process using this directory
+Every directory is 0700 and every file 0600, whatever the umask (state_dir.py checks and sets them on open).
 
 Guarantees: `seq` never repeats or skips. A record's seq is fixed when its pending entry is written and is
 appended only once, after the platform commit; a power cut leaves either no pending entry (nothing happened),
@@ -33,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from contracts import terminal_log
 from reader_agent.errors import AgentError, Reason
+from reader_agent.state_dir import FILE_MODE, make_dir, secure_state_dir
 
 FILE_NAME = re.compile(r"(?P<terminal>T[0-9]{8})_(?P<date>[0-9]{8})_(?P<number>[0-9]{4})\.jsonl")
 RECORDS_PER_FILE_MAX = 100_000
@@ -58,19 +60,24 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def write_synced(path: Path, data: bytes, mode: int = 0o644, exclusive: bool = False) -> None:
+def write_synced(path: Path, data: bytes, mode: int = FILE_MODE, exclusive: bool = False,
+                 exact_mode: bool = True) -> None:
     """Write all of `data` to `path` (created with `mode`; with `exclusive`, failing if it exists) and fsync
-    it. Raises OSError (never returns after a partial write)."""
+    it. With `exact_mode` the file gets exactly `mode` whatever the umask (state-directory files); without,
+    the umask applies (files delivered to someone else's inbox). Raises OSError (never returns after a
+    partial write)."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
     fd = os.open(path, flags, mode)
     try:
+        if exact_mode:
+            os.fchmod(fd, mode)
         write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     """Write `data` to `path` so that after a crash it is either the old file or the whole new one."""
     tmp = path.with_name(f".{path.name}.tmp")
     write_synced(tmp, data, mode)
@@ -124,13 +131,18 @@ class TerminalStore:
     @classmethod
     def open(cls, state_dir: Path, terminal_id: str) -> TerminalStore:
         for sub in ("log", "outbox", "sent"):
-            (state_dir / sub).mkdir(parents=True, exist_ok=True)
-        lock_fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+            make_dir(state_dir / sub)
+        secure_state_dir(state_dir)   # 0700 / 0600 whoever created what is there (state_dir.py)
+        lock_fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
+            os.fchmod(lock_fd, FILE_MODE)
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             os.close(lock_fd)
             raise AgentError(Reason.AGENT_RUNNING) from exc
+        except BaseException:
+            os.close(lock_fd)
+            raise
         store = cls(state_dir, terminal_id, lock_fd)
         store._recover()
         return store
@@ -219,7 +231,7 @@ class TerminalStore:
         if record["seq"] != self._head.seq + 1 or record["prev_hash"] != self._head.hash:
             raise AgentError(Reason.LOG_CORRUPT, detail="pending record does not follow the head")
         terminal_log.finish_record(record)
-        write_atomic(self.pending_path, terminal_log.canonical_bytes(record), 0o600)
+        write_atomic(self.pending_path, terminal_log.canonical_bytes(record))
 
     def append_pending(self) -> dict[str, Any]:
         """The platform committed: append the pending record to current.jsonl (fsync), then drop the entry.
@@ -229,8 +241,9 @@ class TerminalStore:
         record = self.pending()
         if record is None:
             raise AgentError(Reason.LOG_CORRUPT, detail="no pending record")
-        fd = os.open(self.current_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(self.current_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         try:
+            os.fchmod(fd, FILE_MODE)
             size = os.fstat(fd).st_size
             try:
                 write_all(fd, terminal_log.dump_line(record))

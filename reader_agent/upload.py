@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reader_agent.errors import AgentError, Reason
-from reader_agent.platform import PlatformClient
+from reader_agent.platform_client import PlatformClient
 from reader_agent.store import fsync_dir, write_synced
 
 ATTEMPTS_DEFAULT = 4
@@ -45,7 +45,7 @@ def deliver_to_directory(inbox: Path, terminal_id: str, path: Path) -> Delivery:
             raise AgentError(Reason.UPLOAD_CONFLICT, detail=path.name)
         return Delivery(path.name, digest, True)
     tmp = folder / f".{path.name}.{os.getpid()}.part"
-    write_synced(tmp, data)
+    write_synced(tmp, data, 0o644, exact_mode=False)  # the inbox is the back office's: its umask rules
     try:
         os.link(tmp, target)
     except FileExistsError:

@@ -1,7 +1,7 @@
 """simulator: a deterministic simulated world that writes every inbox format of FORMATS.md.
 
 `simulate(out_dir, start, days, municipalities, residents, seed, faults=...)` builds the world
-(simulator/world.py), runs the platform day by day (simulator/platform.py on simulator/engine.py), writes the
+(simulator/world.py), runs the platform day by day (simulator/point_platform.py on simulator/engine.py), writes the
 terminal logs (simulator/terminals.py, signatures in a process pool: simulator/signing.py), the CSV files and
 bank statements (simulator/outputs.py), injects faults (simulator/faults.py) and writes `faults.json` (ground
 truth) and `world.json` (a summary of the cast, no key material). Same arguments give byte-identical files.
@@ -63,7 +63,7 @@ def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, resi
     """Write a simulated world's inbox into `out_dir` (created; existing simulation files are replaced)."""
     from simulator import faults as fx
     from simulator.outputs import bank_files, master_files, partner_files, planned_deposits, platform_files
-    from simulator.platform import run_platform
+    from simulator.point_platform import run_platform
     from simulator.signing import Signer
     from simulator.terminals import build_terminal_files
     from simulator.world import build_world

@@ -30,7 +30,7 @@ from contracts import schemas as s
 from contracts.codes import my_number_check_digit
 from contracts.reasons import Reason
 from simulator.outputs import BankFile, CsvFile, Deposit, master_rows
-from simulator.platform import LedgerEvent, PlatformOutput, TerminalRecord
+from simulator.point_platform import LedgerEvent, PlatformOutput, TerminalRecord
 from simulator.signing import Signer
 from simulator.terminals import TerminalFile, chain, record_body, seal_time, signing_message, upload_path
 from simulator.world import World, rng_for

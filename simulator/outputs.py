@@ -23,7 +23,7 @@ from contracts import terminal_log as tl
 from contracts.csvio import csv_bytes
 from contracts.zengin_statement import Statement, StatementHeader, StatementLine, write_statement
 from simulator.calendar import bank_day_on_or_before, is_bank_business_day
-from simulator.platform import PlatformOutput
+from simulator.point_platform import PlatformOutput
 from simulator.terminals import terminal_key
 from simulator.world import COST_RATES, FEE_TABLE, SALES_KINDS, World, rng_for
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from contracts import terminal_log as tl
 from simulator.keys import ed25519_key
-from simulator.platform import JST, TerminalRecord, iso
+from simulator.point_platform import JST, TerminalRecord, iso
 from simulator.signing import Signer
 from simulator.world import World, rng_for
 

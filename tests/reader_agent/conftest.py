@@ -1,5 +1,5 @@
 """Fixtures for the reader agent: a real PC/SC stack (our own pcscd with the vpcd driver), virtual JPKI cards
-as separate processes, the loopback HTTPS platform stub over a small simulated world, and an initialised
+as separate processes, the loopback HTTPS stand-in platform over a small simulated world, and an initialised
 terminal. Everything started here is stopped here, by the PID we saved.
 
 Outside CI the PC/SC tests skip when pcscd or the vpcd driver is absent (saying why); with CI=true they fail.
@@ -140,13 +140,20 @@ class CardSet:
 
 @pytest.fixture(scope="session")
 def card_set(tmp_path_factory: pytest.TempPathFactory) -> CardSet:
+    from reader_harness.virtual_card.profiles import card_serial, write_card_files
     from simulator.jpki_ca import SimulatedCA
-    from simulator.virtual_card.profiles import write_card_files
+    from simulator.keys import rsa_key
 
     base = tmp_path_factory.mktemp("cards")
-    ca = SimulatedCA.create(SEED)
-    files = {kind: write_card_files(base / kind, ca, SEED, 1, kind) for kind in ("valid", "expired", "foreign")}
-    files["unregistered"] = write_card_files(base / "unregistered", ca, SEED, 2, "valid")
+    ca = SimulatedCA.create(SEED)  # the simulated world's JPKI CA issues the test cards
+
+    def card(kind: str, holder: int) -> object:
+        key = rsa_key(f"seed={SEED}/card-key/{holder}")
+        return write_card_files(base / (kind if holder == 1 else "unregistered"), ca, key,
+                                card_serial(SEED, holder, kind), kind)
+
+    files = {kind: card(kind, 1) for kind in ("valid", "expired", "foreign")}
+    files["unregistered"] = card("valid", 2)
     return CardSet(files, files["valid"].ca_der.read_bytes())
 
 
@@ -159,7 +166,7 @@ class CardSlot:
 
     def insert(self, kind: str = "valid", *knobs: str, tries: int = 3, wait: bool = True) -> subprocess.Popen:
         files = self.card_set.files[kind]
-        argv = [sys.executable, "-m", "simulator.virtual_card", "--dir", str(files.directory), "--pin", PIN,
+        argv = [sys.executable, "-m", "reader_harness.virtual_card", "--dir", str(files.directory), "--pin", PIN,
                 "--reset-tries", "--auth-tries", str(tries), *knobs]
         process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.processes.append(process)
@@ -192,7 +199,7 @@ def card_slot(pcsc_stack: Path, card_set: CardSet) -> Iterator[CardSlot]:
 
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory):
-    from simulator.platform_stub import make_tls_files
+    from reader_harness.standin_platform import make_tls_files
 
     return make_tls_files(tmp_path_factory.mktemp("tls"))
 
@@ -234,8 +241,8 @@ BALANCE_START = 5000
 
 @pytest.fixture
 def world(tmp_path: Path, terminal: Terminal, card_set: CardSet, tls_files) -> Iterator[World]:
-    """Inbox + platform stub: resident MYKEY holds 3000 + 2000 points of MUNICIPALITY (two programmes)."""
-    from simulator.platform_stub import Platform, PlatformServer, load_world, write_world
+    """Inbox + stand-in platform: resident MYKEY holds 3000 + 2000 points of MUNICIPALITY (two programmes)."""
+    from reader_harness.standin_platform import Platform, PlatformServer, load_world, write_world
 
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date()
     inbox = tmp_path / "inbox"

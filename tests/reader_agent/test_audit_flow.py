@@ -14,7 +14,7 @@ import pytest
 from conftest import BALANCE_START, MUNICIPALITY, MYKEY, PIN, READER0, run_agent
 
 from reader_agent.errors import AgentError, Reason
-from simulator.platform_stub import AnswerFault
+from reader_harness.standin_platform import AnswerFault
 
 pytestmark = pytest.mark.pcsc
 

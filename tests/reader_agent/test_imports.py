@@ -1,5 +1,6 @@
 """reader_agent must install and run on a shop PC: it imports only `contracts` of this project, and its base
-commands work without pyscard."""
+commands work without pyscard. Its test harness (reader_harness) stands outside the simulated world: it imports
+only `contracts` and `reader_agent`."""
 
 from __future__ import annotations
 
@@ -7,40 +8,53 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BLOCKED = ("simulator", "ingestion", "seisan", "dags", "reconciliation", "payments", "reports", "duckdb",
-           "airflow", "polars", "pyarrow", "dbt", "smartcard")
+import pytest
 
-PROBE = f"""
-import importlib.abc, sys, pkgutil
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OURS = ("contracts", "reader_agent", "reader_harness", "simulator", "ingestion", "seisan", "dags", "reconciliation",
+        "payments", "reports")
+THIRD_PARTY_BLOCKED = ("duckdb", "airflow", "polars", "pyarrow", "dbt")
+
+
+def _probe(package: str, allowed: tuple[str, ...], also_blocked: tuple[str, ...] = (), setup: str = "") -> str:
+    """Python source that blocks every package of ours outside `allowed` (and `also_blocked`), imports every
+    module of `package`, runs `setup`, and prints which of our packages ended up loaded."""
+    blocked = tuple(p for p in OURS if p not in allowed) + THIRD_PARTY_BLOCKED + also_blocked
+    return f"""
+import importlib, importlib.abc, sys, pkgutil
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {BLOCKED!r}:
+        if name.split(".")[0] in {blocked!r}:
             raise ImportError("blocked: " + name)
 sys.meta_path.insert(0, Block())
-import reader_agent
-for module in pkgutil.iter_modules(reader_agent.__path__):
-    if module.name != "__main__":
-        importlib.import_module("reader_agent." + module.name)
-ours = sorted({{m.split(".")[0] for m in sys.modules}} & {{"contracts", "reader_agent", "simulator", "ingestion",
-                                                           "seisan"}})
-print(",".join(ours))
+import {package}
+for module in pkgutil.walk_packages({package}.__path__, "{package}."):
+    if not module.name.endswith("__main__"):
+        importlib.import_module(module.name)
+{setup}
+print(",".join(sorted({{m.split(".")[0] for m in sys.modules}} & {set(OURS)!r})))
 """
 
 
-def test_reader_agent_imports_only_contracts():
-    result = subprocess.run([sys.executable, "-c", "import importlib\n" + PROBE], capture_output=True, text=True,
-                            cwd=REPO_ROOT, timeout=60)
+def _run(source: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+
+
+@pytest.mark.parametrize(("package", "allowed", "also_blocked"), [
+    ("reader_agent", ("contracts", "reader_agent"), ("smartcard",)),
+    ("reader_harness", ("contracts", "reader_agent", "reader_harness"), ()),
+])
+def test_package_imports_only_what_its_room_allows(package, allowed, also_blocked):
+    result = _run(_probe(package, allowed, also_blocked))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "contracts,reader_agent"
+    assert result.stdout.strip().splitlines()[-1] == ",".join(sorted(allowed))
 
 
 def test_init_terminal_runs_without_pyscard(tmp_path):
-    probe = PROBE.replace("import reader_agent\n", "import reader_agent\nfrom reader_agent.cli import main\n"
-                          f"assert main(['--state-dir', {str(tmp_path / 's')!r}, '--lang', 'en', 'init-terminal',"
-                          " '--terminal-id', 'T12345678', '--merchant-id', 'M12345678']) == 0\n")
-    result = subprocess.run([sys.executable, "-c", "import importlib\n" + probe], capture_output=True, text=True,
-                            cwd=REPO_ROOT, timeout=60)
+    setup = ("from reader_agent.cli import main\n"
+             f"assert main(['--state-dir', {str(tmp_path / 's')!r}, '--lang', 'en', 'init-terminal',"
+             " '--terminal-id', 'T12345678', '--merchant-id', 'M12345678']) == 0\n")
+    result = _run(_probe("reader_agent", ("contracts", "reader_agent"), ("smartcard",), setup))
     assert result.returncode == 0, result.stderr
     line = result.stdout.splitlines()[1]
     terminal_id, merchant_id, key, active_from, active_to = line.split(",")

@@ -1,4 +1,4 @@
-"""The real agent through pcscd → vpcd → virtual card, against the loopback platform stub: every card case."""
+"""The real agent through pcscd → vpcd → virtual card, against the loopback stand-in platform: every card case."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Settling a pending entry against the loopback platform stub over real HTTPS (no card needed): the entry is
+"""Settling a pending entry against the loopback stand-in platform over real HTTPS (no card needed): the entry is
 dropped only on an explicit voided / expired / auth_not_found answer from the status endpoint; every other
 answer (401, 403, 429, 400, 5xx, an odd body) keeps it and says PENDING_UNRESOLVED."""
 
@@ -12,9 +12,9 @@ from conftest import MERCHANT, MUNICIPALITY, MYKEY, TERMINAL
 from reader_agent.config import load_key
 from reader_agent.errors import AgentError, Reason
 from reader_agent.flow import settle_pending
-from reader_agent.platform import Endpoint, PlatformClient
+from reader_agent.platform_client import Endpoint, PlatformClient
 from reader_agent.store import TerminalStore
-from simulator.platform_stub import AnswerFault, Reservation
+from reader_harness.standin_platform import AnswerFault, Reservation
 
 JST = dt.timezone(dt.timedelta(hours=9))
 

@@ -117,13 +117,13 @@ def test_one_agent_per_state_directory(tmp_path):
 def card_model(tmp_path_factory):
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from simulator.virtual_card.card import CardContent, JpkiCard, RetryCounters
+    from reader_harness.virtual_card.card import CardContent, JpkiCard, RetryCounters
 
     key = rsa.generate_private_key(65537, 2048)
     directory = tmp_path_factory.mktemp("model")
 
     def make(**faults):
-        from simulator.virtual_card.card import CardFaults
+        from reader_harness.virtual_card.card import CardFaults
         content = CardContent(key, b"\x30\x03\x02\x01\x05", b"\x30\x00", key)
         return JpkiCard(content, RetryCounters(directory / "tries.json", reset=True), CardFaults(**faults))
     return make

@@ -19,7 +19,7 @@ import socket
 import time
 from pathlib import Path
 
-from simulator.virtual_card.card import JpkiCard
+from reader_harness.virtual_card.card import JpkiCard
 
 VPCD_PORT_SLOT0 = 0x8C7B  # 35963, slot "Virtual PCD 00 00"
 CONNECT_RETRY_S = 0.1

@@ -1,4 +1,4 @@
-"""A local stand-in for the MyKey platform's terminal API, on loopback HTTPS (docs/reader-agent.md §4).
+"""A local stand-in for the MyKey platform's terminal API, on loopback HTTPS (docs/reader-agent.md §5).
 
 It answers the reader agent's authorisation protocol (authorise → commit / void, status) and accepts log
 uploads (PUT, written into an inbox's terminal/ folder), from a simulated world loaded from inbox files in the
@@ -39,8 +39,8 @@ from cryptography.x509.oid import NameOID
 
 from contracts import schemas, terminal_log
 from contracts.csvio import csv_bytes
+from reader_agent.store import JST
 
-JST = dt.timezone(dt.timedelta(hours=9))
 RESERVATION_TTL_S = 120
 BODY_BYTES_MAX = 1 << 22
 UPLOAD_NAME = re.compile(r"(T[0-9]{8})_[0-9]{8}_[0-9]{4}\.jsonl")
@@ -516,7 +516,8 @@ def make_tls_files(directory: Path) -> TlsFiles:
 
 
 class PlatformServer:
-    """The stub on https://127.0.0.1:<port>; `start()` serves in a thread, `stop()` makes it unreachable."""
+    """The stand-in platform on https://127.0.0.1:<port>; `start()` serves in a thread, `stop()` makes it
+    unreachable."""
 
     def __init__(self, platform: Platform, tls: TlsFiles, port: int = 0) -> None:
         handler = type("Handler", (_Handler,), {"platform": platform})
@@ -525,7 +526,7 @@ class PlatformServer:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(tls.cert_pem, tls.key_pem)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="platform-stub", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="standin-platform", daemon=True)
 
     @property
     def url(self) -> str:
@@ -545,11 +546,11 @@ def terminal_key_b64(key: ed25519.Ed25519PrivateKey) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m simulator.platform_stub --inbox DIR --tls-dir DIR [--date YYYY-MM-DD] [--port N]`: serve the
-    stub on 127.0.0.1 until interrupted; prints its URL and the CA file to give the agent."""
+    """`python -m reader_harness.standin_platform --inbox DIR --tls-dir DIR [--date YYYY-MM-DD] [--port N]`: serve the
+    stand-in platform on 127.0.0.1 until interrupted; prints its URL and the CA file to give the agent."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m simulator.platform_stub")
+    parser = argparse.ArgumentParser(prog="python -m reader_harness.standin_platform")
     parser.add_argument("--inbox", type=Path, required=True)
     parser.add_argument("--tls-dir", type=Path, required=True)
     parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.datetime.now(JST).date())
@@ -557,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tls = make_tls_files(args.tls_dir)
     server = PlatformServer(Platform(load_world(args.inbox, args.date), args.inbox, args.date), tls, args.port)
-    print(f"platform stub on {server.url} (CA file: {tls.ca_pem})", flush=True)
+    print(f"stand-in platform on {server.url} (CA file: {tls.ca_pem})", flush=True)
     try:
         server._server.serve_forever()
     except KeyboardInterrupt:

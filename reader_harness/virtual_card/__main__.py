@@ -1,4 +1,4 @@
-"""Run one virtual JPKI card as its own process: `python -m simulator.virtual_card --dir CARD_DIR [knobs]`.
+"""Run one virtual JPKI card as its own process: `python -m reader_harness.virtual_card --dir CARD_DIR [knobs]`.
 
 CARD_DIR holds key.pem, cert.der and ca.der (see profiles.write_card_files); the retry counters persist in
 CARD_DIR/tries.json. The process inserts the card into vpcd slot 0 and exits when the card is pulled (fault
@@ -14,12 +14,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from simulator.virtual_card.card import CardContent, CardFaults, JpkiCard, RetryCounters
-from simulator.virtual_card.vpcd import VPCD_PORT_SLOT0, run
+from reader_harness.virtual_card.card import CardContent, CardFaults, JpkiCard, RetryCounters
+from reader_harness.virtual_card.vpcd import VPCD_PORT_SLOT0, run
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m simulator.virtual_card", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m reader_harness.virtual_card", description=__doc__)
     parser.add_argument("--dir", type=Path, required=True, help="card files directory")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=VPCD_PORT_SLOT0)
