@@ -2,30 +2,23 @@
 ### settlement_daily — seisan's daily settlement run for one business date
 
 For business date D (Asia/Tokyo): **ingest** every delivered file named for D or earlier that is not loaded yet
-(inbox → `raw.*`, bad rows to `raw.quarantine`, every file in `raw.file_manifest`), then **build the marts**
-with dbt (ledgers, lots, balances, settlement items).
+(inbox → `raw.*`, bad rows to `raw.quarantine`, every file in `raw.file_manifest`, the ingest reports under
+`out/D/`), then **build the marts** with dbt (ledgers, lots, balances, settlement items).
 
 **Needs**: `SEISAN_HOME` (warehouse, raw Parquet, outputs) and an inbox in the layout of docs/formats.md.
 **Business date**: the `business_date` param (YYYY-MM-DD); when empty, the day before the run's logical date
-in Asia/Tokyo (the scheduled run at 06:00 JST settles yesterday).
+in Asia/Tokyo (the scheduled run at 06:00 JST settles yesterday) — decided by `seisan.steps.business_date_of_run`.
 **Re-running**: every task is idempotent for its business date — clear and re-run a task, or trigger the DAG
 again with the same `business_date`; nothing is loaded or paid twice.
 From the command line: `seisan run --date D` runs this DAG in-process.
+
+This file holds no business rule: each task hands the run's params and logical date to one `seisan` function.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
-
-
-def _business_date() -> str:
-    context = get_current_context()
-    chosen = (context["params"] or {}).get("business_date") or ""
-    if chosen:
-        return str(chosen)
-    logical = context.get("logical_date") or pendulum.now("Asia/Tokyo")
-    return pendulum.instance(logical).in_timezone("Asia/Tokyo").subtract(days=1).date().isoformat()
+from airflow.sdk import Param, dag, task
 
 
 @dag(
@@ -40,18 +33,18 @@ def _business_date() -> str:
 )
 def settlement_daily():
     @task
-    def ingest() -> dict:
-        from seisan.steps import ingest_step
+    def ingest(params=None, logical_date=None) -> dict:
+        from seisan.steps import business_date_of_run, ingest_step
 
-        return ingest_step(_business_date())
+        return ingest_step(business_date_of_run(params, logical_date))
 
     @task
-    def build_marts(ingested: dict) -> dict:
-        from seisan.steps import build_marts_step
+    def build_marts(params=None, logical_date=None) -> dict:
+        from seisan.steps import build_marts_step, business_date_of_run
 
-        return build_marts_step(_business_date())
+        return build_marts_step(business_date_of_run(params, logical_date))
 
-    build_marts(ingest())
+    ingest() >> build_marts()
 
 
 settlement_daily()

@@ -8,6 +8,8 @@
     seisan sql QUERY                                    read-only query against the warehouse
 
 Errors are printed as one clear sentence saying what to do next, with exit status 2 (usage) or 1 (failure).
+ingest, marts, run and demo hold SEISAN_HOME for themselves while they run (sql shares it with other readers):
+a second command on the same home waits for the first, then gives up with a sentence (seisan.home_lock).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from seisan.config import ConfigError, load_settings
+from seisan.config import ConfigError, Settings, load_settings
+from seisan.home_lock import HomeBusy, hold_home
 
 
 def _date(text: str) -> dt.date:
@@ -44,6 +47,11 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
+def _holding_home(settings: Settings, command: str, shared: bool = False):
+    """The home's lock for one command; waiting for another command is said once on the terminal."""
+    return hold_home(settings.home, command, shared=shared, wait_seconds=settings.lock_wait_seconds, say=say)
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from simulator import simulate
 
@@ -60,9 +68,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from seisan.summary import format_ingest_report, ingest_report
 
     settings = load_settings()
-    say(f"ingesting {settings.inbox} for business date {args.date} into {settings.warehouse}")
-    ingest_step(args.date, settings)
-    say(format_ingest_report(ingest_report(settings.warehouse, args.date)))
+    with _holding_home(settings, f"seisan ingest --date {args.date}"):
+        say(f"ingesting {settings.inbox} for business date {args.date} into {settings.warehouse}")
+        ingest_step(args.date, settings)
+        say(format_ingest_report(ingest_report(settings.warehouse, args.date)))
     return 0
 
 
@@ -71,12 +80,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from seisan.summary import format_ingest_report, ingest_report
 
     settings = load_settings()
-    say(f"running settlement_daily for {args.date} (SEISAN_HOME={settings.home})")
-    started = time.monotonic()
-    result = run_daily_dag(settings, args.date)
-    say(f"{result.run_id}: {result.state} in {time.monotonic() - started:.1f} s "
-        f"({', '.join(f'{t} {s}' for t, s in sorted(result.task_states.items()))})")
-    say(format_ingest_report(ingest_report(settings.warehouse, args.date)))
+    with _holding_home(settings, f"seisan run --date {args.date}"):
+        say(f"running settlement_daily for {args.date} (SEISAN_HOME={settings.home})")
+        started = time.monotonic()
+        result = run_daily_dag(settings, args.date)
+        say(f"{result.run_id}: {result.state} in {time.monotonic() - started:.1f} s "
+            f"({', '.join(f'{t} {s}' for t, s in sorted(result.task_states.items()))})")
+        say(format_ingest_report(ingest_report(settings.warehouse, args.date)))
     return 0
 
 
@@ -86,8 +96,10 @@ def cmd_marts(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.warehouse.is_file():
         raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `seisan ingest --date {args.date}` first")
-    say(f"building the marts for {args.date}{' from scratch' if args.full_refresh else ''} in {settings.warehouse}")
-    result = build_marts_step(args.date, settings, full_refresh=args.full_refresh)
+    with _holding_home(settings, f"seisan marts --date {args.date}"):
+        say(f"building the marts for {args.date}{' from scratch' if args.full_refresh else ''} in "
+            f"{settings.warehouse}")
+        result = build_marts_step(args.date, settings, full_refresh=args.full_refresh)
     say(f"{len(result['models_built'])} models built, {result['tests_passed']} tests passed"
         f"{', warnings: ' + ', '.join(w['name'] for w in result['warnings']) if result.get('warnings') else ''} "
         f"in {result['seconds']:.1f} s")
@@ -98,24 +110,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from seisan.demo import run_demo
 
     settings = load_settings()
-    run_demo(settings, progress=say, fresh=not args.keep)
+    with _holding_home(settings, "seisan demo"):
+        run_demo(settings, progress=say, fresh=not args.keep)
     return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    import duckdb
+    from seisan.readonly_sql import run_read_only
 
     settings = load_settings()
     if not settings.warehouse.is_file():
         raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `seisan ingest` or `seisan demo` first")
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        try:
-            cursor = con.execute(args.query)
-        except duckdb.Error as exc:
-            raise ValueError(f"the query failed: {exc}. Tables: raw.*, staging.*, marts.*, audit.step_runs "
-                             "(try: seisan sql \"show all tables\")") from exc
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchmany(args.limit)
+    with _holding_home(settings, "seisan sql", shared=True):
+        columns, rows = run_read_only(settings.warehouse, args.query, args.limit)
     say(format_table(columns, rows))
     return 0
 
@@ -205,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the top level turns any failure into a message and status 1
         from seisan.airflow_runner import DagRunFailed
 
-        if isinstance(exc, DagRunFailed | FileNotFoundError | ValueError | PermissionError):
+        if isinstance(exc, DagRunFailed | HomeBusy | FileNotFoundError | ValueError | PermissionError):
             print(f"seisan: {exc}", file=sys.stderr)
             return 1
         raise

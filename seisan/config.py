@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seisan.home_lock import DEFAULT_WAIT_SECONDS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = REPO_ROOT / "seisan.toml"
 
@@ -48,7 +50,8 @@ class Settings:
 
     home: SEISAN_HOME; inbox: delivered files; warehouse: the DuckDB file; raw_dir: raw Parquet;
     airflow_home: embedded Airflow metadata and logs; out_dir: outputs per business date;
-    max_file_bytes / max_records: ingestion limits; demo: the demo world.
+    max_file_bytes / max_records: ingestion limits; demo: the demo world;
+    lock_wait_seconds: how long a command waits for another one to release the home (SEISAN_LOCK_WAIT_SECONDS).
     """
 
     home: Path
@@ -60,6 +63,7 @@ class Settings:
     max_file_bytes: int
     max_records: int
     demo: DemoSettings
+    lock_wait_seconds: float = DEFAULT_WAIT_SECONDS
 
 
 def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -101,6 +105,19 @@ def _positive(name: str, value: Any) -> int:
     return value
 
 
+def _lock_wait_seconds(env: Mapping[str, str]) -> float:
+    raw = env.get("SEISAN_LOCK_WAIT_SECONDS", "")
+    if not raw:
+        return DEFAULT_WAIT_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"SEISAN_LOCK_WAIT_SECONDS={raw!r} is not a number of seconds") from exc
+    if not 0 <= seconds <= 86_400:
+        raise ConfigError(f"SEISAN_LOCK_WAIT_SECONDS must be between 0 and 86400, got {raw!r}")
+    return seconds
+
+
 def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the configuration file (SEISAN_CONFIG, else ./seisan.toml, else the repository's) and the
     environment, and resolve every path to an absolute one."""
@@ -137,4 +154,5 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
                           municipalities=_positive("demo.municipalities", demo["municipalities"]),
                           residents=_positive("demo.residents", demo["residents"]),
                           seed=int(demo["seed"]), faults=str(demo["faults"])),
+        lock_wait_seconds=_lock_wait_seconds(env),
     )

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from seisan.config import ConfigError, Settings
+from seisan.home_lock import LOCK_FILE_NAME
 
 DEMO_MARKER = ".seisan-demo"
 _DEMO_OWNED = ("inbox", "raw", "out", "warehouse.duckdb", "warehouse.duckdb.wal", "dbt")
@@ -21,7 +22,7 @@ def prepare_demo_home(settings: Settings, fresh: bool) -> None:
     """Make SEISAN_HOME ready for a demo; with `fresh`, clear what an earlier demo left."""
     home = settings.home
     marker = home / DEMO_MARKER
-    if home.exists() and any(home.iterdir()) and not marker.exists():
+    if home.exists() and any(p.name != LOCK_FILE_NAME for p in home.iterdir()) and not marker.exists():
         raise ConfigError(f"SEISAN_HOME={home} already holds data that no demo wrote; point SEISAN_HOME at an "
                           "empty folder (e.g. SEISAN_HOME=./var/demo seisan demo) so nothing real is touched")
     home.mkdir(parents=True, exist_ok=True)

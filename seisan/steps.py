@@ -1,20 +1,38 @@
-"""The step functions the daily DAG calls, one per task. Each takes the business date as text (what Airflow
-passes), reads the settings, does one step for that date, and returns a small JSON-able summary.
+"""The step functions the daily DAG calls, one per task, and the one rule that says which business date a DAG
+run is for. Each step takes the business date, reads the settings, holds the home's lock, calls the room that
+does the work (ingestion, seisan.marts, reports, audit), and returns a small JSON-able summary. This module
+only wires: the reports are written by `reports`, the trail by `audit`.
 
-Every step is idempotent for its business date: running it again gives the same tables.
+Every step is idempotent for its business date: running it again gives the same tables and files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
+from contracts.codes import mask_my_numbers
+from contracts.validation import JST
 from seisan.config import Settings, load_settings
+from seisan.home_lock import hold_home
 
 log = logging.getLogger("seisan")
+BUSINESS_DATE_PARAM = "business_date"
+
+
+class _NoMyNumbers(logging.Filter):
+    """What seisan logs (and so what lands in Airflow's task logs) never carries a My Number, whatever a file
+    name or a message from a room holds: each record is masked before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg, record.args = mask_my_numbers(message), None
+        return True
+
+
+log.addFilter(_NoMyNumbers())
 
 
 def parse_business_date(value: str | dt.date) -> dt.date:
@@ -27,49 +45,41 @@ def parse_business_date(value: str | dt.date) -> dt.date:
         raise ValueError(f"business date must be YYYY-MM-DD, got {value!r}") from exc
 
 
+def business_date_of_run(params: Mapping[str, Any] | None, logical_date: dt.datetime | None,
+                         now: dt.datetime | None = None) -> dt.date:
+    """The business date a DAG run settles: its `business_date` param when set, else the day before the run's
+    logical date (or, for a run without one, now) in Asia/Tokyo — the 06:00 JST run settles yesterday."""
+    chosen = str((params or {}).get(BUSINESS_DATE_PARAM) or "").strip()
+    if chosen:
+        return parse_business_date(chosen)
+    moment = logical_date or now or dt.datetime.now(dt.UTC)
+    if moment.tzinfo is None:
+        raise ValueError(f"the run's logical date {moment} has no time zone; cannot tell its date in Asia/Tokyo")
+    return moment.astimezone(JST).date() - dt.timedelta(days=1)
+
+
 def ingest_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
-    """Inbox → raw for one business date (every file named for it or earlier not loaded yet)."""
+    """Inbox → raw for one business date (every file named for it or earlier not loaded yet), then the ingest
+    reports under out/<D>/ and a row in audit.step_runs."""
     import duckdb
 
     from ingestion import Limits, ingest
+    from reports import write_ingest_reports
 
     settings = settings or load_settings()
     date = parse_business_date(business_date)
-    settings.home.mkdir(parents=True, exist_ok=True)
-    settings.inbox.mkdir(parents=True, exist_ok=True)
-    limits = Limits(max_file_bytes=settings.max_file_bytes, max_records=settings.max_records)
-    started = dt.datetime.now(dt.UTC)
-    with duckdb.connect(str(settings.warehouse)) as con:
-        summary = _jsonable(ingest(con, settings.inbox, settings.raw_dir, date, limits=limits, progress=log.info))
-    record_step_run(settings.warehouse, date, "ingest", started, summary)
-    write_ingest_outputs(settings.warehouse, settings.out_dir / date.isoformat(), date)
+    with hold_home(settings.home, f"seisan ingest --date {date}", wait_seconds=settings.lock_wait_seconds,
+                   say=log.info):
+        settings.inbox.mkdir(parents=True, exist_ok=True)
+        limits = Limits(max_file_bytes=settings.max_file_bytes, max_records=settings.max_records)
+        started = dt.datetime.now(dt.UTC)
+        with duckdb.connect(str(settings.warehouse)) as con:
+            summary = _jsonable(ingest(con, settings.inbox, settings.raw_dir, date, limits=limits,
+                                       progress=log.info))
+        _record(settings, date, "ingest", started, summary)
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            write_ingest_reports(con, settings.out_dir / date.isoformat(), date)
     return summary
-
-
-def write_ingest_outputs(warehouse: Path, out_dir: Path, run_date: dt.date) -> list[Path]:
-    """The officer's and auditor's record of one ingest run, as CSV under out/<D>/:
-    `ingest_files.csv` (every file the run saw: path, SHA-256, status, records read/loaded/quarantined, reason)
-    and `ingest_quarantine.csv` (every quarantined record: where, why, and its text with My Numbers masked).
-    Rewritten whole on every run of the date, so re-running gives the same files."""
-    import duckdb
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    queries = {
-        "ingest_files.csv": "select path, file_sha256, source, kind, business_date, status, rows_read, rows_loaded, "
-                            "rows_quarantined, reason_code, detail from raw.file_manifest "
-                            "where ingest_run_date = $d order by path, file_sha256",
-        "ingest_quarantine.csv": "select path, file_sha256, line_number, reason_code, detail, raw_text "
-                                 "from raw.quarantine where ingest_run_date = $d "
-                                 "order by path, file_sha256, line_number, reason_code",
-    }
-    written = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        for name, query in queries.items():
-            target = out_dir / name
-            quoted = str(target).replace("'", "''")  # COPY takes a literal path, not a parameter
-            con.execute(f"copy ({query}) to '{quoted}' (header, delimiter ',')", {"d": run_date})
-            written.append(target)
-    return written
 
 
 def build_marts_step(business_date: str | dt.date, settings: Settings | None = None,
@@ -79,37 +89,22 @@ def build_marts_step(business_date: str | dt.date, settings: Settings | None = N
 
     settings = settings or load_settings()
     date = parse_business_date(business_date)
-    started = dt.datetime.now(dt.UTC)
-    result = _jsonable(build_marts(settings.warehouse, date, full_refresh=full_refresh, progress=log.info))
-    record_step_run(settings.warehouse, date, "build_marts", started, result)
+    with hold_home(settings.home, f"seisan marts --date {date}", wait_seconds=settings.lock_wait_seconds,
+                   say=log.info):
+        started = dt.datetime.now(dt.UTC)
+        result = _jsonable(build_marts(settings.warehouse, date, full_refresh=full_refresh, progress=log.info))
+        _record(settings, date, "build_marts", started, result)
     return result
 
 
-STEP_RUNS_DDL = """
-create schema if not exists audit;
-create table if not exists audit.step_runs (
-    business_date date not null,
-    step varchar not null,
-    started_at timestamptz not null,
-    finished_at timestamptz not null,
-    seconds double not null,
-    summary json
-)
-"""
-
-
-def record_step_run(warehouse: Path, business_date: dt.date, step: str, started_at: dt.datetime,
-                    summary: dict[str, Any]) -> None:
-    """Append one row to audit.step_runs: which step ran for which business date, when, how long, and what it
-    reported. The trail auditors and `seisan demo` read; never used to decide anything."""
+def _record(settings: Settings, date: dt.date, step: str, started_at: dt.datetime, summary: dict[str, Any]) -> None:
     import duckdb
 
-    finished_at = dt.datetime.now(dt.UTC)
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(STEP_RUNS_DDL)
-        con.execute("insert into audit.step_runs values (?, ?, ?, ?, ?, ?)",
-                    [business_date, step, started_at, finished_at, (finished_at - started_at).total_seconds(),
-                     json.dumps(summary, ensure_ascii=False, sort_keys=True)])
+    from audit import StepRun, record_step_run
+
+    run = StepRun(date, step, started_at, dt.datetime.now(dt.UTC), summary)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        record_step_run(con, run)
 
 
 def _jsonable(value: Any) -> Any:

@@ -67,11 +67,7 @@ def step_seconds(warehouse: Path, business_date: dt.date) -> dict[str, float]:
     """Seconds each step took for `business_date` in its latest run, from audit.step_runs (empty if none)."""
     import duckdb
 
+    from audit import latest_step_seconds
+
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        exists = con.execute("select count(*) from information_schema.tables "
-                             "where table_schema = 'audit' and table_name = 'step_runs'").fetchone()[0]
-        if not exists:
-            return {}
-        rows = con.execute("select step, arg_max(seconds, finished_at) from audit.step_runs "
-                           "where business_date = ? group by step", [business_date]).fetchall()
-    return {step: float(seconds) for step, seconds in rows}
+        return latest_step_seconds(con, business_date)
