@@ -191,8 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse",
                               description="Run QUERY read-only against SEISAN_HOME/warehouse.duckdb and print the "
-                                          "result as a table, e.g. seisan sql \"select * from raw.file_manifest\".")
-    sql.add_argument("query", help="one SQL statement")
+                                          "result as a table, e.g. seisan sql \"select * from raw.file_manifest\". "
+                                          "One query only (SELECT, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN); writing, "
+                                          "COPY/EXPORT, ATTACH, reading other files, extensions and SET/PRAGMA are "
+                                          "refused.")
+    sql.add_argument("query", help="one read-only SQL query")
     sql.add_argument("--limit", type=_positive_int, default=200, help="rows to print at most (default 200)")
     sql.set_defaults(handler=cmd_sql)
     return parser

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from contracts.codes import contains_my_number
 from seisan.config import REPO_ROOT, load_settings
 
 DAG_FILE = REPO_ROOT / "dags" / "settlement_daily.py"
@@ -56,6 +57,10 @@ def test_run_two_days_through_the_dag(seisan_home: Path, tmp_path: Path) -> None
     assert lines[0].startswith("path,file_sha256,source,kind,business_date,status")
     assert len(lines) == 1 + manifest_rows
     assert (settings.out_dir / start.isoformat() / "ingest_quarantine.csv").is_file()
+    # the typical world delivers My Numbers in id fields; none reaches Airflow's task logs
+    logs = [p for p in (settings.airflow_home / "logs").rglob("*") if p.is_file()]
+    assert logs
+    assert [p.name for p in logs if contains_my_number(p.read_text(encoding="utf-8", errors="replace"))] == []
     # the same date again changes nothing in raw
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         before = con.execute("select count(*) from raw.platform_ledger").fetchone()[0]

@@ -154,3 +154,25 @@ def test_readers_share_the_home_but_not_with_a_writer(tmp_path: Path) -> None:
         finally:
             holder.kill()
             holder.wait()
+
+
+@pytest.mark.parametrize("command", [
+    ("ingest", "--date", DAY.isoformat()),
+    ("marts", "--date", DAY.isoformat()),
+    ("run", "--date", DAY.isoformat()),
+    ("demo", "--keep"),
+    ("sql", "select 1"),
+])
+def test_every_command_on_the_home_keeps_off_while_another_holds_it(tmp_path: Path, command: tuple[str, ...]) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "warehouse.duckdb").write_bytes(b"")  # so marts and sql get as far as the lock
+    holder = _holder(home, 60)
+    before = sorted(p.name for p in home.rglob("*"))
+    try:
+        out, err = _seisan(home, *command, wait_seconds=0).communicate(timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert err.strip().splitlines() == [err.strip()] and "still using SEISAN_HOME=" in err, err
+    assert sorted(p.name for p in home.rglob("*")) == before  # no Airflow home, no warehouse change
