@@ -93,3 +93,15 @@ def _certificate_values(value: object) -> list[object]:
     if isinstance(value, list):
         return [v for inner in value for v in _certificate_values(inner)]
     return []
+
+
+@settings(max_examples=200, deadline=None)
+@given(serial=serials, previous=serials, der=st.from_regex(r"[A-Za-z0-9+/]{4,40}={0,2}", fullmatch=True),
+       mykey_id=st.from_regex(r"[A-Z0-9]{7}[A-Z]{3}", fullmatch=True))
+def test_no_generated_serial_survives_in_a_certificate_row(serial: str, previous: str, der: str,
+                                                           mykey_id: str) -> None:
+    row = f"{mykey_id},{serial},{der},reissued,{previous},2026-11-02T10:00:00+09:00"
+    redacted = redact_record_text(row, "platform", PLATFORM_MYKEY_CERTS.name)
+    fields = redacted.text.split(",")
+    assert fields[1] == fields[2] == fields[4] == SERIAL_MASK
+    assert fields[3] == "reissued" and fields[5] == "2026-11-02T10:00:00+09:00"

@@ -85,3 +85,10 @@ def test_queries_still_work(warehouse: Path, query: str, first_column: str,
                             capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sql", query]) == 0
     assert capsys.readouterr().out.split()[0] == first_column
+
+
+def test_a_value_never_drives_the_terminal(warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "select 'a' || chr(27) || '[2J' || chr(7) || 'b' as text"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "a<U+001B>[2J<U+0007>b" in out
