@@ -38,9 +38,15 @@ def _visible(match: re.Match[str]) -> str:
     return f"<U+{ord(match.group()):04X}>"
 
 
+def show_controls(text: str) -> str:
+    """`text` with every control and bidirectional-override character (line feed aside) as a visible
+    `<U+XXXX>` mark: also what a terminal table shows, so a delivered escape sequence never drives the terminal."""
+    return _UNSAFE_CHARACTER.sub(_visible, text)
+
+
 def neutralise_text(text: str) -> str:
     """`text` as a cell a spreadsheet shows and never runs (see the module docstring)."""
-    shown = _UNSAFE_CHARACTER.sub(_visible, text)
+    shown = show_controls(text)
     if _PLAIN_NUMBER.fullmatch(shown):
         return shown
     first = shown.lstrip()[:1]

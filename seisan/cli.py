@@ -128,8 +128,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def format_table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Rows as an aligned text table (numbers right-aligned)."""
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    """Rows as an aligned text table (numbers right-aligned). Control characters in a value (a delivered
+    record may hold terminal escape sequences) are shown as `<U+XXXX>` marks, never sent to the terminal."""
+    from reports.officer_csv import show_controls
+
+    cells = [[("" if v is None else show_controls(str(v))) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     numeric = [all(isinstance(row[i], int | float) or row[i] is None for row in rows) for i in range(len(columns))]
 
@@ -191,8 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse",
                               description="Run QUERY read-only against SEISAN_HOME/warehouse.duckdb and print the "
-                                          "result as a table, e.g. seisan sql \"select * from raw.file_manifest\".")
-    sql.add_argument("query", help="one SQL statement")
+                                          "result as a table, e.g. seisan sql \"select * from raw.file_manifest\". "
+                                          "One query only (SELECT, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN); writing, "
+                                          "COPY/EXPORT, ATTACH, reading other files, extensions and SET/PRAGMA are "
+                                          "refused.")
+    sql.add_argument("query", help="one read-only SQL query")
     sql.add_argument("--limit", type=_positive_int, default=200, help="rows to print at most (default 200)")
     sql.set_defaults(handler=cmd_sql)
     return parser

@@ -14,7 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from contracts.codes import mask_my_numbers
-from contracts.validation import JST
+
+try:  # JST's own contracts module (helper "terminal" moves it there); drop the fallback once merged
+    from contracts.jst import JST
+except ImportError:
+    from contracts.validation import JST
 from seisan.config import Settings, load_settings
 from seisan.home_lock import hold_home
 

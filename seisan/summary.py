@@ -1,66 +1,24 @@
-"""What a run did, read back from the warehouse (never from the step's own return values), for people.
-
-Used by `seisan ingest`, `seisan run` and `seisan demo` to print a short summary: files by status, rows loaded
-and quarantined by reason code, and where everything is.
-"""
+"""What a run did, read back from the warehouse, for `seisan ingest`, `seisan run` and `seisan demo` to print.
+The reading and formatting are `reports.run_summary`'s and `audit`'s; this module only opens the warehouse."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
+from reports.run_summary import IngestReport, format_ingest_report
 
-@dataclass(frozen=True, slots=True)
-class IngestReport:
-    """Counts from raw.file_manifest and raw.quarantine, optionally for one ingest run date.
-
-    files_by_status: status → files; rows_read/loaded/quarantined: sums over the manifest;
-    quarantined_by_reason: reason code → quarantined records (whole files count their records);
-    files_by_reason: reason code → rejected or conflicting files.
-    """
-
-    files_by_status: dict[str, int]
-    rows_read: int
-    rows_loaded: int
-    rows_quarantined: int
-    quarantined_by_reason: dict[str, int]
-    files_by_reason: dict[str, int]
+__all__ = ["IngestReport", "format_ingest_report", "ingest_report", "step_seconds"]
 
 
 def ingest_report(warehouse: Path, run_date: dt.date | None = None) -> IngestReport:
-    """Read the manifest and quarantine (for one `--date` run, or all runs) from the warehouse file."""
+    """The ingest report of one `--date` run (or of all runs) from the warehouse file."""
     import duckdb
 
-    where, params = ("where ingest_run_date = ?", [run_date]) if run_date else ("", [])
+    from reports.run_summary import ingest_report as read_report
+
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        by_status = dict(con.execute(
-            f"select status, count(*) from raw.file_manifest {where} group by 1 order by 1", params).fetchall())
-        read, loaded, quarantined = con.execute(
-            f"select coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
-            f"coalesce(sum(rows_quarantined), 0) from raw.file_manifest {where}", params).fetchone()
-        by_reason = dict(con.execute(
-            f"select reason_code, count(*) from raw.quarantine {where} group by 1 order by 2 desc, 1",
-            params).fetchall())
-        file_where = f"{where} {'and' if where else 'where'} reason_code is not null"
-        files_by_reason = dict(con.execute(
-            f"select reason_code, count(*) from raw.file_manifest {file_where} group by 1 order by 2 desc, 1",
-            params).fetchall())
-    return IngestReport(by_status, int(read), int(loaded), int(quarantined), by_reason, files_by_reason)
-
-
-def format_ingest_report(report: IngestReport) -> str:
-    """A few aligned lines for a terminal."""
-    lines = ["files: " + (", ".join(f"{n:,} {s}" for s, n in report.files_by_status.items()) or "none"),
-             f"records: {report.rows_read:,} read = {report.rows_loaded:,} loaded + "
-             f"{report.rows_quarantined:,} quarantined"]
-    if report.files_by_reason:
-        lines.append("files rejected or in conflict, by reason:")
-        lines += [f"  {code:<36} {n:>6,}" for code, n in report.files_by_reason.items()]
-    if report.quarantined_by_reason:
-        lines.append("quarantine rows by reason:")
-        lines += [f"  {code:<36} {n:>6,}" for code, n in report.quarantined_by_reason.items()]
-    return "\n".join(lines)
+        return read_report(con, run_date)
 
 
 def step_seconds(warehouse: Path, business_date: dt.date) -> dict[str, float]:
