@@ -172,11 +172,14 @@ class CardConnection:
         def work() -> None:
             box["result"] = self._scard.SCardTransmit(self._hcard, self._protocol, command)
 
-        worker = threading.Thread(target=work, name="apdu", daemon=True)
-        worker.start()
-        worker.join(wait_s)
-        for index in range(len(command)):  # the list may hold PIN digits: overwrite it
-            command[index] = 0
+        try:
+            worker = threading.Thread(target=work, name="apdu", daemon=True)
+            worker.start()
+            worker.join(wait_s)
+        finally:  # the list may hold PIN digits: overwrite it however the wait ended (Ctrl+C included); were
+            # the worker not yet to have copied it, the card gets an all-zero APDU (INS 00: refused, no try used)
+            for index in range(len(command)):
+                command[index] = 0
         if worker.is_alive():
             self._broken = True
             raise AgentError(Reason.TRANSACTION_TIMEOUT if capped else Reason.CARD_TIMEOUT)
