@@ -29,7 +29,6 @@ import heapq
 import io
 import json
 import os
-import re
 import secrets
 import ssl
 import threading
@@ -56,11 +55,10 @@ from reader_agent.platform_client import (
     TIMESTAMP,
     request_message,
 )
-from reader_agent.store import JST
+from reader_agent.store import FILE_NAME, JST
 
 RESERVATION_TTL_S = 120
 BODY_BYTES_MAX = 1 << 22
-UPLOAD_NAME = re.compile(r"(T[0-9]{8})_[0-9]{8}_[0-9]{4}\.jsonl")
 AMOUNT_MAX = 10_000_000
 
 
@@ -410,8 +408,8 @@ class Platform:
         return rows
 
     def store_upload(self, terminal_id: str, name: str, data: bytes) -> tuple[int, dict[str, Any]]:
-        match = UPLOAD_NAME.fullmatch(name)
-        if self.inbox is None or match is None or match.group(1) != terminal_id:
+        match = FILE_NAME.fullmatch(name)   # the agent's own upload-file name rule
+        if self.inbox is None or match is None or match["terminal"] != terminal_id:
             return 400, {"status": "declined", "reason": "request_invalid"}
         with self._lock:
             if self.fail_uploads > 0:

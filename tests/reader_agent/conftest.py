@@ -184,6 +184,8 @@ class CardSlot:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
             process.wait(10)
+            if process.stderr is not None:
+                process.stderr.close()
         self.processes.clear()
         _wait(lambda: not card_present(), 10, "the reader to report the card removed")
 

@@ -64,8 +64,12 @@ class Child:
         self.process.send_signal(signal.SIGINT)
 
     def report(self) -> dict:
-        out, _ = self.process.communicate(timeout=30)
+        """The child's JSON report (stdout), once it has exited; stderr stays with the reader thread."""
+        out = self.process.stdout.read()
+        self.process.wait(30)
         self._reader.join(5)
+        self.process.stdout.close()
+        self.process.stderr.close()
         return json.loads(out.strip().splitlines()[-1])
 
 
