@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reader_agent.apdu import mask_apdu
+from reader_agent.apdu import mask_apdu, mask_response
 from reader_agent.errors import AgentError, Reason
 
 APDU_TIMEOUT_S_DEFAULT = 5.0
@@ -195,7 +195,7 @@ class CardConnection:
             raise AgentError(Reason.CARD_ERROR, sw="short response")
         data, sw = bytes(response[:-2]), (response[-2] << 8) | response[-1]
         if self._trace:
-            self._trace(f"< {data.hex(' ').upper()} SW {sw:04X}".replace("  ", " "))
+            self._trace("< " + mask_response(apdu, data, sw))
         return data, sw
 
     def _card_gone(self) -> bool:
