@@ -115,8 +115,16 @@ def classify_pin_status(sw: int) -> PinStatus | None:
 
 
 def mask_apdu(apdu: bytes | bytearray) -> str:
-    """Hex for a trace; the data field of a VERIFY (INS 20) is replaced by `**`s of the same count."""
-    data = bytes(apdu)
-    if len(data) > 5 and data[1] == 0x20:
-        return data[:5].hex(" ").upper() + " " + " ".join("**" for _ in data[5:])
-    return data.hex(" ").upper()
+    """Hex for a trace; the data field of a VERIFY (INS 20) is replaced by `**`s of the same count (and never
+    copied: only the 5-byte header is read out of the command)."""
+    if len(apdu) > 5 and apdu[1] == 0x20:
+        return bytes(apdu[:5]).hex(" ").upper() + " " + " ".join("**" for _ in range(len(apdu) - 5))
+    return bytes(apdu).hex(" ").upper()
+
+
+def mask_response(command: bytes | bytearray, data: bytes, sw: int) -> str:
+    """Hex for a trace of the card's answer; what READ BINARY (INS B0) returns — the user-auth certificate,
+    whose serial identifies the resident's MyKey registration — is shown only by its length."""
+    if len(command) > 1 and command[1] == 0xB0 and data:
+        return f"({len(data)} bytes) SW {sw:04X}"
+    return f"{data.hex(' ').upper()} SW {sw:04X}".lstrip()

@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from reader_agent import apdu
 from reader_agent.errors import AgentError, Reason
+from reader_agent.pin import wipe
 
 Transmit = Callable[[bytes | bytearray], tuple[bytes, int]]
 USER_AUTH_OU = "JPKI for user authentication"
@@ -123,8 +124,8 @@ class JpkiCard:
             self._select_ef(apdu.EF_AUTH_PIN)
             _data, sw = self._transmit(command)
         finally:
-            pin[:] = b"\x00" * len(pin)
-            command[:] = b"\x00" * len(command)
+            wipe(pin)
+            wipe(command)
         status = apdu.classify_pin_status(sw)
         if status is None:
             raise AgentError(Reason.CARD_ERROR, sw=f"{sw:04X}")

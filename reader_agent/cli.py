@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     card.add_argument("--card-wait", type=float, default=30.0, help="seconds to wait for a card")
     card.add_argument("--pin-timeout", type=float, default=30.0, help="seconds to wait for the PIN")
     card.add_argument("--apdu-timeout", type=float, default=5.0, help="seconds to wait for each card command")
-    card.add_argument("--trace", action="store_true", help="print APDUs (PIN masked) to stderr")
+    card.add_argument("--trace", action="store_true",
+                      help="print APDUs to stderr (PIN masked, certificate by length only)")
     card.add_argument("--transaction-timeout", type=float, default=TRANSACTION_CAP_S_DEFAULT,
                       help="most seconds from connecting to the card to its signature (default %(default)s)")
     net = argparse.ArgumentParser(add_help=False)

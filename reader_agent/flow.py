@@ -36,7 +36,7 @@ from reader_agent.card import JpkiCard, verify_signature
 from reader_agent.config import TerminalConfig, load_key
 from reader_agent.errors import AgentError, Reason
 from reader_agent.pcsc import CardConnection, PcscContext
-from reader_agent.pin import PinSource, validate_pin
+from reader_agent.pin import PinSource, validate_pin, wipe
 from reader_agent.platform_client import PlatformClient
 from reader_agent.store import JST, TerminalStore
 
@@ -241,11 +241,14 @@ def _card_steps(connection: CardConnection, platform: PlatformClient, store: Ter
         if tries is not None:
             say(lang_text("tries_left", tries_left=tries))
         pin_wait_s = min(options.pin_timeout_s, max(0.0, deadline - time.monotonic()))
-        pin = validate_pin(pin_source(lang_text("pin_prompt"), pin_wait_s))
-        if time.monotonic() >= deadline:
-            pin[:] = b"\x00" * len(pin)
-            raise AgentError(Reason.TRANSACTION_TIMEOUT)
-        card.verify_pin(pin)
+        pin = bytearray()
+        try:
+            pin = pin_source(lang_text("pin_prompt"), pin_wait_s)
+            validate_pin(pin)
+            _check_deadline(deadline)
+            card.verify_pin(pin)
+        finally:  # whatever happened — a timeout, Ctrl+C, an error in VERIFY — no PIN outlives this block
+            wipe(pin)
         fields: dict[str, Any] = {
             "type": request.kind, "ts": now_jst().isoformat(), "merchant_id": config.merchant_id,
             "municipality_code": reservation.municipality_code, "mykey_id": reservation.mykey_id,

@@ -133,6 +133,12 @@ _TEXT: dict[str, tuple[str, str]] = {
                                "This transaction cannot be cancelled (check the id, the card and the amount)."),
     "decline.auth_expired": ("承認の有効期限が切れました。最初からやり直してください。",
                              "The authorisation expired. Start again."),
+    "decline.request_stale": ("端末の時計がポイントサーバーと 5 分以上ずれています。端末の時刻を合わせて (NTP による時刻同期を確認して) から、もう一度お試しください。",
+                              "The terminal's clock is more than 5 minutes off the platform's. Set the terminal's "
+                              "time (check its NTP time sync) and try again."),
+    "decline.request_replayed": ("同じ要求が二度届いたため、ポイントサーバーが二度目を拒否しました。最初からやり直してください。続く場合は本部に連絡してください。",
+                                 "The platform received the same request twice and refused the copy. Start again; "
+                                 "if it repeats, contact head office."),
     "decline.other": ("理由: {reason}。本部に連絡してください。", "Reason: {reason}. Contact head office."),
     # --- prompts and progress ---
     "wait_card": ("マイナンバーカードをリーダーに置いてください。", "Place the My Number Card on the reader."),

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reader_agent.apdu import mask_apdu
+from reader_agent.apdu import mask_apdu, mask_response
 from reader_agent.errors import AgentError, Reason
 
 APDU_TIMEOUT_S_DEFAULT = 5.0
@@ -172,11 +172,14 @@ class CardConnection:
         def work() -> None:
             box["result"] = self._scard.SCardTransmit(self._hcard, self._protocol, command)
 
-        worker = threading.Thread(target=work, name="apdu", daemon=True)
-        worker.start()
-        worker.join(wait_s)
-        for index in range(len(command)):  # the list may hold PIN digits: overwrite it
-            command[index] = 0
+        try:
+            worker = threading.Thread(target=work, name="apdu", daemon=True)
+            worker.start()
+            worker.join(wait_s)
+        finally:  # the list may hold PIN digits: overwrite it however the wait ended (Ctrl+C included); were
+            # the worker not yet to have copied it, the card gets an all-zero APDU (INS 00: refused, no try used)
+            for index in range(len(command)):
+                command[index] = 0
         if worker.is_alive():
             self._broken = True
             raise AgentError(Reason.TRANSACTION_TIMEOUT if capped else Reason.CARD_TIMEOUT)
@@ -192,7 +195,7 @@ class CardConnection:
             raise AgentError(Reason.CARD_ERROR, sw="short response")
         data, sw = bytes(response[:-2]), (response[-2] << 8) | response[-1]
         if self._trace:
-            self._trace(f"< {data.hex(' ').upper()} SW {sw:04X}".replace("  ", " "))
+            self._trace("< " + mask_response(apdu, data, sw))
         return data, sw
 
     def _card_gone(self) -> bool:

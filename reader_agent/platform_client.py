@@ -1,7 +1,12 @@
 """HTTPS JSON client for the platform's authorisation API and the log upload endpoint (docs/reader-agent.md).
 
-Every request is signed by the terminal's Ed25519 key (headers `X-Seisan-Terminal`, `X-Seisan-Signature` over
-`METHOD SP PATH LF sha256hex(body)`), so the platform knows which registered terminal asks. TLS is verified
+Every request is signed by the terminal's Ed25519 key (headers `X-Seisan-Terminal`, `X-Seisan-Timestamp`,
+`X-Seisan-Nonce`, `X-Seisan-Signature` over `METHOD SP PATH LF sha256hex(body) LF timestamp LF nonce`), so the
+platform knows which registered terminal asks, and — because the timestamp and a fresh random nonce are under
+the signature — can refuse a request captured and sent again (a replay) or one sent too long ago or with a
+wrong clock (stale: more than REQUEST_WINDOW_S from the platform's clock). Each attempt, a retry included, is a
+new request with its own timestamp and nonce. This module owns that message; the stand-in platform
+(reader_harness/standin_platform.py) checks requests with the same functions. TLS is verified
 against the CA file given (`--platform-ca`) or the system store; plain HTTP is refused except to loopback.
 Connection failures, timeouts, TLS errors and 5xx answers are `platform_unreachable`; a JSON answer with
 `status: declined` is `platform_declined` with the platform's reason code.
@@ -16,9 +21,12 @@ import base64
 import hashlib
 import http.client
 import json
+import re
+import secrets
 import ssl
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +37,32 @@ from reader_agent.errors import AgentError, Reason
 REQUEST_TIMEOUT_S = 5.0
 RESPONSE_BYTES_MAX = 1 << 20
 PROTOCOL_VERSION = 1
+REQUEST_WINDOW_S = 300        # a request's timestamp may differ from the platform's clock by at most this
+HEADER_TERMINAL = "X-Seisan-Terminal"
+HEADER_TIMESTAMP = "X-Seisan-Timestamp"   # Unix time in whole seconds (UTC), decimal
+HEADER_NONCE = "X-Seisan-Nonce"           # 128 random bits, 32 lowercase hex digits, new for every request
+HEADER_SIGNATURE = "X-Seisan-Signature"
+TIMESTAMP = re.compile(r"[0-9]{1,12}")    # bounded before it is turned into a number
+NONCE = re.compile(r"[0-9a-f]{32}")
 
 
-def request_signature(key: ed25519.Ed25519PrivateKey, method: str, path: str, body: bytes) -> str:
-    """Base64 Ed25519 signature over `METHOD PATH\\nsha256hex(body)`."""
-    message = f"{method} {path}\n{hashlib.sha256(body).hexdigest()}".encode()
-    return base64.b64encode(key.sign(message)).decode("ascii")
+def request_message(method: str, path: str, body: bytes, timestamp_s: int, nonce: str) -> bytes:
+    """What the terminal signs: `METHOD SP PATH LF sha256hex(body) LF timestamp LF nonce`."""
+    return f"{method} {path}\n{hashlib.sha256(body).hexdigest()}\n{timestamp_s}\n{nonce}".encode()
+
+
+def request_signature(key: ed25519.Ed25519PrivateKey, method: str, path: str, body: bytes, timestamp_s: int,
+                      nonce: str) -> str:
+    """Base64 Ed25519 signature over `request_message`."""
+    return base64.b64encode(key.sign(request_message(method, path, body, timestamp_s, nonce))).decode("ascii")
+
+
+def signed_headers(key: ed25519.Ed25519PrivateKey, terminal_id: str, method: str, path: str, body: bytes,
+                   timestamp_s: int) -> dict[str, str]:
+    """The four authentication headers of one request, with a fresh nonce."""
+    nonce = secrets.token_hex(16)
+    return {HEADER_TERMINAL: terminal_id, HEADER_TIMESTAMP: str(timestamp_s), HEADER_NONCE: nonce,
+            HEADER_SIGNATURE: request_signature(key, method, path, body, timestamp_s, nonce)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +74,19 @@ class Endpoint:
     timeout_s: float = REQUEST_TIMEOUT_S
 
 
+Clock = Callable[[], float]   # seconds since the epoch, like time.time
+
+
 class PlatformClient:
     """Signed JSON requests to one platform endpoint."""
 
-    def __init__(self, endpoint: Endpoint, terminal_id: str, key: ed25519.Ed25519PrivateKey) -> None:
+    def __init__(self, endpoint: Endpoint, terminal_id: str, key: ed25519.Ed25519PrivateKey,
+                 clock: Clock = time.time) -> None:
         parsed = urllib.parse.urlsplit(endpoint.url)
         if parsed.scheme != "https" and parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise AgentError(Reason.USAGE, detail="the platform URL must be https://")
         self._parsed, self._endpoint = parsed, endpoint
-        self._terminal_id, self._key = terminal_id, key
+        self._terminal_id, self._key, self._clock = terminal_id, key, clock
 
     def _connection(self) -> http.client.HTTPConnection:
         host, port = self._parsed.hostname or "", self._parsed.port
@@ -67,8 +99,8 @@ class PlatformClient:
                 content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
         """One attempt. Returns (HTTP status, JSON object); raises PLATFORM_UNREACHABLE."""
         full_path = self._parsed.path.rstrip("/") + path
-        headers = {"Content-Type": content_type, "X-Seisan-Terminal": self._terminal_id,
-                   "X-Seisan-Signature": request_signature(self._key, method, full_path, body)}
+        headers = {"Content-Type": content_type,
+                   **signed_headers(self._key, self._terminal_id, method, full_path, body, int(self._clock()))}
         connection = self._connection()
         try:
             connection.request(method, full_path, body=body, headers=headers)

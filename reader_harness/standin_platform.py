@@ -7,6 +7,11 @@ certificate belongs to which MyKey ID), platform/balances_*.csv (pooled per muni
 them). `write_world` builds such an inbox directly for tests. Committed events can be exported as a platform
 ledger (`ledger_rows`) so seisan's ingestion sees both sides.
 
+Every request must carry the terminal's signature over its method, path, body, timestamp and nonce
+(reader_agent.platform_client owns that message); a request whose timestamp is more than 300 s from
+`Platform.clock` is refused as `request_stale`, a nonce seen again within that window as `request_replayed`
+(`ReplayGuard`).
+
 Fault knobs for tests: `fail_uploads` (next N uploads answer 503), `stop()` (the platform becomes unreachable),
 `answer_faults` (the next calls of a route get a chosen HTTP status and body, before or after the real work —
 e.g. a commit that is done but answered 403, or a status query answered 429).
@@ -20,13 +25,14 @@ import base64
 import csv
 import datetime as dt
 import hashlib
+import heapq
 import io
 import json
 import os
-import re
 import secrets
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,11 +45,20 @@ from cryptography.x509.oid import NameOID
 
 from contracts import schemas, terminal_log
 from contracts.csvio import csv_bytes
-from reader_agent.store import JST
+from reader_agent.platform_client import (
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TERMINAL,
+    HEADER_TIMESTAMP,
+    NONCE,
+    REQUEST_WINDOW_S,
+    TIMESTAMP,
+    request_message,
+)
+from reader_agent.store import FILE_NAME, JST
 
 RESERVATION_TTL_S = 120
 BODY_BYTES_MAX = 1 << 22
-UPLOAD_NAME = re.compile(r"(T[0-9]{8})_[0-9]{8}_[0-9]{4}\.jsonl")
 AMOUNT_MAX = 10_000_000
 
 
@@ -158,6 +173,39 @@ def write_world(inbox: Path, date: dt.date, merchants: dict[str, str], designati
         (inbox / name).write_bytes(csv_bytes(kind.column_names, rows))
 
 
+# --- request freshness: timestamps and nonces under the terminal's signature --------------------------------
+@dataclass(slots=True)
+class ReplayGuard:
+    """Refuses stale requests (timestamp more than `window_s` from the platform's clock, past or future) and
+    replays (a (terminal, nonce) pair already accepted). A nonce is remembered until its own timestamp +
+    window — after that a copy of its request is refused as stale anyway — so memory stays bounded by the
+    requests of one window. Thread-safe."""
+
+    window_s: int = REQUEST_WINDOW_S
+    _until: dict[tuple[str, str], int] = field(default_factory=dict)
+    _expiries: list[tuple[int, tuple[str, str]]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def admit(self, terminal_id: str, nonce: str, timestamp_s: int, now_s: float) -> str | None:
+        """None when the request is fresh and its nonce new (the nonce is then remembered); otherwise the
+        decline reason, `request_stale` or `request_replayed`."""
+        if abs(now_s - timestamp_s) > self.window_s:
+            return "request_stale"
+        with self._lock:
+            while self._expiries and self._expiries[0][0] < now_s:
+                self._until.pop(heapq.heappop(self._expiries)[1], None)
+            key = (terminal_id, nonce)
+            if key in self._until:
+                return "request_replayed"
+            self._until[key] = timestamp_s + self.window_s
+            heapq.heappush(self._expiries, (timestamp_s + self.window_s, key))
+        return None
+
+    def remembered(self) -> int:
+        with self._lock:
+            return len(self._until)
+
+
 # --- the authorisation state -------------------------------------------------------------------------------
 @dataclass(slots=True)
 class AnswerFault:
@@ -207,6 +255,8 @@ class Platform:
         self.fail_uploads = 0
         self.answer_faults: list[AnswerFault] = []
         self.requests_seen = 0
+        self.clock = time.time          # the platform's clock (a test may set it off, like a drifting server)
+        self.replay_guard = ReplayGuard()
         self._lock = threading.Lock()
 
     def available(self, municipality_code: str, mykey_id: str) -> int:
@@ -358,8 +408,8 @@ class Platform:
         return rows
 
     def store_upload(self, terminal_id: str, name: str, data: bytes) -> tuple[int, dict[str, Any]]:
-        match = UPLOAD_NAME.fullmatch(name)
-        if self.inbox is None or match is None or match.group(1) != terminal_id:
+        match = FILE_NAME.fullmatch(name)   # the agent's own upload-file name rule
+        if self.inbox is None or match is None or match["terminal"] != terminal_id:
             return 400, {"status": "declined", "reason": "request_invalid"}
         with self._lock:
             if self.fail_uploads > 0:
@@ -384,17 +434,31 @@ class Platform:
 
 
 # --- HTTPS ---------------------------------------------------------------------------------------------------
-def _verify_terminal(platform: Platform, terminal_id: str, signature: str, method: str, path: str,
-                     body: bytes) -> bool:
+def _verify_terminal(platform: Platform, terminal_id: str, signature: str, message: bytes) -> bool:
     entry = platform.world.terminals.get(terminal_id)
     if entry is None:
         return False
-    message = f"{method} {path}\n{hashlib.sha256(body).hexdigest()}".encode()
     try:
         terminal_log.load_terminal_public_key(entry[1]).verify(base64.b64decode(signature), message)
     except Exception:  # noqa: BLE001 - any failure is an unauthenticated request
         return False
     return True
+
+
+def check_request(platform: Platform, headers: Any, method: str, path: str, body: bytes) -> tuple[int, str] | None:
+    """None for a well-formed, correctly signed, fresh, first-seen request; else (HTTP status, decline reason):
+    400 request_invalid (timestamp or nonce header missing or malformed), 401 terminal_unknown (unknown terminal
+    or a signature that does not cover exactly this method, path, body, timestamp and nonce), 401 request_stale,
+    401 request_replayed. The nonce is only remembered once the signature has verified."""
+    terminal_id, timestamp = headers.get(HEADER_TERMINAL, ""), headers.get(HEADER_TIMESTAMP, "")
+    nonce = headers.get(HEADER_NONCE, "")
+    if not TIMESTAMP.fullmatch(timestamp) or not NONCE.fullmatch(nonce):
+        return 400, "request_invalid"
+    message = request_message(method, path, body, int(timestamp), nonce)
+    if not _verify_terminal(platform, terminal_id, headers.get(HEADER_SIGNATURE, ""), message):
+        return 401, "terminal_unknown"
+    reason = platform.replay_guard.admit(terminal_id, nonce, int(timestamp), platform.clock())
+    return (401, reason) if reason else None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -417,11 +481,11 @@ class _Handler(BaseHTTPRequestHandler):
         if length > BODY_BYTES_MAX:
             return self._send(413, {"status": "declined", "reason": "request_invalid"})
         body = self.rfile.read(length)
-        terminal_id = self.headers.get("X-Seisan-Terminal", "")
+        terminal_id = self.headers.get(HEADER_TERMINAL, "")
         self.platform.requests_seen += 1
-        if not _verify_terminal(self.platform, terminal_id, self.headers.get("X-Seisan-Signature", ""),
-                                method, self.path, body):
-            return self._send(401, {"status": "declined", "reason": "terminal_unknown"})
+        refused = check_request(self.platform, self.headers, method, self.path, body)
+        if refused is not None:
+            return self._send(refused[0], {"status": "declined", "reason": refused[1]})
         parts = self.path.strip("/").split("/")
         try:
             if method == "PUT" and parts[:2] == ["v1", "terminal-logs"] and len(parts) == 4:

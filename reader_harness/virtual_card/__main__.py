@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--reset-tries", action="store_true", help="reset the persistent counter")
     parser.add_argument("--locked-sw", default="63C0", choices=("63C0", "6983", "6984"))
     parser.add_argument("--delay-ms", type=int, default=0)
+    parser.add_argument("--verify-delay-ms", type=int, default=0, help="extra delay for a VERIFY with a PIN")
     parser.add_argument("--pull-after-verify", action="store_true")
     parser.add_argument("--non-jpki", action="store_true")
     parser.add_argument("--token", default="JPKIAPICCTOKEN2")
@@ -46,6 +47,7 @@ def build_card(args: argparse.Namespace) -> JpkiCard:
     )
     counters = RetryCounters(directory / "tries.json", auth_tries=args.auth_tries, reset=args.reset_tries)
     faults = CardFaults(locked_sw=int(args.locked_sw, 16), delay_ms=args.delay_ms,
+                        verify_delay_ms=args.verify_delay_ms,
                         pull_after_verify=args.pull_after_verify, non_jpki=args.non_jpki,
                         token=args.token.encode("ascii"), mute=args.mute)
     return JpkiCard(content, counters, faults)

@@ -53,11 +53,13 @@ class CardFaults:
     locked_sw: the status word a locked PIN answers (0x63C0, 0x6983 or 0x6984); delay_ms: added to every APDU
     answer; pull_after_verify: the card is pulled out right after answering a correct auth-PIN VERIFY;
     non_jpki: the card has no JPKI applet (every SELECT by AID answers 6A82); token: the token EF's content;
-    mute: the card gives no ATR, so the reader reports it MUTE (present but unusable).
+    mute: the card gives no ATR, so the reader reports it MUTE (present but unusable); verify_delay_ms: added
+    only to the answer of a VERIFY that carries a PIN (a slow card at exactly that step, for Ctrl+C tests).
     """
 
     locked_sw: int = 0x63C0
     delay_ms: int = 0
+    verify_delay_ms: int = 0
     pull_after_verify: bool = False
     non_jpki: bool = False
     token: bytes = TOKEN_MY_NUMBER_CARD

@@ -79,6 +79,11 @@ class EventLog:
                 handle.write(event + "\n")
 
 
+def _carries_pin(payload: bytes) -> bool:
+    """A VERIFY (INS 20) with data, i.e. with a PIN — not the tries query."""
+    return len(payload) > 5 and payload[1] == 0x20
+
+
 def serve_connection(sock: socket.socket, card: JpkiCard, events: EventLog | None = None) -> None:
     """Answer vpcd until it hangs up (raises PcscdGone) or the card is pulled (returns)."""
     events = events or EventLog(None)
@@ -95,8 +100,9 @@ def serve_connection(sock: socket.socket, card: JpkiCard, events: EventLog | Non
             continue
         events.write("apdu " + payload[:4].hex().upper())
         response = card.process(payload)
-        if card.faults.delay_ms:
-            time.sleep(card.faults.delay_ms / 1000)
+        delay_ms = card.faults.delay_ms + (card.faults.verify_delay_ms if _carries_pin(payload) else 0)
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
         _send_message(sock, response)
         if card.pulled:
             return

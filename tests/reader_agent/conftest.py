@@ -184,6 +184,8 @@ class CardSlot:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
             process.wait(10)
+            if process.stderr is not None:
+                process.stderr.close()
         self.processes.clear()
         _wait(lambda: not card_present(), 10, "the reader to report the card removed")
 
@@ -262,13 +264,15 @@ def world(tmp_path: Path, terminal: Terminal, card_set: CardSet, tls_files) -> I
 @dataclass(frozen=True, slots=True)
 class Run:
     """What one in-process run printed: out/err are the agent's messages, trace the APDU trace (--trace writes
-    it to stderr), pin_asked how often the PIN was asked for."""
+    it to stderr), pin_asked how often the PIN was asked for, pins the very bytearrays handed to the agent as
+    the PIN (so a test can check they were wiped)."""
 
     code: int
     out: str
     err: str
     pin_asked: int
     trace: str = ""
+    pins: tuple[bytearray, ...] = ()
 
 
 def run_agent(terminal: Terminal, world: World | None, *argv: str, pin: str = PIN, lang: str = "en",
@@ -276,11 +280,12 @@ def run_agent(terminal: Terminal, world: World | None, *argv: str, pin: str = PI
     """Run the real agent in-process; the PIN comes from a counting stand-in for the keyboard."""
     from reader_agent.cli import main
 
-    asked = []
+    asked, pins = [], []
 
     def pin_source(prompt: str, timeout_s: float) -> bytearray:
         asked.append(prompt)
-        return bytearray(pin.encode())
+        pins.append(bytearray(pin.encode()))
+        return pins[-1]
 
     net = ["--platform-url", world.url, "--platform-ca", str(world.tls.ca_pem)] if world else []
     command, rest = argv[0], list(argv[1:])
@@ -292,7 +297,7 @@ def run_agent(terminal: Terminal, world: World | None, *argv: str, pin: str = PI
     with contextlib.redirect_stderr(trace):
         code = main(["--state-dir", str(terminal.state_dir), "--lang", lang, *extra, command, *rest],
                     pin_source=pin_source, out=out, err=err)
-    return Run(code, out.getvalue(), err.getvalue(), len(asked), trace.getvalue())
+    return Run(code, out.getvalue(), err.getvalue(), len(asked), trace.getvalue(), tuple(pins))
 
 
 def subprocess_env() -> dict[str, str]:

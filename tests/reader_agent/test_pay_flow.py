@@ -221,6 +221,20 @@ def test_trace_masks_the_pin(card_slot, terminal, world):
         assert forbidden not in trace                                    # signing cert/key/password, 券面 APs
 
 
+def test_trace_never_shows_the_certificate_or_its_serial(card_slot, terminal, world, card_set):
+    from cryptography import x509
+
+    card_slot.insert()
+    run = run_agent(terminal, world, "pay", "--amount", "5", "--trace")
+    assert run.code == 0
+    der = card_set.files["valid"].cert_der.read_bytes()
+    serial = x509.load_der_x509_certificate(der).serial_number
+    serial_hex = serial.to_bytes((serial.bit_length() + 7) // 8, "big").hex(" ").upper()
+    answers = [line for line in run.trace.splitlines() if line.startswith("< ")]
+    assert answers and all(serial_hex not in line and der[:8].hex(" ").upper() not in line for line in answers)
+    assert "< (4 bytes) SW 9000" in answers                            # the DER header read, by its length only
+
+
 def test_status_shows_tries_without_a_pin(card_slot, terminal):
     card_slot.insert(tries=2)
     import io

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reader_agent.cli import main
 from reader_agent.store import TerminalStore
@@ -171,3 +173,41 @@ def test_an_open_entry_of_another_user_is_refused_not_changed(tmp_path, lang):
     assert stat.S_IMODE(current.stat().st_mode) == 0o664
     os.chmod(current, 0o600)                                            # private, though not ours: accepted
     assert _run(state, "recover", lang=lang) == (0, "")
+
+
+_NAMES = st.sampled_from(["a", "b", "x.jsonl", "notes", "場所"])
+_OPEN_BITS = st.integers(0, 0o077)   # whatever group and others were given; the owner can always use it
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tree=st.lists(st.tuples(st.sampled_from(["", "log", "sent", "outbox"]), st.lists(_NAMES, min_size=1,
+                                                                                        max_size=3),
+                               st.booleans(), _OPEN_BITS), max_size=8),
+       key_mode=st.sampled_from([0o600, 0o400, 0o700, 0o640, 0o604, 0o644, 0o660, 0o666, 0o606]),
+       state_open_bits=_OPEN_BITS)
+def test_any_tree_of_our_own_ends_private_or_is_refused_untouched(tmp_path_factory, tree, key_mode,
+                                                                  state_open_bits):
+    """Generated trees of files and folders with any modes we can still use: after a command, every directory
+    is 0700 and every file 0600 — unless the key is open to group/others, when the command is refused and
+    nothing at all was changed."""
+    state = tmp_path_factory.mktemp("generated") / "state"
+    _init(state)
+    _write_records(state, 1)
+    for folder, parts, is_dir, open_bits in tree:
+        path = state.joinpath(folder, *parts)
+        if path.exists() or any(p.exists() and not p.is_dir() for p in path.parents):
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir() if is_dir else path.write_bytes(b"x")
+        os.chmod(path, (0o700 if is_dir else 0o600) | open_bits)
+    os.chmod(state / "log" / "current.jsonl", 0o666)
+    os.chmod(state / "terminal_key.pem", key_mode)
+    os.chmod(state, 0o700 | state_open_bits)
+    before = _modes(state)
+    code, err = _run(state, "recover")
+    if key_mode & 0o077:
+        assert code == 1 and err.startswith("[key_exposed] ") and _modes(state) == before
+    else:
+        assert (code, err) == (0, "")
+        modes = _modes(state)
+        assert modes == _expected_private(modes, state)

@@ -52,6 +52,13 @@ def test_trace_masks_only_the_verify_body():
     assert apdu.mask_apdu(apdu.select_ef(0x18)) == "00 A4 02 0C 02 00 18"
 
 
+def test_trace_shows_what_read_binary_returns_only_by_length():
+    cert_part = bytes.fromhex("3082051f30820407a003020102020400")
+    assert apdu.mask_response(apdu.read_binary(0, 16), cert_part, 0x9000) == "(16 bytes) SW 9000"
+    assert apdu.mask_response(apdu.select_ef(0x0A), b"", 0x9000) == "SW 9000"
+    assert apdu.mask_response(apdu.sign_apdu(bytes(51)), b"\x01\xff", 0x9000) == "01 FF SW 9000"
+
+
 @pytest.mark.parametrize("typed", [b"123", b"12345", b"12a4", b"", "１２３４".encode()])
 def test_pin_format_is_checked_and_wiped(typed):
     pin = bytearray(typed)
