@@ -45,21 +45,15 @@ def deliver_masters(con: duckdb.DuckDBPyConnection, build_date: date) -> None:
     """The master files that arrive for the build of build_date."""
     if build_date == date(2024, 5, 6):
         write_masters(con, date(2024, 5, 6), merchants={**MERCHANTS, "M00000009": "active"},
-                      designated={**DESIGNATED, "M00000009": (TSU,)}, designated_from=date(2024, 5, 1))
-        con.execute("delete from raw.master_designations where business_date = date '2024-05-06'")
+                      only=("master_merchants",))
         insert(con, "master_designations", designations({"M00000009": (TSU,)}), date(2024, 5, 6))
     if build_date == date(2024, 5, 8):
         insert(con, "master_designations", designations({"M00000004": (TSU,)}), date(2024, 5, 2))
     if build_date == date(2024, 5, 9):
-        con.execute("delete from raw.master_municipalities where business_date = date '2024-05-04'")
-        write_masters(con, date(2024, 5, 4), municipalities={**MUNICIPALITIES, SAP: ("weekly", "7")})
-        for table in ("master_programs", "master_merchants", "master_designations", "master_partners"):
-            con.execute(f"delete from raw.{table} where business_date = date '2024-05-04'")
+        write_masters(con, date(2024, 5, 4), municipalities={**MUNICIPALITIES, SAP: ("weekly", "7")},
+                      only=("master_municipalities",))
     if build_date == date(2024, 5, 10):
-        con.execute("delete from raw.master_programs where business_date = date '2024-05-02'")
-        write_masters(con, date(2024, 5, 2), programs=LATE_PROGRAMS)
-        for table in ("master_municipalities", "master_merchants", "master_designations", "master_partners"):
-            con.execute(f"delete from raw.{table} where business_date = date '2024-05-02'")
+        write_masters(con, date(2024, 5, 2), programs=LATE_PROGRAMS, only=("master_programs",))
 
 
 def story() -> tuple[Ledger, dict[str, str]]:

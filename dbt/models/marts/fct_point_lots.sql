@@ -63,6 +63,7 @@ final as (
         totals.last_movement_date,
         lots.is_over_annual_cap,
         lots.is_program_known,
+        lots.is_municipality_known,
     from lots
     inner join totals using (lot_event_id)
 )
