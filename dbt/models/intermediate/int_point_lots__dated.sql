@@ -31,7 +31,7 @@ with_program as (
         lot_events.amount_yen,
         lot_events.partner_code,
         programs.program_code is not null as is_program_known,
-        exists (
+        exists(
             select 1 from municipalities
             where municipalities.municipality_code = lot_events.municipality_code
                 and {{ in_force('municipalities', 'lot_events.event_date', named_later=true) }}
