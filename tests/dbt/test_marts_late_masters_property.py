@@ -72,8 +72,9 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, kind: str, snapshot_date: da
     """A full snapshot of one master kind, varied by picks (cycle, expiry, funding, status, who is listed)."""
     con.execute(f"delete from raw.{kind} where business_date = ?", [snapshot_date])
     if kind == "master_municipalities":
+        listed = sorted(MUNICIPALITIES) + (["999999"] if picks[-1] % 2 else [])   # sometimes named late
         write_masters(con, snapshot_date, only=(kind,), municipalities={
-            code: CYCLES[pick % len(CYCLES)] for code, pick in zip(sorted(MUNICIPALITIES), picks, strict=False)})
+            code: CYCLES[pick % len(CYCLES)] for code, pick in zip(listed, picks, strict=False)})
     elif kind == "master_programs":
         write_masters(con, snapshot_date, only=(kind,), programs={
             code: (mun, k, FUNDINGS[pick % 3], EXPIRIES[pick % len(EXPIRIES)], cap)
@@ -84,7 +85,7 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, kind: str, snapshot_date: da
             mid: ("active", "suspended", "closed")[pick % 3] if pick % 5 else status
             for (mid, status), pick in zip(sorted(merchants.items()), picks, strict=False) if pick % 7})
     else:
-        listed = {**DESIGNATED, "M00000004": ("242012", "131016"), "M00000009": ("242012",)}
+        listed = {**DESIGNATED, "M00000004": ("242012", "131016"), "M00000009": ("242012", "999999")}
         write_masters(con, snapshot_date, only=(kind,), designated={
             mid: muns for (mid, muns), pick in zip(sorted(listed.items()), picks, strict=False) if pick % 3},
             designated_from=START + timedelta(days=picks[-1] % DAYS))
