@@ -68,3 +68,16 @@ class Reason(StrEnum):
     ZENGIN_TRAILER_MISMATCH = "zengin_trailer_mismatch"      # counts or totals differ from the data records
     ZENGIN_BALANCE_MISMATCH = "zengin_balance_mismatch"      # opening + credits - debits != closing
     ZENGIN_ACCOUNT_MISMATCH = "zengin_account_mismatch"      # header account differs from the file name
+
+
+class ControlFlag(StrEnum):
+    """Control breaks of LOADED platform ledger rows (marts.fct_control_flags; FORMATS.md "References not known
+    yet", "Cancels in settlement"): the row moves points all the same; reconciliation turns each into a break.
+    docs/formats.md lists each with an example; dbt's accepted values are checked against this enum."""
+
+    MUNICIPALITY_UNKNOWN = "municipality_unknown"    # no municipalities snapshot in force on the row's date names it
+    MERCHANT_UNKNOWN = "merchant_unknown"            # likewise merchants (a use is held until a snapshot names it)
+    PROGRAM_UNKNOWN = "program_unknown"              # likewise programmes
+    PARTNER_UNKNOWN = "partner_unknown"              # likewise partners
+    CANCEL_EXCEEDS_USE = "cancel_exceeds_use"        # beyond what its use still holds: never taken from the merchant
+    CANCEL_MERCHANT_MISMATCH = "cancel_merchant_mismatch"  # names another merchant than its use's, or none

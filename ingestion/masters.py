@@ -3,8 +3,9 @@
 "In force on D" = the newest snapshot on or before D (FORMATS.md, Inbox layout). Read-only.
 
 `MastersInForce` caches one in-force snapshot per date for the length of a run, so that hundreds of terminal
-and partner files cost one query per distinct date instead of one per file. Its answers are those of the
-SQL macros `raw.master_<x>_in_force(d)`; the caller must `forget()` it when master rows are committed.
+and partner files cost one query per distinct date instead of one per file. Its answers are those of
+`rows_in_force`; the caller must `forget()` it when master rows are committed. (Ingestion creates no SQL
+logic in `raw`: dbt's macro `in_force` is the rule for the marts.)
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ REFERENCED_MASTERS = {
     "partners": "partner_code",
 }
 CACHED_MASTER_TABLES = frozenset(("master_terminals", "master_partners"))
+
+
+def rows_in_force(con: duckdb.DuckDBPyConnection, table: str, columns: str, on: dt.date,
+                  order_by: str = "") -> list[tuple]:
+    """The rows of master `table` (e.g. `master_partners`) in force on `on`: its newest snapshot on or before
+    `on` (FORMATS.md, Inbox layout); none before its first snapshot."""
+    order = f" ORDER BY {order_by}" if order_by else ""
+    return con.execute(
+        f"SELECT {columns} FROM raw.{table} WHERE business_date = "
+        f"(SELECT max(business_date) FROM raw.{table} WHERE business_date <= ?){order}",
+        [on],
+    ).fetchall()
 
 
 def load_masters(con: duckdb.DuckDBPyConnection) -> InMemoryMasters:
@@ -69,10 +82,7 @@ class MastersInForce:
     def partner_encoding(self, partner_code: str, on: dt.date) -> str | None:
         """The partner's file encoding per its master row in force on `on`; None for an unknown partner."""
         if on not in self._partners:
-            rows = self.con.execute(
-                "SELECT partner_code, encoding FROM raw.master_partners_in_force(?)", [on]
-            ).fetchall()
-            self._partners[on] = dict(rows)
+            self._partners[on] = dict(rows_in_force(self.con, "master_partners", "partner_code, encoding", on))
         return self._partners[on].get(partner_code)
 
     def terminal_key(self, terminal_id: str, on: dt.date) -> str | None:
@@ -80,11 +90,8 @@ class MastersInForce:
         active_from..active_to holds `on` (the latest active_from wins); None when there is none."""
         if on not in self._terminals:
             by_terminal: dict[str, list[_TerminalRow]] = {}
-            rows = self.con.execute(
-                "SELECT terminal_id, public_key, active_from, active_to "
-                "FROM raw.master_terminals_in_force(?) ORDER BY active_from DESC",
-                [on],
-            ).fetchall()
+            rows = rows_in_force(self.con, "master_terminals", "terminal_id, public_key, active_from, active_to", on,
+                                 order_by="active_from DESC")
             for terminal, key, active_from, active_to in rows:
                 by_terminal.setdefault(terminal, []).append(_TerminalRow(key, active_from, active_to))
             self._terminals[on] = by_terminal

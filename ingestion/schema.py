@@ -209,21 +209,14 @@ TABLES: dict[str, Table] = {
 }
 
 
-def _in_force_macro(kind: FileKind) -> str:
-    # The newest snapshot on or before d; a master with no snapshot yet gives no rows.
-    return (
-        f"CREATE OR REPLACE MACRO raw.{kind.table}_in_force(d) AS TABLE "
-        f"SELECT * FROM raw.{kind.table} WHERE business_date = "
-        f"(SELECT max(business_date) FROM raw.{kind.table} WHERE business_date <= CAST(d AS DATE))"
-    )
-
-
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create schema `raw`, every raw table (empty) and the `raw.master_<x>_in_force(d)` macros if absent."""
+    """Create schema `raw` and every raw table (empty) if absent. Ingestion creates no SQL logic in `raw`
+    (the old `raw.master_<x>_in_force` macros are dropped: the in-force rule lives in dbt's macro `in_force` and
+    in `ingestion.masters.rows_in_force`)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for table in TABLES.values():
         con.execute(table.ddl())
         for name, sql in table.columns:  # a warehouse made before a column was added gets it (NULL in old rows)
             con.execute(f"ALTER TABLE raw.{table.name} ADD COLUMN IF NOT EXISTS {name} {sql}")
     for kind in MASTER_KINDS:
-        con.execute(_in_force_macro(kind))
+        con.execute(f"DROP MACRO TABLE IF EXISTS raw.{kind.table}_in_force")

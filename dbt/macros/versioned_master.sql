@@ -11,6 +11,7 @@
   (in_force(..., named_later=true); FORMATS.md "References not known yet").
 -#}
 {% macro versioned_master(relation, key_columns, attribute_columns) %}
+{%- set keyed_by_date = 'partition by ' ~ key_columns | join(', ') ~ ' order by snapshot_date' %}
 with
 
 master_rows as (
@@ -43,13 +44,13 @@ flagged as (
     select
         *,
         case
-            when lag(attribute_hash) over keyed is null then 1
-            when lag(attribute_hash) over keyed <> attribute_hash then 1
-            when lag(snapshot_end_date) over keyed is distinct from cast(snapshot_date - 1 as date) then 1
+            when lag(attribute_hash) over ({{ keyed_by_date }}) is null then 1
+            when lag(attribute_hash) over ({{ keyed_by_date }}) <> attribute_hash then 1
+            -- the entity was missing from the snapshot before (the previous one ended earlier)
+            when lag(snapshot_end_date) over ({{ keyed_by_date }}) <> cast(snapshot_date - 1 as date) then 1
             else 0
         end as starts_version,
     from hashed
-    window keyed as (partition by {{ key_columns | join(', ') }} order by snapshot_date)
 ),
 
 numbered as (

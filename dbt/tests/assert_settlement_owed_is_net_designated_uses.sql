@@ -1,11 +1,14 @@
 -- Per municipality: what settlement items with settlement_status 'payable' say is owed (positive items and
 -- negative ones alike) = uses minus what their cancels took back, at merchants designated for the municipality
 -- and active on the use's date, computed here from the ledger, the dimensions and the cancel rule: a cancel
--- takes back at most what its use still holds after the cancels before it (in event time order).
+-- takes back at most what its use still holds after the cancels before it (in event time order); a cancel
+-- before its use (in event time order) or of no use of the same resident takes back nothing.
 with
 
 ledger as (
-    select * from {{ ref('stg_platform__ledger') }} where event_type in ('use', 'cancel')
+    -- events after the business date are not built yet
+    select * from {{ ref('stg_platform__ledger') }}
+    where event_type in ('use', 'cancel') and event_date <= date '{{ var("business_date") }}'
 ),
 
 merchants as (
@@ -15,6 +18,7 @@ merchants as (
 uses as (
     select
         ledger.event_id,
+        ledger.event_ts,
         ledger.municipality_code,
         ledger.mykey_id,
         ledger.amount_yen,
@@ -52,6 +56,7 @@ cancels as (
         on uses.event_id = ledger.cancel_of
         and uses.municipality_code = ledger.municipality_code and uses.mykey_id = ledger.mykey_id
     where ledger.event_type = 'cancel'
+        and (ledger.event_ts > uses.event_ts or (ledger.event_ts = uses.event_ts and ledger.event_id > uses.event_id))
 ),
 
 taken_back as (

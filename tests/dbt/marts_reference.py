@@ -69,6 +69,7 @@ def replay(events: list[Event], programs: dict[str, tuple[str, str]], until: dat
     """Replay one resident's events; programs: code -> (funding, expiry rule)."""
     result = RefResult()
     stacks: dict[str, list[list]] = {}
+    holding: dict[str, int] = {}    # use event_id -> what it still holds after the cancels so far
     timeline: list[tuple[datetime, int, str, object]] = [(e.ts, 0, e.event_id, e) for e in events]
     timeline.sort(key=lambda item: (item[0], item[1], item[2]))
     pending = list(timeline)
@@ -90,8 +91,10 @@ def replay(events: list[Event], programs: dict[str, tuple[str, str]], until: dat
                 pending.sort(key=lambda item: (item[0], item[1], item[2]))
         elif event.kind in ("use", "adjust"):
             _take(result, stacks, event)
+            if event.kind == "use":
+                holding[event.event_id] = event.amount
         elif event.kind == "cancel":
-            _give_back(result, stacks, event)
+            _give_back(result, stacks, holding, event)
     return result
 
 
@@ -115,8 +118,12 @@ def _take(result: RefResult, stacks: dict[str, list[list]], event: Event) -> Non
         result.settled[event.event_id] = dict(moved)
 
 
-def _give_back(result: RefResult, stacks: dict[str, list[list]], event: Event) -> None:
-    wanted = event.amount
+def _give_back(result: RefResult, stacks: dict[str, list[list]], holding: dict[str, int], event: Event) -> None:
+    # FORMATS.md "Cancels in settlement": at most what the use still holds (nothing before the use happened);
+    # the excess moves nothing
+    wanted = min(event.amount, holding.get(event.cancel_of, 0))
+    if event.cancel_of in holding:
+        holding[event.cancel_of] -= wanted
     moved: dict[str, int] = defaultdict(int)
     stack = stacks.get(event.cancel_of, [])
     position = len(stack) - 1

@@ -46,30 +46,44 @@ DESIGNATED = {
 }
 
 
-def write_masters(con: duckdb.DuckDBPyConnection, snapshot_date: date = MASTER_DATE) -> None:
-    rawdb.insert(con, "master_municipalities", [
+def write_masters(con: duckdb.DuckDBPyConnection, snapshot_date: date = MASTER_DATE, *,
+                  municipalities: dict | None = None, programs: dict | None = None, merchants: dict | None = None,
+                  designated: dict | None = None, designated_from: date = date(2020, 1, 1),
+                  only: tuple[str, ...] | None = None) -> None:
+    """One full snapshot of every master (or of the raw tables in `only`) on snapshot_date (the module's worlds
+    unless given)."""
+    municipalities = MUNICIPALITIES if municipalities is None else municipalities
+    programs = PROGRAMS if programs is None else programs
+    merchants = MERCHANTS if merchants is None else merchants
+    designated = DESIGNATED if designated is None else designated
+
+    def insert(table: str, rows: list[dict]) -> None:
+        if only is None or table in only:
+            rawdb.insert(con, table, rows, snapshot_date)
+
+    insert("master_municipalities", [
         {"municipality_code": code, "name": f"自治体{code}", "name_kana": "ｼﾞﾁﾀｲ", "prefecture": "東京都",
          "settlement_cycle": cycle, "settlement_day": day, "min_payout_yen": 1000, "fee_bearer": "payer",
          "payer_bank_code": "0001", "payer_branch_code": "001", "payer_account_type": "1",
          "payer_account_number": "1234567", "client_code": "0000000001", "client_name_kana": "ｼﾞﾁﾀｲ"}
-        for code, (cycle, day) in MUNICIPALITIES.items()], snapshot_date)
-    rawdb.insert(con, "master_programs", [
+        for code, (cycle, day) in municipalities.items()])
+    insert("master_programs", [
         {"program_code": code, "municipality_code": mun, "name": code, "kind": kind, "funding": funding,
          "expiry": expiry, "annual_cap_per_person": cap}
-        for code, (mun, kind, funding, expiry, cap) in PROGRAMS.items()], snapshot_date)
-    rawdb.insert(con, "master_merchants", [
+        for code, (mun, kind, funding, expiry, cap) in programs.items()])
+    insert("master_merchants", [
         {"merchant_id": mid, "name": mid, "name_kana": "ﾐｾ", "category": "retail", "channel": "store",
          "bank_code": "0005", "branch_code": "001", "account_type": "1", "account_number": "7654321",
          "account_holder_kana": "ﾐｾ", "status": status}
-        for mid, status in MERCHANTS.items()], snapshot_date)
-    rawdb.insert(con, "master_designations", [
-        {"municipality_code": mun, "merchant_id": mid, "valid_from": date(2020, 1, 1), "valid_to": None}
-        for mid, muns in DESIGNATED.items() for mun in muns], snapshot_date)
-    rawdb.insert(con, "master_partners", [
+        for mid, status in merchants.items()])
+    insert("master_designations", [
+        {"municipality_code": mun, "merchant_id": mid, "valid_from": designated_from, "valid_to": None}
+        for mid, muns in designated.items() for mun in muns])
+    insert("master_partners", [
         {"partner_code": "CARDCO", "name": "カード", "kind": "credit_card", "encoding": "utf-8",
          "payer_name_kana": "ｶ-ﾄﾞ"},
         {"partner_code": "ACQ1", "name": "アクワイアラ", "kind": "acquirer", "encoding": "utf-8",
-         "payer_name_kana": "ｱｸ"}], snapshot_date)
+         "payer_name_kana": "ｱｸ"}])
 
 
 @dataclass
@@ -101,7 +115,7 @@ class Ledger:
                          auth_id=f"A{len(self.rows) + 1}")
 
     def cancel(self, when: datetime, mun: str, mykey: str, use_id: str, amount: int,
-               merchant: str = "M00000001") -> str:
+               merchant: str | None = "M00000001") -> str:
         return self._add("cancel", when, mun, mykey, amount, merchant_id=merchant, terminal_id="T00000001",
                          auth_id=f"A{len(self.rows) + 1}", cancel_of=use_id)
 

@@ -27,6 +27,7 @@ from ingestion_builders import (
 )
 
 from ingestion import Limits
+from ingestion.masters import rows_in_force
 
 LEDGER = "platform/ledger_20261125.csv"
 
@@ -282,7 +283,7 @@ def test_unknown_files_are_rejected_and_other_folders_ignored(con, tmp):
     assert not any(p.startswith("later") or p == "faults.json" for p in paths)
 
 
-def test_master_with_bad_row_loads_good_rows_and_in_force_macro(con, tmp):
+def test_master_with_bad_row_loads_good_rows_and_rows_in_force(con, tmp):
     inbox = tmp / "inbox"
     write(
         inbox,
@@ -302,13 +303,9 @@ def test_master_with_bad_row_loads_good_rows_and_in_force_macro(con, tmp):
     )
     run(con, tmp)
     assert quarantine(con, "master/cost_rates_20261101.csv") == [(3, "amount_signed")]
-    in_force = con.execute(
-        "SELECT item, yen_per_unit FROM raw.master_cost_rates_in_force(DATE '2026-11-19')"
-    ).fetchall()
+    in_force = rows_in_force(con, "master_cost_rates", "item, yen_per_unit", dt.date(2026, 11, 19))
     assert in_force == [("ledger_event", "0.3")]
-    assert con.execute(
-        "SELECT yen_per_unit FROM raw.master_cost_rates_in_force('2026-11-25')"
-    ).fetchall() == [("0.25",)]
+    assert rows_in_force(con, "master_cost_rates", "yen_per_unit", dt.date(2026, 11, 25)) == [("0.25",)]
 
 
 def test_parquet_copy_holds_the_loaded_rows(con, tmp):
@@ -354,10 +351,8 @@ def test_merchant_whose_master_row_has_one_bad_field_stays_known(con, tmp):
     run(con, tmp, dt.date(2026, 11, 26))
     assert con.execute("SELECT event_id FROM raw.platform_ledger ORDER BY 1").fetchall() == [("E1",), ("E2",)]
     assert quarantine(con, "platform/ledger_20261124.csv") == [(3, "merchant_unknown")]
-    # the in-force macro (what dbt reads) holds only the loaded rows
-    assert con.execute(
-        "SELECT merchant_id FROM raw.master_merchants_in_force(DATE '2026-11-25')"
-    ).fetchall() == [("M00000002",)]
+    # the rows in force hold only the loaded rows
+    assert rows_in_force(con, "master_merchants", "merchant_id", dt.date(2026, 11, 25)) == [("M00000002",)]
     assert accounting_holds(con)
 
 

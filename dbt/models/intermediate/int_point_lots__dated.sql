@@ -8,6 +8,10 @@ programs as (
     select * from {{ ref('int_programs__versioned') }}
 ),
 
+municipalities as (
+    select * from {{ ref('int_municipalities__versioned') }}
+),
+
 lot_events as (
     select *
     from ledger
@@ -27,6 +31,11 @@ with_program as (
         lot_events.amount_yen,
         lot_events.partner_code,
         programs.program_code is not null as is_program_known,
+        exists(
+            select 1 from municipalities
+            where municipalities.municipality_code = lot_events.municipality_code
+                and {{ in_force('municipalities', 'lot_events.event_date', named_later=true) }}
+        ) as is_municipality_known,
         coalesce(programs.funding, case when lot_events.event_type = 'charge' then 'prepaid' end) as funding,
         programs.expiry_rule,
         programs.annual_cap_per_person_yen,

@@ -21,7 +21,7 @@ ledger as (
     where event_type in ('use', 'cancel')
 ),
 
-uses as (
+use_events as (
     select event_id, municipality_code, mykey_id, merchant_id, event_date, amount_yen
     from ledger
     where event_type = 'use'
@@ -38,19 +38,20 @@ final as (
         ledger.amount_yen,
         ledger.merchant_id as named_merchant_id,
         ledger.cancel_of,
-        uses.event_id as use_event_id,
-        uses.event_date as use_date,
-        uses.amount_yen as use_amount_yen,
-        uses.merchant_id as merchant_id,
-        ledger.event_type = 'cancel' and uses.event_id is not null
-            and ledger.merchant_id is distinct from uses.merchant_id as is_cancel_merchant_mismatch,
+        use_events.event_id as use_event_id,
+        use_events.event_date as use_date,
+        use_events.amount_yen as use_amount_yen,
+        use_events.merchant_id,
+        ledger.event_type = 'cancel' and use_events.event_id is not null
+            and (ledger.merchant_id is null or ledger.merchant_id <> use_events.merchant_id)
+            as is_cancel_merchant_mismatch,
         ledger.file_sha256,
         ledger.line_number,
     from ledger
-    left join uses
-        on uses.event_id = case when ledger.event_type = 'use' then ledger.event_id else ledger.cancel_of end
-        and uses.municipality_code = ledger.municipality_code
-        and uses.mykey_id = ledger.mykey_id
+    left join use_events
+        on case when ledger.event_type = 'use' then ledger.event_id else ledger.cancel_of end = use_events.event_id
+        and ledger.municipality_code = use_events.municipality_code
+        and ledger.mykey_id = use_events.mykey_id
 )
 
 select * from final

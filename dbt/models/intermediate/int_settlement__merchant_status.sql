@@ -19,20 +19,20 @@ designations as (
     select * from {{ ref('int_designations__versioned') }}
 ),
 
-uses as (
+use_events as (
     select
         events.event_id as use_event_id,
-        exists (
+        exists(
             select 1 from municipalities
             where municipalities.municipality_code = events.municipality_code
                 and {{ in_force('municipalities', 'events.event_date', named_later=true) }}
         ) as is_municipality_known,
-        exists (
+        exists(
             select 1 from merchants
             where merchants.merchant_id = events.merchant_id
                 and {{ in_force('merchants', 'events.event_date', named_later=true) }}
         ) as is_merchant_known,
-        exists (
+        exists(
             select 1 from designations
             where designations.municipality_code = events.municipality_code
                 and designations.merchant_id = events.merchant_id
@@ -53,18 +53,18 @@ final as (
         events.event_id,
         events.event_type,
         events.use_event_id,
-        coalesce(uses.is_designated, false) as is_designated,
-        uses.merchant_status,
+        coalesce(use_events.is_designated, false) as is_designated,
+        use_events.merchant_status,
         case
-            when uses.use_event_id is null then null
-            when not uses.is_municipality_known then 'held_unknown_municipality'
-            when not uses.is_merchant_known then 'held_unknown_merchant'
-            when not uses.is_designated then 'held_undesignated'
-            when uses.merchant_status is distinct from 'active' then 'held_inactive_merchant'
+            when use_events.use_event_id is null then null
+            when not use_events.is_municipality_known then 'held_unknown_municipality'
+            when not use_events.is_merchant_known then 'held_unknown_merchant'
+            when not use_events.is_designated then 'held_undesignated'
+            when coalesce(use_events.merchant_status, '') <> 'active' then 'held_inactive_merchant'
             else 'payable'
         end as settlement_status,
     from events
-    left join uses using (use_event_id)
+    left join use_events using (use_event_id)
 )
 
 select * from final

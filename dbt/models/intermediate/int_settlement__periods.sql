@@ -18,12 +18,14 @@ versions as (
         settlement_day,
         -- a cycle span is a run of consecutive versions with the same cycle (other attributes may change)
         case
-            when lag(settlement_cycle) over by_municipality is distinct from settlement_cycle then 1
-            when lag(settlement_day) over by_municipality is distinct from settlement_day then 1
+            when lag(settlement_cycle) over (partition by municipality_code order by valid_from) is null then 1
+            when lag(settlement_cycle) over (partition by municipality_code order by valid_from) <> settlement_cycle
+                then 1
+            when coalesce(lag(settlement_day) over (partition by municipality_code order by valid_from), '')
+                <> coalesce(settlement_day, '') then 1
             else 0
         end as starts_cycle,
     from {{ ref('int_municipalities__versioned') }}
-    window by_municipality as (partition by municipality_code order by valid_from)
 ),
 
 numbered as (
@@ -74,7 +76,9 @@ with_end as (
             when settlement_cycle = 'daily' then event_date
             when settlement_cycle = 'weekly'
                 -- the next day (today included) whose ISO weekday (1=Mon..7=Sun) is settlement_day
-                then cast(event_date + cast((cast(settlement_day as integer) - isodow(event_date) + 7) % 7 as integer) as date)
+                then cast(
+                    event_date + cast((cast(settlement_day as integer) - isodow(event_date) + 7) % 7 as integer) as date
+                )
             when settlement_cycle = 'monthly' and settlement_day = 'end' then last_day(event_date)
             when settlement_cycle = 'monthly' and day(event_date) <= cast(settlement_day as integer)
                 then make_date(year(event_date), month(event_date), cast(settlement_day as integer))

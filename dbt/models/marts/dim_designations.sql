@@ -6,7 +6,8 @@ versions as (
 
 final as (
     select
-        {{ surrogate_key(['municipality_code', 'merchant_id', 'designated_from', 'valid_from']) }} as designation_version_key,
+        {{ surrogate_key(['municipality_code', 'merchant_id', 'designated_from', 'valid_from']) }}
+            as designation_version_key,
         *,
     from versions
 )

@@ -68,14 +68,14 @@ balance_keys as (
         select municipality_code, program_code, mykey_id, cast('0001-01-01' as date) as first_date from opening
         union all
         select municipality_code, program_code, mykey_id, business_date as first_date from daily_deltas
-    )
+    ) as first_dates
     group by all
 ),
 
 grid as (
     select days.business_date, balance_keys.municipality_code, balance_keys.program_code, balance_keys.mykey_id
     from balance_keys
-    inner join days on days.business_date >= balance_keys.first_date
+    inner join days on balance_keys.first_date <= days.business_date
 ),
 
 final as (

@@ -23,34 +23,40 @@ references_named as (
     -- every reference a row names, with the master it must be in
     select *, 'municipality' as reference_kind, municipality_code as reference_value from ledger
     union all
-    select *, 'merchant', merchant_id from ledger where merchant_id is not null
+    select *, 'merchant' as reference_kind, merchant_id as reference_value from ledger
+    where merchant_id is not null
     union all
-    select *, 'program', program_code from ledger where program_code is not null
+    select *, 'program' as reference_kind, program_code as reference_value from ledger
+    where program_code is not null
     union all
-    select *, 'partner', partner_code from ledger where partner_code is not null
+    select *, 'partner' as reference_kind, partner_code as reference_value from ledger
+    where partner_code is not null
 ),
 
 versions as (
     select 'municipality' as reference_kind, municipality_code as reference_value, valid_from, effective_from, valid_to
     from {{ ref('int_municipalities__versioned') }}
     union all
-    select 'merchant', merchant_id, valid_from, effective_from, valid_to from {{ ref('int_merchants__versioned') }}
+    select 'merchant' as reference_kind, merchant_id as reference_value, valid_from, effective_from, valid_to
+    from {{ ref('int_merchants__versioned') }}
     union all
-    select 'program', program_code, valid_from, effective_from, valid_to from {{ ref('int_programs__versioned') }}
+    select 'program' as reference_kind, program_code as reference_value, valid_from, effective_from, valid_to
+    from {{ ref('int_programs__versioned') }}
     union all
-    select 'partner', partner_code, valid_from, effective_from, valid_to from {{ ref('int_partners__versioned') }}
+    select 'partner' as reference_kind, partner_code as reference_value, valid_from, effective_from, valid_to
+    from {{ ref('int_partners__versioned') }}
 ),
 
 reference_checks as (
     select
         references_named.*,
-        exists (
+        exists(
             select 1 from versions
             where versions.reference_kind = references_named.reference_kind
                 and versions.reference_value = references_named.reference_value
                 and {{ in_force('versions', 'references_named.event_date') }}
         ) as is_in_force,
-        exists (
+        exists(
             select 1 from versions
             where versions.reference_kind = references_named.reference_kind
                 and versions.reference_value = references_named.reference_value
@@ -106,14 +112,14 @@ cancel_flags as (
     union all
     select
         event_id,
-        'cancel_merchant_mismatch',
+        'cancel_merchant_mismatch' as flag_code,
         event_type,
         event_date,
         municipality_code,
         mykey_id,
-        named_merchant_id,
+        named_merchant_id as reference_value,
         amount_yen,
-        false,
+        false as is_resolved,
         file_sha256,
         line_number,
     from cancels

@@ -55,9 +55,22 @@ accounts as (
 ),
 
 postings as (
-    select *, 'debit' as side, debit_account as account, amount_yen as debit_yen, 0 as credit_yen from accounts
+    -- side and account are the mart's column names (keywords to sqlfluff)
+    select
+        *,
+        'debit' as side,  -- noqa: RF04
+        debit_account as account,  -- noqa: RF04
+        amount_yen as debit_yen,
+        0 as credit_yen,
+    from accounts
     union all
-    select *, 'credit' as side, credit_account as account, 0 as debit_yen, amount_yen as credit_yen from accounts
+    select
+        *,
+        'credit' as side,  -- noqa: RF04
+        credit_account as account,  -- noqa: RF04
+        0 as debit_yen,
+        amount_yen as credit_yen,
+    from accounts
 ),
 
 final as (

@@ -26,8 +26,8 @@ final as (
         platform_expiries.amount_yen = coalesce(own_expiries.seisan_expired_yen, 0) as is_matching,
     from platform_expiries
     left join own_expiries
-        on own_expiries.lot_event_id = platform_expiries.lot_event_id
-        and own_expiries.business_date = platform_expiries.event_date
+        on platform_expiries.lot_event_id = own_expiries.lot_event_id
+        and platform_expiries.event_date = own_expiries.business_date
 )
 
 select * from final

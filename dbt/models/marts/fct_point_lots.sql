@@ -24,6 +24,14 @@ touched_lots as (
             from movements
             where computed_for_date = date '{{ var("business_date") }}'
         )
+    union
+    -- a late snapshot naming a municipality (or a programme whose rules change nothing) moves no point: only
+    -- these flags change
+    select built.lot_event_id
+    from {{ this }} as built
+    inner join lots on built.lot_event_id = lots.lot_event_id
+    where built.is_municipality_known <> lots.is_municipality_known
+        or built.is_program_known <> lots.is_program_known
     {% endif %}
 ),
 
@@ -63,6 +71,7 @@ final as (
         totals.last_movement_date,
         lots.is_over_annual_cap,
         lots.is_program_known,
+        lots.is_municipality_known,
     from lots
     inner join totals using (lot_event_id)
 )

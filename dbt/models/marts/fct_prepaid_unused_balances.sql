@@ -15,8 +15,8 @@ reference_dates as (
     -- 基準日: 31 March and 30 September, from the first prepaid movement up to D.
     select make_date(cast(y as integer), m, case when m = 3 then 31 else 30 end) as reference_date
     from first_year,
-        range(first_year.first_year, year({{ run_date }}) + 1) as years(y),
-        (values (3), (9)) as months(m)
+        range(first_year.first_year, year({{ run_date }}) + 1) as years(y),  -- noqa: AL05, LT01
+        (values (3), (9)) as months(m)  -- noqa: AL05, LT01
 ),
 
 municipalities as (
@@ -36,8 +36,8 @@ totals as (
     from municipalities
     cross join reference_dates
     left join movements
-        on movements.municipality_code = municipalities.municipality_code
-        and movements.business_date <= reference_dates.reference_date
+        on municipalities.municipality_code = movements.municipality_code
+        and reference_dates.reference_date >= movements.business_date
     where reference_dates.reference_date <= {{ run_date }}
     group by all
 ),
