@@ -26,7 +26,6 @@ My Number into a problem's detail: it names the column only.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from contracts.codes import is_valid_municipality_code, looks_like_my_number
+from contracts.in_force import snapshot_in_force
 from contracts.reasons import Reason
 from contracts.schemas import (
     MUNICIPALITY_CODE,
@@ -93,9 +93,8 @@ class InMemoryMasters:
         self._dates[master] = sorted(by_date)
 
     def in_force(self, master: str, on: dt.date) -> frozenset[str]:
-        dates = self._dates.get(master, [])
-        index = bisect.bisect_right(dates, on)
-        return self.snapshots[master][dates[index - 1]] if index else frozenset()
+        snapshot = snapshot_in_force(self._dates.get(master, []), on)
+        return frozenset() if snapshot is None else self.snapshots[master][snapshot]
 
     def known(self, master: str, key: str, on: dt.date) -> bool:
         return key in self.in_force(master, on)

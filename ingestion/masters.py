@@ -1,10 +1,12 @@
 """Reading the masters in force from the raw tables: the referential lookup, partner encodings, terminal keys.
 
-"In force on D" = the newest snapshot on or before D (FORMATS.md, Inbox layout). Read-only.
+"In force on D" = the newest snapshot on or before D (FORMATS.md, Inbox layout), decided by the one Python
+helper `contracts.in_force.snapshot_in_force`: this module reads a master's snapshot dates, asks the helper,
+then reads that snapshot's rows. Read-only.
 
 `MastersInForce` caches one in-force snapshot per date for the length of a run, so that hundreds of terminal
-and partner files cost one query per distinct date instead of one per file. Its answers are those of the
-SQL macros `raw.master_<x>_in_force(d)`; the caller must `forget()` it when master rows are committed.
+and partner files cost one query per distinct date instead of one per file; the caller must `forget()` it when
+master rows are committed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from contracts.in_force import snapshot_in_force
 from contracts.validation import InMemoryMasters
 
 REFERENCED_MASTERS = {
@@ -60,17 +63,27 @@ class MastersInForce:
     con: duckdb.DuckDBPyConnection
     _terminals: dict[dt.date, dict[str, list[_TerminalRow]]] = field(default_factory=dict)
     _partners: dict[dt.date, dict[str, str]] = field(default_factory=dict)
+    _snapshot_dates: dict[str, list[dt.date]] = field(default_factory=dict)
 
     def forget(self) -> None:
         """Drop every cached snapshot (after master rows were committed)."""
         self._terminals.clear()
         self._partners.clear()
+        self._snapshot_dates.clear()
+
+    def snapshot_on(self, table: str, on: dt.date) -> dt.date | None:
+        """The business_date of raw.`table`'s snapshot in force on `on` (None: no snapshot yet)."""
+        if table not in self._snapshot_dates:
+            rows = self.con.execute(f"SELECT DISTINCT business_date FROM raw.{table} ORDER BY 1").fetchall()
+            self._snapshot_dates[table] = [day for (day,) in rows]
+        return snapshot_in_force(self._snapshot_dates[table], on)
 
     def partner_encoding(self, partner_code: str, on: dt.date) -> str | None:
         """The partner's file encoding per its master row in force on `on`; None for an unknown partner."""
         if on not in self._partners:
             rows = self.con.execute(
-                "SELECT partner_code, encoding FROM raw.master_partners_in_force(?)", [on]
+                "SELECT partner_code, encoding FROM raw.master_partners WHERE business_date = ?",
+                [self.snapshot_on("master_partners", on)],
             ).fetchall()
             self._partners[on] = dict(rows)
         return self._partners[on].get(partner_code)
@@ -82,8 +95,8 @@ class MastersInForce:
             by_terminal: dict[str, list[_TerminalRow]] = {}
             rows = self.con.execute(
                 "SELECT terminal_id, public_key, active_from, active_to "
-                "FROM raw.master_terminals_in_force(?) ORDER BY active_from DESC",
-                [on],
+                "FROM raw.master_terminals WHERE business_date = ? ORDER BY active_from DESC",
+                [self.snapshot_on("master_terminals", on)],
             ).fetchall()
             for terminal, key, active_from, active_to in rows:
                 by_terminal.setdefault(terminal, []).append(_TerminalRow(key, active_from, active_to))
