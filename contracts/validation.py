@@ -63,12 +63,21 @@ _MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM))
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One reason a row is invalid. code: a `contracts.reasons.Reason` value; column: the column at fault
-    (None for the row as a whole); detail: a human sentence, never holding a My Number."""
+    """One reason a record (or a file) is invalid: the one problem type of validation, the loaders and the
+    quarantine. code: a `contracts.reasons.Reason` value; column: the column (field) at fault, None for the
+    record as a whole; detail: a human sentence, never holding a My Number; file: the inbox-relative path and
+    line: the record's line number (0: the file as a whole), set by whoever knows where the record came from
+    (`located`); None while unknown."""
 
     code: str
     column: str | None
     detail: str
+    file: str | None = None
+    line: int | None = None
+
+    def located(self, file: str | None, line: int | None) -> Problem:
+        """This problem at `file`, `line`."""
+        return Problem(self.code, self.column, self.detail, file, line)
 
 
 class MasterLookup(Protocol):

@@ -32,6 +32,7 @@ _ARROW_BY_SQL = {
     "INTEGER": pa.int32(),
     "DATE": pa.date32(),
     "TIMESTAMP": pa.timestamp("us"),
+    "VARCHAR[]": pa.list_(pa.string()),
 }
 LINEAGE = (("file_sha256", "VARCHAR"), ("line_number", "BIGINT"), ("business_date", "DATE"))
 
@@ -188,6 +189,7 @@ QUARANTINE = Table(
         ("ingest_run_date", D),
         ("master_id", V),
         ("ingested_at", TS),
+        ("reason_codes", "VARCHAR[]"),
     ),
 )
 

@@ -57,6 +57,7 @@ def _quarantine_rows(items: list[Written]) -> pa.Table:
             columns["ingest_run_date"].append(facts.ingest_run_date)
             columns["master_id"].append(q.master_id)
             columns["ingested_at"].append(item.ingested_at)
+            columns["reason_codes"].append(list(q.reason_codes))
     return pa.table(columns, schema=QUARANTINE.arrow_schema())
 
 
