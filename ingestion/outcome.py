@@ -24,6 +24,7 @@ class FileStatus(StrEnum):
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
     REJECTED = "rejected"
+    RELEASED = "released"  # rows of an earlier evaluation released from quarantine by a later master snapshot
 
 
 class GapAction(StrEnum):
@@ -92,10 +93,12 @@ class GapChange:
 class FileOutcome:
     """A loader's verdict on one file.
 
-    status: loaded | duplicate | conflict | rejected; reason_code/detail: why, for a rejected or conflicting
-    file; rows_read: records in the file; rows_loaded: records that went into raw tables (a Zengin header,
-    trailer and end count as loaded into bank_statements); tables: raw table -> rows (lineage included);
-    quarantined: rejected records; gap_changes: terminal seq gap bookkeeping.
+    status: loaded | duplicate | conflict | rejected | released; reason_code/detail: why, for a rejected or
+    conflicting file; rows_read: records in the file (0 for a release); rows_loaded: records that went into
+    raw tables (a Zengin header, trailer and end count as loaded into bank_statements); tables: raw table ->
+    rows (lineage included); quarantined: rejected records; gap_changes: terminal seq gap bookkeeping;
+    rows_released: records of an earlier evaluation that a late master released from quarantine (loaded now).
+    Accounting: rows_read = rows_loaded + rows_quarantined - rows_released.
     """
 
     status: FileStatus
@@ -106,13 +109,15 @@ class FileOutcome:
     reason_code: str | None = None
     detail: str | None = None
     gap_changes: tuple[GapChange, ...] = ()
+    rows_released: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", FileStatus(self.status))
         counted = sum(1 for q in self.quarantined if q.line_number > 0)
-        if self.rows_read != self.rows_loaded + counted:
+        if self.rows_read != self.rows_loaded + counted - self.rows_released:
             raise AssertionError(
                 f"rows read {self.rows_read} != loaded {self.rows_loaded} + quarantined {counted}"
+                f" - released {self.rows_released}"
             )
 
     @property

@@ -172,6 +172,7 @@ FILE_MANIFEST = Table(
         ("mtime_ns", B),
         ("ingested_at", TS),
         ("ingest_run_date", D),
+        ("rows_released", B),
     ),
 )
 QUARANTINE = Table(
@@ -192,6 +193,19 @@ QUARANTINE = Table(
         ("reason_codes", "VARCHAR[]"),
     ),
 )
+QUARANTINE_RELEASES = Table(
+    "quarantine_releases",
+    (
+        ("file_sha256", V),
+        ("path", V),
+        ("line_number", B),
+        ("business_date", D),
+        ("reason_code", V),
+        ("quarantined_at", TS),
+        ("released_at", TS),
+        ("ingest_run_date", D),
+    ),
+)
 
 CSV_TABLES = {kind.name: csv_table(kind) for kind in CSV_KINDS}
 TABLES: dict[str, Table] = {
@@ -206,6 +220,7 @@ TABLES: dict[str, Table] = {
             BANK_STATEMENT_LINES,
             FILE_MANIFEST,
             QUARANTINE,
+            QUARANTINE_RELEASES,
         )
     },
 }

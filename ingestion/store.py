@@ -79,6 +79,7 @@ def _manifest_rows(items: list[Written]) -> pa.Table:
             "mtime_ns": item.facts.mtime_ns,
             "ingested_at": item.ingested_at,
             "ingest_run_date": item.facts.ingest_run_date,
+            "rows_released": item.outcome.rows_released,
         }
         for item in items
     ]
