@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -531,7 +532,7 @@ def header_problem(kind: FileKind, header: Sequence[str]) -> Problem | None:
     """None when `header` holds exactly the kind's columns (any order), else a csv_header_invalid problem."""
     names = list(header)
     expected = set(kind.column_names)
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1)  # linear: a header may be huge
     missing = sorted(expected - set(names))
     extra = sorted(set(names) - expected)
     if not (repeated or missing or extra):

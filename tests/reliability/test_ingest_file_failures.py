@@ -164,3 +164,22 @@ def test_the_sha256_is_of_the_bytes_parsed_and_a_file_over_the_limit_is_hashed_w
     run(con, tmp, limits=Limits(max_file_bytes=50))
     sha = con.execute("SELECT file_sha256, reason_code FROM raw.file_manifest WHERE path = ?", [LEDGER]).fetchone()
     assert sha == (hashlib.sha256(path.read_bytes()).hexdigest(), "file_too_large")
+
+
+def test_a_header_of_100000_columns_is_rejected_in_linear_time(con, tmp):
+    import time
+
+    from contracts.schemas import CSV_KINDS_BY_NAME
+    from contracts.validation import header_problem
+
+    names = [f"c{i % 50_000}" for i in range(100_000)]  # every name twice: the repeated-name check too
+    started = time.perf_counter()
+    problem = header_problem(CSV_KINDS_BY_NAME["platform_ledger"], names)
+    assert time.perf_counter() - started < 1.0  # quadratic took minutes
+    assert problem is not None and problem.code == "csv_header_invalid"
+    inbox = tmp / "inbox"
+    write(inbox, LEDGER, (",".join(names) + "\n1,2\n").encode())
+    write(inbox, SALES, csv_of("partner_sales", [sale_row()]))
+    run(con, tmp)
+    assert statuses(con, LEDGER) == [("rejected", "csv_header_invalid")]
+    assert statuses(con, SALES) == [("loaded", None)]

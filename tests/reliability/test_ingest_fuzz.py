@@ -44,6 +44,7 @@ from ingestion_builders import (  # noqa: E402
 )
 
 from contracts import terminal_log  # noqa: E402
+from contracts.schemas import CSV_KINDS_BY_NAME  # noqa: E402
 from contracts.zengin_statement import Statement, StatementHeader, StatementLine, write_statement  # noqa: E402
 from ingestion import ingest  # noqa: E402
 
@@ -90,36 +91,40 @@ def _valid_files(run: int, rows: int, terminal_prev: str, first_seq: int) -> tup
 
 # --- hostile files ---------------------------------------------------------------------------------------
 _HOSTILE_DAY = D - dt.timedelta(days=20)  # after the valid masters (11-01), before every valid file
-_SLOTS = ("ledger", "sales", "conversion", "terminal", "bank", "master", "unknown", "not_utf8")
+_SLOTS = (*CSV_KINDS_BY_NAME, "terminal", "bank", "unknown", "not_utf8")
 
 
 def _hostile_name(slot: str, run: int, index: int) -> bytes:
+    """A name of the slot's kind that no valid file of the scenario has: masters dated in October (before the
+    valid masters of 11-01, so never in force for a valid file), the rest dated 11-05 onwards."""
     day = ymd(_HOSTILE_DAY + dt.timedelta(days=run * 8 + index))
-    master_day = ymd(dt.date(2026, 10, 1) + dt.timedelta(days=run * 8 + index))
+    if slot in CSV_KINDS_BY_NAME:
+        kind = CSV_KINDS_BY_NAME[slot]
+        stem = slot.split("_", 1)[1]
+        if kind.source == "master":
+            return f"master/{stem}_{ymd(dt.date(2026, 10, 1) + dt.timedelta(days=run * 8 + index))}.csv".encode()
+        folder = "partner/ACME/ACME_" if kind.source == "partner" else "platform/"
+        return f"{folder}{stem}_{day}.csv".encode()
     return {
-        "ledger": f"platform/ledger_{day}.csv",
-        "sales": f"partner/ACME/ACME_sales_{day}.csv",
-        "conversion": f"partner/ACME/ACME_conversion_{day}.csv",
         "terminal": f"terminal/T00000001/T00000001_{day}_{9000 + run * 8 + index:04d}.jsonl",
         "bank": f"bank/0001/0001_004_7654321_{day}.txt",
-        "master": f"master/merchants_{master_day}.csv",
         "unknown": f"platform/junk {run}-{index}.bin",
-    }.get(slot, "").encode() or f"platform/ledger_\xff{run}{index}_{day}.csv".encode("utf-8", "surrogateescape")
+    }.get(slot, "").encode() or f"platform/ledger_\udcff{run}{index}_{day}.csv".encode("utf-8", "surrogateescape")
 
 
 def _templates(slot: str) -> bytes:
     """A well-formed file of the slot's kind whose ids cannot meet a valid file's, to mutate."""
     day = _HOSTILE_DAY
-    if slot in ("ledger", "not_utf8", "unknown"):
+    if slot in ("platform_ledger", "not_utf8", "unknown"):
         return csv_of("platform_ledger", [ledger_row(f"H{i}", day) for i in range(3)])
-    if slot in ("sales", "conversion"):
+    if slot == "partner_sales":
         return csv_of("partner_sales", [sale_row(order_id=f"H{i}") for i in range(3)])
     if slot == "terminal":
         other = terminal_bytes(terminal_records(1, 3, terminal_log.GENESIS_HASH, day))
         return other.replace(b"T00000001", b"T00000002")
     if slot == "bank":
         return _statement(day, "7654321", 5)
-    return csv_of("master_merchants", [])
+    return csv_of(slot, [])  # the kind's header: mutations and random rows under it
 
 
 _json_values = st.recursive(
