@@ -7,7 +7,12 @@ row's date)."""
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 
+import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ingestion_builders import (
     MERCHANT,
     OTHER_MUNI,
@@ -20,6 +25,8 @@ from ingestion_builders import (
     run,
     sale_row,
     write,
+    write_masters,
+    ymd,
 )
 
 SALES = "partner/ACME/ACME_sales_20261125.csv"
@@ -124,3 +131,51 @@ def test_a_held_row_stays_when_its_file_changed_in_the_inbox(con, tmp):
     assert _sales(con) == []  # other bytes under that path: no lineage to release from
     # the original's held row stays open; the changed file is a conflict, quarantined whole
     assert _open_quarantine(con, SALES) == [(2, "file_conflicting_duplicate"), (2, "merchant_unknown")]
+
+
+# --- property: random late merchants snapshots against a reference model ---------------------------------
+_POOL = ("M00000001", "M00000002", "M00000003", "M00000004")
+_RUN = st.tuples(
+    st.one_of(st.none(), st.tuples(st.integers(0, 29), st.sets(st.sampled_from(_POOL), min_size=1))),
+    st.lists(st.sampled_from(_POOL), max_size=4),
+)
+
+
+def _known(snapshots: dict[dt.date, frozenset[str]], merchant: str, on: dt.date) -> bool:
+    """The model: the merchant is in the newest snapshot on or before `on` (written out, not imported)."""
+    dates = [d for d in snapshots if d <= on]
+    return bool(dates) and merchant in snapshots[max(dates)]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_RUN, min_size=1, max_size=4))
+def test_held_rows_load_exactly_when_a_snapshot_in_force_on_their_date_names_them(runs):
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        write_masters(home / "inbox")
+        snapshots = {dt.date(2026, 11, 1): frozenset({MERCHANT})}
+        rows: dict[str, tuple[str, dt.date]] = {}  # order id -> (merchant, row date)
+        expected: set[str] = set()
+        con = duckdb.connect(":memory:")
+        try:
+            for index, (snapshot, merchants) in enumerate(runs):
+                day = D + dt.timedelta(days=index)
+                if snapshot is not None:
+                    snap_day = dt.date(2026, 11, 1) + dt.timedelta(days=snapshot[0])
+                    if snap_day <= day and snap_day not in snapshots:
+                        snapshots[snap_day] = frozenset(snapshot[1])
+                        _merchants(home / "inbox", ymd(snap_day), sorted(snapshot[1]))
+                sales = [
+                    sale_row(order_id=f"O{index}x{i}", merchant_id=m, order_ts=f"{day.isoformat()}T12:00:00+09:00")
+                    for i, m in enumerate(merchants)
+                ]
+                rows |= {s["order_id"]: (s["merchant_id"], day) for s in sales}
+                if sales:
+                    write(home / "inbox", f"partner/ACME/ACME_sales_{ymd(day)}.csv", csv_of("partner_sales", sales))
+                run(con, home, day)
+                expected |= {o for o, (m, on) in rows.items() if _known(snapshots, m, on)}
+                loaded = con.execute("SELECT order_id FROM raw.partner_sales").fetchall()
+                assert sorted(o for (o,) in loaded) == sorted(expected)  # each once, exactly the known ones
+                assert accounting_holds(con)
+        finally:
+            con.close()
