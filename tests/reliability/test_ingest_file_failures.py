@@ -183,3 +183,24 @@ def test_a_header_of_100000_columns_is_rejected_in_linear_time(con, tmp):
     run(con, tmp)
     assert statuses(con, LEDGER) == [("rejected", "csv_header_invalid")]
     assert statuses(con, SALES) == [("loaded", None)]
+
+
+def test_a_file_that_cannot_be_read_is_rejected_file_unreadable_and_retried(con, tmp):
+    # /proc/self/mem is a regular file that fails every read at offset 0 (EIO), even for root: a real
+    # unreadable file, where a mode-000 file would not be one for the root user of the test machine.
+    inbox = tmp / "inbox"
+    _good_files(inbox)
+    unreadable = inbox / "platform" / "balances_20261125.csv"
+    unreadable.symlink_to("/proc/self/mem")
+    run(con, tmp)
+    assert statuses(con, "platform/balances_20261125.csv") == [("rejected", "file_unreadable")]
+    sha = con.execute("SELECT file_sha256 FROM raw.file_manifest WHERE path = 'platform/balances_20261125.csv'")
+    assert sha.fetchone() == ("",)
+    _good_files_loaded(con)
+    before = all_tables(con)
+    run(con, tmp)  # retried, same outcome: nothing written
+    assert all_tables(con) == before
+    unreadable.unlink()
+    write(inbox, "platform/balances_20261125.csv", csv_of("platform_balances", []))
+    run(con, tmp)  # readable now: evaluated as a new content
+    assert statuses(con, "platform/balances_20261125.csv")[-1][0] == "loaded"
