@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from contracts.codes import is_valid_municipality_code, looks_like_my_number
 from contracts.in_force import snapshot_in_force
+from contracts.problems import Problem
 from contracts.reasons import Reason
 from contracts.schemas import (
     MUNICIPALITY_CODE,
@@ -60,25 +61,6 @@ _TIMESTAMP_RE = re.compile(
 _DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
 _MEMO_ENTRIES_MAX = 65_536
 _MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM))
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One reason a record (or a file) is invalid: the one problem type of validation, the loaders and the
-    quarantine. code: a `contracts.reasons.Reason` value; column: the column (field) at fault, None for the
-    record as a whole; detail: a human sentence, never holding a My Number; file: the inbox-relative path and
-    line: the record's line number (0: the file as a whole), set by whoever knows where the record came from
-    (`located`); None while unknown."""
-
-    code: str
-    column: str | None
-    detail: str
-    file: str | None = None
-    line: int | None = None
-
-    def located(self, file: str | None, line: int | None) -> Problem:
-        """This problem at `file`, `line`."""
-        return Problem(self.code, self.column, self.detail, file, line)
 
 
 class MasterLookup(Protocol):
