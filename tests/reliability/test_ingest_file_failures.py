@@ -204,3 +204,22 @@ def test_a_file_that_cannot_be_read_is_rejected_file_unreadable_and_retried(con,
     write(inbox, "platform/balances_20261125.csv", csv_of("platform_balances", []))
     run(con, tmp)  # readable now: evaluated as a new content
     assert statuses(con, "platform/balances_20261125.csv")[-1][0] == "loaded"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "platform/ledger_00010102.csv",
+        "master/merchants_00010102.csv",
+        "partner/ACME/ACME_sales_19890107.csv",
+        "terminal/T00000001/T00000001_00010102_0001.jsonl",
+        "bank/0001/0001_004_1234567_00010102.txt",
+    ],
+)
+def test_a_date_in_a_name_outside_the_bounds_rejects_the_file(con, tmp, path):
+    inbox = tmp / "inbox"
+    _good_files(inbox)
+    write(inbox, path, b"anything")
+    run(con, tmp)
+    assert statuses(con, path) == [("rejected", "date_out_of_range")]
+    _good_files_loaded(con)
