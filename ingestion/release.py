@@ -2,16 +2,18 @@
 
 FORMATS.md ("References not known yet"): partner rows (conversion, sales, acquirer) whose municipality,
 merchant or partner is not in the masters in force on their date are quarantined and evaluated again whenever
-a later master snapshot arrives. At the end of every run, each such row still open (its file's evaluation was
-`loaded`, the row is not in raw.quarantine_releases yet) and older than a committed snapshot of a referenced
-master is checked again: its file is read again from the inbox (the same path and SHA-256, else the row stays
-quarantined: lineage is of those bytes), the CSV loader decides it with the masters in force now, and the
-rows that pass, and whose keys are not loaded yet, are loaded with their original lineage (file_sha256,
+a later master snapshot arrives. At the end of a run that finds a referenced master snapshot committed after
+the last release pass (raw.release_checks), each such row still open (its file's evaluation was `loaded`,
+the row is not in raw.quarantine_releases yet) and older than that snapshot is checked again: its file is
+read again from the inbox (the same path and SHA-256, else the row stays quarantined until the next
+snapshot: lineage is of those bytes), the CSV loader decides it with the masters in force now, and the rows
+that pass, and whose keys are not loaded yet, are loaded with their original lineage (file_sha256,
 line_number, business_date). In the same batch: one `raw.quarantine_releases` row per released record (the
 quarantine row stays, for the auditors) and one manifest row of status `released` (rows_read 0, rows_loaded
 = rows_released = n), so per manifest row rows_read = rows_loaded + rows_quarantined - rows_released, and per
 file the rows in raw tables = the loaded evaluation's rows_loaded + the released rows. A row is released once:
-a later evaluation skips rows already released.
+a later evaluation skips rows already released. Held rows are read again only when a new snapshot arrived,
+not by every run.
 """
 
 from __future__ import annotations
@@ -64,15 +66,35 @@ WHERE q.source = 'partner' AND q.line_number > 0
   AND q.reason_code IN ({", ".join("?" for _ in UNKNOWN_REFERENCE_REASONS)})
   AND NOT EXISTS (SELECT 1 FROM raw.quarantine_releases r
                   WHERE r.file_sha256 = q.file_sha256 AND r.line_number = q.line_number)
-  AND q.ingested_at < (SELECT max(ingested_at) FROM raw.file_manifest
-                       WHERE status = 'loaded' AND kind IN ({", ".join("?" for _ in REFERENCED_MASTER_KINDS)}))
+  AND q.ingested_at < ?
 ORDER BY q.path, q.file_sha256, q.line_number
+"""
+_NEWEST_MASTER_SQL = f"""
+SELECT max(ingested_at) FROM raw.file_manifest
+WHERE status = 'loaded' AND kind IN ({", ".join("?" for _ in REFERENCED_MASTER_KINDS)})
 """
 
 
-def held_files(con: duckdb.DuckDBPyConnection) -> list[HeldFile]:
-    """The files with open unknown-reference rows held before the newest committed referenced snapshot."""
-    rows = con.execute(_HELD_SQL, [*UNKNOWN_REFERENCE_REASONS, *REFERENCED_MASTER_KINDS]).fetchall()
+def masters_to_check(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+    """The ingested_at of the newest committed referenced master snapshot when no release pass has checked
+    against it yet (raw.release_checks), else None: nothing new can release anything."""
+    (newest,) = con.execute(_NEWEST_MASTER_SQL, list(REFERENCED_MASTER_KINDS)).fetchone()
+    (checked,) = con.execute("SELECT max(masters_through) FROM raw.release_checks").fetchone()
+    if newest is None or (checked is not None and checked >= newest):
+        return None
+    return newest
+
+
+def record_check(con: duckdb.DuckDBPyConnection, masters_through: dt.datetime, run_date: dt.date) -> None:
+    """Note that every held row was checked against the masters committed up to `masters_through` (written
+    after the releases are committed: a crash in between only makes the next run check again)."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    con.execute("INSERT INTO raw.release_checks VALUES (?, ?, ?)", [masters_through, now, run_date])
+
+
+def held_files(con: duckdb.DuckDBPyConnection, masters_through: dt.datetime) -> list[HeldFile]:
+    """The files with open unknown-reference rows held before the referenced snapshot of `masters_through`."""
+    rows = con.execute(_HELD_SQL, [*UNKNOWN_REFERENCE_REASONS, masters_through]).fetchall()
     grouped: dict[tuple[str, str], list[tuple[object, ...]]] = {}
     for row in rows:
         grouped.setdefault((row[0], row[1]), []).append(row)

@@ -43,7 +43,7 @@ from ingestion.identity import ManifestIndex, Seen, Verdict
 from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan_inbox
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
-from ingestion.release import HeldFile, held_files, release
+from ingestion.release import HeldFile, held_files, masters_to_check, record_check, release
 from ingestion.schema import ensure_raw_schema
 from ingestion.store import Written, recover_pending_parquet, write_batch
 from ingestion.terminal_loader import (
@@ -441,14 +441,18 @@ class _Run:
 
     def release_held(self, files: list[InboxFile]) -> None:
         """Evaluate again the partner rows held for an unknown reference (ingestion.release), then commit."""
+        masters_through = masters_to_check(self.con)
+        if masters_through is None:
+            return  # no master snapshot since the last pass: nothing held can pass now
         by_path = {f.rel_path: f for f in files if f.source == "partner" and f.kind != UNKNOWN_KIND}
-        for held in held_files(self.con):
+        for held in held_files(self.con, masters_through):
             file = by_path.get(held.path)
             if file is not None:  # a file gone from the inbox keeps its rows quarantined
                 self._add_release(file, held)
             if self.batch.rows >= MAX_BATCH_ROWS:
                 self.flush()
         self.flush()
+        record_check(self.con, masters_through, self.business_date)
 
     def ingest_batch(self, files: list[InboxFile]) -> None:
         """Decide every file of one batch in order, then commit what is left open."""

@@ -206,6 +206,10 @@ QUARANTINE_RELEASES = Table(
         ("ingest_run_date", D),
     ),
 )
+RELEASE_CHECKS = Table(
+    "release_checks",
+    (("masters_through", TS), ("checked_at", TS), ("ingest_run_date", D)),
+)
 
 CSV_TABLES = {kind.name: csv_table(kind) for kind in CSV_KINDS}
 TABLES: dict[str, Table] = {
@@ -221,6 +225,7 @@ TABLES: dict[str, Table] = {
             FILE_MANIFEST,
             QUARANTINE,
             QUARANTINE_RELEASES,
+            RELEASE_CHECKS,
         )
     },
 }
