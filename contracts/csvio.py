@@ -12,6 +12,8 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from contracts.problems import Problem
+
 
 def csv_bytes(columns: Sequence[str], rows: Iterable[Mapping[str, object] | Sequence[object]],
               encoding: str = "utf-8", line_ending: str = "\n", bom: bool = False) -> bytes:
@@ -55,14 +57,10 @@ class CsvRecord:
     raw_text: str
 
 
-@dataclass(frozen=True, slots=True)
-class CsvError:
-    """Why a CSV file could not be read as records: code (a contracts.reasons code), the physical line
-    where the trouble starts (0 for the whole file) and a human sentence."""
-
-    code: str
-    line_number: int
-    detail: str
+def CsvError(code: str, line_number: int, detail: str) -> Problem:
+    """Why a CSV file could not be read as records, as the one problem type: code (a contracts.reasons
+    code), the physical line where the trouble starts (0 for the whole file) and a human sentence."""
+    return Problem(code, None, detail, line=line_number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +71,7 @@ class CsvRead:
 
     header: tuple[str, ...]
     records: list[CsvRecord]
-    error: CsvError | None = None
+    error: Problem | None = None
 
 
 def decode_csv(data: bytes, encoding: str = "utf-8") -> str:

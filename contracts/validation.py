@@ -26,14 +26,16 @@ My Number into a problem's detail: it names the column only.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from contracts.codes import is_valid_municipality_code, looks_like_my_number
+from contracts.in_force import snapshot_in_force
+from contracts.problems import Problem
 from contracts.reasons import Reason
 from contracts.schemas import (
     MUNICIPALITY_CODE,
@@ -61,16 +63,6 @@ _MEMO_ENTRIES_MAX = 65_536
 _MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM))
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One reason a row is invalid. code: a `contracts.reasons.Reason` value; column: the column at fault
-    (None for the row as a whole); detail: a human sentence, never holding a My Number."""
-
-    code: str
-    column: str | None
-    detail: str
-
-
 class MasterLookup(Protocol):
     """What referential checks ask: is `key` in master `master` (`municipalities`, `merchants`,
     `partners`) as in force on date `on` (the newest snapshot on or before it)?"""
@@ -93,9 +85,8 @@ class InMemoryMasters:
         self._dates[master] = sorted(by_date)
 
     def in_force(self, master: str, on: dt.date) -> frozenset[str]:
-        dates = self._dates.get(master, [])
-        index = bisect.bisect_right(dates, on)
-        return self.snapshots[master][dates[index - 1]] if index else frozenset()
+        snapshot = snapshot_in_force(self._dates.get(master, []), on)
+        return frozenset() if snapshot is None else self.snapshots[master][snapshot]
 
     def known(self, master: str, key: str, on: dt.date) -> bool:
         return key in self.in_force(master, on)
@@ -523,7 +514,7 @@ def header_problem(kind: FileKind, header: Sequence[str]) -> Problem | None:
     """None when `header` holds exactly the kind's columns (any order), else a csv_header_invalid problem."""
     names = list(header)
     expected = set(kind.column_names)
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1)  # linear: a header may be huge
     missing = sorted(expected - set(names))
     extra = sorted(set(names) - expected)
     if not (repeated or missing or extra):

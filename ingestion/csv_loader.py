@@ -124,9 +124,8 @@ def _validate(
     for record in records:
         typed, problems = validate_record(kind, header, record.fields, context)
         if typed is None:
-            first = problems[0]
             known = _master_id(kind, header, record.fields)
-            bad.append(QuarantinedRecord(record.line_number, first.code, first.detail, record.raw_text, known))
+            bad.append(QuarantinedRecord.of(record.line_number, problems, record.raw_text, known))
             continue
         key = tuple(typed[k] for k in kind.keys)
         if key in seen_keys:

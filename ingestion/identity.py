@@ -55,6 +55,7 @@ RETRYABLE_REASONS = frozenset(
 )
 PARTNER_RETRYABLE_REASONS = frozenset((Reason.FILE_ENCODING_INVALID,))  # the partner's encoding is master data
 _HASH_CHUNK_BYTES = 1 << 20
+_NOT_DECISIONS = frozenset((FileStatus.DUPLICATE, FileStatus.RELEASED))
 
 
 def sha256_of(path: Path) -> str:
@@ -110,9 +111,10 @@ class ManifestIndex:
         self.by_name.setdefault((source, path.rsplit("/", 1)[-1]), []).append(seen)
 
     def latest_decision(self, source: str, name: str, sha256: str) -> Seen | None:
-        """The latest manifest row of this content under this name that is not a `duplicate` delivery."""
+        """The latest manifest row of this content under this name that decided it (not a `duplicate`
+        delivery, not a `released` row of quarantined records)."""
         history = self.by_name.get((source, name), [])
-        decided = [s for s in history if s.sha256 == sha256 and s.status is not FileStatus.DUPLICATE]
+        decided = [s for s in history if s.sha256 == sha256 and s.status not in _NOT_DECISIONS]
         return decided[-1] if decided else None
 
     def decide(self, source: str, name: str, path: str, sha256: str, mtime_ns: int) -> Verdict:

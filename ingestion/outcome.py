@@ -8,10 +8,13 @@ an outcome in one transaction. An outcome checks its own accounting: records rea
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import pyarrow as pa
+
+from contracts.validation import Problem
 
 
 class FileStatus(StrEnum):
@@ -21,6 +24,7 @@ class FileStatus(StrEnum):
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
     REJECTED = "rejected"
+    RELEASED = "released"  # rows of an earlier evaluation released from quarantine by a later master snapshot
 
 
 class GapAction(StrEnum):
@@ -38,15 +42,37 @@ CONFLICT, REJECTED = FileStatus.CONFLICT, FileStatus.REJECTED
 @dataclass(frozen=True, slots=True)
 class QuarantinedRecord:
     """One record kept out of the raw tables. line_number: physical line (Zengin: record number), 0 for a
-    whole file that could not be split into records; raw_text: the record as delivered (masked on write);
-    master_id: for a row of a referenced master (municipalities, merchants, partners) whose id column has a
-    valid shape, that id: it still counts as known in the snapshot for referential checks."""
+    whole file that could not be split into records; reason_code/detail: its first problem (the quarantine
+    reason); raw_text: the record as delivered (masked on write); master_id: for a row of a referenced master
+    (municipalities, merchants, partners) whose id column has a valid shape, that id: it still counts as known
+    in the snapshot for referential checks; problems: every problem found, in check order (the first is
+    reason_code's; given none, that one alone)."""
 
     line_number: int
     reason_code: str
     detail: str
     raw_text: str | None
     master_id: str | None = None
+    problems: tuple[Problem, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.problems:
+            object.__setattr__(self, "problems", (Problem(self.reason_code, None, self.detail),))
+        elif self.problems[0].code != self.reason_code:
+            raise ValueError(f"reason {self.reason_code} is not the first problem's {self.problems[0].code}")
+
+    @classmethod
+    def of(
+        cls, line_number: int, problems: Sequence[Problem], raw_text: str | None, master_id: str | None = None
+    ) -> QuarantinedRecord:
+        """A record quarantined for `problems` (at least one, in check order)."""
+        first = problems[0]
+        return cls(line_number, first.code, first.detail, raw_text, master_id, tuple(problems))
+
+    @property
+    def reason_codes(self) -> tuple[str, ...]:
+        """Every distinct code of the record's problems, in check order (raw.quarantine.reason_codes)."""
+        return tuple(dict.fromkeys(str(p.code) for p in self.problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +93,12 @@ class GapChange:
 class FileOutcome:
     """A loader's verdict on one file.
 
-    status: loaded | duplicate | conflict | rejected; reason_code/detail: why, for a rejected or conflicting
-    file; rows_read: records in the file; rows_loaded: records that went into raw tables (a Zengin header,
-    trailer and end count as loaded into bank_statements); tables: raw table -> rows (lineage included);
-    quarantined: rejected records; gap_changes: terminal seq gap bookkeeping.
+    status: loaded | duplicate | conflict | rejected | released; reason_code/detail: why, for a rejected or
+    conflicting file; rows_read: records in the file (0 for a release); rows_loaded: records that went into
+    raw tables (a Zengin header, trailer and end count as loaded into bank_statements); tables: raw table ->
+    rows (lineage included); quarantined: rejected records; gap_changes: terminal seq gap bookkeeping;
+    rows_released: records of an earlier evaluation that a late master released from quarantine (loaded now).
+    Accounting: rows_read = rows_loaded + rows_quarantined - rows_released.
     """
 
     status: FileStatus
@@ -81,13 +109,15 @@ class FileOutcome:
     reason_code: str | None = None
     detail: str | None = None
     gap_changes: tuple[GapChange, ...] = ()
+    rows_released: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", FileStatus(self.status))
         counted = sum(1 for q in self.quarantined if q.line_number > 0)
-        if self.rows_read != self.rows_loaded + counted:
+        if self.rows_read != self.rows_loaded + counted - self.rows_released:
             raise AssertionError(
                 f"rows read {self.rows_read} != loaded {self.rows_loaded} + quarantined {counted}"
+                f" - released {self.rows_released}"
             )
 
     @property

@@ -29,7 +29,7 @@ from typing import TypeVar
 import duckdb
 
 from contracts.reasons import Reason
-from contracts.validation import InMemoryMasters
+from contracts.validation import MASTER_DATE_MAX, MASTER_DATE_MIN, InMemoryMasters
 from ingestion.attempts import Attempt, Attempts
 from ingestion.bank_loader import LoadedStatements, load_bank_file, split_bank_records
 from ingestion.csv_loader import (
@@ -43,6 +43,7 @@ from ingestion.identity import ManifestIndex, Seen, Verdict
 from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan_inbox
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
+from ingestion.release import HeldFile, held_files, masters_to_check, record_check, release
 from ingestion.schema import ensure_raw_schema
 from ingestion.store import Written, recover_pending_parquet, write_batch
 from ingestion.terminal_loader import (
@@ -82,9 +83,10 @@ class Limits:
 class IngestSummary:
     """What one run did. files_by_status: manifest rows written per status (re-scans are not counted);
     rows_read/rows_loaded/rows_quarantined: per file kind; quarantined_by_reason: quarantined records (and
-    whole-file rows) per reason code; files_skipped: re-scanned files already in the manifest (and retried
-    rejections whose outcome did not change); files_retried: retried rejections whose outcome changed
-    (their new manifest row is counted in files_by_status); seconds."""
+    whole-file rows) per reason code; rows_released: quarantined rows of earlier runs that a late master
+    released (loaded now, counted in rows_loaded too), per kind; files_skipped: re-scanned files already in
+    the manifest (and retried rejections whose outcome did not change); files_retried: retried rejections
+    whose outcome changed (their new manifest row is counted in files_by_status); seconds."""
 
     business_date: dt.date
     files_by_status: dict[str, int] = field(default_factory=dict)
@@ -95,6 +97,7 @@ class IngestSummary:
     files_skipped: int = 0
     seconds: float = 0.0
     files_retried: int = 0
+    rows_released: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -106,12 +109,15 @@ class _Tally:
     reasons: Counter[str] = field(default_factory=Counter)
     skipped: int = 0
     retried: int = 0
+    released: Counter[str] = field(default_factory=Counter)
 
     def add(self, kind: str, outcome: FileOutcome) -> None:
         self.files[outcome.status] += 1
         self.read[kind] += outcome.rows_read
         self.loaded[kind] += outcome.rows_loaded
         self.quarantined[kind] += outcome.rows_quarantined
+        if outcome.rows_released:
+            self.released[kind] += outcome.rows_released
         for record in outcome.quarantined:
             self.reasons[str(record.reason_code)] += 1
 
@@ -324,6 +330,13 @@ class _Run:
                 f"{self.limits.max_file_bytes}",
                 None,
             )
+        if file.business_date is not None and not MASTER_DATE_MIN <= file.business_date <= MASTER_DATE_MAX:
+            return whole_file(  # bounded before use: date arithmetic on year 1 or 9999 overflows
+                FileStatus.REJECTED,
+                Reason.DATE_OUT_OF_RANGE,
+                f"the date in the name, {file.business_date}, is outside {MASTER_DATE_MIN}..{MASTER_DATE_MAX}",
+                None,
+            )
         if file.kind == UNKNOWN_KIND:
             if file.rel_path in self.bad_names:
                 return whole_file(
@@ -402,6 +415,45 @@ class _Run:
         if self.batch.rows >= MAX_BATCH_ROWS:
             self.flush()
 
+    def _add_release(self, file: InboxFile, held: HeldFile) -> None:
+        """Decide the release of `held`'s rows (file read again; same bytes or nothing) and queue it."""
+        try:
+            data, sha = _read_once(file.path, self.limits.max_file_bytes)
+        except OSError:
+            return  # unreadable now: the rows stay quarantined, a later run tries again
+        if data is None or sha != held.sha256:
+            return  # other bytes under that path now: lineage is of the quarantined bytes, so they stay
+        if duplicate_scope(file) in self.batch.scopes:
+            self.flush()  # the duplicate-key check reads committed rows of this scope
+        context = CsvLoadContext(self.con, self.masters, self.in_force, sha, self.limits.max_records)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        try:
+            written = release(file, data, held, context, self.business_date, now)
+        except Exception:  # a release that cannot be decided leaves the rows quarantined; the day goes on
+            return
+        if written is None:
+            return
+        self.batch.scopes.add(duplicate_scope(file))
+        self.batch.items.append(written)
+        self.batch.rows += written.outcome.rows_loaded + 1
+        self.tally.add(file.kind, written.outcome)
+        self.batch.messages.append(f"{file.rel_path}: {written.outcome.rows_released} quarantined rows released")
+
+    def release_held(self, files: list[InboxFile]) -> None:
+        """Evaluate again the partner rows held for an unknown reference (ingestion.release), then commit."""
+        masters_through = masters_to_check(self.con)
+        if masters_through is None:
+            return  # no master snapshot since the last pass: nothing held can pass now
+        by_path = {f.rel_path: f for f in files if f.source == "partner" and f.kind != UNKNOWN_KIND}
+        for held in held_files(self.con, masters_through):
+            file = by_path.get(held.path)
+            if file is not None:  # a file gone from the inbox keeps its rows quarantined
+                self._add_release(file, held)
+            if self.batch.rows >= MAX_BATCH_ROWS:
+                self.flush()
+        self.flush()
+        record_check(self.con, masters_through, self.business_date)
+
     def ingest_batch(self, files: list[InboxFile]) -> None:
         """Decide every file of one batch in order, then commit what is left open."""
         prepared = [self.prepare(file) for file in files]
@@ -467,8 +519,10 @@ def ingest(
     )
     named = [_with_storable_name(file) for file in scan_inbox(Path(inbox))]
     run.bad_names = frozenset(file.rel_path for file, bad in named if bad)
-    for batch in batches(files_due([file for file, _ in named], business_date)):
+    due = files_due([file for file, _ in named], business_date)
+    for batch in batches(due):
         run.ingest_batch(batch)
+    run.release_held(due)
     tally = run.tally
     return IngestSummary(
         business_date,
@@ -480,4 +534,5 @@ def ingest(
         tally.skipped,
         round(time.perf_counter() - started, 3),
         tally.retried,
+        dict(tally.released),
     )

@@ -32,6 +32,7 @@ _ARROW_BY_SQL = {
     "INTEGER": pa.int32(),
     "DATE": pa.date32(),
     "TIMESTAMP": pa.timestamp("us"),
+    "VARCHAR[]": pa.list_(pa.string()),
 }
 LINEAGE = (("file_sha256", "VARCHAR"), ("line_number", "BIGINT"), ("business_date", "DATE"))
 
@@ -171,6 +172,7 @@ FILE_MANIFEST = Table(
         ("mtime_ns", B),
         ("ingested_at", TS),
         ("ingest_run_date", D),
+        ("rows_released", B),
     ),
 )
 QUARANTINE = Table(
@@ -188,7 +190,25 @@ QUARANTINE = Table(
         ("ingest_run_date", D),
         ("master_id", V),
         ("ingested_at", TS),
+        ("reason_codes", "VARCHAR[]"),
     ),
+)
+QUARANTINE_RELEASES = Table(
+    "quarantine_releases",
+    (
+        ("file_sha256", V),
+        ("path", V),
+        ("line_number", B),
+        ("business_date", D),
+        ("reason_code", V),
+        ("quarantined_at", TS),
+        ("released_at", TS),
+        ("ingest_run_date", D),
+    ),
+)
+RELEASE_CHECKS = Table(
+    "release_checks",
+    (("masters_through", TS), ("checked_at", TS), ("ingest_run_date", D)),
 )
 
 CSV_TABLES = {kind.name: csv_table(kind) for kind in CSV_KINDS}
@@ -204,6 +224,8 @@ TABLES: dict[str, Table] = {
             BANK_STATEMENT_LINES,
             FILE_MANIFEST,
             QUARANTINE,
+            QUARANTINE_RELEASES,
+            RELEASE_CHECKS,
         )
     },
 }

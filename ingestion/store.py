@@ -57,6 +57,7 @@ def _quarantine_rows(items: list[Written]) -> pa.Table:
             columns["ingest_run_date"].append(facts.ingest_run_date)
             columns["master_id"].append(q.master_id)
             columns["ingested_at"].append(item.ingested_at)
+            columns["reason_codes"].append(list(q.reason_codes))
     return pa.table(columns, schema=QUARANTINE.arrow_schema())
 
 
@@ -78,6 +79,7 @@ def _manifest_rows(items: list[Written]) -> pa.Table:
             "mtime_ns": item.facts.mtime_ns,
             "ingested_at": item.ingested_at,
             "ingest_run_date": item.facts.ingest_run_date,
+            "rows_released": item.outcome.rows_released,
         }
         for item in items
     ]

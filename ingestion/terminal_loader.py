@@ -258,7 +258,9 @@ def _record_problem(
     if not problems:
         problems = date_range_problems(_RECORD_VALUES, typed, business_date)
     if problems:
-        return QuarantinedRecord(0, problems[0].code, f"seq {record['seq']}: {problems[0].detail}", None)
+        return QuarantinedRecord(
+            0, problems[0].code, f"seq {record['seq']}: {problems[0].detail}", None, problems=tuple(problems)
+        )
     day = typed["ts"].date()
     for column, master, code in (
         ("municipality_code", "municipalities", Reason.MUNICIPALITY_UNKNOWN),
@@ -353,7 +355,11 @@ def load_terminal_file(
         if problem is None:
             good.append(line)
         else:
-            bad.append(QuarantinedRecord(line.line_number, problem.reason_code, problem.detail, line.text))
+            bad.append(
+                QuarantinedRecord(
+                    line.line_number, problem.reason_code, problem.detail, line.text, problems=problem.problems
+                )
+            )
     records, seals = _rows(good, lines[-1], lines[0].record["seq"], file, sha256)
     return FileOutcome(
         LOADED,

@@ -255,14 +255,15 @@ def table_rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ..
 
 
 def accounting_holds(con: duckdb.DuckDBPyConnection) -> bool:
-    """Every manifest row (one evaluation of a file): rows_read = rows_loaded + rows_quarantined, and the
-    quarantine rows (line > 0) of that evaluation (same file, path and ingested_at) match."""
+    """Every manifest row (one evaluation of a file, or a release of its quarantined rows): rows_read =
+    rows_loaded + rows_quarantined - rows_released, and the quarantine rows (line > 0) of that evaluation (same
+    file, path and ingested_at) match."""
     bad = con.execute("""
         SELECT m.path FROM raw.file_manifest m
         LEFT JOIN (SELECT file_sha256, path, ingested_at, count(*) AS n FROM raw.quarantine WHERE line_number > 0
                    GROUP BY ALL) q
           ON q.file_sha256 = m.file_sha256 AND q.path = m.path AND q.ingested_at = m.ingested_at
-        WHERE m.status <> 'duplicate' AND (m.rows_read <> m.rows_loaded + m.rows_quarantined
+        WHERE m.status <> 'duplicate' AND (m.rows_read <> m.rows_loaded + m.rows_quarantined - m.rows_released
               OR coalesce(q.n, 0) <> m.rows_quarantined)""").fetchall()
     return not bad
 

@@ -126,3 +126,35 @@ def test_a_torn_marker_is_ignored_and_a_foreign_one_is_too(tmp_path):
     (folder / "crashed-0.json").write_bytes(b"[1, 2]")
     attempts = Attempts.open(tmp_path)
     assert attempts.crashed == {} and list(folder.iterdir()) == []
+
+
+def test_a_terminal_file_left_in_the_marker_is_not_parsed_again(tmp_path):
+    """The terminal path (parsed ahead of its turn for prefetching) honours a leftover marker too: the marker
+    a killed run leaves is written here as that run writes it (Attempts.parsing), then the process "dies"
+    by leaving the context without its cleanup (the generator is never resumed)."""
+    from ingestion_builders import terminal_bytes, terminal_records
+
+    from contracts import terminal_log
+    from ingestion.attempts import Attempt, Attempts
+
+    home = tmp_path
+    inbox = home / "inbox"
+    write_masters(inbox)
+    path = f"terminal/T00000001/T00000001_{ymd(D)}_0001.jsonl"
+    data = terminal_bytes(terminal_records(1, 2, terminal_log.GENESIS_HASH))
+    write(inbox, path, data)
+    write(inbox, SALES, csv_of("partner_sales", [sale_row()]))
+    import hashlib
+
+    attempt = Attempt("terminal", path.rsplit("/", 1)[-1], path, hashlib.sha256(data).hexdigest())
+    holder = Attempts.open(home / "raw").parsing(attempt)
+    holder.__enter__()  # the marker is on disk; the exit that would remove it never runs
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    try:
+        run(con, home)
+        assert statuses(con, path) == [("rejected", "file_crashed_ingest")]
+        assert statuses(con, SALES) == [("loaded", None)]
+        assert con.execute("SELECT count(*) FROM raw.terminal_records").fetchone() == (0,)
+        assert accounting_holds(con)
+    finally:
+        con.close()

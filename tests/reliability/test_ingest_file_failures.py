@@ -164,3 +164,62 @@ def test_the_sha256_is_of_the_bytes_parsed_and_a_file_over_the_limit_is_hashed_w
     run(con, tmp, limits=Limits(max_file_bytes=50))
     sha = con.execute("SELECT file_sha256, reason_code FROM raw.file_manifest WHERE path = ?", [LEDGER]).fetchone()
     assert sha == (hashlib.sha256(path.read_bytes()).hexdigest(), "file_too_large")
+
+
+def test_a_header_of_100000_columns_is_rejected_in_linear_time(con, tmp):
+    import time
+
+    from contracts.schemas import CSV_KINDS_BY_NAME
+    from contracts.validation import header_problem
+
+    names = [f"c{i % 50_000}" for i in range(100_000)]  # every name twice: the repeated-name check too
+    started = time.perf_counter()
+    problem = header_problem(CSV_KINDS_BY_NAME["platform_ledger"], names)
+    assert time.perf_counter() - started < 1.0  # quadratic took minutes
+    assert problem is not None and problem.code == "csv_header_invalid"
+    inbox = tmp / "inbox"
+    write(inbox, LEDGER, (",".join(names) + "\n1,2\n").encode())
+    write(inbox, SALES, csv_of("partner_sales", [sale_row()]))
+    run(con, tmp)
+    assert statuses(con, LEDGER) == [("rejected", "csv_header_invalid")]
+    assert statuses(con, SALES) == [("loaded", None)]
+
+
+def test_a_file_that_cannot_be_read_is_rejected_file_unreadable_and_retried(con, tmp):
+    # /proc/self/mem is a regular file that fails every read at offset 0 (EIO), even for root: a real
+    # unreadable file, where a mode-000 file would not be one for the root user of the test machine.
+    inbox = tmp / "inbox"
+    _good_files(inbox)
+    unreadable = inbox / "platform" / "balances_20261125.csv"
+    unreadable.symlink_to("/proc/self/mem")
+    run(con, tmp)
+    assert statuses(con, "platform/balances_20261125.csv") == [("rejected", "file_unreadable")]
+    sha = con.execute("SELECT file_sha256 FROM raw.file_manifest WHERE path = 'platform/balances_20261125.csv'")
+    assert sha.fetchone() == ("",)
+    _good_files_loaded(con)
+    before = all_tables(con)
+    run(con, tmp)  # retried, same outcome: nothing written
+    assert all_tables(con) == before
+    unreadable.unlink()
+    write(inbox, "platform/balances_20261125.csv", csv_of("platform_balances", []))
+    run(con, tmp)  # readable now: evaluated as a new content
+    assert statuses(con, "platform/balances_20261125.csv")[-1][0] == "loaded"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "platform/ledger_00010102.csv",
+        "master/merchants_00010102.csv",
+        "partner/ACME/ACME_sales_19890107.csv",
+        "terminal/T00000001/T00000001_00010102_0001.jsonl",
+        "bank/0001/0001_004_1234567_00010102.txt",
+    ],
+)
+def test_a_date_in_a_name_outside_the_bounds_rejects_the_file(con, tmp, path):
+    inbox = tmp / "inbox"
+    _good_files(inbox)
+    write(inbox, path, b"anything")
+    run(con, tmp)
+    assert statuses(con, path) == [("rejected", "date_out_of_range")]
+    _good_files_loaded(con)
