@@ -31,7 +31,7 @@ from ingestion.csv_loader import (
     split_csv_records,
 )
 from ingestion.identity import CONFLICT, DUPLICATE, NEW, RETRY, SKIP, ManifestIndex, Seen, sha256_of
-from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan_inbox
+from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import CONFLICT as CONFLICT_STATUS
 from ingestion.outcome import DUPLICATE as DUPLICATE_STATUS
@@ -180,9 +180,7 @@ class _Run:
     def _load_new(self, item: _Prepared, data: bytes | None) -> FileOutcome:
         file = item.file
         if file.kind == UNKNOWN_KIND:
-            return whole_file(
-                REJECTED, Reason.FILE_UNKNOWN_KIND, f"{file.rel_path} matches no inbox file pattern", None
-            )
+            return whole_file(REJECTED, *file.rejection, None)
         if file.kind == TERMINAL_KIND:
             parsed = item.parsed or parse_terminal_file(data or b"", self.limits.max_records)
             lookups = TerminalLookups(self.in_force, self.masters, self.certs, self.chains)
@@ -315,13 +313,15 @@ def ingest(
     business_date: dt.date,
     limits: Limits = Limits(),
     progress: Callable[[str], None] | None = None,
+    settle_seconds: float = 0.0,
 ) -> IngestSummary:
     """Load every file of `inbox` named for `business_date` or earlier that is not loaded yet.
 
     Idempotent: running it again for the same date with the same inbox adds nothing. Files named for later
     dates are left for their run. Files rejected for a retryable reason (ingestion.identity) are evaluated
-    again; a new manifest row is written only when the outcome changed. Raises only on programmer errors or
-    when the warehouse cannot be written.
+    again; a new manifest row is written only when the outcome changed. Files modified less than
+    `settle_seconds` ago are left for the next run (ingestion.inbox, the delivery rule). Raises only on
+    programmer errors or when the warehouse cannot be written.
     """
     started = time.perf_counter()
     ensure_raw_schema(con)
@@ -340,7 +340,11 @@ def ingest(
         TerminalChains(con),
         LoadedStatements(con),
     )
-    for batch in batches(files_due(scan_inbox(Path(inbox)), business_date)):
+    found = scan(Path(inbox), settle_seconds)
+    for path in found.unsettled:
+        if progress is not None:
+            progress(f"{path}: changed within the last {settle_seconds:g} s, left for the next run")
+    for batch in batches(files_due(found.files, business_date)):
         run.ingest_batch(batch)
     tally = run.tally
     return IngestSummary(

@@ -40,7 +40,8 @@ def ingest_step(business_date: str | dt.date, settings: Settings | None = None) 
     limits = Limits(max_file_bytes=settings.max_file_bytes, max_records=settings.max_records)
     started = dt.datetime.now(dt.UTC)
     with duckdb.connect(str(settings.warehouse)) as con:
-        summary = _jsonable(ingest(con, settings.inbox, settings.raw_dir, date, limits=limits, progress=log.info))
+        summary = _jsonable(ingest(con, settings.inbox, settings.raw_dir, date, limits=limits, progress=log.info,
+                                       settle_seconds=settings.settle_seconds))
     record_step_run(settings.warehouse, date, "ingest", started, summary)
     write_ingest_outputs(settings.warehouse, settings.out_dir / date.isoformat(), date)
     return summary
