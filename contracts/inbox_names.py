@@ -18,6 +18,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from contracts.limits import BUSINESS_DATE_MAX, BUSINESS_DATE_MIN
 from contracts.schemas import (
     ACCOUNT_NUMBER,
     BANK_CODE,
@@ -120,15 +121,17 @@ class NameMatch:
 
 def _date(text: str) -> dt.date | None:
     try:
-        return dt.datetime.strptime(text, DATE_STAMP).date()
+        day = dt.datetime.strptime(text, DATE_STAMP).date()
     except ValueError:
         return None
+    return day if BUSINESS_DATE_MIN <= day <= BUSINESS_DATE_MAX else None
 
 
 def match_path(rel_parts: tuple[str, ...]) -> NameMatch | None:
     """The kind of a file from its path parts relative to the inbox (`("partner", "MALL1", "MALL1_sales_...")`);
     None when it is no inbox file: wrong folder or depth, a name matching no pattern, or a date that is not on
-    the calendar. An upload number 0000 is not one (uploads count from 0001)."""
+    the calendar or outside contracts.limits' business-date range. An upload number 0000 is not one (uploads
+    count from 0001)."""
     if not rel_parts or rel_parts[0] not in SOURCES:
         return None
     source, name = rel_parts[0], rel_parts[-1]

@@ -231,6 +231,7 @@ NESTING_MAX = 4  # a record is one flat object; anything deeper is refused befor
 INT_DIGITS_MAX = 19  # BIGINT: longer digit runs are refused while parsing, before int() sees them
 STRING_CHARS_MAX = 1024  # any text value of a record (signatures included)
 REF_CHARS_MAX = 128  # auth_id, cancel_of: identifiers the platform assigns; FORMATS gives them no pattern
+SEQ_MAX = BIGINT_MAX - 1  # seq + 1 (the next record, a gap's end) must still fit a BIGINT
 QUARANTINE_TEXT_CHARS_MAX = 4096  # what of an unparseable line may be kept as evidence
 BOM = b"\xef\xbb\xbf"
 _HASH_RE = re.compile(r"[0-9a-f]{64}")
@@ -459,8 +460,8 @@ def _shape_problem(obj: Any) -> LineProblem | None:
             return _shape(invalid, name, f"{name} is longer than {STRING_CHARS_MAX} characters or not Unicode text")
     if obj["v"] != FORMAT_VERSION:
         return _shape(invalid, "v", f"format version {obj['v']} is not {FORMAT_VERSION}")
-    if not 1 <= obj["seq"] <= BIGINT_MAX:
-        return _shape(invalid, "seq", "seq is below 1")
+    if not 1 <= obj["seq"] <= SEQ_MAX:
+        return _shape(invalid, "seq", f"seq is outside 1..{SEQ_MAX}")
     if record_type == "seal" and not 0 <= obj["records"] <= BIGINT_MAX:
         return _shape(invalid, "records", "records is negative")
     if not _TERMINAL_ID_RE.fullmatch(obj["terminal_id"]):

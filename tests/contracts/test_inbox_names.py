@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.inbox_names import BANK_KIND, NAMES, NAMES_BY_KIND, TERMINAL_KIND, inbox_path, match_path
+from contracts.limits import BUSINESS_DATE_MAX, BUSINESS_DATE_MIN
 from contracts.schemas import CSV_KINDS
 
 D = dt.date(2026, 11, 25)
@@ -46,7 +47,7 @@ def test_formatters_by_hand(kind: str, parts: dict[str, object], path: str) -> N
 
 @given(
     name=st.sampled_from(NAMES),
-    day=st.dates(dt.date(1000, 1, 1), dt.date(9999, 12, 31)),
+    day=st.dates(BUSINESS_DATE_MIN, BUSINESS_DATE_MAX),
     data=st.data(),
 )
 def test_round_trip(name, day: dt.date, data: st.DataObject) -> None:
@@ -64,6 +65,9 @@ def test_round_trip(name, day: dt.date, data: st.DataObject) -> None:
     "path",
     [
         "master/municipalities_20260230.csv",  # not a calendar date
+        "master/municipalities_00010101.csv",  # outside the business-date range (D-400 would overflow)
+        "master/municipalities_19890107.csv",
+        "platform/ledger_21000101.csv",
         "master/sub/municipalities_20261125.csv",  # too deep
         "platform/ledger_2026112.csv",
         "partner/OTHER/MALL1_sales_20261125.csv",  # folder is not the partner

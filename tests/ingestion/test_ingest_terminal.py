@@ -307,3 +307,21 @@ def test_amount_over_the_cap_is_quarantined_alone(con, certs):
     run(con, certs)
     assert quarantine(con, path_of(1)) == [(1, "amount_out_of_range")]
     assert con.execute("SELECT amount FROM raw.terminal_records").fetchall() == [(10_000_000,)]
+
+
+def test_seq_is_bounded_so_seq_plus_one_still_fits(con, certs):
+    from ingestion_builders import resign_terminal_records
+
+    from contracts.limits import BIGINT_MAX
+
+    top = terminal_records(BIGINT_MAX - 2, 1, GENESIS)  # record at 2^63-3, seal at 2^63-2: loads, opens a gap
+    top[0]["amount"] = 100  # the builder's amount is 100 + seq
+    write_terminal(certs / "inbox", resign_terminal_records(top), 1)
+    over = terminal_records(1, 1, GENESIS)
+    over[0]["seq"] = BIGINT_MAX - 1
+    write_terminal(certs / "inbox", resign_terminal_records(over), 2)  # its seal would be 2^63-1: refused
+    run(con, certs)
+    assert manifest(con, path_of(1))["status"] == "loaded"
+    assert gaps(con) == [(1, BIGINT_MAX - 3, "open")]
+    assert manifest(con, path_of(2))["reason"] == "terminal_record_invalid"
+    assert accounting_holds(con)
