@@ -450,7 +450,7 @@ def _shape_problem(obj: Any) -> LineProblem | None:
     if expected is None:
         return _shape(invalid, "type", "type is not use, cancel or seal")
     if obj.keys() != expected:
-        differ = ", ".join(sorted(set(obj) ^ expected))
+        differ = ", ".join(sorted(_masked(key)[:40] for key in set(obj) ^ expected))  # keys are input too
         return _shape(invalid, None, f"fields differ from a {record_type} record: {differ}"[:300])
     for name, value in obj.items():
         wanted = int if name in _INT_FIELDS else str

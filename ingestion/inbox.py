@@ -9,7 +9,8 @@ whose modification time is less than `settle_seconds` before the scan (seisan.to
 may still be being written: it is left for the next run, not recorded anywhere but in the run's progress
 lines. A file name that is not valid UTF-8 or holds control or bidirectional-override characters is not
 understood: it is listed with kind `unknown` and reason `file_name_invalid`, under a printable path (the
-offending characters replaced by U+FFFD), so it ends as a `rejected` manifest row like any unknown file.
+offending bytes written `\\xff`, characters `\\u000a`), so it ends as a `rejected` manifest row like any
+unknown file.
 This module reads directory entries and file metadata only, never file contents.
 """
 
@@ -84,10 +85,11 @@ def _unsafe_char(char: str) -> bool:
 
 
 def printable_path(rel: str) -> tuple[str, bool]:
-    """(path safe to store and print, whether it had to be changed): bytes that are not UTF-8 (surrogate
-    escapes from the OS), control and bidirectional-override characters become U+FFFD."""
-    text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    safe = "".join("\ufffd" if _unsafe_char(c) else c for c in text)
+    """(path safe to store and print, whether it had to be changed): a byte that is not UTF-8 (a surrogate
+    escape from the OS) is written `\\xff`, a control or bidirectional-override character `\\u202e`, so an
+    operator can still find the file and two different bad names stay different."""
+    text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    safe = "".join(f"\\u{ord(c):04x}" if _unsafe_char(c) else c for c in text)
     return safe, safe != rel
 
 

@@ -310,6 +310,12 @@ def test_personal_numbers_are_masked_in_lines_that_fail_shape_rules_too() -> Non
     assert "１２３４５６７８９０１８" not in parsed.safe_text and MY_NUMBER not in parsed.safe_text
 
 
+def test_a_personal_number_as_a_key_is_masked_in_the_detail_too() -> None:
+    parsed = tl.parse_line(1, _line({**_signed_use(), "１２３４５６７８９０１８": 1}))
+    assert parsed.shape is not None and "extra" not in parsed.shape.detail
+    assert MY_NUMBER_MASK in parsed.shape.detail and "１２３４" not in parsed.shape.detail
+
+
 def test_unparseable_lines_keep_only_plain_ascii() -> None:
     assert tl.parse_line(1, b'{"auth_id": "A1",').safe_text == '{"auth_id": "A1",'
     assert tl.parse_line(1, b'{"auth_id": "\\u0031234567890 18",').safe_text is None  # escapes: withheld

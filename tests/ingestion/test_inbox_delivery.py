@@ -53,9 +53,9 @@ def test_settle_time_by_the_clock(tmp):
 @pytest.mark.parametrize(
     ("raw_name", "shown"),
     [
-        (b"ledger_\xff\xfe.csv", "ledger_\ufffd\ufffd.csv"),  # not UTF-8
-        (f"ledger_{ymd(D)}\n.csv".encode(), f"ledger_{ymd(D)}\ufffd.csv"),  # a newline
-        ("ledger_\u202e.csv".encode(), "ledger_\ufffd.csv"),  # a bidirectional override
+        (b"ledger_\xff\xfe.csv", "ledger_\\xff\\xfe.csv"),  # not UTF-8
+        (f"ledger_{ymd(D)}\n.csv".encode(), f"ledger_{ymd(D)}\\u000a.csv"),  # a newline
+        ("ledger_\u202e.csv".encode(), "ledger_\\u202e.csv"),  # a bidirectional override
     ],
 )
 def test_an_unsafe_file_name_is_a_coded_rejection(con, tmp, raw_name, shown):
@@ -76,8 +76,8 @@ def test_an_unsafe_file_name_is_a_coded_rejection(con, tmp, raw_name, shown):
 
 def test_printable_path_by_hand():
     assert printable_path("platform/ledger_20261125.csv") == ("platform/ledger_20261125.csv", False)
-    assert printable_path(os.fsdecode(b"a/\xe3\x81\x82\xff")) == ("a/\u3042\ufffd", True)
-    assert printable_path("a/b\x00c\x7fd\x85") == ("a/b\ufffdc\ufffdd\ufffd", True)
+    assert printable_path(os.fsdecode(b"a/\xe3\x81\x82\xff")) == ("a/\u3042\\xff", True)
+    assert printable_path("a/b\x00c\x7fd\x85") == ("a/b\\u0000c\\u007fd\\u0085", True)
 
 
 def test_an_unsafe_folder_name_is_rejected_too(con, tmp):
@@ -85,4 +85,4 @@ def test_an_unsafe_folder_name_is_rejected_too(con, tmp):
     folder.mkdir(parents=True)
     (folder / "X_sales_20261125.csv").write_bytes(b"x\n")
     run(con, tmp)
-    assert manifest(con, "partner/\ufffd/X_sales_20261125.csv")["reason"] == "file_name_invalid"
+    assert manifest(con, "partner/\\xff/X_sales_20261125.csv")["reason"] == "file_name_invalid"

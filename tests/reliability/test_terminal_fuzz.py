@@ -67,7 +67,7 @@ raw_fragments = st.sampled_from([
     '"' + "".join(f"\\u{ord(c):04x}" for c in MY_NUMBER) + '"',
 ])
 FIELDS = ("v", "type", "terminal_id", "seq", "ts", "merchant_id", "municipality_code", "mykey_id", "amount",
-          "auth_id", "card_cert_serial", "card_sig", "prev_hash", "hash", "extra")
+          "auth_id", "card_cert_serial", "card_sig", "prev_hash", "hash", "extra", "１２３４５６７８９０１８")
 
 
 @st.composite
@@ -78,7 +78,7 @@ def hostile_files(draw: st.DrawFn) -> tuple[bytes, bool]:
     index = draw(st.integers(0, len(records) - 1))
     field = draw(st.sampled_from(FIELDS))
     kind = draw(st.sampled_from(["value", "my_number", "raw", "none"]))
-    personal = kind == "my_number"
+    personal = kind == "my_number" or (field == FIELDS[-1] and kind != "none")
     if kind == "value":
         records[index][field] = draw(json_values)
     elif kind == "my_number":
