@@ -55,6 +55,11 @@ def split_terminal_records(data: bytes) -> list[tuple[int, str | None]] | None:
     return _evidence(terminal_log.parse_file(data).lines) or None
 
 
+def _line_detail(line_number: int, detail: str) -> str:
+    # "line 3 is not JSON" is the wording reports have always shown for a torn line; keep it.
+    return f"line {line_number} is not JSON" if detail == "not JSON" else f"line {line_number}: {detail}"
+
+
 def _parse(data: bytes, max_records: int) -> tuple[tuple[ParsedLine, ...], FileOutcome | None]:
     parsed = terminal_log.parse_file(data, max_records)
     evidence = _evidence(parsed.lines)
@@ -63,7 +68,7 @@ def _parse(data: bytes, max_records: int) -> tuple[tuple[ParsedLine, ...], FileO
     bad = parsed.first_shape_problem()
     if bad is not None:
         line, problem = bad
-        return (), whole_file(REJECTED, problem.code, f"line {line.line_number}: {problem.detail}", evidence)
+        return (), whole_file(REJECTED, problem.code, _line_detail(line.line_number, problem.detail), evidence)
     if not parsed.lines:
         return (), whole_file(REJECTED, Reason.TERMINAL_FILE_EMPTY, "the file holds no records", None)
     return parsed.lines, None
