@@ -437,7 +437,8 @@ def _unparsed_safe_text(text: str) -> str | None:
 
 
 def _shape(code: str, field: str | None, detail: str) -> LineProblem:
-    return LineProblem(code, field, detail)
+    # A detail may quote keys from the input: lone surrogates are written as escapes so it can be stored.
+    return LineProblem(code, field, detail.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def _shape_problem(obj: Any) -> LineProblem | None:

@@ -227,6 +227,7 @@ def _good_lines() -> list[bytes]:
         (lambda lines: [lines[0].replace(b'"seq":1', b'"seq":1,"seq":1'), *lines[1:]], "terminal_json_invalid"),
         (lambda lines: [lines[0].replace(b'"A1"', b'"A\xff1"'), *lines[1:]], "terminal_json_invalid"),
         (lambda lines: [b"\xef\xbb\xbf" + lines[0], *lines[1:]], "terminal_json_invalid"),
+        (lambda lines: [lines[0].replace(b'"v":1', b'"v":1,"\\ud800":1'), *lines[1:]], "terminal_record_invalid"),
         (lambda lines: [b'{"type":"use","pad":"' + b"x" * 10_000_000 + b'"}\n', *lines], "terminal_line_too_long"),
     ],
 )

@@ -61,7 +61,11 @@ def _write(inbox: Path, rel: bytes, data: bytes) -> bool:
     return True
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("SEISAN_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(paths=paths, contents=st.lists(st.binary(max_size=64), min_size=5, max_size=5))
 def test_any_file_name_gets_one_coded_verdict(tmp_path_factory, paths: list[bytes], contents: list[bytes]) -> None:
     root = tmp_path_factory.mktemp("names")
