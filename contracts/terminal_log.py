@@ -301,8 +301,8 @@ class ParsedLine:
     fields: the JSON object as read (None when the line is no JSON object); entry: the typed record or seal
     when the shape rules hold; shape: the shape problem (the file is refused whole) or None; values: the
     value problems of a use/cancel (the record alone is quarantined; every problem kept, the first is the
-    reason); safe_text: what may be stored of the line (personal numbers masked by field; None when nothing
-    can be kept safely).
+    reason); parsed: whether the line was JSON at all, value: the parsed JSON value (any type), unparsed: what
+    may be kept of a line that was not JSON. `safe_text` is computed only when a line is to be stored.
     """
 
     line_number: int
@@ -310,7 +310,15 @@ class ParsedLine:
     entry: TerminalRecord | TerminalSeal | None
     shape: LineProblem | None
     values: tuple[LineProblem, ...]
-    safe_text: str | None
+    parsed: bool = False
+    value: Any = None
+    unparsed: str | None = None
+
+    @property
+    def safe_text(self) -> str | None:
+        """What may be stored of the line: re-serialised with personal numbers masked by field, or for a line
+        that is not JSON its plain-ASCII text without escapes (None when nothing can be kept safely)."""
+        return safe_serialisation(self.value) if self.parsed else self.unparsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,8 +414,11 @@ def normalised_text(text: str) -> str:
 
 
 def is_personal_number(text: str) -> bool:
-    """FORMATS.md's rule on one text value, after normalisation (full-width digits, ideographic spaces)."""
-    return len(text) <= 64 and looks_like_my_number(normalised_text(text))
+    """FORMATS.md's rule on one text value, after normalisation (full-width digits, ideographic spaces).
+    Cheap length filter first: 12 digits grouped 4-4-4 are at most 14 characters after trimming, and at least
+    6 before NFKC (which can expand one character, e.g. ⑫, to two)."""
+    stripped = text.strip()
+    return 6 <= len(stripped) <= 14 and looks_like_my_number(normalised_text(stripped))
 
 
 def _masked(value: Any) -> Any:
@@ -539,13 +550,12 @@ def parse_line(line_number: int, raw: bytes) -> ParsedLine:
     except (_Refused, ValueError) as exc:
         detail = str(exc) if isinstance(exc, _Refused) else "not JSON"
         return ParsedLine(line_number, None, None, LineProblem(invalid_json, None, detail),
-                          (), _unparsed_safe_text(text))
-    safe_text = safe_serialisation(obj)
+                          (), unparsed=_unparsed_safe_text(text))
     shape = _shape_problem(obj)
     if shape is not None:
-        return ParsedLine(line_number, obj if isinstance(obj, dict) else None, None, shape, (), safe_text)
+        return ParsedLine(line_number, obj if isinstance(obj, dict) else None, None, shape, (), True, obj)
     values = () if obj["type"] == "seal" else _value_problems(obj)
-    return ParsedLine(line_number, obj, _entry(obj), None, values, safe_text)
+    return ParsedLine(line_number, obj, _entry(obj), None, values, True, obj)
 
 
 def parse_file(data: bytes, max_lines: int | None = None) -> ParsedFile:

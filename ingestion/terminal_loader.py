@@ -62,13 +62,13 @@ def _line_detail(line_number: int, detail: str) -> str:
 
 def _parse(data: bytes, max_records: int) -> tuple[tuple[ParsedLine, ...], FileOutcome | None]:
     parsed = terminal_log.parse_file(data, max_records)
-    evidence = _evidence(parsed.lines)
     if parsed.problem is not None:
-        return (), whole_file(REJECTED, parsed.problem.code, parsed.problem.detail, evidence or None)
+        return (), whole_file(REJECTED, parsed.problem.code, parsed.problem.detail, _evidence(parsed.lines) or None)
     bad = parsed.first_shape_problem()
     if bad is not None:
         line, problem = bad
-        return (), whole_file(REJECTED, problem.code, _line_detail(line.line_number, problem.detail), evidence)
+        detail = _line_detail(line.line_number, problem.detail)
+        return (), whole_file(REJECTED, problem.code, detail, _evidence(parsed.lines))
     if not parsed.lines:
         return (), whole_file(REJECTED, Reason.TERMINAL_FILE_EMPTY, "the file holds no records", None)
     return parsed.lines, None
@@ -259,7 +259,6 @@ def load_terminal_file(
     if parsed.rejected is not None:
         return parsed.rejected
     lines = parsed.lines
-    everything = _evidence(lines)
     terminal_id = file.groups["terminal"]
     entries = [_entry(line) for line in lines]
     if any(entry.terminal_id != terminal_id for entry in entries):
@@ -267,14 +266,14 @@ def load_terminal_file(
             REJECTED,
             Reason.TERMINAL_ID_MISMATCH,
             f"records of another terminal than {terminal_id}",
-            everything,
+            _evidence(lines),
         )
     last = entries[-1]
     if isinstance(last, TerminalSeal):
         window = terminal_log.ts_window_problem(last.ts_jst, file.business_date, "seal")
         if window is not None:
             detail = f"line {lines[-1].line_number}: {window.detail}"
-            return whole_file(REJECTED, Reason.DATE_OUT_OF_RANGE, detail, everything)
+            return whole_file(REJECTED, Reason.DATE_OUT_OF_RANGE, detail, _evidence(lines))
     chain = terminal_log.verify_chain(
         [line.fields for line in lines if line.fields is not None], _key_for(lookups.in_force, terminal_id, last)
     )
@@ -283,7 +282,7 @@ def load_terminal_file(
             REJECTED,
             chain[0].code,
             f"line {lines[max(chain[0].line_number, 1) - 1].line_number}: {chain[0].detail}",
-            everything,
+            _evidence(lines),
         )
     verdict, detail, gaps = _placement(lookups.chains, terminal_id, lines)
     if verdict == "duplicate":
@@ -293,11 +292,11 @@ def load_terminal_file(
             0,
             quarantined=tuple(
                 QuarantinedRecord(n, Reason.DUPLICATE_KEY, f"(terminal_id, seq) already loaded: {detail}", text)
-                for n, text in everything
+                for n, text in _evidence(lines)
             ),
         )
     if verdict is not None:
-        return whole_file(REJECTED, verdict, detail, everything)
+        return whole_file(REJECTED, verdict, detail, _evidence(lines))
     certs = lookups.certs.certs_for(parsed.mykey_ids())
     good: list[ParsedLine] = []
     bad: list[QuarantinedRecord] = []
