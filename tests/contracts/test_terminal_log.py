@@ -274,6 +274,7 @@ def test_missing_extra_and_unknown_type() -> None:
         ({"auth_id": "１２３４ー５６７８ー９０１８"}, ["my_number_detected"]),  # full-width, prolonged-sound dash
         ({"auth_id": "1234\u20125678\u20129018"}, ["my_number_detected"]),  # figure dash
         ({"auth_id": "1234\u30005678\u30009018"}, ["my_number_detected"]),  # ideographic space
+        ({"auth_id": "\u246b3456789018"}, ["my_number_detected"]),  # ⑫: one character NFKC makes two digits
         ({"auth_id": "1234567890123"}, []),  # 13 digits: a corporate number, not a My Number
         ({"auth_id": "123456789019"}, []),  # wrong check digit
         ({"amount": 10_000_001, "merchant_id": "X"}, ["field_pattern", "amount_out_of_range"]),  # all kept
