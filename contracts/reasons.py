@@ -12,6 +12,7 @@ from enum import StrEnum
 class Reason(StrEnum):
     # --- whole file -------------------------------------------------------------------------------------
     FILE_UNKNOWN_KIND = "file_unknown_kind"                  # name matches no inbox pattern
+    FILE_NAME_INVALID = "file_name_invalid"  # name not valid UTF-8, or holds control/bidi-override characters
     FILE_CONFLICTING_DUPLICATE = "file_conflicting_duplicate"  # same name as a loaded file, other content
     FILE_TOO_LARGE = "file_too_large"                        # over the configured size limit
     FILE_TOO_MANY_ROWS = "file_too_many_rows"                # over the configured record limit
@@ -46,6 +47,7 @@ class Reason(StrEnum):
     # --- terminal logs (whole file unless noted) ----------------------------------------------------------
     TERMINAL_JSON_INVALID = "terminal_json_invalid"          # a line is not a JSON object, or torn
     TERMINAL_RECORD_INVALID = "terminal_record_invalid"      # fields missing, extra or of the wrong type
+    TERMINAL_LINE_TOO_LONG = "terminal_line_too_long"        # a line over 16 KiB (a record is under 1 KiB)
     TERMINAL_HASH_MISMATCH = "terminal_hash_mismatch"
     TERMINAL_CHAIN_BROKEN = "terminal_chain_broken"
     TERMINAL_SEQ_NOT_CONSECUTIVE = "terminal_seq_not_consecutive"

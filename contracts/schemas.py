@@ -2,8 +2,7 @@
 
 One `FileKind` per kind of delivered CSV file. The simulator writes from these, ingestion reads and validates
 against them, docs/formats.md and the raw tables (`raw.<kind.table>`) follow them. Bank statements (Zengin) and
-terminal logs (JSON Lines) have their own modules; their raw tables are listed here too so that every raw
-table is named in one place.
+terminal logs (JSON Lines) have their own modules; file names of every kind are in contracts.inbox_names.
 
 Column types (`ColumnType`):
 - `id`: a text identifier checked by `pattern` (municipality codes also by their check digit);
@@ -18,7 +17,6 @@ Column types (`ColumnType`):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -56,15 +54,13 @@ class Column:
 class FileKind:
     """One kind of delivered CSV file.
 
-    name: stable kind name, e.g. `platform_ledger` (also the raw table name); source: inbox folder;
-    filename: regex on the file name (group `date` = YYYYMMDD, `partner` for partner files);
-    columns: the exact header set; keys: the columns whose values identify a row for duplicate detection
-    across files (FORMATS.md "File identity").
+    name: stable kind name, e.g. `platform_ledger` (also the raw table name); source: inbox folder (the
+    file-name pattern is in contracts.inbox_names); columns: the exact header set; keys: the columns whose
+    values identify a row for duplicate detection across files (FORMATS.md "File identity").
     """
 
     name: str
     source: str
-    filename: str
     columns: tuple[Column, ...]
     keys: tuple[str, ...]
     description: str = ""
@@ -104,11 +100,8 @@ SETTLEMENT_DAY = r"[1-9]|1[0-9]|2[0-8]|end"
 PARTNER_KINDS = ("credit_card", "airline", "retail", "bank", "utility", "telecom", "online_mall",
                  "crowdfunding", "acquirer")
 
-_D = r"(?P<date>[0-9]{8})"
-
-
 def _master(name: str, columns: tuple[Column, ...], keys: tuple[str, ...], description: str) -> FileKind:
-    return FileKind(f"master_{name}", "master", rf"{name}_{_D}\.csv", columns, keys, description)
+    return FileKind(f"master_{name}", "master", columns, keys, description)
 
 
 C = Column
@@ -172,7 +165,7 @@ MASTER_COST_RATES = _master("cost_rates", (
     C("yen_per_unit", T.DECIMAL),
 ), ("item",), "processing-cost rates for the cost report")
 
-PLATFORM_LEDGER = FileKind("platform_ledger", "platform", rf"ledger_{_D}\.csv", (
+PLATFORM_LEDGER = FileKind("platform_ledger", "platform", (
     C("event_id", T.ID, pattern=EVENT_ID), C("event_ts", T.TIMESTAMP),
     C("municipality_code", T.ID, pattern=MUNICIPALITY_CODE),
     C("program_code", T.ID, required=False, pattern=PROGRAM_CODE),
@@ -190,35 +183,33 @@ PLATFORM_LEDGER = FileKind("platform_ledger", "platform", rf"ledger_{_D}\.csv", 
     C("payment_ref", T.ID, required=False, pattern=GENERIC_REF),
 ), ("event_id",), "every balance-changing event of the business date")
 
-PLATFORM_BALANCES = FileKind("platform_balances", "platform", rf"balances_{_D}\.csv", (
+PLATFORM_BALANCES = FileKind("platform_balances", "platform", (
     C("municipality_code", T.ID, pattern=MUNICIPALITY_CODE), C("program_code", T.ID, pattern=PROGRAM_CODE),
     C("mykey_id", T.ID, pattern=MYKEY_ID), C("balance", T.COUNT),
 ), ("municipality_code", "program_code", "mykey_id"), "end-of-day balances as the platform believes")
 
-PLATFORM_MYKEY_CERTS = FileKind("platform_mykey_certs", "platform", rf"mykey_certs_{_D}\.csv", (
+PLATFORM_MYKEY_CERTS = FileKind("platform_mykey_certs", "platform", (
     C("mykey_id", T.ID, pattern=MYKEY_ID), C("cert_serial", T.ID, pattern=HEX_SERIAL),
     C("cert_der", T.ID, pattern=BASE64),
     C("event", T.ENUM, values=("registered", "reissued", "revoked")),
     C("previous_serial", T.ID, required=False, pattern=HEX_SERIAL), C("event_ts", T.TIMESTAMP),
 ), ("cert_serial", "event"), "certificate registrations, reissues and revocations")
 
-_P = r"(?P<partner>[A-Z][A-Z0-9]{2,9})"
-
-PARTNER_CONVERSION = FileKind("partner_conversion", "partner", rf"{_P}_conversion_{_D}\.csv", (
+PARTNER_CONVERSION = FileKind("partner_conversion", "partner", (
     C("partner_txn_id", T.ID, pattern=GENERIC_REF), C("txn_ts", T.TIMESTAMP),
     C("mykey_id", T.ID, pattern=MYKEY_ID), C("municipality_code", T.ID, pattern=MUNICIPALITY_CODE),
     C("partner_points", T.AMOUNT), C("municipal_points", T.AMOUNT), C("amount_due_yen", T.AMOUNT),
     C("status", T.ENUM, values=("applied", "cancelled")),
 ), ("partner_txn_id", "status"), "partner points converted into municipal points")
 
-PARTNER_SALES = FileKind("partner_sales", "partner", rf"{_P}_sales_{_D}\.csv", (
+PARTNER_SALES = FileKind("partner_sales", "partner", (
     C("order_id", T.ID, pattern=GENERIC_REF), C("order_ts", T.TIMESTAMP),
     C("mykey_id", T.ID, pattern=MYKEY_ID), C("municipality_code", T.ID, pattern=MUNICIPALITY_CODE),
     C("merchant_id", T.ID, pattern=MERCHANT_ID), C("points_used", T.AMOUNT),
     C("status", T.ENUM, values=("captured", "refunded")),
 ), ("order_id", "status"), "online orders paid with points")
 
-PARTNER_SETTLEMENT = FileKind("partner_settlement", "partner", rf"{_P}_settlement_{_D}\.csv", (
+PARTNER_SETTLEMENT = FileKind("partner_settlement", "partner", (
     C("payment_ref", T.ID, pattern=GENERIC_REF), C("charged_at", T.TIMESTAMP),
     C("municipality_code", T.ID, pattern=MUNICIPALITY_CODE),
     C("amount", T.AMOUNT), C("fee", T.AMOUNT), C("net", T.AMOUNT), C("deposit_date", T.DATE),
@@ -230,22 +221,3 @@ PLATFORM_KINDS = (PLATFORM_LEDGER, PLATFORM_BALANCES, PLATFORM_MYKEY_CERTS)
 PARTNER_KINDS_FILES = (PARTNER_CONVERSION, PARTNER_SALES, PARTNER_SETTLEMENT)
 CSV_KINDS: tuple[FileKind, ...] = MASTER_KINDS + PLATFORM_KINDS + PARTNER_KINDS_FILES
 CSV_KINDS_BY_NAME = {k.name: k for k in CSV_KINDS}
-
-# Raw tables that do not come from CSV kinds (their loaders define their columns; listed for completeness).
-TERMINAL_RECORDS_TABLE = "terminal_records"      # one row per use/cancel record of a verified terminal file
-TERMINAL_SEALS_TABLE = "terminal_seals"          # one row per seal of a verified terminal file
-TERMINAL_GAPS_TABLE = "terminal_seq_gaps"        # one row per seq gap seen between a terminal's files
-BANK_STATEMENTS_TABLE = "bank_statements"        # one row per statement (header + trailer of a 03 file)
-BANK_STATEMENT_LINES_TABLE = "bank_statement_lines"  # one row per data record of a 03 file
-LINEAGE_COLUMNS = ("file_sha256", "line_number", "business_date")
-
-
-def classify(source: str, filename: str) -> tuple[FileKind, dict[str, str]] | None:
-    """The CSV kind of a file in inbox folder `source` by its name, with the name's groups; None if unknown."""
-    for kind in CSV_KINDS:
-        if kind.source != source:
-            continue
-        match = re.fullmatch(kind.filename, filename)
-        if match:
-            return kind, match.groupdict()
-    return None

@@ -1,8 +1,15 @@
 """Terminal logs: the signed, hash-chained JSON Lines files that shop terminals upload (FORMATS.md, terminal/).
 
-What lives here is the byte-exact part both sides must agree on: the canonical form, the record hash, the card
-message the resident's card signs, the seal and its Ed25519 signature, and verification of a file on its own.
-The reader agent writes with it, the simulator forges worlds with it, ingestion verifies with it.
+The whole terminal-log contract lives here, once: the record shape and value rules (`parse_file` /
+`parse_line` into typed `TerminalRecord` / `TerminalSeal`), the constructors producers use (`record_body`,
+`make_seal`), the canonical form, the record hash, the card message the resident's card signs, the seal and
+its Ed25519 signature, and verification of a file on its own. The reader agent writes with it, the simulator
+forges worlds with it, ingestion verifies with it. File names are in contracts.inbox_names.
+
+Reading is hostile-input safe and linear in the input: a line is bounded in bytes before it is decoded, its
+nesting is bounded before it is parsed, integers are bounded while parsed, duplicate keys, NaN/Infinity, lone
+surrogates and a byte order mark are refused, and nothing read is ever kept in clear if it holds a personal
+number: `ParsedLine.safe_text` is the line re-serialised from the parsed object with such values masked.
 
 Written by hand: the canonical form is this format's own (sorted keys, compact separators, UTF-8, integers
 only); no library defines it. Cryptography comes from `cryptography`.
@@ -12,8 +19,11 @@ This module never sees a PIN; it only handles what goes into the log.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +31,14 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+from contracts.codes import MY_NUMBER_MASK, is_valid_municipality_code, looks_like_my_number
+from contracts.jst import parse_timestamp
+from contracts.limits import AMOUNT_MAX_YEN, BIGINT_MAX
+from contracts.problems import Problem
+from contracts.reasons import Reason
+from contracts.schemas import HEX_SERIAL, MERCHANT_ID, MUNICIPALITY_CODE, MYKEY_ID, TERMINAL_ID
+from contracts.validation import TRANSACTION_DAYS_AFTER_MAX, TRANSACTION_DAYS_BEFORE_MAX
 
 FORMAT_VERSION = 1
 GENESIS_HASH = "0" * 64
@@ -202,8 +220,371 @@ def verify_chain(records: Sequence[Mapping[str, Any]],
 
 
 def iter_json_lines(data: bytes) -> Iterable[tuple[int, str]]:
-    """(line_number, text) for each non-empty line of a JSON Lines file, LF or CRLF."""
+    """(line_number, text) for each non-empty line of a JSON Lines file, LF or CRLF (raises UnicodeDecodeError
+    on bytes that are not UTF-8). For a terminal's own log; files from outside go through `parse_file`."""
+    for number, raw in split_lines(data):
+        yield number, raw.decode("utf-8")
+
+
+# --- reading a file from outside: limits --------------------------------------------------------------------
+LINE_BYTES_MAX = 16 * 1024  # a use record is about 800 bytes (an RSA-4096 card signature is 684 base64 chars)
+NESTING_MAX = 4  # a record is one flat object; anything deeper is refused before it is parsed
+INT_DIGITS_MAX = 19  # BIGINT: longer digit runs are refused while parsing, before int() sees them
+STRING_CHARS_MAX = 1024  # any text value of a record (signatures included)
+REF_CHARS_MAX = 128  # auth_id, cancel_of: identifiers the platform assigns; FORMATS gives them no pattern
+SEQ_MAX = BIGINT_MAX - 1  # seq + 1 (the next record, a gap's end) must still fit a BIGINT
+QUARANTINE_TEXT_CHARS_MAX = 4096  # what of an unparseable line may be kept as evidence
+BOM = b"\xef\xbb\xbf"
+_HASH_RE = re.compile(r"[0-9a-f]{64}")
+_TERMINAL_ID_RE = re.compile(TERMINAL_ID)
+_MERCHANT_ID_RE = re.compile(MERCHANT_ID)
+_MUNICIPALITY_RE = re.compile(MUNICIPALITY_CODE)
+_MYKEY_ID_RE = re.compile(MYKEY_ID)
+_HEX_SERIAL_RE = re.compile(HEX_SERIAL)
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_INT_FIELDS = frozenset(("v", "seq", "amount", "records"))
+# FORMATS.md: any dash, hyphen or minus character counts as a hyphen in a grouped personal number.
+_DASHES = {ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u30fc\u2043"}
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalRecord:
+    """One use or cancel as a terminal logged it. `ts` is the text as written (hashed and signed as
+    written), `ts_jst` the same moment parsed once, aware, in JST; `cancel_of` is None for a use."""
+
+    type: str
+    terminal_id: str
+    seq: int
+    ts: str
+    ts_jst: dt.datetime
+    merchant_id: str
+    municipality_code: str
+    mykey_id: str
+    amount: int
+    auth_id: str
+    cancel_of: str | None
+    card_cert_serial: str
+    card_sig: str
+    prev_hash: str
+    hash: str
+    v: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalSeal:
+    """The seal that ends an upload file: `records` counted before it, signed by the terminal (`term_sig`)."""
+
+    terminal_id: str
+    seq: int
+    ts: str
+    ts_jst: dt.datetime
+    records: int
+    prev_hash: str
+    hash: str
+    term_sig: str
+    v: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLine:
+    """One non-empty line of a terminal file.
+
+    fields: the JSON object as read (None when the line is no JSON object); entry: the typed record or seal
+    when the shape rules hold; shape: the shape problem (the file is refused whole) or None; values: the
+    value problems of a use/cancel (the record alone is quarantined; every problem kept, the first is the
+    reason); parsed: whether the line was JSON at all, value: the parsed JSON value (any type), unparsed: what
+    may be kept of a line that was not JSON. `safe_text` is computed only when a line is to be stored.
+    """
+
+    line_number: int
+    fields: dict[str, Any] | None
+    entry: TerminalRecord | TerminalSeal | None
+    shape: Problem | None
+    values: tuple[Problem, ...]
+    parsed: bool = False
+    value: Any = None
+    unparsed: str | None = None
+
+    @property
+    def safe_text(self) -> str | None:
+        """What may be stored of the line: re-serialised with personal numbers masked by field, or for a line
+        that is not JSON its plain-ASCII text without escapes (None when nothing can be kept safely)."""
+        return safe_serialisation(self.value) if self.parsed else self.unparsed
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """A terminal file read line by line. problem: the file's own problem (a byte order mark) or None; lines:
+    every non-empty line in order (a line too long to read holds its problem in `shape`)."""
+
+    lines: tuple[ParsedLine, ...]
+    problem: Problem | None
+
+    def first_shape_problem(self) -> tuple[ParsedLine, Problem] | None:
+        for line in self.lines:
+            if line.shape is not None:
+                return line, line.shape
+        return None
+
+
+class _Refused(ValueError):
+    """Raised inside the JSON parser's hooks: the line is refused (message is safe to show)."""
+
+
+def split_lines(data: bytes) -> list[tuple[int, bytes]]:
+    """(line_number, bytes without the line end) of each non-blank line, LF or CRLF line ends."""
+    lines = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
-        text = raw.rstrip(b"\r").decode("utf-8")
-        if text.strip():
-            yield number, text
+        body = raw[:-1] if raw.endswith(b"\r") else raw
+        if body.strip(b" \t\r"):
+            lines.append((number, body))
+    return lines
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > INT_DIGITS_MAX:
+        raise _Refused("an integer has more digits than a 64-bit integer holds")
+    value = int(text)
+    if not -BIGINT_MAX - 1 <= value <= BIGINT_MAX:
+        raise _Refused("an integer is past 64 bits")
+    return value
+
+
+def _no_constants(text: str) -> Any:
+    raise _Refused(f"{text} is not a JSON number")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _Refused("a key appears twice in one object")
+    return result
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays/objects outside string literals (an upper bound when it is small); one
+    pass over the text, only for the rare line with more brackets than a record can nest."""
+    brackets = text.count("[") + text.count("{")
+    if brackets <= NESTING_MAX:
+        return brackets
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _loads(text: str) -> Any:
+    """Strict RFC 8259 parse of one line: no NaN/Infinity, no duplicate keys, 64-bit integers, bounded depth."""
+    if _nesting_depth(text) > NESTING_MAX:
+        raise _Refused(f"nested deeper than {NESTING_MAX} levels")
+    try:
+        return json.loads(
+            text, parse_int=_bounded_int, parse_constant=_no_constants, object_pairs_hook=_no_duplicate_keys
+        )
+    except RecursionError as exc:  # unreachable after the depth check; kept so no input escapes as a crash
+        raise _Refused("nested too deeply") from exc
+
+
+def normalised_text(text: str) -> str:
+    """A text value as the personal-number rule judges it: NFKC, every dash/hyphen/minus as `-`."""
+    return unicodedata.normalize("NFKC", text).translate(_DASHES)
+
+
+def is_personal_number(text: str) -> bool:
+    """FORMATS.md's rule on one text value, after normalisation (full-width digits, ideographic spaces).
+    Cheap length filter first: 12 digits grouped 4-4-4 are at most 14 characters after trimming, and at least
+    6 before NFKC (which can expand one character, e.g. ⑫, to two)."""
+    stripped = text.strip()
+    return 6 <= len(stripped) <= 14 and looks_like_my_number(normalised_text(stripped))
+
+
+def _masked(value: Any) -> Any:
+    """The parsed value with every text value (or key) that is a personal number masked."""
+    if isinstance(value, str):
+        return MY_NUMBER_MASK if is_personal_number(value) else value
+    if isinstance(value, dict):
+        return {_masked(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def safe_serialisation(value: Any) -> str:
+    """A parsed JSON value re-serialised (sorted keys, compact) with personal numbers masked; lone
+    surrogates written as escapes so the text can be stored as UTF-8."""
+    text = json.dumps(_masked(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _unparsed_safe_text(text: str) -> str | None:
+    """What may be kept of a line that did not parse: plain ASCII without escapes (the store masks digit runs);
+    anything else could hide a personal number the parser never saw, so it is withheld."""
+    if text.isascii() and "\\" not in text and len(text) <= QUARANTINE_TEXT_CHARS_MAX:
+        return text
+    return None
+
+
+def _shape(code: str, field: str | None, detail: str) -> Problem:
+    # A detail may quote keys from the input: lone surrogates are written as escapes so it can be stored.
+    return Problem(code, field, detail.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def _shape_problem(obj: Any) -> Problem | None:
+    """The rules that make a line a record at all; breaking one refuses the file (terminal_record_invalid)."""
+    invalid = Reason.TERMINAL_RECORD_INVALID
+    if not isinstance(obj, dict):
+        return _shape(invalid, None, f"a JSON {type(obj).__name__}, not an object")
+    record_type = obj.get("type")
+    expected = FIELDS_BY_TYPE.get(record_type) if isinstance(record_type, str) else None
+    if expected is None:
+        return _shape(invalid, "type", "type is not use, cancel or seal")
+    if obj.keys() != expected:
+        differ = ", ".join(sorted(_masked(key)[:40] for key in set(obj) ^ expected))  # keys are input too
+        return _shape(invalid, None, f"fields differ from a {record_type} record: {differ}"[:300])
+    for name, value in obj.items():
+        wanted = int if name in _INT_FIELDS else str
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            return _shape(invalid, name, f"{name} is not {'an integer' if wanted is int else 'a string'}")
+        if wanted is str and (len(value) > STRING_CHARS_MAX or _SURROGATE_RE.search(value)):
+            return _shape(invalid, name, f"{name} is longer than {STRING_CHARS_MAX} characters or not Unicode text")
+    if obj["v"] != FORMAT_VERSION:
+        return _shape(invalid, "v", f"format version {obj['v']} is not {FORMAT_VERSION}")
+    if not 1 <= obj["seq"] <= SEQ_MAX:
+        return _shape(invalid, "seq", f"seq is outside 1..{SEQ_MAX}")
+    if record_type == "seal" and not 0 <= obj["records"] <= BIGINT_MAX:
+        return _shape(invalid, "records", "records is negative")
+    if not _TERMINAL_ID_RE.fullmatch(obj["terminal_id"]):
+        return _shape(invalid, "terminal_id", "terminal_id is not T followed by 8 digits")
+    if parse_timestamp(obj["ts"]) is None:
+        return _shape(invalid, "ts", "ts is not an ISO 8601 timestamp with offset")
+    for name in ("prev_hash", "hash"):
+        if not _HASH_RE.fullmatch(obj[name]):
+            return _shape(invalid, name, f"{name} is not 64 lowercase hex digits")
+    return None
+
+
+def _value_problems(obj: Mapping[str, Any]) -> tuple[Problem, ...]:
+    """The value rules of a use/cancel (shape already holds), in check order: required, personal number,
+    patterns, amount. Such a record is quarantined on its own."""
+    problems: list[Problem] = []
+    texts = [name for name in sorted(obj) if isinstance(obj[name], str) and name not in ("ts", "hash", "prev_hash")]
+    for name in texts:
+        if obj[name] == "":
+            problems.append(Problem(Reason.FIELD_REQUIRED, name, f"{name} is empty"))
+    personal = {name for name in texts if is_personal_number(obj[name])}
+    for name in sorted(personal):
+        problems.append(Problem(Reason.MY_NUMBER_DETECTED, name, f"{name} holds a personal number (masked)"))
+    checks = (
+        ("merchant_id", _MERCHANT_ID_RE, "M followed by 8 digits"),
+        ("municipality_code", _MUNICIPALITY_RE, "6 digits"),
+        ("mykey_id", _MYKEY_ID_RE, "8 to 16 letters and digits with a letter"),
+        ("card_cert_serial", _HEX_SERIAL_RE, "1 to 64 hex digits"),
+    )
+    for name, pattern, shape in checks:
+        if obj[name] and name not in personal and not pattern.fullmatch(obj[name]):
+            problems.append(Problem(Reason.FIELD_PATTERN, name, f"{name} is not {shape}"))
+    code = obj["municipality_code"]
+    if _MUNICIPALITY_RE.fullmatch(code) and not is_valid_municipality_code(code):
+        problems.append(Problem(Reason.MUNICIPALITY_CODE_CHECK_DIGIT, "municipality_code",
+                                    f"municipality_code {code} fails its check digit"))
+    for name in ("auth_id", "cancel_of"):
+        if name in obj and len(obj[name]) > REF_CHARS_MAX:
+            problems.append(Problem(Reason.FIELD_PATTERN, name, f"{name} is longer than {REF_CHARS_MAX}"))
+    amount = obj["amount"]
+    if amount < 0:
+        problems.append(Problem(Reason.AMOUNT_SIGNED, "amount", "amount is negative"))
+    elif amount > AMOUNT_MAX_YEN:
+        problems.append(Problem(Reason.AMOUNT_OUT_OF_RANGE, "amount",
+                                    f"amount {amount} is over {AMOUNT_MAX_YEN:,} yen for one transaction"))
+    return tuple(problems)
+
+
+def _entry(obj: Mapping[str, Any]) -> TerminalRecord | TerminalSeal:
+    ts_jst = parse_timestamp(obj["ts"])
+    assert ts_jst is not None  # the shape rules parsed it
+    if obj["type"] == "seal":
+        return TerminalSeal(obj["terminal_id"], obj["seq"], obj["ts"], ts_jst, obj["records"], obj["prev_hash"],
+                            obj["hash"], obj["term_sig"], obj["v"])
+    return TerminalRecord(
+        obj["type"], obj["terminal_id"], obj["seq"], obj["ts"], ts_jst, obj["merchant_id"],
+        obj["municipality_code"], obj["mykey_id"], obj["amount"], obj["auth_id"], obj.get("cancel_of"),
+        obj["card_cert_serial"], obj["card_sig"], obj["prev_hash"], obj["hash"], obj["v"],
+    )
+
+
+def parse_line(line_number: int, raw: bytes) -> ParsedLine:
+    """One line of a terminal file (without its line end): shape and value rules. Never raises."""
+    invalid_json = Reason.TERMINAL_JSON_INVALID
+    if len(raw) > LINE_BYTES_MAX:
+        return ParsedLine(line_number, None, None, Problem(
+            Reason.TERMINAL_LINE_TOO_LONG, None, f"{len(raw)} bytes is over the limit of {LINE_BYTES_MAX}"), (), None)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return ParsedLine(line_number, None, None, Problem(invalid_json, None, "the line is not UTF-8"), (), None)
+    try:
+        obj = _loads(text)
+    except (_Refused, ValueError) as exc:
+        detail = str(exc) if isinstance(exc, _Refused) else "not JSON"
+        return ParsedLine(line_number, None, None, Problem(invalid_json, None, detail),
+                          (), unparsed=_unparsed_safe_text(text))
+    shape = _shape_problem(obj)
+    if shape is not None:
+        return ParsedLine(line_number, obj if isinstance(obj, dict) else None, None, shape, (), True, obj)
+    values = () if obj["type"] == "seal" else _value_problems(obj)
+    return ParsedLine(line_number, obj, _entry(obj), None, values, True, obj)
+
+
+def parse_file(data: bytes, max_lines: int | None = None) -> ParsedFile:
+    """Every non-empty line of a terminal file, parsed. A leading byte order mark is the file's problem (the
+    lines after it are still parsed, for what may be kept of them); more than `max_lines` lines is too (and
+    then no line is parsed). Never raises."""
+    problem = None
+    if data.startswith(BOM):  # RFC 8259 forbids adding one; the canonical form has none
+        problem = Problem(Reason.TERMINAL_JSON_INVALID, None, "the file starts with a byte order mark")
+        data = data[len(BOM):]
+    raw_lines = split_lines(data)
+    if max_lines is not None and len(raw_lines) > max_lines:
+        return ParsedFile((), Problem(Reason.FILE_TOO_MANY_ROWS, None,
+                                          f"more than {max_lines} records (the configured limit)"))
+    return ParsedFile(tuple(parse_line(number, raw) for number, raw in raw_lines), problem)
+
+
+def ts_window_problem(ts_jst: dt.datetime, business_date: dt.date, what: str) -> Problem | None:
+    """`date_out_of_range` when a record's or seal's JST date is outside D-400 .. D+1 (as CSV timestamps)."""
+    low = business_date - dt.timedelta(days=TRANSACTION_DAYS_BEFORE_MAX)
+    high = business_date + dt.timedelta(days=TRANSACTION_DAYS_AFTER_MAX)
+    day = ts_jst.date()
+    if low <= day <= high:
+        return None
+    return Problem(Reason.DATE_OUT_OF_RANGE, "ts", f"{what} ts {day} is outside {low}..{high}")
+
+
+def record_body(record_type: str, terminal_id: str, seq: int, ts: str, merchant_id: str, municipality_code: str,
+                mykey_id: str, amount: int, auth_id: str, card_cert_serial: str,
+                cancel_of: str | None = None) -> dict[str, Any]:
+    """The fields of a use/cancel before `card_sig`, `prev_hash` and `hash` (what producers build and sign)."""
+    if record_type not in ("use", "cancel") or (record_type == "cancel") != (cancel_of is not None):
+        raise ValueError("a use has no cancel_of; a cancel has one")
+    body: dict[str, Any] = {
+        "v": FORMAT_VERSION, "type": record_type, "terminal_id": terminal_id, "seq": seq, "ts": ts,
+        "merchant_id": merchant_id, "municipality_code": municipality_code, "mykey_id": mykey_id,
+        "amount": amount, "auth_id": auth_id, "card_cert_serial": card_cert_serial,
+    }
+    if cancel_of is not None:
+        body["cancel_of"] = cancel_of
+    return body

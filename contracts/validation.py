@@ -35,6 +35,8 @@ from typing import Any, Protocol
 
 from contracts.codes import is_valid_municipality_code, looks_like_my_number
 from contracts.in_force import snapshot_in_force
+from contracts.jst import parse_timestamp_jst
+from contracts.limits import AMOUNT_MAX_YEN
 from contracts.problems import Problem
 from contracts.reasons import Reason
 from contracts.schemas import (
@@ -45,8 +47,6 @@ from contracts.schemas import (
     FileKind,
 )
 
-JST = dt.timezone(dt.timedelta(hours=9), "Asia/Tokyo")
-AMOUNT_MAX_YEN = 10_000_000
 COUNT_MAX_DIGITS = 18  # fits BIGINT
 TRANSACTION_DAYS_BEFORE_MAX = 400  # a row's timestamp may be this many days before the file's date
 TRANSACTION_DAYS_AFTER_MAX = 1  # ... and this many after (a late-evening offset, clock skew)
@@ -55,9 +55,6 @@ MASTER_DATE_MIN = dt.date(1989, 1, 8)  # master validity dates: Heisei onwards .
 MASTER_DATE_MAX = dt.date(2099, 12, 31)  # ... to the end of the century (an open end is an empty field)
 
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_TIMESTAMP_RE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
-)
 _DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
 _MEMO_ENTRIES_MAX = 65_536
 _MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM))
@@ -160,17 +157,6 @@ def _check_date(column: Column, text: str) -> Checked:
     return None, Problem(
         Reason.DATE_INVALID, column.name, f"{column.name} is not a YYYY-MM-DD date: {text!r}"
     )
-
-
-def parse_timestamp_jst(text: str) -> dt.datetime | None:
-    """An ISO 8601 timestamp with offset (`Z` or ±HH:MM) as naive JST wall-clock time; None if invalid."""
-    if not _TIMESTAMP_RE.fullmatch(text):
-        return None
-    try:
-        aware = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return aware.astimezone(JST).replace(tzinfo=None)
 
 
 def _check_timestamp(column: Column, text: str) -> Checked:

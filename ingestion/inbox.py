@@ -1,37 +1,50 @@
 """Finding the files of an inbox, telling their kind and business date from their names, and ordering them.
 
 Only inbox/{master,platform,terminal,partner,bank} are scanned; anything else at the top level (`later/`,
-`faults.json`, `world.json`) is ignored, as are hidden files (names starting with `.`, e.g. partial uploads).
+`faults.json`, `world.json`) is ignored. Names and their patterns are contracts.inbox_names'.
+
+Delivery rule (docs/formats.md, "Delivering files"): a sender writes a file under a temporary name and renames
+it when complete. Names starting with `.` (at any level) or ending in `.tmp` or `.part` are never read. A file
+whose modification time is less than `settle_seconds` before the scan (seisan.toml `[ingest] settle_seconds`)
+may still be being written: it is left for the next run, not recorded anywhere but in the run's progress
+lines. A file name that is not valid UTF-8 or holds control or bidirectional-override characters is not
+understood: it is listed with kind `unknown` and reason `file_name_invalid`, under a printable path (the
+offending bytes written `\\xff`, characters `\\u000a`), so it ends as a `rejected` manifest row like any
+unknown file.
 This module reads directory entries and file metadata only, never file contents.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass
+import time
+import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts.schemas import CSV_KINDS, classify
+from contracts.inbox_names import BANK_KIND, SOURCES, TERMINAL_KIND, match_path
+from contracts.reasons import Reason
+from contracts.schemas import CSV_KINDS
 
-SOURCES = ("master", "platform", "terminal", "partner", "bank")
-TERMINAL_KIND = "terminal_log"
-BANK_KIND = "bank_statement"
+__all__ = ["BANK_KIND", "SOURCES", "TERMINAL_KIND", "UNKNOWN_KIND", "InboxFile", "InboxScan", "files_due",
+           "load_phase", "scan", "scan_inbox"]
+
 UNKNOWN_KIND = "unknown"
-_TERMINAL_NAME = re.compile(r"(?P<terminal>T[0-9]{8})_(?P<date>[0-9]{8})_(?P<upload>[0-9]{4})\.jsonl")
-_BANK_NAME = re.compile(r"(?P<bank>[0-9]{4})_(?P<branch>[0-9]{3})_(?P<account>[0-9]{7})_(?P<date>[0-9]{8})\.txt")
+TEMPORARY_SUFFIXES = (".tmp", ".part")
 _KIND_RANK = {kind.name: rank for rank, kind in enumerate(CSV_KINDS)}
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
 
 @dataclass(frozen=True, slots=True)
 class InboxFile:
     """One file found in the inbox.
 
-    path: absolute path; rel_path: path relative to the inbox, `/`-separated (the manifest's `path`);
-    source: inbox folder; name: file name; kind: a CSV kind name, `terminal_log`, `bank_statement` or
-    `unknown`; business_date: the date in the name (None when the name is not understood); groups: the
-    name's other parts (`partner`, `terminal`, `upload`, `bank`, `branch`, `account`); size_bytes, mtime_ns:
-    file metadata at scan time.
+    path: absolute path (as the OS names it); rel_path: path relative to the inbox, `/`-separated and always
+    printable UTF-8 (the manifest's `path`); source: inbox folder; name: file name (printable); kind: a CSV
+    kind name, `terminal_log`, `bank_statement` or `unknown`; business_date: the date in the name (None when
+    the name is not understood); groups: the name's other parts (`partner`, `terminal`, `upload`, `bank`,
+    `branch`, `account`); size_bytes, mtime_ns: file metadata at scan time; name_invalid: the name was not
+    valid UTF-8 or held unsafe characters (kind is then `unknown`).
     """
 
     path: Path
@@ -43,73 +56,98 @@ class InboxFile:
     groups: dict[str, str]
     size_bytes: int
     mtime_ns: int
+    name_invalid: bool = False
 
     @property
     def identity(self) -> tuple[str, str]:
         """FORMATS.md "File identity": a file is its name (within its source folder) and its content."""
         return self.source, self.name
 
-
-def _parse_date(text: str) -> dt.date | None:
-    try:
-        return dt.datetime.strptime(text, "%Y%m%d").date()
-    except ValueError:
-        return None
-
-
-def _classify(source: str, rel_parts: tuple[str, ...]) -> tuple[str, dict[str, str]]:
-    name = rel_parts[-1]
-    folder = rel_parts[-2] if len(rel_parts) >= 3 else None
-    if source == "terminal":
-        match = _TERMINAL_NAME.fullmatch(name)
-        if match and folder == match["terminal"] and len(rel_parts) == 3:
-            return TERMINAL_KIND, match.groupdict()
-        return UNKNOWN_KIND, {}
-    if source == "bank":
-        match = _BANK_NAME.fullmatch(name)
-        if match and folder == match["bank"] and len(rel_parts) == 3:
-            return BANK_KIND, match.groupdict()
-        return UNKNOWN_KIND, {}
-    found = classify(source, name)
-    if found is None:
-        return UNKNOWN_KIND, {}
-    kind, groups = found
-    expected_depth = 3 if source == "partner" else 2
-    if len(rel_parts) != expected_depth or (source == "partner" and folder != groups.get("partner")):
-        return UNKNOWN_KIND, {}
-    return kind.name, groups
+    @property
+    def rejection(self) -> tuple[str, str]:
+        """(reason code, detail) for a file of kind `unknown`."""
+        if self.name_invalid:
+            return Reason.FILE_NAME_INVALID, f"{self.rel_path}: the name is not valid UTF-8 or holds control characters"
+        return Reason.FILE_UNKNOWN_KIND, f"{self.rel_path} matches no inbox file pattern"
 
 
-def scan_inbox(inbox: Path) -> list[InboxFile]:
-    """Every regular, non-hidden file under the five source folders, classified, in path order."""
+@dataclass(frozen=True, slots=True)
+class InboxScan:
+    """What one scan found: the files to consider, and the printable paths of files left for a later run
+    because they changed within the settle time."""
+
+    files: list[InboxFile]
+    unsettled: list[str] = field(default_factory=list)
+
+
+def _unsafe_char(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS
+
+
+def printable_path(rel: str) -> tuple[str, bool]:
+    """(path safe to store and print, whether it had to be changed): a byte that is not UTF-8 (a surrogate
+    escape from the OS) is written `\\xff`, a control or bidirectional-override character `\\u202e`, so an
+    operator can still find the file and two different bad names stay different."""
+    text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    safe = "".join(f"\\u{ord(c):04x}" if _unsafe_char(c) else c for c in text)
+    return safe, safe != rel
+
+
+def _ignored(rel_parts: tuple[str, ...]) -> bool:
+    """The delivery rule: hidden names and temporary names are files still being delivered."""
+    return any(part.startswith(".") for part in rel_parts) or rel_parts[-1].endswith(TEMPORARY_SUFFIXES)
+
+
+def _inbox_file(path: Path, rel_parts: tuple[str, ...], stat_size: int, stat_mtime_ns: int) -> InboxFile:
+    rel, invalid = printable_path("/".join(rel_parts))
+    source = rel_parts[0]
+    found = None if invalid else match_path(rel_parts)
+    return InboxFile(
+        path,
+        rel,
+        source,
+        rel.rsplit("/", 1)[-1],
+        found.kind if found else UNKNOWN_KIND,
+        found.business_date if found else None,
+        dict(found.parts) if found else {},
+        stat_size,
+        stat_mtime_ns,
+        invalid,
+    )
+
+
+def scan(inbox: Path, settle_seconds: float = 0.0, now_ns: int | None = None) -> InboxScan:
+    """Every regular file under the five source folders that the delivery rule lets through, classified, in
+    path order; files modified less than `settle_seconds` before `now_ns` (default: the clock) are left out
+    and listed as unsettled. A file that disappears while being scanned (renamed away) is not listed."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    settle_ns = int(settle_seconds * 1_000_000_000)
     files: list[InboxFile] = []
+    unsettled: list[str] = []
     for source in SOURCES:
         root = inbox / source
         if not root.is_dir():
             continue
         for path in sorted(root.rglob("*")):
-            rel = path.relative_to(inbox)
-            if not path.is_file() or any(part.startswith(".") for part in rel.parts):
+            rel_parts = path.relative_to(inbox).parts
+            if _ignored(rel_parts):
                 continue
-            kind, groups = _classify(source, rel.parts)
-            business_date = _parse_date(groups["date"]) if "date" in groups else None
-            if kind != UNKNOWN_KIND and business_date is None:
-                kind = UNKNOWN_KIND
-            stat = path.stat()
-            files.append(
-                InboxFile(
-                    path,
-                    rel.as_posix(),
-                    source,
-                    path.name,
-                    kind,
-                    business_date,
-                    {k: v for k, v in groups.items() if k != "date"},
-                    stat.st_size,
-                    stat.st_mtime_ns,
-                )
-            )
-    return files
+            try:
+                if not path.is_file():
+                    continue
+                stat = path.stat()
+            except OSError:
+                continue
+            if 0 <= now_ns - stat.st_mtime_ns < settle_ns:
+                unsettled.append(printable_path("/".join(rel_parts))[0])
+                continue
+            files.append(_inbox_file(path, rel_parts, stat.st_size, stat.st_mtime_ns))
+    return InboxScan(files, unsettled)
+
+
+def scan_inbox(inbox: Path, settle_seconds: float = 0.0, now_ns: int | None = None) -> list[InboxFile]:
+    """The files of `scan` (without the unsettled list)."""
+    return scan(inbox, settle_seconds, now_ns).files
 
 
 def load_phase(file: InboxFile) -> int:

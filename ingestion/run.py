@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from ingestion.csv_loader import (
     split_csv_records,
 )
 from ingestion.identity import ManifestIndex, Seen, Verdict
-from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan_inbox
+from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
 from ingestion.release import HeldFile, held_files, masters_to_check, record_check, release
@@ -170,29 +169,6 @@ def _internal_error(exc: BaseException, what: str) -> FileOutcome:
     )
 
 
-def _storable_name(text: str) -> str:
-    """`text` as it can be stored (UTF-8): bytes of a name that is not valid UTF-8 shown as \\xNN escapes."""
-    return os.fsencode(text).decode("utf-8", "backslashreplace")
-
-
-def _with_storable_name(file: InboxFile) -> tuple[InboxFile, bool]:
-    """The file with a name the manifest can hold, and whether its name was not valid UTF-8 (then it is of no
-    known kind: file_name_invalid)."""
-    try:
-        file.rel_path.encode("utf-8")
-        return file, False
-    except UnicodeEncodeError:
-        renamed = dataclasses.replace(
-            file,
-            rel_path=_storable_name(file.rel_path),
-            name=_storable_name(file.name),
-            kind=UNKNOWN_KIND,
-            business_date=None,
-            groups={},
-        )
-        return renamed, True
-
-
 @dataclass(slots=True)
 class _Batch:
     """Outcomes decided but not yet written, the (table, scope) pairs their CSV rows occupy, their row count
@@ -220,7 +196,6 @@ class _Run:
     chains: TerminalChains
     statements: LoadedStatements
     attempts: Attempts
-    bad_names: frozenset[str] = frozenset()
     batch: _Batch = field(default_factory=_Batch)
 
     def flush(self) -> None:
@@ -338,13 +313,7 @@ class _Run:
                 None,
             )
         if file.kind == UNKNOWN_KIND:
-            if file.rel_path in self.bad_names:
-                return whole_file(
-                    FileStatus.REJECTED, Reason.FILE_NAME_INVALID, f"{file.rel_path} is not valid UTF-8", None
-                )
-            return whole_file(
-                FileStatus.REJECTED, Reason.FILE_UNKNOWN_KIND, f"{file.rel_path} matches no inbox file pattern", None
-            )
+            return whole_file(FileStatus.REJECTED, *file.rejection, None)
         crashed = self._crashed(item)
         if crashed is not None:
             return crashed
@@ -491,13 +460,15 @@ def ingest(
     business_date: dt.date,
     limits: Limits = Limits(),
     progress: Callable[[str], None] | None = None,
+    settle_seconds: float = 0.0,
 ) -> IngestSummary:
     """Load every file of `inbox` named for `business_date` or earlier that is not loaded yet.
 
     Idempotent: running it again for the same date with the same inbox adds nothing. Files named for later
     dates are left for their run. Files rejected for a retryable reason (ingestion.identity) are evaluated
-    again; a new manifest row is written only when the outcome changed. Raises only on programmer errors or
-    when the warehouse cannot be written.
+    again; a new manifest row is written only when the outcome changed. Files modified less than
+    `settle_seconds` ago are left for the next run (ingestion.inbox, the delivery rule). Raises only on
+    programmer errors or when the warehouse cannot be written.
     """
     started = time.perf_counter()
     ensure_raw_schema(con)
@@ -517,9 +488,11 @@ def ingest(
         LoadedStatements(con),
         Attempts.open(Path(raw_dir)),
     )
-    named = [_with_storable_name(file) for file in scan_inbox(Path(inbox))]
-    run.bad_names = frozenset(file.rel_path for file, bad in named if bad)
-    due = files_due([file for file, _ in named], business_date)
+    found = scan(Path(inbox), settle_seconds)
+    for path in found.unsettled:
+        if progress is not None:
+            progress(f"{path}: changed within the last {settle_seconds:g} s, left for the next run")
+    due = files_due(found.files, business_date)
     for batch in batches(due):
         run.ingest_batch(batch)
     run.release_held(due)

@@ -1,16 +1,21 @@
 """Loading one terminal log (terminal/<tid>/<tid>_D_<nnnn>.jsonl): verify, link to the terminal's other files,
 check card signatures, and turn it into raw.terminal_records / raw.terminal_seals rows.
 
+Reading and the shape and value rules of a line are the contract's (`contracts.terminal_log.parse_file`);
+this module decides what they mean for the file and checks what needs the warehouse. Nothing it stores of a
+refused line is the line as delivered: it is the parser's `safe_text` (personal numbers masked by field).
+
 Order of checks (docs/formats.md, "Terminal logs"):
-1. whole file: JSON lines (`terminal_json_invalid`), record shape (`terminal_record_invalid`), terminal id
+1. whole file: a byte order mark or a line that is not strict JSON (`terminal_json_invalid`), a line over
+   16 KiB (`terminal_line_too_long`), record shape (`terminal_record_invalid`), terminal id
    (`terminal_id_mismatch`), the last record's `ts` within D-400 .. D+1 days of the file's business date
    (`date_out_of_range`, as for CSV timestamps), the file on its own (`contracts.terminal_log.verify_chain`
    with the key of the terminals master in force on the seal's JST date), then its place among loaded files:
    an exact repeat of a loaded file is all `duplicate_key`; any other overlap, or a first record that does not
    link to the loaded
    seal at seq-1 (or a loaded successor that does not link to this seal) is `terminal_fork`;
-2. per use/cancel record: field values (the CSV rules: My Number, patterns, check digit, amount, timestamp,
-   `ts` within D-400 .. D+1 days: `date_out_of_range`), masters (`municipality_unknown`, `merchant_unknown`),
+2. per use/cancel record: field values (`contracts.terminal_log`: required, My Number, patterns, check digit,
+   amount; `ts` within D-400 .. D+1 days: `date_out_of_range`), masters (`municipality_unknown`, `merchant_unknown`),
    the card certificate (`terminal_cert_not_valid`) and signature (`terminal_card_signature_invalid`); such
    records are quarantined alone.
 A missing predecessor opens a row in raw.terminal_seq_gaps; a file that fills a gap resolves it.
@@ -22,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -31,97 +35,44 @@ import pyarrow as pa
 from cryptography import x509
 
 from contracts import terminal_log
+from contracts.problems import Problem
 from contracts.reasons import Reason
-from contracts.schemas import GENERIC_REF, HEX_SERIAL, MERCHANT_ID, MUNICIPALITY_CODE, MYKEY_ID, FileKind
-from contracts.schemas import Column as C
-from contracts.schemas import ColumnType as T
-from contracts.validation import InMemoryMasters, check_fields, date_range_problems, parse_timestamp_jst
+from contracts.terminal_log import ParsedLine, TerminalRecord, TerminalSeal
+from contracts.validation import InMemoryMasters
 from ingestion.inbox import InboxFile
 from ingestion.masters import MastersInForce
 from ingestion.outcome import LOADED, REJECTED, FileOutcome, GapChange, QuarantinedRecord, whole_file
 from ingestion.schema import TERMINAL_RECORDS, TERMINAL_SEALS
 from ingestion.terminal_state import Cert, CertLookup, TerminalChains
 
-# The value rules of a use/cancel record, expressed as a CSV kind so that contracts.validation checks them
-# exactly as it checks the same fields in CSV files.
-_RECORD_VALUES = FileKind(
-    "terminal_record",
-    "terminal",
-    r"",
-    (
-        C("ts", T.TIMESTAMP),
-        C("merchant_id", T.ID, pattern=MERCHANT_ID),
-        C("municipality_code", T.ID, pattern=MUNICIPALITY_CODE),
-        C("mykey_id", T.ID, pattern=MYKEY_ID),
-        C("amount", T.AMOUNT),
-        C("auth_id", T.ID, pattern=GENERIC_REF),
-        C("cancel_of", T.ID, required=False, pattern=GENERIC_REF),
-        C("card_cert_serial", T.ID, pattern=HEX_SERIAL),
-    ),
-    (),
-)
-_INT_FIELDS = frozenset(("v", "seq", "amount", "records"))
 
-
-@dataclass(frozen=True, slots=True)
-class _Line:
-    line_number: int
-    text: str
-    record: dict[str, Any]
+def _evidence(lines: tuple[ParsedLine, ...]) -> list[tuple[int, str | None]]:
+    """(line_number, safe text) of every line: what a file quarantined whole keeps of each record."""
+    return [(line.line_number, line.safe_text) for line in lines]
 
 
 def split_terminal_records(data: bytes) -> list[tuple[int, str | None]] | None:
-    """(line_number, text) of each non-empty line, for quarantining a file whole; None if not UTF-8."""
-    try:
-        return [(number, text) for number, text in terminal_log.iter_json_lines(data)]
-    except UnicodeDecodeError:
-        return None
+    """(line_number, safe text) of each non-empty line, for quarantining a file whole (a conflict)."""
+    return _evidence(terminal_log.parse_file(data).lines) or None
 
 
-def _shape_problem(record: Any) -> str | None:
-    if not isinstance(record, dict):
-        return "not a JSON object"
-    expected = terminal_log.FIELDS_BY_TYPE.get(record.get("type"))
-    if expected is None:
-        return f"unknown type {record.get('type')!r}"
-    if set(record) != expected:
-        return f"fields differ from a {record['type']} record: " + ", ".join(sorted(set(record) ^ expected))
-    for name, value in record.items():
-        wanted = int if name in _INT_FIELDS else str
-        if isinstance(value, bool) or not isinstance(value, wanted):
-            return f"{name} is not {'an integer' if wanted is int else 'a string'}"
-    if record["v"] != terminal_log.FORMAT_VERSION or record["seq"] < 1:
-        return "unsupported version or seq below 1"
-    if parse_timestamp_jst(record["ts"]) is None:
-        return "ts is not an ISO 8601 timestamp with offset"
-    return None
+def _line_detail(line_number: int, detail: str) -> str:
+    # "line 3 is not JSON" is the wording reports have always shown for a torn line; keep it.
+    return f"line {line_number} is not JSON" if detail == "not JSON" else f"line {line_number}: {detail}"
 
 
-def _parse(data: bytes, max_records: int) -> tuple[list[_Line], FileOutcome | None]:
-    try:
-        pairs = list(terminal_log.iter_json_lines(data))
-    except UnicodeDecodeError:
-        return [], whole_file(REJECTED, Reason.TERMINAL_JSON_INVALID, "the file is not UTF-8", None)
-    if len(pairs) > max_records:
-        return [], whole_file(
-            REJECTED,
-            Reason.FILE_TOO_MANY_ROWS,
-            f"more than {max_records} records (the configured limit)",
-            None,
-        )
-    lines: list[_Line] = []
-    for number, text in pairs:
-        try:
-            record = json.loads(text)
-        except ValueError:
-            return [], whole_file(REJECTED, Reason.TERMINAL_JSON_INVALID, f"line {number} is not JSON", pairs)
-        problem = _shape_problem(record)
-        if problem is not None:
-            return [], whole_file(REJECTED, Reason.TERMINAL_RECORD_INVALID, f"line {number}: {problem}", pairs)
-        lines.append(_Line(number, text, record))
-    if not lines:
-        return [], whole_file(REJECTED, Reason.TERMINAL_FILE_EMPTY, "the file holds no records", None)
-    return lines, None
+def _parse(data: bytes, max_records: int) -> tuple[tuple[ParsedLine, ...], FileOutcome | None]:
+    parsed = terminal_log.parse_file(data, max_records)
+    if parsed.problem is not None:
+        return (), whole_file(REJECTED, parsed.problem.code, parsed.problem.detail, _evidence(parsed.lines) or None)
+    bad = parsed.first_shape_problem()
+    if bad is not None:
+        line, problem = bad
+        detail = _line_detail(line.line_number, problem.detail)
+        return (), whole_file(REJECTED, problem.code, detail, _evidence(parsed.lines))
+    if not parsed.lines:
+        return (), whole_file(REJECTED, Reason.TERMINAL_FILE_EMPTY, "the file holds no records", None)
+    return parsed.lines, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,32 +88,37 @@ class TerminalLookups:
 
 @dataclass(frozen=True, slots=True)
 class ParsedTerminalFile:
-    """A terminal file split into JSON records (lines), or the outcome that rejects it whole (rejected)."""
+    """A terminal file read into lines whose shape holds, or the outcome that rejects it whole (rejected)."""
 
-    lines: tuple[_Line, ...]
+    lines: tuple[ParsedLine, ...]
     rejected: FileOutcome | None
 
     def mykey_ids(self) -> set[str]:
         """The MyKey IDs of its use/cancel records (for prefetching certificates)."""
-        return {line.record["mykey_id"] for line in self.lines[:-1] if "mykey_id" in line.record}
+        return {line.entry.mykey_id for line in self.lines if isinstance(line.entry, TerminalRecord)}
 
     def seq_window(self, terminal_id: str) -> tuple[str, int, int] | None:
         """(terminal_id, first seq - 1, last seq + 1): the loaded seqs its placement looks at."""
         if not self.lines:
             return None
-        return terminal_id, self.lines[0].record["seq"] - 1, self.lines[-1].record["seq"] + 1
+        return terminal_id, _entry(self.lines[0]).seq - 1, _entry(self.lines[-1]).seq + 1
+
+
+def _entry(line: ParsedLine) -> TerminalRecord | TerminalSeal:
+    assert line.entry is not None  # only lines whose shape holds get this far
+    return line.entry
 
 
 def parse_terminal_file(data: bytes, max_records: int) -> ParsedTerminalFile:
-    """Split and shape-check a terminal file; reads nothing else."""
+    """Split and shape-check a terminal file; reads nothing else. Never raises."""
     lines, rejected = _parse(data, max_records)
-    return ParsedTerminalFile(tuple(lines), rejected)
+    return ParsedTerminalFile(lines, rejected)
 
 
-def _key_for(in_force: MastersInForce, terminal_id: str, seal: dict[str, Any]) -> Any:
-    if seal.get("type") != "seal":
+def _key_for(in_force: MastersInForce, terminal_id: str, last: TerminalRecord | TerminalSeal) -> Any:
+    if not isinstance(last, TerminalSeal):
         return None
-    encoded = in_force.terminal_key(terminal_id, parse_timestamp_jst(seal["ts"]).date())
+    encoded = in_force.terminal_key(terminal_id, last.ts_jst.date())
     if encoded is None:
         return None
     try:
@@ -189,29 +145,30 @@ def _gap_changes(
 
 
 def _placement(
-    chains: TerminalChains, terminal_id: str, lines: tuple[_Line, ...]
+    chains: TerminalChains, terminal_id: str, lines: tuple[ParsedLine, ...]
 ) -> tuple[str | None, str, tuple[GapChange, ...]]:
     """(problem code or `duplicate`, detail, gap changes) for the file among the terminal's loaded files."""
-    first, seal = lines[0].record, lines[-1].record
-    loaded = chains.loaded_by_seq(terminal_id, first["seq"] - 1, seal["seq"] + 1)
-    overlap = [line.record for line in lines if line.record["seq"] in loaded]
+    entries = [_entry(line) for line in lines]
+    first, seal = entries[0], entries[-1]
+    loaded = chains.loaded_by_seq(terminal_id, first.seq - 1, seal.seq + 1)
+    overlap = [e for e in entries if e.seq in loaded]
     if overlap:
-        if len(overlap) == len(lines) and all(loaded[r["seq"]][1] == r["hash"] for r in overlap):
+        if len(overlap) == len(entries) and all(loaded[e.seq][1] == e.hash for e in overlap):
             return "duplicate", "repeats a loaded file of this terminal", ()
         return Reason.TERMINAL_FORK, "records with seqs already loaded differ from the loaded ones", ()
-    if first["seq"] == 1 and first["prev_hash"] != terminal_log.GENESIS_HASH:
+    if first.seq == 1 and first.prev_hash != terminal_log.GENESIS_HASH:
         return Reason.TERMINAL_CHAIN_BROKEN, "seq 1 must link to 64 zeros", ()
-    predecessor = loaded.get(first["seq"] - 1)
-    if predecessor is not None and predecessor[1] != first["prev_hash"]:
-        return Reason.TERMINAL_FORK, f"seq {first['seq']} does not link to the loaded seal at seq-1", ()
-    successor = loaded.get(seal["seq"] + 1)
-    if successor is not None and successor[0] != seal["hash"]:
+    predecessor = loaded.get(first.seq - 1)
+    if predecessor is not None and predecessor[1] != first.prev_hash:
+        return Reason.TERMINAL_FORK, f"seq {first.seq} does not link to the loaded seal at seq-1", ()
+    successor = loaded.get(seal.seq + 1)
+    if successor is not None and successor[0] != seal.hash:
         return (
             Reason.TERMINAL_FORK,
-            f"the loaded file from seq {seal['seq'] + 1} does not link to this seal",
+            f"the loaded file from seq {seal.seq + 1} does not link to this seal",
             (),
         )
-    return None, "", _gap_changes(chains, terminal_id, first["seq"], seal["seq"], predecessor is not None)
+    return None, "", _gap_changes(chains, terminal_id, first.seq, seal.seq, predecessor is not None)
 
 
 @lru_cache(maxsize=4096)
@@ -222,77 +179,76 @@ def _certificate(der_b64: str) -> x509.Certificate | None:
         return None
 
 
-def _card_problem(record: dict[str, Any], ts: dt.datetime, certs: dict[str, list[Cert]]) -> QuarantinedRecord | None:
-    serial = int(record["card_cert_serial"], 16)
+def _card_problem(
+    record: TerminalRecord, fields: dict[str, Any], certs: dict[str, list[Cert]]
+) -> tuple[str, str, tuple[Problem, ...]] | None:
+    serial = int(record.card_cert_serial, 16)
+    ts = record.ts_jst.replace(tzinfo=None)  # certificate events are stored as JST wall-clock time
     candidates = [
         c
-        for c in certs.get(record["mykey_id"], [])
+        for c in certs.get(record.mykey_id, [])
         if c.serial == serial and c.valid_from_ts <= ts and (c.revoked_ts is None or ts < c.revoked_ts)
     ]
     certificate = _certificate(candidates[0].der_b64) if candidates else None
-    aware = ts.replace(tzinfo=dt.timezone(dt.timedelta(hours=9)))
-    if certificate is None or not (certificate.not_valid_before_utc <= aware <= certificate.not_valid_after_utc):
-        return QuarantinedRecord(
-            0,
+    moment = record.ts_jst
+    if certificate is None or not (certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc):
+        return (
             Reason.TERMINAL_CERT_NOT_VALID,
-            f"seq {record['seq']}: no registered, unrevoked certificate "
-            f"{record['card_cert_serial']} of this MyKey ID at {ts}",
-            None,
+            f"seq {record.seq}: no registered, unrevoked certificate of this MyKey ID at {ts}",
+            (Problem(Reason.TERMINAL_CERT_NOT_VALID, "card_cert_serial", "no registered, unrevoked certificate"),),
         )
-    public_key = certificate.public_key()
-    if not terminal_log.verify_card_signature(public_key, record):
-        return QuarantinedRecord(
-            0,
-            Reason.TERMINAL_CARD_SIGNATURE_INVALID,
-            f"seq {record['seq']}: the card signature does not verify",
-            None,
-        )
+    if not terminal_log.verify_card_signature(certificate.public_key(), fields):
+        detail = f"seq {record.seq}: the card signature does not verify"
+        code = Reason.TERMINAL_CARD_SIGNATURE_INVALID
+        return code, detail, (Problem(code, "card_sig", detail),)
     return None
 
 
 def _record_problem(
-    record: dict[str, Any], masters: InMemoryMasters, certs: dict[str, list[Cert]], business_date: dt.date
-) -> QuarantinedRecord | None:
-    values = {c.name: (str(record[c.name]) if c.name in record else None) for c in _RECORD_VALUES.columns}
-    typed, problems = check_fields(_RECORD_VALUES, values)
-    if not problems:
-        problems = date_range_problems(_RECORD_VALUES, typed, business_date)
+    line: ParsedLine, masters: InMemoryMasters, certs: dict[str, list[Cert]], business_date: dt.date
+) -> tuple[str, str, tuple[Problem, ...]] | None:
+    """(reason, detail, every problem) quarantining one use/cancel on its own, or None: value rules, date
+    window, masters, certificate and card signature, in that order."""
+    record = _entry(line)
+    assert isinstance(record, TerminalRecord)
+    problems = list(line.values)
+    window = terminal_log.ts_window_problem(record.ts_jst, business_date, f"seq {record.seq}")
+    if window is not None:
+        problems.append(window)
     if problems:
-        return QuarantinedRecord(
-            0, problems[0].code, f"seq {record['seq']}: {problems[0].detail}", None, problems=tuple(problems)
-        )
-    day = typed["ts"].date()
-    for column, master, code in (
-        ("municipality_code", "municipalities", Reason.MUNICIPALITY_UNKNOWN),
-        ("merchant_id", "merchants", Reason.MERCHANT_UNKNOWN),
+        return problems[0].code, f"seq {record.seq}: " + "; ".join(p.detail for p in problems), tuple(problems)
+    day = record.ts_jst.date()
+    for value, master, code, column in (
+        (record.municipality_code, "municipalities", Reason.MUNICIPALITY_UNKNOWN, "municipality_code"),
+        (record.merchant_id, "merchants", Reason.MERCHANT_UNKNOWN, "merchant_id"),
     ):
-        if not masters.known(master, typed[column], day):
-            return QuarantinedRecord(
-                0,
-                code,
-                f"seq {record['seq']}: {column} {typed[column]} is not in the {master} master in force on {day}",
-                None,
-            )
-    return _card_problem(record, typed["ts"], certs)
+        if not masters.known(master, value, day):
+            detail = f"seq {record.seq}: {column} {value} is not in the {master} master in force on {day}"
+            return code, detail, (Problem(code, column, detail),)
+    assert line.fields is not None
+    return _card_problem(record, line.fields, certs)
 
 
-def _rows(lines: list[_Line], seal: _Line, first_seq: int, file: InboxFile, sha256: str) -> tuple[pa.Table, pa.Table]:
+def _rows(
+    good: list[ParsedLine], seal_line: ParsedLine, first_seq: int, file: InboxFile, sha256: str
+) -> tuple[pa.Table, pa.Table]:
     upload = int(file.groups["upload"])
     lineage = {"file_sha256": sha256, "business_date": file.business_date, "upload_number": upload}
-    records = [
-        {
-            **{name: line.record.get(name) for name in TERMINAL_RECORDS.column_names},
+    records = []
+    for line in good:
+        assert line.fields is not None
+        records.append({
+            **{name: line.fields.get(name) for name in TERMINAL_RECORDS.column_names},
             **lineage,
-            "ts": parse_timestamp_jst(line.record["ts"]),
+            "ts": _entry(line).ts_jst.replace(tzinfo=None),
             "line_number": line.line_number,
-        }
-        for line in lines
-    ]
+        })
+    assert seal_line.fields is not None
     seal_row = {
-        **{name: seal.record.get(name) for name in TERMINAL_SEALS.column_names},
+        **{name: seal_line.fields.get(name) for name in TERMINAL_SEALS.column_names},
         **lineage,
-        "ts": parse_timestamp_jst(seal.record["ts"]),
-        "line_number": seal.line_number,
+        "ts": _entry(seal_line).ts_jst.replace(tzinfo=None),
+        "line_number": seal_line.line_number,
         "first_seq": first_seq,
     }
     return (
@@ -308,31 +264,30 @@ def load_terminal_file(
     if parsed.rejected is not None:
         return parsed.rejected
     lines = parsed.lines
-    everything = [(line.line_number, line.text) for line in lines]
     terminal_id = file.groups["terminal"]
-    if any(line.record["terminal_id"] != terminal_id for line in lines):
+    entries = [_entry(line) for line in lines]
+    if any(entry.terminal_id != terminal_id for entry in entries):
         return whole_file(
             REJECTED,
             Reason.TERMINAL_ID_MISMATCH,
             f"records of another terminal than {terminal_id}",
-            everything,
+            _evidence(lines),
         )
-    seal = lines[-1]
-    if seal.record["type"] == "seal":
-        seal_ts = {"ts": parse_timestamp_jst(seal.record["ts"])}
-        seal_dates = date_range_problems(_RECORD_VALUES, seal_ts, file.business_date)
-        if seal_dates:
-            detail = f"line {seal.line_number}: seal {seal_dates[0].detail}"
-            return whole_file(REJECTED, Reason.DATE_OUT_OF_RANGE, detail, everything)
+    last = entries[-1]
+    if isinstance(last, TerminalSeal):
+        window = terminal_log.ts_window_problem(last.ts_jst, file.business_date, "seal")
+        if window is not None:
+            detail = f"line {lines[-1].line_number}: {window.detail}"
+            return whole_file(REJECTED, Reason.DATE_OUT_OF_RANGE, detail, _evidence(lines))
     chain = terminal_log.verify_chain(
-        [line.record for line in lines], _key_for(lookups.in_force, terminal_id, lines[-1].record)
+        [line.fields for line in lines if line.fields is not None], _key_for(lookups.in_force, terminal_id, last)
     )
     if chain:
         return whole_file(
             REJECTED,
             chain[0].code,
             f"line {lines[max(chain[0].line_number, 1) - 1].line_number}: {chain[0].detail}",
-            everything,
+            _evidence(lines),
         )
     verdict, detail, gaps = _placement(lookups.chains, terminal_id, lines)
     if verdict == "duplicate":
@@ -342,25 +297,22 @@ def load_terminal_file(
             0,
             quarantined=tuple(
                 QuarantinedRecord(n, Reason.DUPLICATE_KEY, f"(terminal_id, seq) already loaded: {detail}", text)
-                for n, text in everything
+                for n, text in _evidence(lines)
             ),
         )
     if verdict is not None:
-        return whole_file(REJECTED, verdict, detail, everything)
-    certs = lookups.certs.certs_for({line.record["mykey_id"] for line in lines[:-1]})
-    good: list[_Line] = []
+        return whole_file(REJECTED, verdict, detail, _evidence(lines))
+    certs = lookups.certs.certs_for(parsed.mykey_ids())
+    good: list[ParsedLine] = []
     bad: list[QuarantinedRecord] = []
     for line in lines[:-1]:
-        problem = _record_problem(line.record, lookups.referential, certs, file.business_date)
+        problem = _record_problem(line, lookups.referential, certs, file.business_date)
         if problem is None:
             good.append(line)
         else:
-            bad.append(
-                QuarantinedRecord(
-                    line.line_number, problem.reason_code, problem.detail, line.text, problems=problem.problems
-                )
-            )
-    records, seals = _rows(good, lines[-1], lines[0].record["seq"], file, sha256)
+            code, detail, problems = problem
+            bad.append(QuarantinedRecord(line.line_number, code, detail, line.safe_text, problems=problems))
+    records, seals = _rows(good, lines[-1], entries[0].seq, file, sha256)
     return FileOutcome(
         LOADED,
         len(lines),

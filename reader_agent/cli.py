@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
+from contracts.limits import AMOUNT_MAX_YEN
 from reader_agent import messages
 from reader_agent.config import TerminalConfig, init_terminal, load_config, load_key
 from reader_agent.errors import AgentError, Reason
@@ -37,7 +38,7 @@ from reader_agent.store import JST, TerminalStore
 from reader_agent.upload import deliver_over_https, deliver_to_directory, with_retries
 
 STATE_DIR_DEFAULT = Path.home() / ".seisan-reader"
-AMOUNT_MAX = 10_000_000
+AMOUNT_MAX = AMOUNT_MAX_YEN  # FORMATS.md: one point transaction is at most 10,000,000
 
 
 def _amount(text: str) -> int:

@@ -17,13 +17,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from contracts import terminal_log
+from contracts import schemas, terminal_log
 from reader_agent.errors import AgentError, Reason
 from reader_agent.state_dir import CONFIG_FILE, FILE_MODE, KEY_FILE, check_key_file, make_dir, secure_state_dir
 from reader_agent.store import write_atomic, write_synced
 
-TERMINAL_ID = re.compile(r"T[0-9]{8}")
-MERCHANT_ID = re.compile(r"M[0-9]{8}")
+TERMINAL_ID = re.compile(schemas.TERMINAL_ID)
+MERCHANT_ID = re.compile(schemas.MERCHANT_ID)
 MUNICIPALITY_CODE = re.compile(r"[0-9]{6}")
 
 

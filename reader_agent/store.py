@@ -25,7 +25,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,12 +32,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from contracts import terminal_log
+from contracts.inbox_names import DATE_STAMP, TERMINAL_NAME
+from contracts.jst import JST
 from reader_agent.errors import AgentError, Reason
 from reader_agent.state_dir import FILE_MODE, make_dir, secure_state_dir
 
-FILE_NAME = re.compile(r"(?P<terminal>T[0-9]{8})_(?P<date>[0-9]{8})_(?P<number>[0-9]{4})\.jsonl")
+FILE_NAME = TERMINAL_NAME.pattern  # groups: terminal, date, upload
 RECORDS_PER_FILE_MAX = 100_000
-JST = dt.timezone(dt.timedelta(hours=9))
 
 
 def fsync_dir(path: Path) -> None:
@@ -277,11 +277,12 @@ class TerminalStore:
             raise AgentError(Reason.PENDING_UNRESOLVED)
         if not self._current:
             return None
-        date = now.astimezone(JST).strftime("%Y%m%d")
+        date = now.astimezone(JST).strftime(DATE_STAMP)
         date = max([date] + [FILE_NAME.fullmatch(p.name)["date"] for p in self._sealed_files()])
-        numbers = [int(FILE_NAME.fullmatch(p.name)["number"]) for p in self._sealed_files()
+        numbers = [int(FILE_NAME.fullmatch(p.name)["upload"]) for p in self._sealed_files()
                    if FILE_NAME.fullmatch(p.name)["date"] == date]
-        name = f"{self.terminal_id}_{date}_{max(numbers, default=0) + 1:04d}.jsonl"
+        day = dt.datetime.strptime(date, DATE_STAMP).date()
+        name = TERMINAL_NAME.file_name(day, terminal=self.terminal_id, upload=max(numbers, default=0) + 1)
         seal = terminal_log.make_seal(self.terminal_id, self._head.seq + 1, now.isoformat(timespec="seconds"),
                                       len(self._current), self._head.hash, key)
         body = b"".join(terminal_log.dump_line(r) for r in [*self._current, seal])

@@ -52,6 +52,7 @@ def prepare_airflow_environment(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "SEISAN_HOME": str(settings.home),
         "SEISAN_INBOX": str(settings.inbox),
+        "SEISAN_INGEST_SETTLE_SECONDS": str(settings.settle_seconds),
     }
     os.environ.update(values)
     return values

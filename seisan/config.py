@@ -22,7 +22,7 @@ DEFAULT_CONFIG_FILE = REPO_ROOT / "seisan.toml"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "paths": {"home": "./var", "inbox": ""},
-    "ingest": {"max_file_bytes": 256 * 1024 * 1024, "max_records": 2_000_000},
+    "ingest": {"max_file_bytes": 256 * 1024 * 1024, "max_records": 2_000_000, "settle_seconds": 5},
     "demo": {"start": "2026-11-02", "days": 7, "municipalities": 3, "residents": 2500, "seed": 20261126,
              "faults": "typical"},
 }
@@ -50,7 +50,8 @@ class Settings:
 
     home: SEISAN_HOME; inbox: delivered files; warehouse: the DuckDB file; raw_dir: raw Parquet;
     airflow_home: embedded Airflow metadata and logs; out_dir: outputs per business date;
-    max_file_bytes / max_records: ingestion limits; demo: the demo world;
+    max_file_bytes / max_records: ingestion limits; settle_seconds: a file modified less than this long
+    before an ingest is left for the next run (the delivery rule, docs/formats.md); demo: the demo world;
     lock_wait_seconds: how long a command waits for another one to release the home (SEISAN_LOCK_WAIT_SECONDS).
     """
 
@@ -63,6 +64,7 @@ class Settings:
     max_file_bytes: int
     max_records: int
     demo: DemoSettings
+    settle_seconds: int = 5
     lock_wait_seconds: float = DEFAULT_WAIT_SECONDS
 
 
@@ -118,6 +120,12 @@ def _lock_wait_seconds(env: Mapping[str, str]) -> float:
     return seconds
 
 
+def _non_negative(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{name} must be a whole number of seconds, 0 or more, got {value!r}")
+    return value
+
+
 def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the configuration file (SEISAN_CONFIG, else ./seisan.toml, else the repository's) and the
     environment, and resolve every path to an absolute one."""
@@ -154,5 +162,6 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
                           municipalities=_positive("demo.municipalities", demo["municipalities"]),
                           residents=_positive("demo.residents", demo["residents"]),
                           seed=int(demo["seed"]), faults=str(demo["faults"])),
+        settle_seconds=_non_negative("ingest.settle_seconds", values["ingest"]["settle_seconds"]),
         lock_wait_seconds=_lock_wait_seconds(env),
     )

@@ -6,6 +6,7 @@ earlier demo wrote. It refuses to touch a SEISAN_HOME that holds anything else.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import time
@@ -45,6 +46,8 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
     from simulator import deliver, simulate
 
     demo = settings.demo
+    # The demo delivers its own files, complete, just before each run: no settle time to wait for.
+    settings = dataclasses.replace(settings, settle_seconds=0)
     prepare_demo_home(settings, fresh)
     started = time.monotonic()
     progress(f"seisan demo: {demo.municipalities} municipalities, {demo.residents:,} residents, {demo.days} days "

@@ -14,11 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from contracts.codes import mask_my_numbers
-
-try:  # JST's own contracts module (helper "terminal" moves it there); drop the fallback once merged
-    from contracts.jst import JST
-except ImportError:
-    from contracts.validation import JST
+from contracts.jst import JST
 from seisan.config import Settings, load_settings
 from seisan.home_lock import hold_home
 
@@ -79,7 +75,8 @@ def ingest_step(business_date: str | dt.date, settings: Settings | None = None) 
         started = dt.datetime.now(dt.UTC)
         with duckdb.connect(str(settings.warehouse)) as con:
             summary = _jsonable(ingest(con, settings.inbox, settings.raw_dir, date, limits=limits,
-                                       progress=log.info))
+                                       progress=log.info,
+                                       settle_seconds=settings.settle_seconds))
         _record(settings, date, "ingest", started, summary)
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             write_ingest_reports(con, settings.out_dir / date.isoformat(), date)

@@ -28,7 +28,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-JST = dt.timezone(dt.timedelta(hours=9))
+from contracts.jst import JST
+
 END_OF_DAY = dt.time(23, 59, 59)
 
 

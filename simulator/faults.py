@@ -28,6 +28,7 @@ from typing import Any
 
 from contracts import schemas as s
 from contracts.codes import my_number_check_digit
+from contracts.inbox_names import inbox_path
 from contracts.reasons import Reason
 from simulator.outputs import BankFile, CsvFile, Deposit, master_rows
 from simulator.point_platform import LedgerEvent, PlatformOutput, TerminalRecord
@@ -115,7 +116,7 @@ def engine_fault_days(book: FaultBook) -> dict[str, set[int]]:
 def record_engine_faults(book: FaultBook, out: PlatformOutput) -> None:
     for fault in out.recon_faults:
         details = {k: v for k, v in fault.items() if k not in ("kind", "day")}
-        book.add("reconciliation", fault["kind"], f"platform/ledger_{fault['day']:%Y%m%d}.csv", 0, None,
+        book.add("reconciliation", fault["kind"], inbox_path(s.PLATFORM_LEDGER.name, fault['day']), 0, None,
                  {"break": fault["kind"]}, event_id=fault["event_id"],
                  **{k: v for k, v in details.items() if k != "event_id"})
 
@@ -188,7 +189,7 @@ def terminal_record_faults(book: FaultBook, out: PlatformOutput, cancelled: set[
 
 
 def _ledger_path(record: TerminalRecord) -> str:
-    return f"platform/ledger_{record.ts.date():%Y%m%d}.csv"
+    return inbox_path(s.PLATFORM_LEDGER.name, record.ts.date())
 
 
 def _balance_drift(book: FaultBook, out: PlatformOutput) -> None:
@@ -199,7 +200,7 @@ def _balance_drift(book: FaultBook, out: PlatformOutput) -> None:
         true_balance = int(row["balance"])
         drift = book.rng.choice((1, 10, 100, 250))
         row["balance"] = str(true_balance + drift)
-        book.add("reconciliation", "balance_drift", f"platform/balances_{day:%Y%m%d}.csv", 0, None,
+        book.add("reconciliation", "balance_drift", inbox_path(s.PLATFORM_BALANCES.name, day), 0, None,
                  {"break": "balance_drift"}, municipality_code=row["municipality_code"],
                  program_code=row["program_code"], mykey_id=row["mykey_id"], expected_balance=true_balance,
                  reported_balance=true_balance + drift, _row=(day, row))
@@ -502,7 +503,7 @@ def master_faults(book: FaultBook) -> list[tuple[CsvFile, bytes | None]]:
             if day is None:
                 break
             master_kind = s.CSV_KINDS_BY_NAME[f"master_{name}"]
-            file = CsvFile(f"master/{name}_{day:%Y%m%d}.csv", master_kind, day, master_rows(world, name, day))
+            file = CsvFile(inbox_path(master_kind.name, day), master_kind, day, master_rows(world, name, day))
             expect_file = {"snapshot_in_force": "previous", "file_status": "rejected"}
             data = None
             if kind == "my_number_in_text":
@@ -575,11 +576,11 @@ def partner_file_faults(book: FaultBook, csv_files: list[CsvFile]) -> list[tuple
             source = rng.choice(options)
             code = source.path.split("/")[1]
             free = [world.date(i) for i in range(world.days) if world.date(i) > source.day
-                    and f"partner/{code}/{code}_conversion_{world.date(i):%Y%m%d}.csv" not in taken]
+                    and inbox_path(s.PARTNER_CONVERSION.name, world.date(i), partner=code) not in taken]
             if not free:
                 continue
             day = rng.choice(free)
-            path = f"partner/{code}/{code}_conversion_{day:%Y%m%d}.csv"
+            path = inbox_path(s.PARTNER_CONVERSION.name, day, partner=code)
             taken.add(path)
             if kind == "duplicate_content_other_name":
                 data = source.data()

@@ -21,6 +21,7 @@ from contracts import banks
 from contracts import schemas as s
 from contracts import terminal_log as tl
 from contracts.csvio import csv_bytes
+from contracts.inbox_names import BANK_KIND, inbox_path
 from contracts.zengin_statement import Statement, StatementHeader, StatementLine, write_statement
 from simulator.calendar import bank_day_on_or_before, is_bank_business_day
 from simulator.point_platform import PlatformOutput
@@ -111,7 +112,7 @@ def master_files(world: World) -> list[CsvFile]:
     for kind in s.MASTER_KINDS:
         name = kind.name.removeprefix("master_")
         for day in world.master_changes[name]:
-            files.append(CsvFile(f"master/{name}_{day:%Y%m%d}.csv", kind, day, master_rows(world, name, day)))
+            files.append(CsvFile(inbox_path(kind.name, day), kind, day, master_rows(world, name, day)))
     return files
 
 
@@ -120,11 +121,11 @@ def platform_files(world: World, out: PlatformOutput, cert_ders: dict[tuple[int,
     files = []
     for index in range(world.days):
         day = world.date(index)
-        stamp = f"{day:%Y%m%d}"
-        files.append(CsvFile(f"platform/ledger_{stamp}.csv", s.PLATFORM_LEDGER, day,
+        files.append(CsvFile(inbox_path(s.PLATFORM_LEDGER.name, day), s.PLATFORM_LEDGER, day,
                              [e.row() for e in out.ledger[day]]))
-        files.append(CsvFile(f"platform/balances_{stamp}.csv", s.PLATFORM_BALANCES, day, out.balances[day]))
-        files.append(CsvFile(f"platform/mykey_certs_{stamp}.csv", s.PLATFORM_MYKEY_CERTS, day, [
+        files.append(CsvFile(inbox_path(s.PLATFORM_BALANCES.name, day), s.PLATFORM_BALANCES, day,
+                             out.balances[day]))
+        files.append(CsvFile(inbox_path(s.PLATFORM_MYKEY_CERTS.name, day), s.PLATFORM_MYKEY_CERTS, day, [
             {"mykey_id": e.mykey_id, "cert_serial": f"{e.serial:x}", "cert_der": cert_ders[(e.serial, e.event)],
              "event": e.event, "previous_serial": "" if e.previous_serial is None else f"{e.previous_serial:x}",
              "event_ts": e.event_ts.isoformat()} for e in out.certs[day]]))
@@ -134,17 +135,17 @@ def platform_files(world: World, out: PlatformOutput, cert_ders: dict[tuple[int,
 def partner_files(world: World, out: PlatformOutput) -> list[CsvFile]:
     files = []
     for (code, day), rows in sorted(out.conversions.items()):
-        files.append(CsvFile(f"partner/{code}/{code}_conversion_{day:%Y%m%d}.csv", s.PARTNER_CONVERSION, day, rows,
-                             world.partner(code).encoding))
+        files.append(CsvFile(inbox_path(s.PARTNER_CONVERSION.name, day, partner=code), s.PARTNER_CONVERSION, day,
+                             rows, world.partner(code).encoding))
     for partner in world.partners:
         for index in range(world.days):
             day = world.date(index)
             if partner.kind in SALES_KINDS:
-                files.append(CsvFile(f"partner/{partner.code}/{partner.code}_sales_{day:%Y%m%d}.csv",
+                files.append(CsvFile(inbox_path(s.PARTNER_SALES.name, day, partner=partner.code),
                                      s.PARTNER_SALES, day, out.sales.get((partner.code, day), []),
                                      partner.encoding))
             if partner.kind == "acquirer":
-                files.append(CsvFile(f"partner/{partner.code}/{partner.code}_settlement_{day:%Y%m%d}.csv",
+                files.append(CsvFile(inbox_path(s.PARTNER_SETTLEMENT.name, day, partner=partner.code),
                                      s.PARTNER_SETTLEMENT, day, out.settlements.get((partner.code, day), []),
                                      partner.encoding))
     return files
@@ -240,6 +241,6 @@ def bank_files(world: World, deposits: list[Deposit]) -> list[BankFile]:
                                      opening_balance=balance)
             statement = Statement(header, tuple(lines))
             balance = statement.closing_balance
-            files.append(BankFile(f"bank/{account.bank_code}/{account.bank_code}_{account.branch_code}_"
-                                  f"{account.account_number}_{day:%Y%m%d}.txt", day, statement))
+            files.append(BankFile(inbox_path(BANK_KIND, day, bank=account.bank_code, branch=account.branch_code,
+                                             account=account.account_number), day, statement))
     return files

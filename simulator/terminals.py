@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from contracts import terminal_log as tl
+from contracts.inbox_names import TERMINAL_NAME
 from simulator.keys import ed25519_key
 from simulator.point_platform import JST, TerminalRecord, iso
 from simulator.signing import Signer
@@ -49,7 +50,7 @@ class TerminalFile:
 
 
 def upload_path(terminal_id: str, day: dt.date, upload: int) -> str:
-    return f"terminal/{terminal_id}/{terminal_id}_{day:%Y%m%d}_{upload:04d}.jsonl"
+    return TERMINAL_NAME.inbox_path(day, terminal=terminal_id, upload=upload)
 
 
 @lru_cache(maxsize=4096)
@@ -59,15 +60,9 @@ def terminal_key(label: str):
 
 def record_body(record: TerminalRecord) -> dict[str, Any]:
     """The fields of a use/cancel before card_sig, prev_hash and hash."""
-    body: dict[str, Any] = {
-        "v": tl.FORMAT_VERSION, "type": record.type, "terminal_id": record.terminal_id, "seq": record.seq,
-        "ts": iso(record.ts), "merchant_id": record.merchant_id, "municipality_code": record.municipality_code,
-        "mykey_id": record.mykey_id, "amount": record.amount, "auth_id": record.auth_id,
-        "card_cert_serial": record.card_cert_serial,
-    }
-    if record.type == "cancel":
-        body["cancel_of"] = record.cancel_of
-    return body
+    return tl.record_body(record.type, record.terminal_id, record.seq, iso(record.ts), record.merchant_id,
+                          record.municipality_code, record.mykey_id, record.amount, record.auth_id,
+                          record.card_cert_serial, record.cancel_of if record.type == "cancel" else None)
 
 
 def signing_message(body: dict[str, Any], forged: bool) -> bytes:

@@ -17,6 +17,7 @@ def seisan_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SEISAN_HOME", str(home))
     monkeypatch.delenv("SEISAN_INBOX", raising=False)
     monkeypatch.delenv("SEISAN_CONFIG", raising=False)
+    monkeypatch.setenv("SEISAN_INGEST_SETTLE_SECONDS", "0")  # tests deliver complete files and ingest at once
     return home
 
 

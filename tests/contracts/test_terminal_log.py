@@ -1,15 +1,19 @@
-"""Terminal logs: canonical form, a hand-built chain and seal, every tampering, card signatures."""
+"""Terminal logs: canonical form, a hand-built chain and seal, every tampering, card signatures, and the one
+parser's shape and value rules on hostile input."""
 
 from __future__ import annotations
 
 import copy
 import hashlib
 import json
+import time
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from contracts import terminal_log as tl
+from contracts.codes import MY_NUMBER_MASK
 from contracts.terminal_log import (
     GENESIS_HASH,
     CanonicalFormError,
@@ -157,3 +161,195 @@ def test_card_signature(card_key: rsa.RSAPrivateKey) -> None:
     assert not verify_card_signature(card_key.public_key(), dict(record, card_sig="not base64!"))
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     assert not verify_card_signature(other.public_key(), record)
+
+
+# --- the parser: shape and value rules on hostile input ---------------------------------------------------
+MY_NUMBER = "123456789018"  # check digit computed by hand: 11 - (sum of weights x digits) mod 11 = 8
+
+
+def _signed_use(**changes: Any) -> dict[str, Any]:
+    record = {**_use(1, GENESIS_HASH, 500), "card_sig": "c2lnbmF0dXJl", **changes}
+    return finish_record(record)
+
+
+def _line(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+
+
+def test_my_number_fixture_is_a_valid_my_number() -> None:
+    from contracts.codes import is_my_number_digits
+
+    assert is_my_number_digits(MY_NUMBER)
+
+
+def test_a_good_use_parses_to_a_typed_record_with_ts_in_jst() -> None:
+    record = _signed_use(ts="2026-11-25T01:15:03Z")
+    parsed = tl.parse_line(7, tl.dump_line(record).rstrip(b"\n"))
+    assert parsed.shape is None and parsed.values == ()
+    entry = parsed.entry
+    assert isinstance(entry, tl.TerminalRecord)
+    assert (entry.seq, entry.amount, entry.cancel_of, entry.ts) == (1, 500, None, "2026-11-25T01:15:03Z")
+    assert entry.ts_jst.utcoffset().total_seconds() == 9 * 3600
+    assert (entry.ts_jst.hour, entry.ts_jst.day) == (10, 25)
+    assert parsed.safe_text == canonical_bytes(record).decode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"[1, 2]", "terminal_record_invalid"),  # an array where an object is expected
+        (b'"use"', "terminal_record_invalid"),
+        (b"42", "terminal_record_invalid"),
+        (b"null", "terminal_record_invalid"),
+        (b"{torn", "terminal_json_invalid"),
+        (b"[" * 5000 + b"]" * 5000, "terminal_json_invalid"),  # deeply nested
+        (b'{"a":' * 2000 + b"1" + b"}" * 2000, "terminal_json_invalid"),
+        (b'{"seq": 123456789012345678901234567890}', "terminal_json_invalid"),  # past 64 bits
+        (b'{"seq": 9223372036854775808}', "terminal_json_invalid"),  # 2^63: 19 digits, still past BIGINT
+        (b'{"seq": NaN}', "terminal_json_invalid"),
+        (b'{"seq": -Infinity}', "terminal_json_invalid"),
+        (b'{"seq": 1, "seq": 2}', "terminal_json_invalid"),  # duplicate keys
+        (b'{"a": "\xff\xfe"}', "terminal_json_invalid"),  # not UTF-8
+        (b'"' + b"x" * (tl.LINE_BYTES_MAX + 1) + b'"', "terminal_line_too_long"),
+    ],
+)
+def test_hostile_lines_are_coded_never_raised(raw: bytes, code: str) -> None:
+    parsed = tl.parse_line(1, raw)
+    assert parsed.shape is not None and parsed.shape.code == code
+    assert parsed.entry is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"seq": True}, "seq"),  # a bool is not an integer
+        ({"amount": 500.0}, "amount"),  # integers only
+        ({"seq": "1"}, "seq"),
+        ({"auth_id": 5}, "auth_id"),
+        ({"mykey_id": {"nested": "x"}}, "mykey_id"),
+        ({"merchant_id": ["M00000001"]}, "merchant_id"),
+        ({"auth_id": None}, "auth_id"),
+        ({"v": 2}, "v"),
+        ({"seq": 0}, "seq"),
+        ({"terminal_id": "T1"}, "terminal_id"),
+        ({"ts": "2026-11-25 10:00:00"}, "ts"),  # no offset
+        ({"ts": "2026-02-30T10:00:00+09:00"}, "ts"),
+        ({"hash": "AB" * 32}, "hash"),  # not lowercase
+        ({"card_sig": "x" * (tl.STRING_CHARS_MAX + 1)}, "card_sig"),
+        ({"auth_id": "\ud800"}, "auth_id"),  # a lone surrogate (written as an escape)
+    ],
+)
+def test_shape_rules(changes: dict[str, Any], field: str) -> None:
+    raw = json.dumps({**_signed_use(), **changes}).encode()
+    parsed = tl.parse_line(1, raw)
+    assert parsed.shape is not None and parsed.shape.code == "terminal_record_invalid"
+    assert parsed.shape.column == field
+
+
+def test_missing_extra_and_unknown_type() -> None:
+    record = _signed_use()
+    del record["auth_id"]
+    assert tl.parse_line(1, _line(record)).shape.code == "terminal_record_invalid"
+    assert tl.parse_line(1, _line({**_signed_use(), "extra": 1})).shape.code == "terminal_record_invalid"
+    assert tl.parse_line(1, _line({**_signed_use(), "type": "refund"})).shape.column == "type"
+    assert tl.parse_line(1, _line({**_signed_use(), "type": ["use"]})).shape.column == "type"
+
+
+@pytest.mark.parametrize(
+    ("changes", "codes"),
+    [
+        ({"amount": 10_000_000}, []),  # the cap itself is allowed
+        ({"amount": 0}, []),
+        ({"amount": 10_000_001}, ["amount_out_of_range"]),
+        ({"amount": -1}, ["amount_signed"]),
+        ({"amount": 2**63 - 1}, ["amount_out_of_range"]),
+        ({"merchant_id": "X1"}, ["field_pattern"]),
+        ({"municipality_code": "131010"}, ["municipality_code_check_digit"]),  # 13101's check digit is 6
+        ({"mykey_id": "12345678"}, ["field_pattern"]),  # no letter
+        ({"card_cert_serial": "xyz"}, ["field_pattern"]),
+        ({"auth_id": ""}, ["field_required"]),
+        ({"auth_id": "x" * 129}, ["field_pattern"]),
+        ({"auth_id": "承認 #12-あ/ß ★"}, []),  # FORMATS gives auth_id no pattern: any text
+        ({"auth_id": MY_NUMBER}, ["my_number_detected"]),
+        ({"auth_id": "１２３４ー５６７８ー９０１８"}, ["my_number_detected"]),  # full-width, prolonged-sound dash
+        ({"auth_id": "1234\u20125678\u20129018"}, ["my_number_detected"]),  # figure dash
+        ({"auth_id": "1234\u30005678\u30009018"}, ["my_number_detected"]),  # ideographic space
+        ({"auth_id": "\u246b3456789018"}, ["my_number_detected"]),  # ⑫: one character NFKC makes two digits
+        ({"auth_id": "1234567890123"}, []),  # 13 digits: a corporate number, not a My Number
+        ({"auth_id": "123456789019"}, []),  # wrong check digit
+        ({"amount": 10_000_001, "merchant_id": "X"}, ["field_pattern", "amount_out_of_range"]),  # all kept
+    ],
+)
+def test_value_rules(changes: dict[str, Any], codes: list[str]) -> None:
+    parsed = tl.parse_line(1, _line(_signed_use(**changes)))
+    assert parsed.shape is None
+    assert [p.code for p in parsed.values] == codes
+
+
+def test_cancel_needs_cancel_of_and_takes_any_text() -> None:
+    cancel = _signed_use(type="cancel", cancel_of="元の承認 0001")
+    parsed = tl.parse_line(1, _line(cancel))
+    assert parsed.values == () and parsed.entry.cancel_of == "元の承認 0001"
+    del cancel["cancel_of"]
+    assert tl.parse_line(1, _line(cancel)).shape.code == "terminal_record_invalid"
+
+
+def test_escaped_personal_number_is_stored_only_masked() -> None:
+    escaped = "".join(f"\\u{ord(c):04x}" for c in MY_NUMBER)
+    text = tl.dump_line(_signed_use(auth_id="A1")).decode().rstrip("\n").replace('"A1"', f'"{escaped}"')
+    parsed = tl.parse_line(1, text.encode())
+    assert [p.code for p in parsed.values] == ["my_number_detected"]
+    assert MY_NUMBER not in parsed.safe_text and escaped not in parsed.safe_text
+    assert json.loads(parsed.safe_text)["auth_id"] == MY_NUMBER_MASK
+    assert all(MY_NUMBER not in p.detail for p in parsed.values)
+
+
+def test_personal_numbers_are_masked_in_lines_that_fail_shape_rules_too() -> None:
+    line = json.dumps({"type": "use", "note": "１２３４５６７８９０１８", MY_NUMBER: 1}).encode()
+    parsed = tl.parse_line(1, line)
+    assert parsed.shape is not None
+    assert "１２３４５６７８９０１８" not in parsed.safe_text and MY_NUMBER not in parsed.safe_text
+
+
+def test_a_personal_number_as_a_key_is_masked_in_the_detail_too() -> None:
+    parsed = tl.parse_line(1, _line({**_signed_use(), "１２３４５６７８９０１８": 1}))
+    assert parsed.shape is not None and "extra" not in parsed.shape.detail
+    assert MY_NUMBER_MASK in parsed.shape.detail and "１２３４" not in parsed.shape.detail
+
+
+def test_unparseable_lines_keep_only_plain_ascii() -> None:
+    assert tl.parse_line(1, b'{"auth_id": "A1",').safe_text == '{"auth_id": "A1",'
+    assert tl.parse_line(1, b'{"auth_id": "\\u0031234567890 18",').safe_text is None  # escapes: withheld
+    assert tl.parse_line(1, '{"auth_id": "１２３４５６７８９０１８",'.encode()).safe_text is None
+
+
+def test_bom_and_too_many_lines_are_file_problems() -> None:
+    good = tl.dump_line(_signed_use())
+    assert tl.parse_file(tl.BOM + good).problem.code == "terminal_json_invalid"
+    assert tl.parse_file(good * 3, max_lines=2).problem.code == "file_too_many_rows"
+    assert len(tl.parse_file(b"\n\r\n" + good + b"  \n").lines) == 1
+
+
+def test_hostile_input_is_refused_in_linear_time() -> None:
+    wide = b"{" + b",".join(b'"k%d":1' % i for i in range(100_000)) + b"}"
+    huge = b'{"a":"' + b"x" * 10_000_000 + b'"}\n'
+    escapes = b'"' + b'\\"' * 8000 + b"[" * 100
+    started = time.perf_counter()
+    for data in (wide, huge, escapes, b"[" * 16_000):
+        parsed = tl.parse_file(data)
+        assert parsed.lines[0].shape is not None
+    assert time.perf_counter() - started < 0.5
+
+
+def test_record_body_and_make_seal_build_what_the_parser_reads(card_key: rsa.RSAPrivateKey) -> None:
+    body = tl.record_body("cancel", "T00000001", 1, "2026-11-25T10:00:00+09:00", "M00000001", "131016",
+                          "resident01", 300, "A2", "1a2b", cancel_of="A1")
+    body["card_sig"] = sign_card_message_with_key(card_key, body)
+    body["prev_hash"] = GENESIS_HASH
+    finish_record(body)
+    seal = make_seal("T00000001", 2, "2026-11-25T20:00:00+09:00", 1, body["hash"], TERMINAL_KEY)
+    parsed = tl.parse_file(tl.dump_line(body) + tl.dump_line(seal))
+    assert [type(line.entry).__name__ for line in parsed.lines] == ["TerminalRecord", "TerminalSeal"]
+    assert verify_chain([line.fields for line in parsed.lines], TERMINAL_KEY.public_key()) == []
+    with pytest.raises(ValueError):
+        tl.record_body("use", "T00000001", 1, "x", "M", "1", "k", 1, "a", "1", cancel_of="A1")

@@ -215,6 +215,23 @@ def terminal_records(
     return records
 
 
+def resign_terminal_records(records: list[dict[str, Any]], card_key: Any = CARD_KEY) -> list[dict[str, Any]]:
+    """The same uses/cancels (after edits to their fields) signed, hashed and chained again from the first
+    record's prev_hash, ending with a fresh seal: a valid file carrying whatever values the edits put in."""
+    previous = records[0]["prev_hash"]
+    body = [dict(r) for r in records if r["type"] != "seal"]
+    for record in body:
+        record.pop("hash", None)
+        record["prev_hash"] = previous
+        record["card_sig"] = terminal_log.sign_card_message_with_key(card_key, record)
+        terminal_log.finish_record(record)
+        previous = record["hash"]
+    seal_seq = body[-1]["seq"] + 1 if body else records[0]["seq"]
+    seal = terminal_log.make_seal(TERMINAL, seal_seq, f"{D.isoformat()}T20:00:00+09:00", len(body), previous,
+                                  TERMINAL_KEY)
+    return [*body, seal]
+
+
 def terminal_bytes(records: list[dict[str, Any]]) -> bytes:
     return b"".join(terminal_log.dump_line(r) for r in records)
 

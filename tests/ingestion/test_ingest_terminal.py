@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from ingestion_builders import (
@@ -200,4 +201,128 @@ def test_record_dated_far_from_the_business_date_is_quarantined_alone(con, certs
     assert quarantine(con, path_of(1)) == [(1, "date_out_of_range")]
     assert con.execute("SELECT seq FROM raw.terminal_records").fetchall() == [(2,)]
     assert con.execute("SELECT seq FROM raw.terminal_seals").fetchall() == [(3,)]
+    assert accounting_holds(con)
+
+
+# --- hostile terminal JSONL: a coded verdict per file, never an exception; personal numbers only masked ----
+MY_NUMBER = "123456789018"  # a valid My Number check digit (11 - 80 mod 11 = 8)
+
+
+def _good_lines() -> list[bytes]:
+    return terminal_bytes(terminal_records(1, 2, GENESIS)).splitlines(keepends=True)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda lines: [b"[1,2,3]\n", *lines], "terminal_record_invalid"),  # array where an object is due
+        (lambda lines: [b'"use"\n', *lines], "terminal_record_invalid"),
+        (lambda lines: [lines[0].replace(b'"A1"', b'{"x":1}'), *lines[1:]], "terminal_record_invalid"),
+        (lambda lines: [lines[0].replace(b'"amount":101', b'"amount":101.0'), *lines[1:]], "terminal_record_invalid"),
+        (lambda lines: [lines[0].replace(b'"seq":1', b'"seq":true'), *lines[1:]], "terminal_record_invalid"),
+        (lambda lines: [b"[" * 20_000 + b"]" * 20_000 + b"\n", *lines], "terminal_line_too_long"),
+        (lambda lines: [b"[" * 5_000 + b"]" * 5_000 + b"\n", *lines], "terminal_json_invalid"),
+        (lambda lines: [lines[0].replace(b'"seq":1', b'"seq":' + b"9" * 40), *lines[1:]], "terminal_json_invalid"),
+        (lambda lines: [lines[0].replace(b'"amount":101', b'"amount":NaN'), *lines[1:]], "terminal_json_invalid"),
+        (lambda lines: [lines[0].replace(b'"seq":1', b'"seq":1,"seq":1'), *lines[1:]], "terminal_json_invalid"),
+        (lambda lines: [lines[0].replace(b'"A1"', b'"A\xff1"'), *lines[1:]], "terminal_json_invalid"),
+        (lambda lines: [b"\xef\xbb\xbf" + lines[0], *lines[1:]], "terminal_json_invalid"),
+        (lambda lines: [lines[0].replace(b'"v":1', b'"v":1,"\\ud800":1'), *lines[1:]], "terminal_record_invalid"),
+        (lambda lines: [b'{"type":"use","pad":"' + b"x" * 10_000_000 + b'"}\n', *lines], "terminal_line_too_long"),
+    ],
+)
+def test_hostile_terminal_files_are_rejected_with_a_reason(con, certs, make, reason):
+    lines = make(_good_lines())
+    write(certs / "inbox", path_of(1), b"".join(lines))
+    run(con, certs)
+    row = manifest(con, path_of(1))
+    count = len(lines)
+    assert (row["status"], row["reason"], row["read"], row["quarantined"]) == ("rejected", reason, count, count)
+    assert con.execute("SELECT count(*) FROM raw.terminal_records").fetchone()[0] == 0
+    assert accounting_holds(con)
+
+
+def _dump_warehouse(con) -> str:
+    from ingestion_builders import all_tables
+
+    return repr(all_tables(con))
+
+
+def test_escaped_personal_number_is_quarantined_and_stored_only_masked(con, certs):
+    from ingestion_builders import resign_terminal_records
+
+    records = terminal_records(1, 2, GENESIS)
+    records[1]["auth_id"] = "１２３４-５６７８-９０１８"  # full-width digits: NFKC makes it a My Number
+    records[0]["auth_id"] = MY_NUMBER
+    signed = resign_terminal_records(records)
+    escaped = terminal_bytes(signed).replace(
+        f'"{MY_NUMBER}"'.encode(), ('"' + "".join(f"\\u{ord(c):04x}" for c in MY_NUMBER) + '"').encode()
+    )
+    write(certs / "inbox", path_of(1), escaped)
+    run(con, certs)
+    assert quarantine(con, path_of(1)) == [(1, "my_number_detected"), (2, "my_number_detected")]
+    assert manifest(con, path_of(1))["status"] == "loaded"  # the seal loads; the records are quarantined alone
+    stored = con.execute("SELECT raw_text FROM raw.quarantine WHERE path = ? ORDER BY line_number",
+                         [path_of(1)]).fetchall()
+    assert all(json.loads(text)["auth_id"] == "************" for (text,) in stored)
+    dump = _dump_warehouse(con)
+    assert MY_NUMBER not in dump and "１２３４" not in dump and "\\u0031" not in dump
+    assert accounting_holds(con)
+
+
+def test_personal_number_in_a_file_rejected_whole_is_masked_too(con, certs):
+    from ingestion_builders import resign_terminal_records
+
+    records = terminal_records(1, 1, GENESIS)
+    records[0]["auth_id"] = MY_NUMBER
+    signed = resign_terminal_records(records)
+    signed[0]["amount"] = 999  # the hash no longer recomputes: the file is rejected whole
+    escaped = terminal_bytes(signed).replace(
+        f'"{MY_NUMBER}"'.encode(), ('"' + "".join(f"\\u{ord(c):04x}" for c in MY_NUMBER) + '"').encode()
+    )
+    write(certs / "inbox", path_of(1), escaped)
+    run(con, certs)
+    assert manifest(con, path_of(1))["reason"] == "terminal_hash_mismatch"
+    assert MY_NUMBER not in _dump_warehouse(con)
+
+
+def test_identifiers_others_assign_take_any_text(con, certs):
+    from ingestion_builders import resign_terminal_records
+
+    records = terminal_records(1, 2, GENESIS)
+    records[0]["auth_id"] = "承認 #0001/ｱ-β ★"
+    records[1]["auth_id"] = "x" * 128
+    write(certs / "inbox", path_of(1), terminal_bytes(resign_terminal_records(records)))
+    run(con, certs)
+    assert con.execute("SELECT auth_id FROM raw.terminal_records ORDER BY seq").fetchall() == [
+        ("承認 #0001/ｱ-β ★",), ("x" * 128,)]
+
+
+def test_amount_over_the_cap_is_quarantined_alone(con, certs):
+    from ingestion_builders import resign_terminal_records
+
+    records = terminal_records(1, 2, GENESIS)
+    records[0]["amount"] = 10_000_001
+    records[1]["amount"] = 10_000_000
+    write(certs / "inbox", path_of(1), terminal_bytes(resign_terminal_records(records)))
+    run(con, certs)
+    assert quarantine(con, path_of(1)) == [(1, "amount_out_of_range")]
+    assert con.execute("SELECT amount FROM raw.terminal_records").fetchall() == [(10_000_000,)]
+
+
+def test_seq_is_bounded_so_seq_plus_one_still_fits(con, certs):
+    from ingestion_builders import resign_terminal_records
+
+    from contracts.limits import BIGINT_MAX
+
+    top = terminal_records(BIGINT_MAX - 2, 1, GENESIS)  # record at 2^63-3, seal at 2^63-2: loads, opens a gap
+    top[0]["amount"] = 100  # the builder's amount is 100 + seq
+    write_terminal(certs / "inbox", resign_terminal_records(top), 1)
+    over = terminal_records(1, 1, GENESIS)
+    over[0]["seq"] = BIGINT_MAX - 1
+    write_terminal(certs / "inbox", resign_terminal_records(over), 2)  # its seal would be 2^63-1: refused
+    run(con, certs)
+    assert manifest(con, path_of(1))["status"] == "loaded"
+    assert gaps(con) == [(1, BIGINT_MAX - 3, "open")]
+    assert manifest(con, path_of(2))["reason"] == "terminal_record_invalid"
     assert accounting_holds(con)

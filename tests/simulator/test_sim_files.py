@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from contracts import schemas as s
 from contracts import terminal_log as tl
+from contracts.inbox_names import match_path
 from contracts.validation import InMemoryMasters, RowContext, validate_record
 from contracts.zengin_statement import read_statement
 from simulator import deliver, simulate
@@ -37,9 +38,10 @@ def csv_files(root: Path) -> list[tuple[Path, s.FileKind, dict[str, str]]]:
         relative = path.relative_to(root)
         if relative.parts[0] == "later":
             continue
-        classified = s.classify(relative.parts[0], path.name)
-        assert classified, f"unknown file {relative}"
-        found.append((path, *classified))
+        found_name = match_path(relative.parts)
+        assert found_name, f"unknown file {relative}"
+        found.append((path, s.CSV_KINDS_BY_NAME[found_name.kind], {"date": f"{found_name.business_date:%Y%m%d}",
+                                                                  **found_name.parts}))
     return found
 
 
@@ -275,11 +277,11 @@ def test_typical_world_has_every_ingestion_kind_and_row_faults_fail_first_as_exp
             continue
         if e["kind"] == "duplicate_same_name" or e["kind"] == "conflict_same_name":
             continue
-        classified = s.classify(Path(e["path"]).parts[0], path.name)
-        kind, groups = classified
+        found_name = match_path(Path(e["path"]).parts)
+        assert found_name is not None
+        kind, day = s.CSV_KINDS_BY_NAME[found_name.kind], found_name.business_date
         text = path.read_bytes().decode(encoding_of(typical_world, path))
         rows = list(csv.reader(io.StringIO(text)))
-        day = dt.datetime.strptime(groups["date"], "%Y%m%d").date()
         _, problems = validate_record(kind, rows[0], rows[e["line_number"] - 1], RowContext(day, masters))
         assert problems and problems[0].code == e["expect"]["reason_code"], (e, problems)
         checked += 1
