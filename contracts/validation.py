@@ -6,7 +6,7 @@ simulator and docs/formats.md rely on the check order below, which is therefore 
 
 1. field count (`csv_field_count`)                       — only in `validate_record`
 2. required fields (`field_required`), every column
-3. My Number in any id/text/enum field (`my_number_detected`), every column
+3. My Number in any id/text/enum/digits field (`my_number_detected`), every column
 4. per-column checks in column order: control characters in any field (`field_control_character`: C0 and C1
    controls including TAB, CR and LF, DEL, bidirectional overrides and isolates), length of id/text fields
    (`field_too_long`), then the type: pattern / check digit / enum / amount (`amount_signed` for `+`, for
@@ -76,7 +76,8 @@ _CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 ECHO_MAX_CHARS = 24
 _DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
 _MEMO_ENTRIES_MAX = 65_536
-_MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM))
+# FORMATS.md: a text value is any field but an amount, count, date or timestamp (a decimal rate is a number)
+_MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM, ColumnType.DIGITS))
 _NEVER_ECHOED = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.DIGITS))
 
 

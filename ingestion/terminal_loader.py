@@ -236,7 +236,7 @@ def _card_problem(record: dict[str, Any], ts: dt.datetime, certs: dict[str, list
             0,
             Reason.TERMINAL_CERT_NOT_VALID,
             f"seq {record['seq']}: no registered, unrevoked certificate "
-            f"{record['card_cert_serial']} of this MyKey ID at {ts}",
+            f"of this serial and MyKey ID at {ts}",  # never the serial (issue 7 §2)
             None,
         )
     public_key = certificate.public_key()

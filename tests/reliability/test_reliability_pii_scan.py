@@ -368,3 +368,29 @@ def test_the_scan_finds_a_number_stored_in_clear(tmp_path: Path) -> None:
     assert any("partner_sales" in where for where in found)
     escaped = "".join(f"\\u{ord(c):04x}" for c in "１２３4")
     assert _digits_only(f"x{escaped}-5678\u30009018") == "123456789018"
+
+
+# --- card certificate serials (issue 7 §2): never in a quarantine detail or a manifest detail -------------
+def test_card_certificate_serials_never_appear_in_details(tmp_path: Path) -> None:
+    unknown_serial = "c0ffee1234abcd"
+    bad_serial = "zz" + unknown_serial  # not hex: a pattern problem in the certificates file
+
+    def plant(inbox: Path) -> None:
+        plant_terminal(inbox, "card_cert_serial", unknown_serial, False)  # no such certificate registered
+        write(inbox, "platform/mykey_certs_20261103.csv", csv_of("platform_mykey_certs", [
+            {**cert_row(serial=0x77), "cert_serial": bad_serial},
+            {**cert_row(serial=0x78), "previous_serial": unknown_serial},  # previous_serial on a registration
+        ]))
+
+    root = tmp_path / "run"
+    inbox = root / "inbox"
+    write_masters(inbox)
+    write_certs(inbox, [cert_row()])
+    plant(inbox)
+    con = duckdb.connect(":memory:")
+    run(con, root)
+    reasons = {r for (r,) in con.execute("SELECT reason_code FROM raw.quarantine").fetchall()}
+    assert {"terminal_cert_not_valid", "field_pattern", "fields_inconsistent"} <= reasons
+    details = [d for (d,) in con.execute(
+        "SELECT detail FROM raw.quarantine UNION ALL SELECT detail FROM raw.file_manifest").fetchall() if d]
+    assert details and not any(unknown_serial in d.lower() or bad_serial in d.lower() for d in details)
