@@ -148,6 +148,22 @@ def mask_my_numbers(text: str | None) -> str | None:
     return "".join(pieces)
 
 
+_LONG_DIGIT_RUN_RE = re.compile(r"[0-9](?:[- ]?[0-9]){11,}")
+
+
+def mask_long_digit_runs(text: str) -> str:
+    """`text` with every run of 12 or more digits (full-width too, single hyphens or spaces between them)
+    replaced by asterisks, check digit or not: for echoing a value that could hold a My Number inside a
+    longer number, where the exact rule does not apply (an echo in a problem's detail)."""
+    shadow = _shadow(text)
+    pieces: list[str] = []
+    last = 0
+    for match in _LONG_DIGIT_RUN_RE.finditer(shadow):
+        pieces += [text[last : match.start()], MY_NUMBER_MASK]
+        last = match.end()
+    return "".join(pieces) + text[last:] if pieces else text
+
+
 def corporate_number_check_digit(base_twelve: str) -> int:
     """The leading check digit of a 法人番号: 9 - (Σ P_n·Q_n mod 9), Q_n = 1 for odd n, 2 for even n,
     P_n counted from the right over the 12 base digits."""

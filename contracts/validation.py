@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from contracts.codes import is_valid_municipality_code, looks_like_my_number, mask_my_numbers
+from contracts.codes import is_valid_municipality_code, looks_like_my_number, mask_long_digit_runs
 from contracts.reasons import Reason
 from contracts.schemas import (
     MUNICIPALITY_CODE,
@@ -91,9 +91,10 @@ def _max_chars(column: Column) -> int | None:
 
 def echo(text: str) -> str:
     """A value as a problem's detail may show it: quoted, at most ECHO_MAX_CHARS characters, control characters
-    escaped, My Numbers masked. Only for values that are not identifiers or free text (amounts, dates, ...)."""
-    shown = mask_my_numbers(text[: ECHO_MAX_CHARS + 1]) or ""
-    if len(text) > ECHO_MAX_CHARS:
+    escaped, every run of 12 or more digits masked (a My Number inside a longer number too). Only for values
+    that are not identifiers or free text (amounts, dates, header names, ...)."""
+    shown = mask_long_digit_runs(text)  # before cutting: a number cut short would no longer look like one
+    if len(shown) > ECHO_MAX_CHARS:
         shown = shown[:ECHO_MAX_CHARS] + "..."
     return ascii(shown) if _CONTROL_RE.search(shown) else repr(shown)
 

@@ -452,3 +452,27 @@ def test_free_text_and_foreign_identifiers_load_whatever_they_hold(con, tmp, kin
                          "(SELECT file_sha256 FROM raw.file_manifest WHERE path = ?)", [path]).fetchall()
     assert stored == [tuple(row[n] for n in names)]
     assert {row[n] for n in names} == {value}
+
+
+def test_quarantined_record_is_stored_re_serialised_with_the_field_masked(con, tmp):
+    # masking by field: the other fields stay as delivered, quoting included; the number never in clear
+    number = "１２３４－５６７８－９０１８"
+    write_ledger(tmp / "inbox", [ledger_row("E1", partner_txn_id=number, program_code="P,1")])
+    run(con, tmp)
+    assert quarantine(con, LEDGER) == [(2, "my_number_detected")]
+    raw_text, detail = con.execute("SELECT raw_text, detail FROM raw.quarantine").fetchone()
+    assert raw_text == ('E1,2026-11-25T10:15:03+09:00,' + MUNI + ',"P,1",resident01,grant,500,,,,,,batch,,'
+                        '************,')
+    assert "partner_txn_id" in detail and "１２３４" not in detail
+
+
+def test_header_of_100000_columns_is_rejected_at_once(con, tmp):
+    import time
+
+    header = ",".join(f"c{i}" for i in range(100_000)).encode()
+    write(tmp / "inbox", LEDGER, header + b"\n" + b",".join([b"x"] * 100_000) + b"\n")
+    started = time.perf_counter()
+    run(con, tmp)
+    assert time.perf_counter() - started < 5  # the whole run (masters included); the header check is linear
+    assert manifest(con, LEDGER)["reason"] == "csv_header_invalid"
+    assert accounting_holds(con)
