@@ -394,3 +394,17 @@ def test_card_certificate_serials_never_appear_in_details(tmp_path: Path) -> Non
     details = [d for (d,) in con.execute(
         "SELECT detail FROM raw.quarantine UNION ALL SELECT detail FROM raw.file_manifest").fetchall() if d]
     assert details and not any(unknown_serial in d.lower() or bad_serial in d.lower() for d in details)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="LEAK (ingestion inbox/manifest, helper 'ingest'): a file or folder name holding a My Number is "
+    "stored in clear in raw.file_manifest.path and raw.quarantine.path (the detail is masked); the name is "
+    "not a field, but it is a byte seisan writes",
+)
+def test_no_my_number_from_a_file_name_is_written_anywhere(tmp_path: Path) -> None:
+    def plant(inbox: Path) -> None:
+        write(inbox, "platform/1234-5678-9018.csv", b"a\n1\n")
+        write(inbox, "terminal/123456789018/x.jsonl", b"{}\n")
+
+    assert _ingest_and_scan(tmp_path / "run", plant, "123456789018") == []
