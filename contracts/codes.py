@@ -2,12 +2,15 @@
 
 - 全国地方公共団体コード (municipality code): 6 digits, mod-11 check digit (domain/codes.md §1.2).
 - 個人番号 (My Number): 12 digits, check digit per 総務省令第85号第5条 (codes.md §2.1). seisan never wants one:
-  the detector exists so that a My Number that leaks into a file is caught, masked and quarantined.
+  the detector exists so that a My Number that leaks into a file is caught, masked and quarantined. The one
+  rule for a value (FORMATS.md) is `looks_like_my_number`: after NFKC and trimming, 12 digits or 4-4-4 grouped
+  by hyphens (any dash, hyphen or minus character) or spaces. Masking is by field (`mask_value`); over free
+  text (details, raw lines) `mask_my_numbers` is a safety net and `mask_long_digit_runs` masks echoes.
 - 法人番号 (corporate number): 13 digits, leading check digit (codes.md §3). Valid and never flagged.
 
 Written by hand: the rules are a few lines of integer arithmetic, and the only PyPI package with the My Number
 rule (jpmynumber) is unmaintained; an independent implementation was checked against it (codes.md §2.1).
-This module must never log, print or return a detected My Number in clear: use `mask_my_numbers`.
+This module must never log, print or return a detected My Number in clear.
 """
 
 from __future__ import annotations
