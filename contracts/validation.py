@@ -26,7 +26,7 @@ failed an earlier stage is skipped by the later ones. Typed values: int yen, `da
 Written by hand: the rules are FORMATS.md's own (amount sign rules, JST conversion, My Number, cross-field
 rules); no schema library expresses them with per-row reason codes. A detail never echoes the value of an
 id or text field (a My Number, a certificate serial or a name could be in it): it names the column and says
-what is wrong; other values are echoed at most `ECHO_MAX_CHARS` characters long with My Numbers masked.
+what is wrong; other values are echoed at most `ECHO_MAX_CHARS` characters long, long digit runs masked.
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ _DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
 _MEMO_ENTRIES_MAX = 65_536
 # FORMATS.md: a text value is any field but an amount, count, date or timestamp (a decimal rate is a number)
 _MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM, ColumnType.DIGITS))
-_NEVER_ECHOED = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.DIGITS))
 
 
 def _max_chars(column: Column) -> int | None:
@@ -164,6 +163,10 @@ def _check_amount(column: Column, text: str) -> Checked:
         )
     if sign == "+" or (sign == "-" and not column.signed):
         return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {echo(text)}")
+    if len(digits.lstrip("0")) > len(str(AMOUNT_MAX_YEN)):  # bounded before int(): any length may arrive
+        return None, Problem(
+            Reason.AMOUNT_OUT_OF_RANGE, column.name, f"{column.name} has {len(digits)} digits, over {AMOUNT_MAX_YEN:,}"
+        )
     value = int(digits)
     if sign == "-" and value == 0:  # "-0": a sign on an amount that is not negative
         return None, Problem(

@@ -273,8 +273,20 @@ def test_header_of_100000_columns_is_judged_in_linear_time():
     import time
 
     header = [f"c{i}" for i in range(100_000)] + ["c1"] * 1000
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the machine may be shared; a quadratic check takes minutes
     problem = header_problem(PLATFORM_LEDGER, header)
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
     assert problem is not None and problem.code == "csv_header_invalid" and len(problem.detail) < 2000
     assert "and 99990 more" in problem.detail
+
+
+def test_huge_integers_are_bounded_before_use():
+    # past 64 bits and past Python's int() digit limit: a reason code, never an exception
+    for amount in ("9" * 5000, "1" + "0" * 19, "-" + "9" * 5000):
+        assert codes(PLATFORM_LEDGER, ledger(event_type="adjust", program_code="P", channel="batch", amount=amount,
+                                             merchant_id="", terminal_id="", auth_id="")) == ["amount_out_of_range"]
+    assert codes(PLATFORM_LEDGER, ledger(amount="0000000500")) == []  # leading zeros: still 500
+    row = dict(municipality_code=MUNI, program_code="P1", mykey_id="resident01", balance="9" * 5000)
+    from contracts.schemas import PLATFORM_BALANCES
+
+    assert codes(PLATFORM_BALANCES, row) == ["amount_out_of_range"]

@@ -471,8 +471,8 @@ def test_header_of_100000_columns_is_rejected_at_once(con, tmp):
 
     header = ",".join(f"c{i}" for i in range(100_000)).encode()
     write(tmp / "inbox", LEDGER, header + b"\n" + b",".join([b"x"] * 100_000) + b"\n")
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the machine may be shared
     run(con, tmp)
-    assert time.perf_counter() - started < 5  # the whole run (masters included); the header check is linear
+    assert time.process_time() - started < 5  # the whole run (masters included); the header check is linear
     assert manifest(con, LEDGER)["reason"] == "csv_header_invalid"
     assert accounting_holds(con)
