@@ -105,8 +105,8 @@ def looks_like_my_number(value: str | None) -> bool:
     passing the My Number check digit. A 13-digit 法人番号 never matches (length is decided first)."""
     if not value:
         return False
-    if value.isascii() and not 12 <= len(value.strip()) <= 14:
-        return False  # the common case, decided without normalising
+    if value.isascii() and (len(value) < 12 or not 12 <= len(value.strip()) <= 14):
+        return False  # the common case, decided without normalising (NFKC can lengthen only non-ASCII text)
     match = _MY_NUMBER_EXACT_RE.fullmatch(normalise_for_my_number(value))
     if not match:
         return False
