@@ -476,3 +476,13 @@ def test_header_of_100000_columns_is_rejected_at_once(con, tmp):
     assert time.process_time() - started < 5  # the whole run (masters included); the header check is linear
     assert manifest(con, LEDGER)["reason"] == "csv_header_invalid"
     assert accounting_holds(con)
+
+
+def test_cp932_partner_file_with_japanese_identifiers_loads(con, tmp):
+    path = f"partner/{SJIS_PARTNER}/{SJIS_PARTNER}_sales_20261125.csv"
+    rows = [sale_row(order_id="注文番号 ＃１２３－Ａ"), sale_row(order_id="ｶﾅ ｵｰﾀﾞｰ/2")]
+    write(tmp / "inbox", path, csv_of("partner_sales", rows, encoding="cp932", line_ending="\r\n"))
+    run(con, tmp)
+    assert manifest(con, path) | {} == dict(status="loaded", read=2, loaded=2, quarantined=0, reason=None, count=1)
+    assert con.execute("SELECT order_id FROM raw.partner_sales ORDER BY line_number").fetchall() == [
+        ("注文番号 ＃１２３－Ａ",), ("ｶﾅ ｵｰﾀﾞｰ/2",)]
