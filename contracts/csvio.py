@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from contracts.codes import looks_like_my_number, mask_value
 from contracts.problems import Problem
 
 
@@ -49,7 +51,9 @@ class CsvRecord:
 
     line_number: 1-based physical line where the record starts (the first data row after a one-line
     header is 2); fields: the record's fields as text, in file order; raw_text: the record's physical
-    lines as delivered (quoted newlines included, final line ending removed).
+    lines as delivered (quoted newlines included, final line ending removed), except that a record with a
+    field that is a My Number (codes.looks_like_my_number) is re-serialised with that field masked: masking
+    by field, so the number never reaches a quarantine row in clear, however it is written.
     """
 
     line_number: int
@@ -103,6 +107,23 @@ class _LineTap:
         return line
 
 
+# An ASCII record without 12 digits grouped at most 4-4-4 holds no My Number field: most records, decided at
+# C speed before any field is looked at.
+_ASCII_CANDIDATE = re.compile(r"[0-9]{4}[- ]?[0-9]{4}[- ]?[0-9]{4}")
+
+
+def _raw_text(lines: list[str], fields: list[str]) -> str:
+    """The record's text for quarantine: as delivered, or rebuilt with every My Number field masked."""
+    text = "".join(lines).rstrip("\r\n")
+    if text.isascii() and _ASCII_CANDIDATE.search(text) is None:
+        return text
+    if not any(looks_like_my_number(value) for value in fields):
+        return text
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow([mask_value(v) for v in fields])
+    return buffer.getvalue().rstrip("\n")
+
+
 def read_csv_text(text: str, max_records: int | None = None) -> CsvRead:
     """Split decoded CSV text into header and records (RFC 4180, strict quoting, LF or CRLF).
 
@@ -130,8 +151,7 @@ def read_csv_text(text: str, max_records: int | None = None) -> CsvRead:
             return CsvRead(header, records, CsvError("csv_malformed", start, f"line {start}: {error}"))
         if not fields:
             continue
-        raw_text = "".join(tap.taken).rstrip("\r\n")
-        records.append(CsvRecord(start, fields, raw_text))
+        records.append(CsvRecord(start, fields, _raw_text(tap.taken, fields)))
         if max_records is not None and len(records) > max_records:
             return CsvRead(header, records, CsvError(
                 "file_too_many_rows", 0, f"more than {max_records} records (the configured limit)"))

@@ -39,6 +39,8 @@ class Reason(StrEnum):
     DATE_OUT_OF_RANGE = "date_out_of_range"                  # date far from the business date, or to < from
     EVENT_DATE_MISMATCH = "event_date_mismatch"              # ledger event not on the file's business date
     MY_NUMBER_DETECTED = "my_number_detected"                # a 12-digit individual number in a text field
+    FIELD_CONTROL_CHARACTER = "field_control_character"  # C0/C1 control, DEL or bidi override in a value
+    FIELD_TOO_LONG = "field_too_long"  # id over 256 characters, text over 1024 (schemas.py bounds)
     FIELDS_INCONSISTENT = "fields_inconsistent"              # fields that must (not) be set together
     MUNICIPALITY_UNKNOWN = "municipality_unknown"            # not in the master in force
     MERCHANT_UNKNOWN = "merchant_unknown"                    # not in the master in force

@@ -5,14 +5,20 @@ against them, docs/formats.md and the raw tables (`raw.<kind.table>`) follow the
 terminal logs (JSON Lines) have their own modules; file names of every kind are in contracts.inbox_names.
 
 Column types (`ColumnType`):
-- `id`: a text identifier checked by `pattern` (municipality codes also by their check digit);
-- `text`: free text (checked only for a leaked My Number);
+- `id`: a text identifier checked by `pattern` (municipality codes also by their check digit); identifiers that
+  others assign and FORMATS.md gives no pattern for (event ids, order ids, partner transaction ids, payment
+  references, programme codes, ...) use `REFERENCE`: any text of 1 to `REF_MAX_CHARS` characters;
+- `text`: free text of at most `TEXT_MAX_CHARS` characters;
 - `enum`: one of `values`;
 - `amount`: an integer point/yen amount of one transaction, 0..10,000,000 unless `signed` (adjust only);
 - `count`: a non-negative integer that is not a transaction amount (balances, caps, minimum payouts);
 - `date`: YYYY-MM-DD; `timestamp`: ISO 8601 with offset, loaded as JST wall-clock time;
 - `decimal`: a non-negative decimal (cost rates only), loaded as text to keep it exact;
 - `digits`: a fixed-width numeric code kept as text (bank codes, account numbers).
+
+Every `id`, `text` and `enum` value is also checked for a leaked My Number and for control characters
+(contracts/validation.py). Patterns are FORMATS.md's own and no narrower: where FORMATS.md sets none, any
+text is accepted (issue 7: valid data is never refused).
 """
 
 from __future__ import annotations
@@ -85,16 +91,21 @@ MYKEY_ID = r"(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{8,16}"
 MERCHANT_ID = r"M[0-9]{8}"
 TERMINAL_ID = r"T[0-9]{8}"
 PARTNER_CODE = r"[A-Z][A-Z0-9]{2,9}"
-PROGRAM_CODE = r"[A-Za-z0-9_\-]{1,32}"
-EVENT_ID = r"[A-Za-z0-9_\-]{1,64}"
-GENERIC_REF = r"[A-Za-z0-9_\-]{1,64}"
+REF_MAX_CHARS = 256  # longest identifier assigned by others that is accepted (a bound, not a shape)
+TEXT_MAX_CHARS = 1024  # longest free-text value (names, kana, categories) that is accepted
+# Identifiers others assign and FORMATS.md gives no shape for: any text (control characters and My Numbers
+# are refused by validation for every text value); the length bound is also `REF_MAX_CHARS`.
+REFERENCE = r"(?s).{1,256}"
+PROGRAM_CODE = REFERENCE
+EVENT_ID = REFERENCE
+GENERIC_REF = REFERENCE
 BANK_CODE = r"[0-9]{4}"
 BRANCH_CODE = r"[0-9]{3}"
 ACCOUNT_NUMBER = r"[0-9]{7}"
 CLIENT_CODE = r"[0-9]{10}"
 HEX_SERIAL = r"[0-9a-fA-F]{1,64}"
 BASE64 = r"[A-Za-z0-9+/]+={0,2}"
-EXPIRY_RULE = r"none|days:[1-9][0-9]{0,4}|fiscal_year_end:[0-9]{1,2}"
+EXPIRY_RULE = r"none|days:[0-9]{1,5}|fiscal_year_end:[0-9]{1,2}"  # N and K bounded: dates stay in range
 SETTLEMENT_DAY = r"[1-9]|1[0-9]|2[0-8]|end"
 
 PARTNER_KINDS = ("credit_card", "airline", "retail", "bank", "utility", "telecom", "online_mall",
@@ -161,7 +172,7 @@ MASTER_FEE_SCHEDULE = _master("fee_schedule", (
 ), ("bank_code", "relation", "min_amount"), "transfer fees charged by each paying bank")
 
 MASTER_COST_RATES = _master("cost_rates", (
-    C("item", T.ID, pattern=r"[a-z][a-z0-9_]{0,63}"), C("unit", T.ID, pattern=r"[a-z][a-z0-9_]{0,31}"),
+    C("item", T.ID, pattern=REFERENCE), C("unit", T.ID, pattern=REFERENCE),
     C("yen_per_unit", T.DECIMAL),
 ), ("item",), "processing-cost rates for the cost report")
 

@@ -6,13 +6,17 @@ simulator and docs/formats.md rely on the check order below, which is therefore 
 
 1. field count (`csv_field_count`)                       — only in `validate_record`
 2. required fields (`field_required`), every column
-3. My Number in any id/text/enum field (`my_number_detected`), every column
-4. per-column types in column order: pattern / check digit / enum / amount (`amount_signed` for `+`, for
+3. My Number in any id/text/enum/digits field (`my_number_detected`), every column
+4. per-column checks in column order: control characters in any field (`field_control_character`: C0 and C1
+   controls including TAB, CR and LF, DEL, bidirectional overrides and isolates), length of id/text fields
+   (`field_too_long`), then the type: pattern / check digit / enum / amount (`amount_signed` for `+`, for
    `-` on an unsigned column and for `-0` anywhere) / date / timestamp
 5. cross-field rules (`fields_inconsistent`, `amount_signed` for a signed non-adjust amount,
    `date_out_of_range` for an interval that ends before it starts)
 6. date range (`event_date_mismatch` for ledger events, else `date_out_of_range`)
-7. referential checks against the masters in force on the row's date (`*_unknown`)
+7. referential checks against the masters in force on the row's date (`*_unknown`); never for platform
+   ledger rows, which happened on the platform whatever the masters say (FORMATS.md "References not known
+   yet": they load and dbt holds and flags them)
 (8. duplicate keys: ingestion's job, it needs the loaded rows.)
 
 Every problem found is returned, in that order; the first one is the row's quarantine reason. A column that
@@ -20,8 +24,9 @@ failed an earlier stage is skipped by the later ones. Typed values: int yen, `da
 `datetime.datetime` holding Asia/Tokyo wall-clock time, text otherwise; empty fields are None.
 
 Written by hand: the rules are FORMATS.md's own (amount sign rules, JST conversion, My Number, cross-field
-rules); no schema library expresses them with per-row reason codes. This module must never put a detected
-My Number into a problem's detail: it names the column only.
+rules); no schema library expresses them with per-row reason codes. A detail never echoes the value of an
+id or text field (a My Number, a certificate serial or a name could be in it): it names the column and says
+what is wrong; other values are echoed at most `ECHO_MAX_CHARS` characters long, long digit runs masked.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from contracts.codes import is_valid_municipality_code, looks_like_my_number
+from contracts.codes import is_valid_municipality_code, looks_like_my_number, mask_long_digit_runs
 from contracts.in_force import snapshot_in_force
 from contracts.jst import parse_timestamp_jst
 from contracts.limits import AMOUNT_MAX_YEN
@@ -42,6 +47,9 @@ from contracts.reasons import Reason
 from contracts.schemas import (
     MUNICIPALITY_CODE,
     PLATFORM_LEDGER,
+    REF_MAX_CHARS,
+    REFERENCE,
+    TEXT_MAX_CHARS,
     Column,
     ColumnType,
     FileKind,
@@ -55,9 +63,33 @@ MASTER_DATE_MIN = dt.date(1989, 1, 8)  # master validity dates: Heisei onwards .
 MASTER_DATE_MAX = dt.date(2099, 12, 31)  # ... to the end of the century (an open end is an empty field)
 
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Characters no value may hold: C0 controls (TAB, CR and LF included: no FORMATS.md field is multi-line, and
+# values flow into fixed-width Zengin records, officer CSVs and logs), DEL, C1 controls, and the Unicode
+# bidirectional embeddings, overrides and isolates that make text display other than it reads.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+ECHO_MAX_CHARS = 24
 _DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
 _MEMO_ENTRIES_MAX = 65_536
-_MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM))
+# FORMATS.md: a text value is any field but an amount, count, date or timestamp (a decimal rate is a number)
+_MY_NUMBER_TYPES = frozenset((ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM, ColumnType.DIGITS))
+
+
+def _max_chars(column: Column) -> int | None:
+    """The length bound of a free value: text, or an id that others assign (schemas.REFERENCE); identifiers
+    with a shape (and base64 certificates and keys) are bounded by their pattern."""
+    if column.type is ColumnType.TEXT:
+        return TEXT_MAX_CHARS
+    return REF_MAX_CHARS if column.type is ColumnType.ID and column.pattern == REFERENCE else None
+
+
+def echo(text: str) -> str:
+    """A value as a problem's detail may show it: quoted, at most ECHO_MAX_CHARS characters, control characters
+    escaped, every run of 12 or more digits masked (a My Number inside a longer number too). Only for values
+    that are not identifiers or free text (amounts, dates, header names, ...)."""
+    shown = mask_long_digit_runs(text)  # before cutting: a number cut short would no longer look like one
+    if len(shown) > ECHO_MAX_CHARS:
+        shown = shown[:ECHO_MAX_CHARS] + "..."
+    return ascii(shown) if _CONTROL_RE.search(shown) else repr(shown)
 
 
 class MasterLookup(Protocol):
@@ -110,18 +142,24 @@ def _check_amount(column: Column, text: str) -> Checked:
         sign, digits = text[0], text[1:]
     if not (digits.isascii() and digits.isdigit()):
         return None, Problem(
-            Reason.AMOUNT_NOT_INTEGER, column.name, f"{column.name} is not a whole number of yen: {text!r}"
+            Reason.AMOUNT_NOT_INTEGER, column.name, f"{column.name} is not a whole number of yen: {echo(text)}"
         )
     if sign == "+" or (sign == "-" and not column.signed):
-        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {text!r}")
+        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {echo(text)}")
+    if len(digits.lstrip("0")) > len(str(AMOUNT_MAX_YEN)):  # bounded before int(): any length may arrive
+        return None, Problem(
+            Reason.AMOUNT_OUT_OF_RANGE, column.name, f"{column.name} has {len(digits)} digits, over {AMOUNT_MAX_YEN:,}"
+        )
     value = int(digits)
     if sign == "-" and value == 0:  # "-0": a sign on an amount that is not negative
-        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} {text!r} is signed but not negative")
+        return None, Problem(
+            Reason.AMOUNT_SIGNED, column.name, f"{column.name} {echo(text)} is signed but not negative"
+        )
     if value > AMOUNT_MAX_YEN:
         return None, Problem(
             Reason.AMOUNT_OUT_OF_RANGE,
             column.name,
-            f"{column.name} {text} is over {AMOUNT_MAX_YEN:,} yen for one transaction",
+            f"{column.name} {echo(text)} is over {AMOUNT_MAX_YEN:,} yen for one transaction",
         )
     return (-value if sign else value), None
 
@@ -134,9 +172,9 @@ def _check_count(column: Column, text: str) -> Checked:
             )
         return int(text), None
     if text[:1] in ("+", "-") and text[1:].isascii() and text[1:].isdigit():
-        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {text!r}")
+        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {echo(text)}")
     return None, Problem(
-        Reason.AMOUNT_NOT_INTEGER, column.name, f"{column.name} is not a whole number: {text!r}"
+        Reason.AMOUNT_NOT_INTEGER, column.name, f"{column.name} is not a whole number: {echo(text)}"
     )
 
 
@@ -144,8 +182,8 @@ def _check_decimal(column: Column, text: str) -> Checked:
     if _DECIMAL_RE.fullmatch(text):
         return text, None
     if text[:1] in ("+", "-") and _DECIMAL_RE.fullmatch(text[1:]):
-        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {text!r}")
-    return None, Problem(Reason.FIELD_PATTERN, column.name, f"{column.name} is not a plain decimal: {text!r}")
+        return None, Problem(Reason.AMOUNT_SIGNED, column.name, f"{column.name} carries a sign: {echo(text)}")
+    return None, Problem(Reason.FIELD_PATTERN, column.name, f"{column.name} is not a plain decimal: {echo(text)}")
 
 
 def _check_date(column: Column, text: str) -> Checked:
@@ -155,7 +193,7 @@ def _check_date(column: Column, text: str) -> Checked:
         except ValueError:
             pass
     return None, Problem(
-        Reason.DATE_INVALID, column.name, f"{column.name} is not a YYYY-MM-DD date: {text!r}"
+        Reason.DATE_INVALID, column.name, f"{column.name} is not a YYYY-MM-DD date: {echo(text)}"
     )
 
 
@@ -165,7 +203,7 @@ def _check_timestamp(column: Column, text: str) -> Checked:
         return None, Problem(
             Reason.TIMESTAMP_INVALID,
             column.name,
-            f"{column.name} is not an ISO 8601 timestamp with offset: {text!r}",
+            f"{column.name} is not an ISO 8601 timestamp with offset: {echo(text)}",
         )
     return value, None
 
@@ -185,10 +223,12 @@ def _pattern_checker(column: Column) -> Callable[[Column, str], Checked]:
 
     def _check_pattern(col: Column, text: str) -> Checked:
         if not regex.fullmatch(text):
-            return None, Problem(Reason.FIELD_PATTERN, col.name, f"{col.name} has the wrong shape: {text!r}")
+            return None, Problem(
+                Reason.FIELD_PATTERN, col.name, f"{col.name} has the wrong shape ({len(text)} characters)"
+            )
         if municipality and not is_valid_municipality_code(text):
             return None, Problem(
-                Reason.MUNICIPALITY_CODE_CHECK_DIGIT, col.name, f"{col.name} {text} fails its check digit"
+                Reason.MUNICIPALITY_CODE_CHECK_DIGIT, col.name, f"{col.name} fails its check digit"
             )
         return text, None
 
@@ -202,7 +242,7 @@ def _enum_checker(column: Column) -> Callable[[Column, str], Checked]:
         if text in allowed:
             return text, None
         return None, Problem(
-            Reason.FIELD_ENUM, col.name, f"{col.name} {text!r} is not one of {', '.join(col.values)}"
+            Reason.FIELD_ENUM, col.name, f"{col.name} {echo(text)} is not one of {', '.join(col.values)}"
         )
 
     return check
@@ -233,6 +273,7 @@ class _ColumnPlan:
     column: Column
     check: Callable[[Column, str], Checked]
     my_number_checked: bool
+    max_chars: int | None
 
 
 _PLANS: dict[str, tuple[tuple[_ColumnPlan, ...], tuple[Column, ...]]] = {}
@@ -242,16 +283,26 @@ def _plan(kind: FileKind) -> tuple[tuple[_ColumnPlan, ...], tuple[Column, ...]]:
     """The kind's column checkers and its date/timestamp columns, built once per kind name."""
     plan = _PLANS.get(kind.name)
     if plan is None:
-        checkers = tuple(_ColumnPlan(c, _checker(c), c.type in _MY_NUMBER_TYPES) for c in kind.columns)
+        checkers = tuple(
+            _ColumnPlan(c, _checker(c), c.type in _MY_NUMBER_TYPES, _max_chars(c)) for c in kind.columns
+        )
         dated = tuple(c for c in kind.columns if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP))
         plan = _PLANS[kind.name] = (checkers, dated)
     return plan
 
 
-def _might_be_my_number(text: str) -> bool:
-    # Cheap pre-filter: exactly 12 digits, or 14 characters grouped 4-4-4 (surrounding spaces allowed).
-    stripped = text.strip()
-    return len(stripped) in (12, 14) and stripped[:1].isdigit() and looks_like_my_number(stripped)
+def _text_problem(column: Column, text: str, limit: int | None) -> Problem | None:
+    """A control character in any field, or an id/text value over its length bound `limit` (`_max_chars`)."""
+    found = _CONTROL_RE.search(text)
+    if found is not None:
+        return Problem(
+            Reason.FIELD_CONTROL_CHARACTER,
+            column.name,
+            f"{column.name} holds control character U+{ord(found.group()):04X} at position {found.start() + 1}",
+        )
+    if limit is not None and len(text) > limit:
+        return Problem(Reason.FIELD_TOO_LONG, column.name, f"{column.name} is over {limit} characters ({len(text)})")
+    return None
 
 
 def check_fields(kind: FileKind, values: Mapping[str, str | None]) -> tuple[dict[str, Any], list[Problem]]:
@@ -270,12 +321,17 @@ def check_fields(kind: FileKind, values: Mapping[str, str | None]) -> tuple[dict
             else:
                 typed[column.name] = None
             continue
-        if plan.my_number_checked and _might_be_my_number(text):
+        # inline pre-filter: an ASCII value under 12 characters is never one (most values; saves a call)
+        if plan.my_number_checked and (len(text) >= 12 or not text.isascii()) and looks_like_my_number(text):
             personal.append(
                 Problem(
                     Reason.MY_NUMBER_DETECTED, column.name, f"{column.name} holds a personal number (masked)"
                 )
             )
+            continue
+        problem = _text_problem(column, text, plan.max_chars)
+        if problem is not None:
+            typed_problems.append(problem)
             continue
         value, problem = plan.check(column, text)
         if problem is None:
@@ -454,8 +510,8 @@ _NO_REFERENCES = frozenset(
 def _referential_rules(
     kind: FileKind, typed: Mapping[str, Any], on: dt.date, masters: MasterLookup
 ) -> list[Problem]:
-    if kind.name in _NO_REFERENCES:
-        return []
+    if kind.name in _NO_REFERENCES or kind is PLATFORM_LEDGER:
+        return []  # the ledger: FORMATS.md "References not known yet" (module docstring, stage 7)
     problems: list[Problem] = []
     for column_name, master, code in _REFERENCES:
         value = typed.get(column_name)
@@ -490,7 +546,7 @@ def valid_id(kind: FileKind, values: Mapping[str, str | None], column_name: str)
     an id that exists in its snapshot: referential checks count such ids as known (docs/formats.md)."""
     text = values.get(column_name)
     column = next((c for c in kind.columns if c.name == column_name), None)
-    if column is None or not text or _might_be_my_number(text):
+    if column is None or not text or looks_like_my_number(text) or _text_problem(column, text, _max_chars(column)):
         return None
     value, problem = _checker(column)(column, text)
     return value if problem is None else None
@@ -498,19 +554,29 @@ def valid_id(kind: FileKind, values: Mapping[str, str | None], column_name: str)
 
 def header_problem(kind: FileKind, header: Sequence[str]) -> Problem | None:
     """None when `header` holds exactly the kind's columns (any order), else a csv_header_invalid problem."""
-    names = list(header)
+    counts = Counter(header)  # linear: a header of 100,000 names is judged at once
     expected = set(kind.column_names)
-    repeated = sorted(n for n, count in Counter(names).items() if count > 1)  # linear: a header may be huge
-    missing = sorted(expected - set(names))
-    extra = sorted(set(names) - expected)
+    repeated = sorted(n for n, count in counts.items() if count > 1)
+    missing = sorted(expected - set(counts))
+    extra = sorted(set(counts) - expected)
     if not (repeated or missing or extra):
         return None
     parts = [
-        f"{label}: {', '.join(items)}"
+        f"{label}: {_names_shown(items)}"
         for label, items in (("missing", missing), ("not listed", extra), ("repeated", repeated))
         if items
     ]
     return Problem(Reason.CSV_HEADER_INVALID, None, "header " + "; ".join(parts))
+
+
+_HEADER_NAMES_SHOWN = 10
+
+
+def _names_shown(names: list[str]) -> str:
+    """Header names for a detail: the first few, each echoed bounded and masked, and how many more."""
+    shown = ", ".join(echo(n) for n in names[:_HEADER_NAMES_SHOWN])
+    more = len(names) - _HEADER_NAMES_SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def validate_record(

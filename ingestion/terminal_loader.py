@@ -194,7 +194,8 @@ def _card_problem(
     if certificate is None or not (certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc):
         return (
             Reason.TERMINAL_CERT_NOT_VALID,
-            f"seq {record.seq}: no registered, unrevoked certificate of this MyKey ID at {ts}",
+            f"seq {record.seq}: no registered, unrevoked certificate "
+            f"of this serial and MyKey ID at {ts}",  # never the serial (issue 7 §2)
             (Problem(Reason.TERMINAL_CERT_NOT_VALID, "card_cert_serial", "no registered, unrevoked certificate"),),
         )
     if not terminal_log.verify_card_signature(certificate.public_key(), fields):

@@ -376,7 +376,6 @@ ROW_FAULTS = (
     RowFault("amount_signed", "platform_ledger", "amount", Reason.AMOUNT_SIGNED, "use"),
     RowFault("amount_over_limit", "platform_ledger", "amount", Reason.AMOUNT_OUT_OF_RANGE, "grant"),
     RowFault("timestamp_without_offset", "platform_ledger", "event_ts", Reason.TIMESTAMP_INVALID),
-    RowFault("unknown_merchant", "platform_ledger", "merchant_id", Reason.MERCHANT_UNKNOWN, "use"),
     RowFault("enum_invalid", "platform_ledger", "event_type", Reason.FIELD_ENUM),
     RowFault("unknown_merchant", "partner_sales", "merchant_id", Reason.MERCHANT_UNKNOWN),
     RowFault("amount_signed", "partner_sales", "points_used", Reason.AMOUNT_SIGNED),

@@ -15,6 +15,7 @@ from contracts.codes import (
     is_valid_municipality_code,
     looks_like_my_number,
     mask_my_numbers,
+    mask_value,
     municipality_check_digit,
     my_number_check_digit,
 )
@@ -110,3 +111,71 @@ def test_corporate_number_never_flagged(base: str) -> None:
     number = str(corporate_number_check_digit(base)) + base
     assert is_valid_corporate_number(number)
     assert not looks_like_my_number(number) and not contains_my_number(number)
+
+
+# --- issue 7 §2: the value judged after NFKC, any dash, any space -------------------------------------------
+# Every dash, hyphen or minus character (Unicode Pd, the minus signs, the katakana prolonged sound mark);
+# listed by hand, not derived from the module's own table.
+DASH_CHARACTERS = "-\u058a\u05be\u1400\u1806\u2010\u2011\u2012\u2013\u2014\u2015\u2e17\u2e1a\u2e3a\u2e3b\u2e40" \
+    "\u301c\u3030\u30a0\ufe31\ufe32\ufe58\ufe63\uff0d\u2212\u207b\u208b\u2796\u02d7\u00ad\u30fc\uff70"
+SPACE_CHARACTERS = " \u3000\u00a0\u2002\u2003\u2009\u202f\u205f"
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def _grouped(digits: str, separator: str) -> str:
+    return separator.join((digits[:4], digits[4:8], digits[8:]))
+
+
+@pytest.mark.parametrize("separator", list(DASH_CHARACTERS + SPACE_CHARACTERS))
+def test_every_dash_and_space_groups_a_my_number(separator: str) -> None:
+    value = _grouped("123456789018", separator)
+    assert looks_like_my_number(value) and mask_value(value) == MY_NUMBER_MASK
+    assert looks_like_my_number(value.translate(FULL_WIDTH))
+    assert contains_my_number(f"x {value} y") and "9018" not in (mask_my_numbers(f"x {value} y") or "")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["１２３４５６７８９０１８", "\u3000123456789018\u3000", "１２３４－５６７８－９０１８", "1234ー5678ー9018",
+     "①②③④⑤⑥⑦⑧⑨⓪①⑧"],  # circled digits fold to digits under NFKC
+)
+def test_nfkc_forms_are_my_numbers(value: str) -> None:
+    assert looks_like_my_number(value)
+    assert mask_my_numbers(f"[{value}]") == f"[{MY_NUMBER_MASK}]" or value.startswith("\u3000")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1234-5678 9018", "1234\u30005678-9018", "1234--5678-9018", "1234 - 5678 - 9018", "１２３４５６７８９０１８０",
+     "1234.5678.9018", "1234_5678_9018", "ID１２３４５６７８９０１８"],
+)
+def test_other_shapes_are_not(value: str) -> None:
+    assert not looks_like_my_number(value) and mask_value(value) == value
+
+
+@given(
+    body=st.from_regex(r"[0-9]{11}", fullmatch=True),
+    full_width=st.booleans(),
+    separator=st.one_of(st.none(), st.sampled_from(list(DASH_CHARACTERS + SPACE_CHARACTERS))),
+    pad=st.sampled_from(["", " ", "\u3000", "\t"]),
+)
+def test_property_every_disguise_of_a_valid_number_is_found(body, full_width, separator, pad) -> None:
+    good = _reference_my_number_digit(body)
+    for digit in range(10):
+        digits = body + str(digit)
+        value = _grouped(digits, separator) if separator is not None else digits
+        value = pad + (value.translate(FULL_WIDTH) if full_width else value) + pad
+        assert looks_like_my_number(value) == (digit == good)
+        assert (mask_value(value) == MY_NUMBER_MASK) == (digit == good)
+        # embedded in free text the safety net finds it too, and masks exactly those characters
+        masked = mask_my_numbers(f"名前 {value} 様") or ""
+        assert (MY_NUMBER_MASK in masked) == (digit == good)
+        assert masked.startswith("名前") and masked.endswith("様")
+
+
+def test_long_digit_runs_are_masked_for_echoes() -> None:
+    from contracts.codes import mask_long_digit_runs
+
+    assert mask_long_digit_runs("12000000") == "12000000"  # an amount over the limit may be shown
+    assert mask_long_digit_runs("x１２３４５６７８９０１８99y") == f"x{MY_NUMBER_MASK}y"  # inside a longer number
+    assert mask_long_digit_runs("1234-5678-9019") == MY_NUMBER_MASK  # check digit or not

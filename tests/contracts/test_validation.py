@@ -9,7 +9,13 @@ import pytest
 
 from contracts.codes import municipality_check_digit
 from contracts.reasons import Reason
-from contracts.schemas import MASTER_DESIGNATIONS, MASTER_MERCHANTS, PARTNER_SETTLEMENT, PLATFORM_LEDGER
+from contracts.schemas import (
+    MASTER_DESIGNATIONS,
+    MASTER_MERCHANTS,
+    PARTNER_SALES,
+    PARTNER_SETTLEMENT,
+    PLATFORM_LEDGER,
+)
 from contracts.validation import (
     InMemoryMasters,
     RowContext,
@@ -80,8 +86,21 @@ def test_type_stage_before_cross_field_before_date_before_referential():
     assert codes(PLATFORM_LEDGER, ledger(event_ts="2026-11-20T10:00:00+09:00", merchant_id="M00000009")) == [
         "event_date_mismatch"
     ]
-    assert codes(PLATFORM_LEDGER, ledger(merchant_id="M00000009")) == ["merchant_unknown"]
-    assert codes(PLATFORM_LEDGER, ledger(merchant_id="M00000009"), RowContext(D)) == []  # no masters given
+    sale = dict(order_id="O1", order_ts="2026-11-25T10:00:00+09:00", mykey_id="resident01",
+                municipality_code=MUNI, merchant_id="M00000009", points_used="100", status="captured")
+    assert codes(PARTNER_SALES, sale) == ["merchant_unknown"]
+    assert codes(PARTNER_SALES, {**sale, "order_ts": "bad"}) == ["timestamp_invalid"]  # before referential
+    assert codes(PARTNER_SALES, sale, RowContext(D)) == []  # no masters given
+
+
+def test_ledger_rows_with_unknown_references_load():
+    # FORMATS.md "References not known yet": a ledger row happened on the platform; dbt holds and flags it.
+    unknown_muni = "27100" + municipality_check_digit("27100")
+    row = ledger(merchant_id="M00000009", municipality_code=unknown_muni)
+    assert codes(PLATFORM_LEDGER, row) == []
+    grant = ledger(event_type="grant", program_code="UNKNOWN", channel="online", partner_code="ZZZ",
+                   partner_txn_id="X1", merchant_id="", terminal_id="", auth_id="")
+    assert codes(PLATFORM_LEDGER, grant) == []
 
 
 @pytest.mark.parametrize(
@@ -178,3 +197,96 @@ def test_every_reason_code_is_documented_with_an_example():
         assert reason.value in rows, f"{reason.value} missing from docs/formats.md"
         cells = [c.strip() for c in rows[reason.value].split("|")[1:-1]]
         assert len(cells) == 4 and cells[2] and cells[3], f"{reason.value}: no meaning or example in docs/formats.md"
+
+
+# --- issue 7: values checked exactly as FORMATS.md, controls refused, details echo nothing personal ---------
+@pytest.mark.parametrize(
+    "char", ["\x00", "\x01", "\t", "\n", "\r", "\x1b", "\x1f", "\x7f", "\x85", "\x9b",
+             "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"],
+)
+def test_control_characters_and_bidi_overrides_are_refused_in_any_field(char):
+    for column in ("event_id", "auth_id", "mykey_id", "amount"):
+        problems = validate_row(PLATFORM_LEDGER, ledger(**{column: f"A1{char}2"}), CONTEXT)[1]
+        assert [(p.code, p.column) for p in problems] == [("field_control_character", column)]
+        assert char not in problems[0].detail
+
+
+@pytest.mark.parametrize("text", ["注文 #1", "a b", "\u200f RLM is not an override", "ｶﾅ-_/.:;", "x" * 256])
+def test_foreign_identifiers_take_any_text_up_to_the_bound(text):
+    assert codes(PLATFORM_LEDGER, ledger(event_id=text, auth_id=text)) == []
+
+
+def test_length_bounds():
+    assert codes(PLATFORM_LEDGER, ledger(event_id="x" * 257)) == ["field_too_long"]
+    name = "名" * 1025
+    row = {"merchant_id": "M00000001", "name": name, "name_kana": "ｱ", "category": "c", "channel": "store",
+           "bank_code": "0001", "branch_code": "001", "account_type": "1", "account_number": "1234567",
+           "account_holder_kana": "ｱ", "status": "active"}
+    assert codes(MASTER_MERCHANTS, row) == ["field_too_long"]
+    assert codes(MASTER_MERCHANTS, {**row, "name": name[:1024]}) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-25T10:15:03+09:00", dt.datetime(2026, 11, 25, 10, 15, 3)),
+        ("2026-11-25T10:15+09:00", dt.datetime(2026, 11, 25, 10, 15)),  # reduced precision
+        ("2026-11-25T01:15:03.123456789Z", dt.datetime(2026, 11, 25, 10, 15, 3, 123456)),  # 9 digits, truncated
+        ("2026-11-25T10:15:03,5+0900", dt.datetime(2026, 11, 25, 10, 15, 3, 500000)),  # comma, basic offset
+        ("2026-11-25T02:15:03+01", dt.datetime(2026, 11, 25, 10, 15, 3)),  # hour-only offset
+        ("2026-11-24T20:15:03-05:00", dt.datetime(2026, 11, 25, 10, 15, 3)),
+    ],
+)
+def test_iso_8601_timestamps_with_offset_are_accepted(text, expected):
+    from contracts.validation import parse_timestamp_jst
+
+    assert parse_timestamp_jst(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-25T10:15:03", "2026-11-25 10:15:03+09:00", "2026-11-25T24:00:00+09:00",
+             "2026-11-25T10:15:03+24:00", "2026-02-30T10:15:03+09:00", "2026-11-25T10:15:03.+09:00"],
+)
+def test_timestamps_without_offset_or_impossible_are_refused(text):
+    from contracts.validation import parse_timestamp_jst
+
+    assert parse_timestamp_jst(text) is None
+
+
+def test_details_never_echo_identifier_or_text_values():
+    # a certificate serial, a mykey_id or a name in a detail could be personal: details name the column only
+    row = dict(mykey_id="resident01", cert_serial="XYZSECRET9", cert_der="QUJD", event="registered",
+               previous_serial="", event_ts="2026-11-02T09:00:00+09:00")
+    from contracts.schemas import PLATFORM_MYKEY_CERTS
+
+    problems = validate_row(PLATFORM_MYKEY_CERTS, row, RowContext(D))[1]
+    assert [p.code for p in problems] == ["field_pattern"] and "XYZSECRET9" not in problems[0].detail
+    problems = validate_row(PLATFORM_LEDGER, ledger(mykey_id="short"), CONTEXT)[1]
+    assert "short" not in problems[0].detail
+    # other values are echoed bounded and masked
+    problems = validate_row(PLATFORM_LEDGER, ledger(amount="１２３４５６７８９０１８" + "9" * 100), CONTEXT)[1]
+    assert problems[0].code == "amount_not_integer" and "５６７８" not in problems[0].detail
+    assert len(problems[0].detail) < 80
+
+
+def test_header_of_100000_columns_is_judged_in_linear_time():
+    import time
+
+    header = [f"c{i}" for i in range(100_000)] + ["c1"] * 1000
+    started = time.process_time()  # CPU time: the machine may be shared; a quadratic check takes minutes
+    problem = header_problem(PLATFORM_LEDGER, header)
+    assert time.process_time() - started < 0.5
+    assert problem is not None and problem.code == "csv_header_invalid" and len(problem.detail) < 2000
+    assert "and 99990 more" in problem.detail
+
+
+def test_huge_integers_are_bounded_before_use():
+    # past 64 bits and past Python's int() digit limit: a reason code, never an exception
+    for amount in ("9" * 5000, "1" + "0" * 19, "-" + "9" * 5000):
+        assert codes(PLATFORM_LEDGER, ledger(event_type="adjust", program_code="P", channel="batch", amount=amount,
+                                             merchant_id="", terminal_id="", auth_id="")) == ["amount_out_of_range"]
+    assert codes(PLATFORM_LEDGER, ledger(amount="0000000500")) == []  # leading zeros: still 500
+    row = dict(municipality_code=MUNI, program_code="P1", mykey_id="resident01", balance="9" * 5000)
+    from contracts.schemas import PLATFORM_BALANCES
+
+    assert codes(PLATFORM_BALANCES, row) == ["amount_out_of_range"]
