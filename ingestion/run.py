@@ -12,10 +12,12 @@ files and never rewrites a loaded row.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -30,7 +32,7 @@ from ingestion.csv_loader import (
     master_snapshot_keys,
     split_csv_records,
 )
-from ingestion.identity import CONFLICT, DUPLICATE, NEW, RETRY, SKIP, ManifestIndex, Seen, sha256_of
+from ingestion.identity import CONFLICT, DUPLICATE, NEW, RETRY, SKIP, ManifestIndex, Seen
 from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan_inbox
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import CONFLICT as CONFLICT_STATUS
@@ -112,11 +114,35 @@ def _split_records(file: InboxFile, data: bytes) -> list[tuple[int, str | None]]
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    """A file of the current batch before its turn: its SHA-256 and, for a new terminal file, its parse."""
+    """A file of the current batch before its turn: the file with the size and mtime of what was read, its
+    bytes (None when over the size limit: hashed only), the SHA-256 of exactly those bytes and, for a new
+    terminal file, their parse. Everything decided about the file uses these bytes: it is read once."""
 
     file: InboxFile
     sha256: str
+    data: bytes | None = None
     parsed: ParsedTerminalFile | None = None
+
+
+_HASH_CHUNK_BYTES = 1 << 20
+
+
+def _read_once(file: InboxFile, max_file_bytes: int) -> tuple[InboxFile, str, bytes | None]:
+    """The file's bytes through one open handle, their SHA-256, and the file with the size of what was read
+    and the mtime seen when it was opened. A file over the limit (at open, or grown past it while read) is
+    hashed in 1 MiB chunks and not kept (None)."""
+    with file.path.open("rb") as handle:
+        stat = os.fstat(handle.fileno())
+        digest = hashlib.sha256()
+        data = handle.read(max_file_bytes + 1) if stat.st_size <= max_file_bytes else b""
+        digest.update(data)
+        size = len(data)
+        if size <= max_file_bytes and stat.st_size <= max_file_bytes:
+            return replace(file, size_bytes=size, mtime_ns=stat.st_mtime_ns), digest.hexdigest(), data
+        while chunk := handle.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+    return replace(file, size_bytes=size, mtime_ns=stat.st_mtime_ns), digest.hexdigest(), None
 
 
 @dataclass(slots=True)
@@ -160,13 +186,13 @@ class _Run:
                 self.progress(message)
 
     def prepare(self, file: InboxFile) -> _Prepared:
-        """Hash the file; parse it ahead of its turn if it is a new terminal file (for prefetching)."""
-        sha = sha256_of(file.path)
-        if file.kind != TERMINAL_KIND or file.size_bytes > self.limits.max_file_bytes:
-            return _Prepared(file, sha)
+        """Read and hash the file; parse it ahead of its turn if it is a new terminal file (for prefetching)."""
+        file, sha, data = _read_once(file, self.limits.max_file_bytes)
+        if file.kind != TERMINAL_KIND or data is None:
+            return _Prepared(file, sha, data)
         if self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns) not in (NEW, RETRY):
-            return _Prepared(file, sha)
-        return _Prepared(file, sha, parse_terminal_file(file.path.read_bytes(), self.limits.max_records))
+            return _Prepared(file, sha, data)
+        return _Prepared(file, sha, data, parse_terminal_file(data, self.limits.max_records))
 
     def prefetch(self, prepared: list[_Prepared]) -> None:
         """Read the certificates and loaded seq windows the batch's terminal files will ask for."""
@@ -221,10 +247,9 @@ class _Run:
                 CONFLICT_STATUS,
                 Reason.FILE_CONFLICTING_DUPLICATE,
                 "same name as a loaded file, different content",
-                _split_records(file, file.path.read_bytes()),
+                _split_records(file, item.data or b""),
             )
-        data = None if item.parsed is not None else file.path.read_bytes()
-        return self._load_new(item, data)
+        return self._load_new(item, item.data)
 
     def _retried(self, item: _Prepared, outcome: FileOutcome) -> FileOutcome | None:
         """A retried rejection's outcome to record: the new outcome when its status or reason changed; a
