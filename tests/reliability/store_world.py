@@ -84,7 +84,8 @@ def build_day1(inbox: Path) -> None:
     builders.write_terminal(inbox, uploads[1], 1)
     builders.write_terminal(inbox, uploads[3], 3)
     builders.write(inbox, "bank/0001/0001_004_1234567_20261125.txt", _statement())
-    builders.write(inbox, ZZZ_SALES, builders.csv_of("partner_sales", [builders.sale_row(order_ts="2026-11-03T12:00:00+09:00")]))
+    sale = builders.sale_row(order_ts="2026-11-03T12:00:00+09:00")
+    builders.write(inbox, ZZZ_SALES, builders.csv_of("partner_sales", [sale]))
     builders.write(inbox, "platform/notes.txt", b"not a delivery")
     _fix_mtimes(inbox)
 
