@@ -4,8 +4,8 @@ The lead's DAG task and the `seisan` command line call `build_marts`. It runs db
 tests) once, with the warehouse path passed through the SEISAN_WAREHOUSE environment variable (dbt/profiles.yml
 reads it; no machine path is kept in the repository) and the business date passed as the dbt var
 `business_date`. dbt's target and log folders go under $SEISAN_HOME/dbt when SEISAN_HOME is set, else under
-dbt/ beside the warehouse file (the same folder for the usual <home>/warehouse.duckdb), created private (0700)
-and kept between runs so partial parsing is reused. Never a shared temporary folder: a predictable name there
+<name>.dbt/ beside the warehouse file <name>.duckdb (one folder per warehouse), created private (0700) and kept
+between runs so partial parsing is reused. Never a shared temporary folder: a predictable name there
 could be created or symlinked first by another user.
 
 The DuckDB file must not be open elsewhere while dbt runs (DuckDB allows one writing process).
@@ -76,9 +76,13 @@ class MartsBuildError(RuntimeError):
 
 
 def dbt_work_dir(warehouse: Path) -> Path:
-    """Where dbt's target/ and logs/ go for this warehouse: $SEISAN_HOME/dbt, else dbt/ beside the warehouse."""
+    """Where dbt's target/ and logs/ go for this warehouse: $SEISAN_HOME/dbt, else <name>.dbt beside the
+    warehouse file <name>.duckdb."""
     home = os.environ.get(HOME_ENV)
-    return (Path(home) if home else Path(warehouse).resolve().parent) / "dbt"
+    if home:
+        return Path(home) / "dbt"
+    warehouse = Path(warehouse).resolve()
+    return warehouse.with_name(f"{warehouse.stem}.dbt")
 
 
 def prepare_work_dir(warehouse: Path) -> Path:

@@ -48,7 +48,7 @@ def test_dbt_work_dir_is_beside_the_warehouse_and_private(tmp_path: Path, monkey
     monkeypatch.delenv(marts.HOME_ENV, raising=False)
     warehouse = tmp_path / "w" / "warehouse.duckdb"
     work = marts.prepare_work_dir(warehouse)
-    assert work == tmp_path / "w" / "dbt"
+    assert work == tmp_path / "w" / "warehouse.dbt"
     assert stat.S_IMODE(work.stat().st_mode) == 0o700
     args = marts.dbt_args(warehouse, dt.date(2026, 11, 25))
     assert args[args.index("--target-path") + 1] == str(work / "target")
