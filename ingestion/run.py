@@ -12,8 +12,6 @@ files and never rewrites a loaded row.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -32,7 +30,7 @@ from ingestion.csv_loader import (
     master_snapshot_keys,
     split_csv_records,
 )
-from ingestion.identity import CONFLICT, DUPLICATE, NEW, RETRY, SKIP, ManifestIndex, Seen
+from ingestion.identity import CONFLICT, DUPLICATE, NEW, RETRY, SKIP, ManifestIndex, Seen, read_once
 from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan_inbox
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import CONFLICT as CONFLICT_STATUS
@@ -124,27 +122,6 @@ class _Prepared:
     parsed: ParsedTerminalFile | None = None
 
 
-_HASH_CHUNK_BYTES = 1 << 20
-
-
-def _read_once(file: InboxFile, max_file_bytes: int) -> tuple[InboxFile, str, bytes | None]:
-    """The file's bytes through one open handle, their SHA-256, and the file with the size of what was read
-    and the mtime seen when it was opened. A file over the limit (at open, or grown past it while read) is
-    hashed in 1 MiB chunks and not kept (None)."""
-    with file.path.open("rb") as handle:
-        stat = os.fstat(handle.fileno())
-        digest = hashlib.sha256()
-        data = handle.read(max_file_bytes + 1) if stat.st_size <= max_file_bytes else b""
-        digest.update(data)
-        size = len(data)
-        if size <= max_file_bytes and stat.st_size <= max_file_bytes:
-            return replace(file, size_bytes=size, mtime_ns=stat.st_mtime_ns), digest.hexdigest(), data
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-            size += len(chunk)
-    return replace(file, size_bytes=size, mtime_ns=stat.st_mtime_ns), digest.hexdigest(), None
-
-
 @dataclass(slots=True)
 class _Batch:
     """Outcomes decided but not yet written, the (table, scope) pairs their CSV rows occupy, their row count
@@ -187,7 +164,8 @@ class _Run:
 
     def prepare(self, file: InboxFile) -> _Prepared:
         """Read and hash the file; parse it ahead of its turn if it is a new terminal file (for prefetching)."""
-        file, sha, data = _read_once(file, self.limits.max_file_bytes)
+        read = read_once(file.path, self.limits.max_file_bytes)
+        file, sha, data = replace(file, size_bytes=read.size_bytes, mtime_ns=read.mtime_ns), read.sha256, read.data
         if file.kind != TERMINAL_KIND or data is None:
             return _Prepared(file, sha, data)
         if self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns) not in (NEW, RETRY):

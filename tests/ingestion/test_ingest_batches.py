@@ -33,6 +33,7 @@ from ingestion_builders import (
 import ingestion.run as run_module
 import ingestion.store as store
 from contracts import terminal_log
+from ingestion.identity import read_once
 from ingestion.mirror import verify_mirror
 
 GENESIS = terminal_log.GENESIS_HASH
@@ -288,3 +289,14 @@ def test_a_file_replaced_before_its_parse_is_parsed_as_hashed(con, tmp, monkeypa
     assert shas[terminal.relative_to(inbox).as_posix()] == hashlib.sha256(terminal_data).hexdigest()
     assert con.execute("SELECT event_id FROM raw.platform_ledger").fetchall() == [("E1",)]
     assert _count(con, "terminal_records") == 2 and accounting_holds(con)
+
+
+def test_read_once_keeps_the_bytes_it_hashed_and_only_hashes_a_file_over_the_limit(tmp):
+    path = tmp / "file.bin"
+    content = bytes(range(256)) * 12  # 3,072 bytes
+    path.write_bytes(content)
+    under = read_once(path, 3072)
+    assert (under.sha256, under.size_bytes, under.data) == (hashlib.sha256(content).hexdigest(), 3072, content)
+    assert under.mtime_ns == path.stat().st_mtime_ns
+    over = read_once(path, 3071)
+    assert (over.sha256, over.size_bytes, over.data) == (hashlib.sha256(content).hexdigest(), 3072, None)
