@@ -145,15 +145,15 @@ def _foreign_rows(con: duckdb.DuckDBPyConnection, table: Table, files: list[Path
 
 
 def _replayed_gaps(con: duckdb.DuckDBPyConnection, files: list[Path]) -> Counter[tuple[object, ...]]:
-    """raw.terminal_seq_gaps as the Parquet change log builds it: batches in id order (ids sort by time),
-    changes in file order."""
+    """raw.terminal_seq_gaps as the Parquet change log builds it: every `open`, then every `resolve` (a gap's
+    range is never opened again once resolved, its records being loaded), so the clock need not order batches."""
     gaps: list[list[object]] = []
     if files:
         listing = ", ".join(_quote(str(f)) for f in files)
         changes = con.execute(f"""
             SELECT action, terminal_id, missing_from_seq, missing_to_seq, business_date, file_sha256
             FROM read_parquet([{listing}], filename = true, file_row_number = true)
-            ORDER BY batch_id, filename, file_row_number
+            ORDER BY action = 'resolve', batch_id, filename, file_row_number
         """).fetchall()
         for action, terminal, first, last, day, sha in changes:
             if action == "open":
