@@ -300,3 +300,19 @@ def test_read_once_keeps_the_bytes_it_hashed_and_only_hashes_a_file_over_the_lim
     assert under.mtime_ns == path.stat().st_mtime_ns
     over = read_once(path, 3071)
     assert (over.sha256, over.size_bytes, over.data) == (hashlib.sha256(content).hexdigest(), 3072, None)
+
+
+def test_a_committed_batch_staged_before_batch_ids_is_still_published(con, tmp):
+    """A pending folder left by the former code (its marker names a manifest row; no batch id on the rows)."""
+    run(con, tmp)
+    sha, path, mtime = con.execute(
+        "SELECT file_sha256, path, mtime_ns FROM raw.file_manifest WHERE path LIKE 'master/merchants%'").fetchone()
+    con.execute("UPDATE raw.file_manifest SET batch_id = NULL WHERE path = ?", [path])
+    folder = tmp / "raw" / store.PENDING_FOLDER / "0123456789abcdef"
+    staged = folder / "source=master" / "date=2026-11-01" / "extra-0123456789abcdef.parquet"
+    staged.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"x": [1]}), staged)
+    (folder / "batch.json").write_text(f'{{"file_sha256": "{sha}", "path": "{path}", "mtime_ns": {mtime}}}')
+    assert store.recover_pending_parquet(con, tmp / "raw") == ["0123456789abcdef"]
+    assert (tmp / "raw" / "source=master" / "date=2026-11-01" / "extra-0123456789abcdef.parquet").exists()
+    assert not folder.exists()
