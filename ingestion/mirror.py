@@ -112,7 +112,7 @@ def _warehouse_select(table: Table) -> str:
 def _example(table: Table) -> str:
     if "line_number" in table.column_names:
         return "min(file_sha256 || ':' || line_number)"
-    return "min(file_sha256 || ' ' || path)"
+    return "min(file_sha256)"  # not the path: a sender chooses it, and it could hold anything
 
 
 def _differences(con: duckdb.DuckDBPyConnection, table: Table, files: list[Path]) -> list[MirrorDifference]:
@@ -197,3 +197,34 @@ def verify_mirror(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> MirrorReport
     pending_root = raw_dir / PENDING_FOLDER
     pending = sorted(p.name for p in pending_root.iterdir()) if pending_root.is_dir() else []
     return MirrorReport(tuple(differences), tuple(foreign), tuple(sorted(unknown)), tuple(pending), tuple(stray))
+
+
+def format_report(report: MirrorReport) -> str:
+    """A few lines for a terminal: one per difference found, or one saying the copy is equal."""
+    if report.ok:
+        return "the Parquet copy equals the warehouse"
+    lines = [f"{d.table} {d.partition}: {d.missing} row(s) missing from Parquet, {d.extra} extra (e.g. {d.example})"
+             for d in report.differences]
+    lines += [f"{name}: {count} row(s) of files its batch did not write" for name, count in report.foreign_rows]
+    lines += [f"{path}: no manifest row has its batch id" for path in report.unknown_batch_files]
+    lines += [f".pending/{name}: left by an unfinished ingest (the next ingest finishes it)" for name in report.pending]
+    lines += [f"{path}: not a file of the copy" for path in report.stray_files]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ingestion.mirror WAREHOUSE RAW_DIR`: check read-only; exit 0 when equal, 1 otherwise."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ingestion.mirror", description=main.__doc__)
+    parser.add_argument("warehouse", type=Path, help="the DuckDB file, e.g. var/warehouse.duckdb")
+    parser.add_argument("raw_dir", type=Path, help="the Parquet copy, e.g. var/raw")
+    args = parser.parse_args(argv)
+    with duckdb.connect(str(args.warehouse), read_only=True) as con:
+        report = verify_mirror(con, args.raw_dir)
+    print(format_report(report))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

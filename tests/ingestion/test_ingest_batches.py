@@ -9,6 +9,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -34,6 +35,7 @@ import ingestion.run as run_module
 import ingestion.store as store
 from contracts import terminal_log
 from ingestion.identity import read_once
+from ingestion.mirror import main as mirror_main
 from ingestion.mirror import verify_mirror
 
 GENESIS = terminal_log.GENESIS_HASH
@@ -316,3 +318,14 @@ def test_a_committed_batch_staged_before_batch_ids_is_still_published(con, tmp):
     assert store.recover_pending_parquet(con, tmp / "raw") == ["0123456789abcdef"]
     assert (tmp / "raw" / "source=master" / "date=2026-11-01" / "extra-0123456789abcdef.parquet").exists()
     assert not folder.exists()
+
+
+def test_the_mirror_check_as_a_command(tmp, capsys):
+    warehouse = tmp / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as file_con:
+        run(file_con, tmp)
+    assert mirror_main([str(warehouse), str(tmp / "raw")]) == 0
+    assert capsys.readouterr().out == "the Parquet copy equals the warehouse\n"
+    next((tmp / "raw").rglob("master_merchants-*.parquet")).unlink()
+    assert mirror_main([str(warehouse), str(tmp / "raw")]) == 1
+    assert capsys.readouterr().out.startswith("master_merchants source=master/date=2026-11-01: 1 row(s) missing")
