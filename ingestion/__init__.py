@@ -1,7 +1,9 @@
 """ingestion: inbox files into the DuckDB `raw` schema (and Parquet), with validation, quarantine and lineage.
 
 Entry points for the CLI and the Airflow DAG: `ingest(con, inbox, raw_dir, business_date, limits, progress)`
-and `ensure_raw_schema(con)`. The tables are documented in docs/raw-tables.md, the rules in docs/formats.md.
+and `ensure_raw_schema(con)`; for checks, `ingestion.mirror.verify_mirror(con, raw_dir)` (the Parquet copy equals
+the warehouse). The tables are documented in docs/raw-tables.md, the rules in docs/formats.md, the failure
+modes in docs/reliability.md.
 """
 
 from ingestion.run import IngestSummary, Limits, ingest

@@ -11,12 +11,13 @@ Rules (docs/formats.md, "Re-runs and redeliveries"):
   configured limits, a master that may arrive late) is evaluated again by every run (`RETRY`), unless
   another content of that name is loaded; the run records a new manifest row only when the outcome changes;
 - anything else is new (including a corrected file under the name of one that was rejected).
-This module only reads the manifest; it never writes.
+This module reads inbox files once each (`read_once`) and the manifest; it never writes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -58,13 +59,32 @@ _HASH_CHUNK_BYTES = 1 << 20
 _NOT_DECISIONS = frozenset((FileStatus.DUPLICATE, FileStatus.RELEASED))
 
 
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks (never the whole file in memory)."""
-    digest = hashlib.sha256()
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """A file as read once: sha256 of exactly `data` (or of every byte, when over the limit), size_bytes of what
+    was read, mtime_ns seen when it was opened; data None when the file is over the limit (hashed only)."""
+
+    sha256: str
+    size_bytes: int
+    mtime_ns: int
+    data: bytes | None
+
+
+def read_once(path: Path, max_bytes: int) -> FileRead:
+    """Read a file through one handle and hash those bytes: whatever is parsed later is what was hashed, even
+    if the file changes on disk meanwhile. A file over `max_bytes` (at open, or grown past it while read) is
+    hashed in 1 MiB chunks and not kept."""
     with path.open("rb") as handle:
+        stat = os.fstat(handle.fileno())
+        data = handle.read(max_bytes + 1) if stat.st_size <= max_bytes else b""
+        digest = hashlib.sha256(data)
+        size = len(data)
+        if size <= max_bytes and stat.st_size <= max_bytes:
+            return FileRead(digest.hexdigest(), size, stat.st_mtime_ns, data)
         while chunk := handle.read(_HASH_CHUNK_BYTES):
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+    return FileRead(digest.hexdigest(), size, stat.st_mtime_ns, None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,7 +37,7 @@ from ingestion.csv_loader import (
     master_snapshot_keys,
     split_csv_records,
 )
-from ingestion.identity import ManifestIndex, Seen, Verdict
+from ingestion.identity import ManifestIndex, Seen, Verdict, read_once
 from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
@@ -134,29 +133,16 @@ def _split_records(file: InboxFile, data: bytes) -> list[tuple[int, str | None]]
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    """A file of the current batch before its turn: its SHA-256, the bytes that hash is of (None when the
-    file is over the size limit or could not be read), for a new terminal file its parse, and the verdict
-    already reached when reading or parsing failed."""
+    """A file of the current batch before its turn: the file with the size and mtime of what was read, its
+    bytes (None when over the size limit: hashed only, or unreadable), the SHA-256 of exactly those bytes, for a
+    new terminal file their parse, and the verdict already reached when reading or parsing failed. Everything
+    decided about the file uses these bytes: it is read once."""
 
     file: InboxFile
     sha256: str
     data: bytes | None = None
     parsed: ParsedTerminalFile | None = None
     failure: FileOutcome | None = None
-
-
-def _read_once(path: Path, max_file_bytes: int) -> tuple[bytes | None, str]:
-    """(bytes, their SHA-256), reading at most max_file_bytes + 1 bytes into memory; (None, SHA-256 of the
-    whole file, hashed in chunks) for a file over the limit. One open: the hash is of the bytes parsed."""
-    with path.open("rb") as handle:
-        data = handle.read(max_file_bytes + 1)
-        if len(data) <= max_file_bytes:
-            return data, hashlib.sha256(data).hexdigest()
-        digest = hashlib.sha256(data)
-        del data
-        while chunk := handle.read(MIB):
-            digest.update(chunk)
-        return None, digest.hexdigest()
 
 
 def _internal_error(exc: BaseException, what: str) -> FileOutcome:
@@ -241,11 +227,12 @@ class _Run:
         """Read and hash the file once; parse it ahead of its turn if it is a new terminal file (for
         prefetching). A file that cannot be read gets its file_unreadable verdict here."""
         try:
-            data, sha = _read_once(file.path, self.limits.max_file_bytes)
+            read = read_once(file.path, self.limits.max_file_bytes)
         except OSError as exc:
             detail = f"{type(exc).__name__} ({exc.errno}) reading the file; a later run tries again"
             failure = whole_file(FileStatus.REJECTED, Reason.FILE_UNREADABLE, detail, None)
             return _Prepared(file, UNREADABLE_SHA256, failure=failure)
+        file, sha, data = replace(file, size_bytes=read.size_bytes, mtime_ns=read.mtime_ns), read.sha256, read.data
         item = _Prepared(file, sha, data)
         if file.kind != TERMINAL_KIND or data is None:
             return item
@@ -387,9 +374,10 @@ class _Run:
     def _add_release(self, file: InboxFile, held: HeldFile) -> None:
         """Decide the release of `held`'s rows (file read again; same bytes or nothing) and queue it."""
         try:
-            data, sha = _read_once(file.path, self.limits.max_file_bytes)
+            read = read_once(file.path, self.limits.max_file_bytes)
         except OSError:
             return  # unreadable now: the rows stay quarantined, a later run tries again
+        data, sha = read.data, read.sha256
         if data is None or sha != held.sha256:
             return  # other bytes under that path now: lineage is of the quarantined bytes, so they stay
         if duplicate_scope(file) in self.batch.scopes:

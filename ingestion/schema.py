@@ -173,6 +173,22 @@ FILE_MANIFEST = Table(
         ("ingested_at", TS),
         ("ingest_run_date", D),
         ("rows_released", B),
+        ("batch_id", V),
+    ),
+)
+# Not a warehouse table: the Parquet form of raw.terminal_seq_gaps, which the warehouse updates in place. One
+# row per change (action `open` or `resolve`) in the order applied; business_date and file_sha256 are the file
+# that made the change.
+TERMINAL_SEQ_GAP_CHANGES = Table(
+    "terminal_seq_gap_changes",
+    (
+        ("action", V),
+        ("terminal_id", V),
+        ("missing_from_seq", B),
+        ("missing_to_seq", B),
+        ("business_date", D),
+        ("file_sha256", V),
+        ("batch_id", V),
     ),
 )
 QUARANTINE = Table(

@@ -1,33 +1,44 @@
 """Writing a batch of file outcomes: their raw rows, quarantine rows, gap changes and manifest rows in one
 DuckDB transaction, and the same rows as Parquet under raw_dir/source=<s>/date=<YYYY-MM-DD>/.
 
-Unit of atomicity: the batch (docs/formats.md, "Runs, identity and re-runs"). Every table gets one Arrow
-append per batch, not one per file. Parquet is written to raw_dir/.pending/<batch id>/ before the
-transaction, with a marker naming one of the batch's manifest rows, and moved into place after COMMIT. A
-failed transaction removes the pending folder; after a hard crash, `recover_pending_parquet` (run at the
-start of every ingest) moves a pending folder into place when its marker row was committed and deletes it
-otherwise, so the warehouse and the Parquet copy agree. This module never decides anything about the data
-and never writes a My Number in clear: quarantine text and details go through `codes.mask_my_numbers` here.
+Unit of atomicity: the batch (docs/formats.md, "Runs, identity and re-runs"). Every batch gets a fresh id
+(`new_batch_id`), written on its manifest rows and in its Parquet file names. Every table gets one Arrow append
+per batch, not one per file. Parquet is written to raw_dir/.pending/<batch id>/ and synced before the
+transaction, with a marker listing the files, and renamed into place after COMMIT. A failed transaction removes
+the pending folder; after a hard crash, `recover_pending_parquet` (run at the start of every ingest) publishes
+a pending folder when manifest rows with its batch id were committed and deletes it otherwise, so the warehouse
+and the Parquet copy agree (`ingestion.mirror.verify_mirror` checks it). docs/reliability.md lists the crash
+points and their tests. This module never decides anything about the data and never writes a My Number in
+clear: quarantine text and details go through `codes.mask_my_numbers` here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
+import os
+import secrets
 import shutil
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from contracts.codes import mask_my_numbers
-from ingestion.outcome import DUPLICATE, FileFacts, FileOutcome
-from ingestion.schema import FILE_MANIFEST, QUARANTINE, TABLES
+from ingestion.outcome import FileFacts, FileOutcome
+from ingestion.schema import FILE_MANIFEST, QUARANTINE, TABLES, TERMINAL_SEQ_GAP_CHANGES
 
 PENDING_FOLDER = ".pending"
+UNDATED = "undated"  # the date= partition of files whose name gives no business date
+GAP_CHANGES = TERMINAL_SEQ_GAP_CHANGES.name
+GAP_CHANGES_SCHEMA = TERMINAL_SEQ_GAP_CHANGES.arrow_schema()
 _MARKER = "batch.json"
 
 
@@ -61,7 +72,7 @@ def _quarantine_rows(items: list[Written]) -> pa.Table:
     return pa.table(columns, schema=QUARANTINE.arrow_schema())
 
 
-def _manifest_rows(items: list[Written]) -> pa.Table:
+def _manifest_rows(items: list[Written], batch: str) -> pa.Table:
     rows = [
         {
             "file_sha256": item.facts.sha256,
@@ -80,13 +91,14 @@ def _manifest_rows(items: list[Written]) -> pa.Table:
             "ingested_at": item.ingested_at,
             "ingest_run_date": item.facts.ingest_run_date,
             "rows_released": item.outcome.rows_released,
+            "batch_id": batch,
         }
         for item in items
     ]
     return pa.Table.from_pylist(rows, schema=FILE_MANIFEST.arrow_schema())
 
 
-def _tables_of(items: list[Written]) -> dict[str, pa.Table]:
+def _tables_of(items: list[Written], batch: str) -> dict[str, pa.Table]:
     """Raw table -> the batch's rows, in file order; quarantine and file_manifest included."""
     parts: dict[str, list[pa.Table]] = {}
     for item in items:
@@ -95,33 +107,57 @@ def _tables_of(items: list[Written]) -> dict[str, pa.Table]:
                 parts.setdefault(name, []).append(rows)
     tables = {name: pa.concat_tables(pieces) for name, pieces in parts.items()}
     tables["quarantine"] = _quarantine_rows(items)
-    tables["file_manifest"] = _manifest_rows(items)
+    tables["file_manifest"] = _manifest_rows(items, batch)
     return tables
 
 
-def batch_id(items: list[Written]) -> str:
-    """16 hex digits naming the batch, from its files' manifest identities (sha256, path, mtime)."""
-    digest = hashlib.sha256()
-    for item in items:
-        digest.update(f"{item.facts.sha256} {item.facts.path} {item.facts.mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
+def new_batch_id() -> str:
+    """16 hex digits naming one attempt at writing a batch: 13 of the clock in microseconds (so ids sort by
+    time) and 3 random. Never derived from the files: a batch that failed, or a retried file's new evaluation,
+    must not reuse the name (and the Parquet file names) of an earlier attempt."""
+    return f"{time.time_ns() // 1000:013x}{secrets.randbits(12):03x}"
+
+
+def _partition(item: Written) -> str:
+    day = item.facts.business_date
+    return f"source={item.facts.source}/date={day.isoformat() if day is not None else UNDATED}"
 
 
 def _parquet_files(items: list[Written], batch: str) -> dict[str, pa.Table]:
     """Relative Parquet path -> rows: one file per (source, business date, table) of the batch,
-    source=<s>/date=<D>/<table>-<batch id>.parquet. Files with no business date (not understood) and
-    redeliveries (their manifest row lives in the warehouse only, as the original's rows are already in
-    Parquet) are left out."""
-    groups: dict[tuple[str, dt.date], list[Written]] = {}
+    source=<s>/date=<D>/<table>-<batch id>.parquet; files with no business date (not understood) under
+    date=undated. Every row the batch appends to the warehouse is in exactly one of them."""
+    groups: dict[str, list[Written]] = {}
     for item in items:
-        if item.facts.business_date is not None and item.outcome.status != DUPLICATE:
-            groups.setdefault((item.facts.source, item.facts.business_date), []).append(item)
+        groups.setdefault(_partition(item), []).append(item)
     files: dict[str, pa.Table] = {}
-    for (source, day), members in groups.items():
-        for name, rows in _tables_of(members).items():
+    for partition, members in groups.items():
+        for name, rows in _tables_of(members, batch).items():
             if rows.num_rows:
-                files[f"source={source}/date={day.isoformat()}/{name}-{batch}.parquet"] = rows
+                files[f"{partition}/{name}-{batch}.parquet"] = rows
+        changes = _gap_change_rows(members, batch)
+        if changes.num_rows:
+            files[f"{partition}/{GAP_CHANGES}-{batch}.parquet"] = changes
     return files
+
+
+def _gap_change_rows(items: list[Written], batch: str) -> pa.Table:
+    """The batch's changes to raw.terminal_seq_gaps, in the order they are applied: the Parquet form of a
+    table the warehouse updates in place (`verify_mirror` replays them)."""
+    rows = [
+        {
+            "action": change.action,
+            "terminal_id": change.terminal_id,
+            "missing_from_seq": change.missing_from_seq,
+            "missing_to_seq": change.missing_to_seq,
+            "business_date": item.facts.business_date,
+            "file_sha256": item.facts.sha256,
+            "batch_id": batch,
+        }
+        for item in items
+        for change in item.outcome.gap_changes
+    ]
+    return pa.Table.from_pylist(rows, schema=GAP_CHANGES_SCHEMA)
 
 
 def _append(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) -> None:
@@ -163,36 +199,95 @@ def _apply_gap_changes(con: duckdb.DuckDBPyConnection, facts: FileFacts, outcome
             )
 
 
-def _stage_parquet(folder: Path, files: dict[str, pa.Table], marker: Written) -> None:
-    """Write the batch's Parquet into its pending folder, then the marker naming one of its manifest rows."""
-    folder.mkdir(parents=True, exist_ok=True)
+# --- durability: every file and directory entry on disk before the step that relies on it -------------------
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_dirs(path: Path) -> None:
+    """mkdir -p, with each new directory's entry synced into its parent (a rename into a directory whose own
+    entry is lost in a crash would be lost with it)."""
+    missing: list[Path] = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+        _fsync_dir(folder.parent)
+
+
+def _write_synced(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    with path.open("xb") as handle:  # "x": a batch id is never reused, so an existing file is a bug
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _stage_parquet(folder: Path, batch: str, files: dict[str, pa.Table]) -> None:
+    """Write the batch's Parquet into its pending folder, each file synced, then the marker listing them
+    (written under a temporary name and renamed: a marker is complete or absent)."""
+    _make_dirs(folder)
     for relative, rows in files.items():
         path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(rows, path)
-    key = {"file_sha256": marker.facts.sha256, "path": marker.facts.path, "mtime_ns": marker.facts.mtime_ns}
-    (folder / _MARKER).write_text(json.dumps(key), encoding="utf-8")
+        _make_dirs(path.parent)
+        _write_synced(path, lambda handle, rows=rows: pq.write_table(rows, handle))
+        crash_point("stage")
+    for directory in {(folder / relative).parent for relative in files}:
+        _fsync_dir(directory)
+    marker = {"batch_id": batch, "files": sorted(files)}
+    partial = folder / f"{_MARKER}.partial"
+    _write_synced(partial, lambda handle: handle.write(json.dumps(marker).encode()))
+    partial.replace(folder / _MARKER)
+    _fsync_dir(folder)
+
+
+def _staged_files(folder: Path) -> list[str]:
+    try:
+        return list(json.loads((folder / _MARKER).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        # no marker: only a batch whose staging was complete can have committed; list what is there
+        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet"))
 
 
 def _publish(folder: Path, raw_dir: Path) -> None:
-    """Move a committed batch's Parquet files into place and remove its pending folder."""
-    for path in sorted(folder.rglob("*.parquet")):
-        target = raw_dir / path.relative_to(folder)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        path.replace(target)
+    """Move a committed batch's Parquet files into place (each rename atomic; a file already moved by an
+    interrupted publish is skipped), sync the directories that received them, remove the pending folder."""
+    targets: set[Path] = set()
+    for relative in _staged_files(folder):
+        source, target = folder / relative, raw_dir / relative
+        if not source.exists():
+            continue  # moved before a crash
+        _make_dirs(target.parent)
+        source.replace(target)
+        targets.add(target.parent)
+        crash_point("publish")
+    for directory in targets:
+        _fsync_dir(directory)
     shutil.rmtree(folder)
+    _fsync_dir(folder.parent)
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, raw_dir: Path, items: list[Written]) -> None:
-    """All of a batch's rows and manifest rows, or nothing; then its Parquet files, in place."""
+def write_batch(con: duckdb.DuckDBPyConnection, raw_dir: Path, items: list[Written]) -> str | None:
+    """All of a batch's rows and manifest rows, or nothing; then its Parquet files, in place. Returns the
+    batch id (None for an empty batch).
+
+    Order: Parquet staged and synced under raw/.pending/<batch id>/; one transaction (rows, quarantine, gap
+    changes, manifest rows carrying the batch id); COMMIT; Parquet renamed into place. A crash at any point
+    leaves either an uncommitted batch (no manifest row with its id: its pending folder is deleted by the next
+    run) or a committed one (its pending folder is published by the next run)."""
     if not items:
-        return
-    tables = _tables_of(items)
-    batch = batch_id(items)
+        return None
+    batch = new_batch_id()
+    tables = _tables_of(items, batch)
     folder = raw_dir / PENDING_FOLDER / batch
-    shutil.rmtree(folder, ignore_errors=True)
     try:
-        _stage_parquet(folder, _parquet_files(items, batch), items[0])
+        _stage_parquet(folder, batch, _parquet_files(items, batch))
         con.execute("BEGIN TRANSACTION")
         try:
             for name, rows in tables.items():
@@ -201,6 +296,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, raw_dir: Path, items: list[Writt
             for item in items:
                 _apply_gap_changes(con, item.facts, item.outcome)
             _append(con, "file_manifest", tables["file_manifest"])
+            crash_point("transaction")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -208,32 +304,69 @@ def write_batch(con: duckdb.DuckDBPyConnection, raw_dir: Path, items: list[Writt
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    crash_point("commit")
     _publish(folder, raw_dir)
+    return batch
 
 
-def _committed(con: duckdb.DuckDBPyConnection, marker: Path) -> bool:
+def _committed(con: duckdb.DuckDBPyConnection, folder: Path) -> bool:
+    """True when the batch staged in `folder` has manifest rows: its id, or for a folder staged before batch
+    ids were recorded, the (sha256, path, mtime) its marker names."""
+    found = con.execute("SELECT count(*) FROM raw.file_manifest WHERE batch_id = ?", [folder.name]).fetchall()
+    if found[0][0] > 0:
+        return True
     try:
-        key = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False  # no marker (or a torn one): the batch crashed before its transaction began
+        key = json.loads((folder / _MARKER).read_text(encoding="utf-8"))
+        legacy = [key["file_sha256"], key["path"], key["mtime_ns"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
     row = con.execute(
-        "SELECT count(*) FROM raw.file_manifest WHERE file_sha256 = ? AND path = ? AND mtime_ns = ?",
-        [key["file_sha256"], key["path"], key["mtime_ns"]],
+        "SELECT count(*) FROM raw.file_manifest WHERE batch_id IS NULL AND file_sha256 = ? AND path = ? "
+        "AND mtime_ns = ?",
+        legacy,
     ).fetchall()
     return row[0][0] > 0
 
 
 def recover_pending_parquet(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> list[str]:
     """Finish what a crash left in raw_dir/.pending: publish the Parquet of committed batches, delete that of
-    the others. Returns the ids of the batches published."""
+    the others (and any stray file). Returns the ids of the batches published. Runs at the start of every
+    ingest, before anything else is written."""
     root = raw_dir / PENDING_FOLDER
     if not root.is_dir():
         return []
     published: list[str] = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        if _committed(con, folder / _MARKER):
-            _publish(folder, raw_dir)
-            published.append(folder.name)
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir() and _committed(con, entry):
+            _publish(entry, raw_dir)
+            published.append(entry.name)
+        elif entry.is_dir():
+            shutil.rmtree(entry)
         else:
-            shutil.rmtree(folder)
+            entry.unlink()
+    _fsync_dir(root)
     return published
+
+
+# --- test hook: a real crash at a named step ------------------------------------------------------------------
+
+CRASH_ENV = "SEISAN_TEST_CRASH_AT"
+CRASH_STEPS = ("stage", "transaction", "commit", "publish")
+_crash_counts: Counter[str] = Counter()
+
+
+def crash_point(step: str) -> None:
+    """With SEISAN_TEST_CRASH_AT=<step>:<n> in the environment, the n-th time this process reaches `step` it
+    kills itself with SIGKILL: no cleanup, no exception handler, no atexit, as a power cut or the OOM killer
+    would. Steps: stage (after each staged Parquet file), transaction (inside the DuckDB transaction, all rows
+    inserted), commit (after COMMIT, nothing published), publish (after each file moved into place, also when
+    the next run's recovery publishes). Unset (always, outside the kill tests), it does nothing."""
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    name, _, nth = wanted.partition(":")
+    if name != step:
+        return
+    _crash_counts[step] += 1
+    if _crash_counts[step] == int(nth or "1"):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -4,7 +4,9 @@ The lead's DAG task and the `seisan` command line call `build_marts`. It runs db
 tests) once, with the warehouse path passed through the SEISAN_WAREHOUSE environment variable (dbt/profiles.yml
 reads it; no machine path is kept in the repository) and the business date passed as the dbt var
 `business_date`. dbt's target and log folders go under $SEISAN_HOME/dbt when SEISAN_HOME is set, else under
-the system temp folder (one folder per warehouse, so partial parsing is reused between runs).
+<name>.dbt/ beside the warehouse file <name>.duckdb (one folder per warehouse), created private (0700) and kept
+between runs so partial parsing is reused. Never a shared temporary folder: a predictable name there
+could be created or symlinked first by another user.
 
 The DuckDB file must not be open elsewhere while dbt runs (DuckDB allows one writing process).
 
@@ -14,10 +16,8 @@ a failed build raises `MartsBuildError` naming every failed node.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -76,12 +76,22 @@ class MartsBuildError(RuntimeError):
 
 
 def dbt_work_dir(warehouse: Path) -> Path:
-    """Where dbt's target/ and logs/ go for this warehouse."""
+    """Where dbt's target/ and logs/ go for this warehouse: $SEISAN_HOME/dbt, else <name>.dbt beside the
+    warehouse file <name>.duckdb."""
     home = os.environ.get(HOME_ENV)
     if home:
         return Path(home) / "dbt"
-    digest = hashlib.sha256(str(warehouse.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"seisan-dbt-{digest}"
+    warehouse = Path(warehouse).resolve()
+    return warehouse.with_name(f"{warehouse.stem}.dbt")
+
+
+def prepare_work_dir(warehouse: Path) -> Path:
+    """dbt_work_dir(warehouse), created if missing with mode 0700 (readable by this user only: dbt's logs and
+    compiled SQL hold business data)."""
+    work = dbt_work_dir(warehouse)
+    work.mkdir(mode=0o700, parents=True, exist_ok=True)
+    work.chmod(0o700)
+    return work
 
 
 def dbt_args(warehouse: Path, business_date: date, *, command: str = "build",
@@ -168,6 +178,7 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
     warehouse = Path(warehouse)
     if not warehouse.exists():
         raise MartsBuildError(f"warehouse {warehouse} does not exist; run ingestion first")
+    prepare_work_dir(warehouse)
     args = dbt_args(warehouse, business_date, full_refresh=full_refresh)
     callbacks = [_progress_callback(progress)] if progress else []
     started = time.monotonic()
