@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 
 from contracts.schemas import CSV_KINDS
-from ingestion.schema import TABLES, TERMINAL_SEQ_GAPS, Table
+from ingestion.attempts import ATTEMPTS_FOLDER
+from ingestion.schema import RELEASE_CHECKS, TABLES, TERMINAL_SEQ_GAPS, Table
 from ingestion.store import GAP_CHANGES, PENDING_FOLDER
 
 _SOURCE_OF_TABLE = {
@@ -28,7 +29,8 @@ _SOURCE_OF_TABLE = {
     "bank_statements": "bank",
     "bank_statement_lines": "bank",
 }
-_MIRRORED = tuple(t for t in TABLES.values() if t.name != TERMINAL_SEQ_GAPS.name)
+# terminal_seq_gaps is mirrored as its change log; release_checks is run bookkeeping, not in Parquet
+_MIRRORED = tuple(t for t in TABLES.values() if t.name not in (TERMINAL_SEQ_GAPS.name, RELEASE_CHECKS.name))
 _FILE_NAME = re.compile(r"source=[^/]+/date=[^/]+/(?P<table>[a-z_]+)-(?P<batch>[0-9a-f]{16})\.parquet")
 
 
@@ -73,7 +75,7 @@ def _mirror_files(raw_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
     stray: list[str] = []
     for path in sorted(raw_dir.rglob("*")):
         relative = path.relative_to(raw_dir).as_posix()
-        if relative.split("/")[0] == PENDING_FOLDER or path.is_dir():
+        if relative.split("/")[0] in (PENDING_FOLDER, ATTEMPTS_FOLDER) or path.is_dir():
             continue
         match = _FILE_NAME.fullmatch(relative)
         if match is None or (match["table"] not in TABLES and match["table"] != GAP_CHANGES):
