@@ -12,7 +12,7 @@ from enum import StrEnum
 class Reason(StrEnum):
     # --- whole file -------------------------------------------------------------------------------------
     FILE_UNKNOWN_KIND = "file_unknown_kind"                  # name matches no inbox pattern
-    FILE_NAME_INVALID = "file_name_invalid"  # name not valid UTF-8, or holds control/bidi-override characters
+    FILE_NAME_INVALID = "file_name_invalid"  # name not UTF-8, or holds control/bidi characters or a My Number
     FILE_CONFLICTING_DUPLICATE = "file_conflicting_duplicate"  # same name as a loaded file, other content
     FILE_TOO_LARGE = "file_too_large"                        # over the configured size limit
     FILE_TOO_MANY_ROWS = "file_too_many_rows"                # over the configured record limit
@@ -21,7 +21,6 @@ class Reason(StrEnum):
     CSV_HEADER_INVALID = "csv_header_invalid"                # missing, extra or repeated columns
     CSV_MALFORMED = "csv_malformed"                          # RFC 4180 broken (e.g. unterminated quote)
     FILE_DATE_MISMATCH = "file_date_mismatch"  # the date in the file name is not the content's (bank: 勘定日(至))
-    FILE_NAME_INVALID = "file_name_invalid"                  # file or folder name not valid UTF-8
     FILE_UNREADABLE = "file_unreadable"  # the file could not be read (permissions, vanished, not a file); retried
     FILE_INTERNAL_ERROR = "file_internal_error"  # reading/checking it raised (class in the detail): a defect
     FILE_CRASHED_INGEST = "file_crashed_ingest"  # the ingest process died while reading it (killed, OOM)

@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.codes import mask_my_numbers
 from contracts.inbox_names import BANK_KIND, SOURCES, TERMINAL_KIND, match_path
 from contracts.reasons import Reason
 from contracts.schemas import CSV_KINDS
@@ -67,7 +68,9 @@ class InboxFile:
     def rejection(self) -> tuple[str, str]:
         """(reason code, detail) for a file of kind `unknown`."""
         if self.name_invalid:
-            return Reason.FILE_NAME_INVALID, f"{self.rel_path}: the name is not valid UTF-8 or holds control characters"
+            return Reason.FILE_NAME_INVALID, (
+                f"{self.rel_path}: the name is not valid UTF-8, holds control characters or a personal number"
+            )
         return Reason.FILE_UNKNOWN_KIND, f"{self.rel_path} matches no inbox file pattern"
 
 
@@ -87,9 +90,11 @@ def _unsafe_char(char: str) -> bool:
 def printable_path(rel: str) -> tuple[str, bool]:
     """(path safe to store and print, whether it had to be changed): a byte that is not UTF-8 (a surrogate
     escape from the OS) is written `\\xff`, a control or bidirectional-override character `\\u202e`, so an
-    operator can still find the file and two different bad names stay different."""
+    operator can still find the file and two different bad names stay different; a My Number in the name is
+    masked (the file is then `file_name_invalid`, never matched to a kind)."""
     text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     safe = "".join(f"\\u{ord(c):04x}" if _unsafe_char(c) else c for c in text)
+    safe = mask_my_numbers(safe) or safe  # a name is a byte seisan writes: a personal number in it never is
     return safe, safe != rel
 
 

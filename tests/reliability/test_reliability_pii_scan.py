@@ -348,12 +348,6 @@ def test_no_my_number_from_any_terminal_field_is_written_anywhere(tmp_path: Path
     assert _ingest_and_scan(tmp_path / "run", lambda inbox: plant_terminal(inbox, field, value, False), planted) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="LEAK (terminal loader, helper 'terminal'): a quarantined JSONL record is stored as its raw line, so a "
-    "number written with \\u escapes reaches raw.quarantine.raw_text and the quarantine Parquet in clear; "
-    "issue 7 §2 wants the line re-serialised with the value masked",
-)
 @pytest.mark.parametrize("field", ["auth_id", "mykey_id"])
 def test_no_my_number_written_with_json_escapes_is_written_anywhere(tmp_path: Path, field: str) -> None:
     number = "123456789018"
@@ -396,12 +390,6 @@ def test_card_certificate_serials_never_appear_in_details(tmp_path: Path) -> Non
     assert details and not any(unknown_serial in d.lower() or bad_serial in d.lower() for d in details)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="LEAK (ingestion inbox/manifest, helper 'ingest'): a file or folder name holding a My Number is "
-    "stored in clear in raw.file_manifest.path and raw.quarantine.path (the detail is masked); the name is "
-    "not a field, but it is a byte seisan writes",
-)
 def test_no_my_number_from_a_file_name_is_written_anywhere(tmp_path: Path) -> None:
     def plant(inbox: Path) -> None:
         write(inbox, "platform/1234-5678-9018.csv", b"a\n1\n")
