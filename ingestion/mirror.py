@@ -28,6 +28,7 @@ _SOURCE_OF_TABLE = {
     "terminal_seals": "terminal",
     "bank_statements": "bank",
     "bank_statement_lines": "bank",
+    "quarantine_releases": "partner",  # only partner rows are held for a reference and released (ingestion.release)
 }
 # terminal_seq_gaps is mirrored as its change log; release_checks is run bookkeeping, not in Parquet
 _MIRRORED = tuple(t for t in TABLES.values() if t.name not in (TERMINAL_SEQ_GAPS.name, RELEASE_CHECKS.name))

@@ -27,7 +27,7 @@ from typing import TypeVar
 import duckdb
 
 from contracts.reasons import Reason
-from contracts.validation import MASTER_DATE_MAX, MASTER_DATE_MIN, InMemoryMasters
+from contracts.validation import InMemoryMasters
 from ingestion.attempts import Attempt, Attempts
 from ingestion.bank_loader import LoadedStatements, load_bank_file, split_bank_records
 from ingestion.csv_loader import (
@@ -290,13 +290,6 @@ class _Run:
                 Reason.FILE_TOO_LARGE,
                 f"{max(file.size_bytes, self.limits.max_file_bytes + 1)} bytes or more is over the limit of "
                 f"{self.limits.max_file_bytes}",
-                None,
-            )
-        if file.business_date is not None and not MASTER_DATE_MIN <= file.business_date <= MASTER_DATE_MAX:
-            return whole_file(  # bounded before use: date arithmetic on year 1 or 9999 overflows
-                FileStatus.REJECTED,
-                Reason.DATE_OUT_OF_RANGE,
-                f"the date in the name, {file.business_date}, is outside {MASTER_DATE_MIN}..{MASTER_DATE_MAX}",
                 None,
             )
         if file.kind == UNKNOWN_KIND:

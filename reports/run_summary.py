@@ -1,6 +1,7 @@
 """What an ingest run did, for people at a terminal: files by status, the row accounting (read = loaded +
-quarantined, where records a later master released count as loaded) and quarantined records by reason code, read back from raw.file_manifest and raw.quarantine (never
-from a step's own return values). `seisan ingest`, `seisan run` and `seisan demo` print it."""
+quarantined, where records a later master released count as loaded) and quarantined records by reason code,
+read back from raw.file_manifest and raw.quarantine (never from a step's own return values). `seisan ingest`,
+`seisan run` and `seisan demo` print it."""
 
 from __future__ import annotations
 

@@ -248,14 +248,14 @@ def test_a_file_replaced_after_the_scan_is_hashed_as_read(con, tmp, monkeypatch)
     run(con, tmp)
     old = write_ledger(tmp / "inbox", [ledger_row("OLD")])
     new = csv_of("platform_ledger", [ledger_row("NEW1"), ledger_row("NEW2")])
-    real_scan = run_module.scan_inbox
+    real_scan = run_module.scan
 
-    def scan_then_replace(inbox):
-        files = real_scan(inbox)
+    def scan_then_replace(inbox, settle_seconds):
+        found = real_scan(inbox, settle_seconds)
         _replace(old, new)
-        return files
+        return found
 
-    monkeypatch.setattr(run_module, "scan_inbox", scan_then_replace)
+    monkeypatch.setattr(run_module, "scan", scan_then_replace)
     run(con, tmp)
     row = con.execute("SELECT file_sha256, size_bytes FROM raw.file_manifest WHERE path = ?", [LEDGER]).fetchone()
     assert row == (hashlib.sha256(new).hexdigest(), len(new))

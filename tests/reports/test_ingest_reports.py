@@ -24,7 +24,8 @@ PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("reports") / "home"
-    settings = load_settings(config_file=Path("/nonexistent.toml"), env={"SEISAN_HOME": str(home)})
+    settings = load_settings(config_file=Path("/nonexistent.toml"),
+                             env={"SEISAN_HOME": str(home), "SEISAN_INGEST_SETTLE_SECONDS": "0"})
     simulate(settings.inbox, DAY - dt.timedelta(days=1), 2, 1, 60, 5, faults="hostile", workers=1)
     platform = settings.inbox / "platform"
     with (platform / f"balances_{DAY:%Y%m%d}.csv").open("a", encoding="utf-8") as out:

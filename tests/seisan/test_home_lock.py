@@ -32,7 +32,8 @@ with hold_home(Path(sys.argv[1]), "the test's holder"):
 
 def _env(home: Path, wait_seconds: float) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEISAN_")}
-    return env | {"SEISAN_HOME": str(home), "SEISAN_LOCK_WAIT_SECONDS": str(wait_seconds)}
+    return env | {"SEISAN_HOME": str(home), "SEISAN_LOCK_WAIT_SECONDS": str(wait_seconds),
+                  "SEISAN_INGEST_SETTLE_SECONDS": "0"}  # the test writes its inbox just before
 
 
 def _seisan(home: Path, *args: str, wait_seconds: float = 60) -> subprocess.Popen[str]:
