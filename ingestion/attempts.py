@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ingestion.store import fsync_dir
+
 ATTEMPTS_FOLDER = ".attempts"
 _CURRENT = "current.json"
 _MARKER_MAX_BYTES = 64 * 1024  # a marker is a few hundred bytes; anything larger is not one of ours
@@ -67,14 +69,6 @@ def _write_durably(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @dataclass(slots=True)
 class Attempts:
     """The markers of one raw_dir: the crashed attempts found at start, and the one being parsed now."""
@@ -95,7 +89,7 @@ class Attempts:
             else:
                 marker_id = hashlib.sha256(json.dumps(asdict(attempt)).encode()).hexdigest()[:16]
                 os.replace(current, folder / f"crashed-{marker_id}.json")
-                _fsync_dir(folder)
+                fsync_dir(folder)
         crashed: dict[tuple[str, str, str], Path] = {}
         for path in sorted(folder.glob("crashed-*.json")):
             found = _read(path)

@@ -202,7 +202,8 @@ def _apply_gap_changes(con: duckdb.DuckDBPyConnection, facts: FileFacts, outcome
 # --- durability: every file and directory entry on disk before the step that relies on it -------------------
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (a file created, renamed or deleted in it) durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -219,7 +220,7 @@ def _make_dirs(path: Path) -> None:
         path = path.parent
     for folder in reversed(missing):
         folder.mkdir(exist_ok=True)
-        _fsync_dir(folder.parent)
+        fsync_dir(folder.parent)
 
 
 def _write_synced(path: Path, write: Callable[[BinaryIO], object]) -> None:
@@ -239,12 +240,12 @@ def _stage_parquet(folder: Path, batch: str, files: dict[str, pa.Table]) -> None
         _write_synced(path, lambda handle, rows=rows: pq.write_table(rows, handle))
         crash_point("stage")
     for directory in {(folder / relative).parent for relative in files}:
-        _fsync_dir(directory)
+        fsync_dir(directory)
     marker = {"batch_id": batch, "files": sorted(files)}
     partial = folder / f"{_MARKER}.partial"
     _write_synced(partial, lambda handle: handle.write(json.dumps(marker).encode()))
     partial.replace(folder / _MARKER)
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def _staged_files(folder: Path) -> list[str]:
@@ -268,9 +269,9 @@ def _publish(folder: Path, raw_dir: Path) -> None:
         targets.add(target.parent)
         crash_point("publish")
     for directory in targets:
-        _fsync_dir(directory)
+        fsync_dir(directory)
     shutil.rmtree(folder)
-    _fsync_dir(folder.parent)
+    fsync_dir(folder.parent)
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, raw_dir: Path, items: list[Written]) -> str | None:
@@ -344,7 +345,7 @@ def recover_pending_parquet(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> li
             shutil.rmtree(entry)
         else:
             entry.unlink()
-    _fsync_dir(root)
+    fsync_dir(root)
     return published
 
 

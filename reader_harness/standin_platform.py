@@ -45,6 +45,7 @@ from cryptography.x509.oid import NameOID
 
 from contracts import schemas, terminal_log
 from contracts.csvio import csv_bytes
+from contracts.limits import AMOUNT_MAX_YEN
 from reader_agent.platform_client import (
     HEADER_NONCE,
     HEADER_SIGNATURE,
@@ -59,7 +60,6 @@ from reader_agent.store import FILE_NAME, JST
 
 RESERVATION_TTL_S = 120
 BODY_BYTES_MAX = 1 << 22
-AMOUNT_MAX = 10_000_000
 
 
 # --- the world ---------------------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class Platform:
             if request.get("request_id") in self.by_request:
                 return self._answer(self.reservations[self.by_request[request["request_id"]]])
             kind, amount = request.get("type"), request.get("amount")
-            if kind not in ("use", "cancel") or type(amount) is not int or not 0 <= amount <= AMOUNT_MAX:
+            if kind not in ("use", "cancel") or type(amount) is not int or not 0 <= amount <= AMOUNT_MAX_YEN:
                 raise Declined("request_invalid", 400)
             merchant_id = request.get("merchant_id")
             if self.world.terminals.get(terminal_id, ("",))[0] != merchant_id:

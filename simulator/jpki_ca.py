@@ -18,9 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from contracts.jst import JST
 from simulator.keys import rsa_key
-
-JST = dt.timezone(dt.timedelta(hours=9))
 
 
 def _issuer_name(generation: str) -> x509.Name:
