@@ -165,56 +165,49 @@ def dump_line(record: Mapping[str, Any]) -> bytes:
     return canonical_bytes(record) + b"\n"
 
 
-@dataclass(frozen=True, slots=True)
-class ChainProblem:
-    """One reason a terminal file fails verification on its own.
-
-    code: stable reason code (see docs/formats.md); line_number: 1-based line, 0 for the file as a whole;
-    detail: a human sentence (never carries personal data beyond ids already in the record).
-    """
-
-    code: str
-    line_number: int
-    detail: str
+def _chain_problem(code: str, line: int, detail: str) -> Problem:
+    """A verification problem of a terminal file: `line` is the 1-based record line, 0 for the file as a whole;
+    the detail never carries personal data beyond ids already in the record."""
+    return Problem(code, None, detail, line=line)
 
 
 def verify_chain(records: Sequence[Mapping[str, Any]],
-                 public_key: ed25519.Ed25519PublicKey | None) -> list[ChainProblem]:
+                 public_key: ed25519.Ed25519PublicKey | None) -> list[Problem]:
     """Check one file's records on their own: hashes recompute, `prev_hash` links, `seq` rises by one, the
     file ends with exactly one seal whose count is right and whose signature verifies with `public_key`.
 
     Linking the first record to the previous file's seal is the caller's job (it needs the other file).
     Returns every problem found; an empty list means the file verifies.
     """
-    problems: list[ChainProblem] = []
+    problems: list[Problem] = []
     if not records:
-        return [ChainProblem("terminal_file_empty", 0, "the file holds no records")]
+        return [_chain_problem("terminal_file_empty", 0, "the file holds no records")]
     for index, record in enumerate(records):
         line = index + 1
         if record.get("hash") != record_hash(record):
-            problems.append(ChainProblem("terminal_hash_mismatch", line, "the record's hash does not recompute"))
+            problems.append(_chain_problem("terminal_hash_mismatch", line, "the record's hash does not recompute"))
         if index > 0:
             previous = records[index - 1]
             if record.get("prev_hash") != previous.get("hash"):
-                problems.append(ChainProblem("terminal_chain_broken", line,
-                                             "prev_hash does not equal the previous record's hash"))
+                problems.append(_chain_problem("terminal_chain_broken", line,
+                                                "prev_hash does not equal the previous record's hash"))
             if record.get("seq") != previous.get("seq", 0) + 1:
-                problems.append(ChainProblem("terminal_seq_not_consecutive", line,
+                problems.append(_chain_problem("terminal_seq_not_consecutive", line,
                                              f"seq {record.get('seq')} does not follow {previous.get('seq')}"))
         if record.get("type") == "seal" and index != len(records) - 1:
-            problems.append(ChainProblem("terminal_seal_not_last", line, "a seal record before the end of the file"))
+            problems.append(_chain_problem("terminal_seal_not_last", line, "a seal record before the end of the file"))
     seal = records[-1]
     if seal.get("type") != "seal":
-        problems.append(ChainProblem("terminal_seal_missing", len(records), "the file does not end with a seal"))
+        problems.append(_chain_problem("terminal_seal_missing", len(records), "the file does not end with a seal"))
         return problems
     if seal.get("records") != len(records) - 1:
-        problems.append(ChainProblem("terminal_seal_count_mismatch", len(records),
+        problems.append(_chain_problem("terminal_seal_count_mismatch", len(records),
                                      f"seal counts {seal.get('records')} records, the file holds {len(records) - 1}"))
     if public_key is None:
-        problems.append(ChainProblem("terminal_key_unknown", len(records),
+        problems.append(_chain_problem("terminal_key_unknown", len(records),
                                      "no terminal key in force on the seal's date"))
     elif not verify_seal_signature(public_key, seal):
-        problems.append(ChainProblem("terminal_seal_signature_invalid", len(records),
+        problems.append(_chain_problem("terminal_seal_signature_invalid", len(records),
                                      "the seal's signature does not verify with the terminal's key"))
     return problems
 

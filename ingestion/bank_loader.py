@@ -32,7 +32,7 @@ from contracts.codes import looks_like_my_number
 from contracts.reasons import Reason
 from contracts.zengin_statement import DATA_SPEC, HEADER_SPEC, RECORD_LENGTH, Statement, read_statement
 from ingestion.inbox import InboxFile
-from ingestion.outcome import LOADED, REJECTED, FileOutcome, QuarantinedRecord, whole_file
+from ingestion.outcome import FileOutcome, FileStatus, QuarantinedRecord, whole_file
 from ingestion.schema import BANK_STATEMENT_LINES, BANK_STATEMENTS
 
 _SEPARATOR = re.compile(rb"\r\n|\r|\n")
@@ -197,42 +197,44 @@ def load_bank_file(
     records = split_bank_records(data)
     if len(records) > max_records:
         return whole_file(
-            REJECTED,
+            FileStatus.REJECTED,
             Reason.FILE_TOO_MANY_ROWS,
             f"more than {max_records} records (the configured limit)",
             None,
         )
     personal = personal_records(data)
     if personal.header:
-        return whole_file(REJECTED, Reason.MY_NUMBER_DETECTED, _personal_detail(personal), records)
+        return whole_file(FileStatus.REJECTED, Reason.MY_NUMBER_DETECTED, _personal_detail(personal), records)
     read = read_statement(personal.readable, file.business_date)
     if read.statement is None or read.problems:
         first = read.problems[0] if read.problems else None
         code = first.code if first else Reason.ZENGIN_STRUCTURE
         detail = f"record {first.record_number}: {first.detail}" if first else "no statement in the file"
-        return whole_file(REJECTED, code, detail, records)
+        return whole_file(FileStatus.REJECTED, code, detail, records)
     statement = read.statement
     if not _account_matches(file, statement):
         h = statement.header
         return whole_file(
-            REJECTED,
+            FileStatus.REJECTED,
             Reason.ZENGIN_ACCOUNT_MISMATCH,
             f"header account {h.bank_code}-{h.branch_code}-{h.account_number} is not the file name's",
             records,
         )
     if statement.header.period_to != file.business_date:
         return whole_file(
-            REJECTED,
+            FileStatus.REJECTED,
             Reason.FILE_DATE_MISMATCH,
             f"header 勘定日(至) {statement.header.period_to} is not the file name's date {file.business_date}",
             records,
         )
     numbers = [number for number, _ in records]
     if len(numbers) != len(statement.lines) + 3:
-        return whole_file(REJECTED, Reason.ZENGIN_STRUCTURE, "records besides header, data, trailer and end", records)
+        return whole_file(
+            FileStatus.REJECTED, Reason.ZENGIN_STRUCTURE, "records besides header, data, trailer and end", records
+        )
     if loaded.contains(statement_key(statement)):
         return FileOutcome(
-            LOADED,
+            FileStatus.LOADED,
             len(records),
             0,
             quarantined=tuple(
@@ -246,7 +248,7 @@ def load_bank_file(
         if number in personal.fields_by_record
     )
     tables = _tables(statement, file, sha256, numbers, frozenset(personal.fields_by_record))
-    return FileOutcome(LOADED, len(records), len(records) - len(quarantined), tables, quarantined)
+    return FileOutcome(FileStatus.LOADED, len(records), len(records) - len(quarantined), tables, quarantined)
 
 
 def _personal_detail(personal: PersonalRecords, number: int | None = None) -> str:

@@ -23,7 +23,7 @@ from contracts.schemas import CSV_KINDS_BY_NAME, FileKind
 from contracts.validation import InMemoryMasters, RowContext, header_problem, valid_id, validate_record
 from ingestion.inbox import InboxFile
 from ingestion.masters import REFERENCED_MASTERS, MastersInForce
-from ingestion.outcome import LOADED, REJECTED, FileOutcome, QuarantinedRecord, whole_file
+from ingestion.outcome import FileOutcome, FileStatus, QuarantinedRecord, whole_file
 from ingestion.schema import CSV_TABLES
 
 
@@ -170,17 +170,19 @@ def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
     encoding = _encoding_for(file, ctx)
     if encoding is None:
         return whole_file(
-            REJECTED,
+            FileStatus.REJECTED,
             Reason.PARTNER_UNKNOWN,
             f"partner {file.groups['partner']} is not in the partners master in force on {file.business_date}",
             split_csv_records(data),
         )
     read = read_csv(data, encoding, ctx.max_records)
     if read.error is not None:
-        return whole_file(REJECTED, read.error.code, read.error.detail, None)
+        return whole_file(FileStatus.REJECTED, read.error.code, read.error.detail, None)
     problem = header_problem(kind, read.header)
     if problem is not None:
-        return whole_file(REJECTED, problem.code, problem.detail, [(r.line_number, r.raw_text) for r in read.records])
+        return whole_file(
+            FileStatus.REJECTED, problem.code, problem.detail, [(r.line_number, r.raw_text) for r in read.records]
+        )
     context = RowContext(file.business_date, ctx.masters)
     good, lines, bad = _validate(kind, read.header, read.records, context)
     scope_value = file.groups.get("partner") if kind.source == "partner" else file.business_date
@@ -200,14 +202,14 @@ def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
         lines = [n for i, n in enumerate(lines) if i not in repeated]
     bad.sort(key=lambda q: q.line_number)
     rows = _rows_table(kind, good, lines, file, ctx.sha256)
-    return FileOutcome(LOADED, len(read.records), rows.num_rows, {kind.table: rows}, tuple(bad))
+    return FileOutcome(FileStatus.LOADED, len(read.records), rows.num_rows, {kind.table: rows}, tuple(bad))
 
 
 def master_snapshot_keys(file: InboxFile, outcome: FileOutcome) -> tuple[str, list[str]] | None:
     """(master, keys) of a loaded master snapshot that rows refer to, for the run's masters lookup: the ids
     of its loaded rows and of its quarantined rows whose id has a valid shape."""
     master = file.kind.removeprefix("master_")
-    if outcome.status != LOADED or master not in REFERENCED_MASTERS:
+    if outcome.status != FileStatus.LOADED or master not in REFERENCED_MASTERS:
         return None
     rows = outcome.tables.get(file.kind)
     if rows is None or rows.num_rows == 0:

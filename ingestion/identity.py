@@ -38,7 +38,6 @@ class Verdict(StrEnum):
     RETRY = "retry"
 
 
-SKIP, DUPLICATE, CONFLICT, NEW, RETRY = Verdict.SKIP, Verdict.DUPLICATE, Verdict.CONFLICT, Verdict.NEW, Verdict.RETRY
 # Rejections that rest on something other than the file's bytes and name: the configured limits, the partners
 # master (a partner folder unknown, or the encoding it gives), the terminals master (the key a seal is checked
 # with). A master that arrives late, or a raised limit, can turn such a file into a loadable one. So can a
@@ -146,11 +145,11 @@ class ManifestIndex:
             and retryable(source, latest)
             and not any(s.status is FileStatus.LOADED and s.sha256 != sha256 for s in history)
         ):
-            return RETRY
+            return Verdict.RETRY
         if same_content:
             if any(s.path == path and s.mtime_ns == mtime_ns for s in same_content):
-                return SKIP
-            return DUPLICATE
+                return Verdict.SKIP
+            return Verdict.DUPLICATE
         if any(s.status is FileStatus.LOADED for s in history):
-            return CONFLICT
-        return NEW
+            return Verdict.CONFLICT
+        return Verdict.NEW

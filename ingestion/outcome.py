@@ -34,10 +34,6 @@ class GapAction(StrEnum):
     RESOLVE = "resolve"
 
 
-# Short names the loaders import; the same members, not copies.
-LOADED, DUPLICATE = FileStatus.LOADED, FileStatus.DUPLICATE
-CONFLICT, REJECTED = FileStatus.CONFLICT, FileStatus.REJECTED
-
 
 @dataclass(frozen=True, slots=True)
 class QuarantinedRecord:

@@ -41,7 +41,7 @@ from contracts.terminal_log import ParsedLine, TerminalRecord, TerminalSeal
 from contracts.validation import InMemoryMasters
 from ingestion.inbox import InboxFile
 from ingestion.masters import MastersInForce
-from ingestion.outcome import LOADED, REJECTED, FileOutcome, GapChange, QuarantinedRecord, whole_file
+from ingestion.outcome import FileOutcome, FileStatus, GapAction, GapChange, QuarantinedRecord, whole_file
 from ingestion.schema import TERMINAL_RECORDS, TERMINAL_SEALS
 from ingestion.terminal_state import Cert, CertLookup, TerminalChains
 
@@ -64,14 +64,16 @@ def _line_detail(line_number: int, detail: str) -> str:
 def _parse(data: bytes, max_records: int) -> tuple[tuple[ParsedLine, ...], FileOutcome | None]:
     parsed = terminal_log.parse_file(data, max_records)
     if parsed.problem is not None:
-        return (), whole_file(REJECTED, parsed.problem.code, parsed.problem.detail, _evidence(parsed.lines) or None)
+        return (), whole_file(
+            FileStatus.REJECTED, parsed.problem.code, parsed.problem.detail, _evidence(parsed.lines) or None
+        )
     bad = parsed.first_shape_problem()
     if bad is not None:
         line, problem = bad
         detail = _line_detail(line.line_number, problem.detail)
-        return (), whole_file(REJECTED, problem.code, detail, _evidence(parsed.lines))
+        return (), whole_file(FileStatus.REJECTED, problem.code, detail, _evidence(parsed.lines))
     if not parsed.lines:
-        return (), whole_file(REJECTED, Reason.TERMINAL_FILE_EMPTY, "the file holds no records", None)
+        return (), whole_file(FileStatus.REJECTED, Reason.TERMINAL_FILE_EMPTY, "the file holds no records", None)
     return parsed.lines, None
 
 
@@ -133,14 +135,14 @@ def _gap_changes(
     gap = chains.open_gap_containing(terminal_id, first, last)
     if gap is not None:
         low, high = gap
-        changes = [GapChange("resolve", terminal_id, low, high)]
+        changes = [GapChange(GapAction.RESOLVE, terminal_id, low, high)]
         if low <= first - 1:
-            changes.append(GapChange("open", terminal_id, low, first - 1))
+            changes.append(GapChange(GapAction.OPEN, terminal_id, low, first - 1))
         if last + 1 <= high:
-            changes.append(GapChange("open", terminal_id, last + 1, high))
+            changes.append(GapChange(GapAction.OPEN, terminal_id, last + 1, high))
         return tuple(changes)
     if first > 1 and not predecessor_loaded:
-        return (GapChange("open", terminal_id, chains.last_seal_before(terminal_id, first) + 1, first - 1),)
+        return (GapChange(GapAction.OPEN, terminal_id, chains.last_seal_before(terminal_id, first) + 1, first - 1),)
     return ()
 
 
@@ -269,7 +271,7 @@ def load_terminal_file(
     entries = [_entry(line) for line in lines]
     if any(entry.terminal_id != terminal_id for entry in entries):
         return whole_file(
-            REJECTED,
+            FileStatus.REJECTED,
             Reason.TERMINAL_ID_MISMATCH,
             f"records of another terminal than {terminal_id}",
             _evidence(lines),
@@ -279,21 +281,21 @@ def load_terminal_file(
         window = terminal_log.ts_window_problem(last.ts_jst, file.business_date, "seal")
         if window is not None:
             detail = f"line {lines[-1].line_number}: {window.detail}"
-            return whole_file(REJECTED, Reason.DATE_OUT_OF_RANGE, detail, _evidence(lines))
+            return whole_file(FileStatus.REJECTED, Reason.DATE_OUT_OF_RANGE, detail, _evidence(lines))
     chain = terminal_log.verify_chain(
         [line.fields for line in lines if line.fields is not None], _key_for(lookups.in_force, terminal_id, last)
     )
     if chain:
         return whole_file(
-            REJECTED,
+            FileStatus.REJECTED,
             chain[0].code,
-            f"line {lines[max(chain[0].line_number, 1) - 1].line_number}: {chain[0].detail}",
+            f"line {lines[max(chain[0].line, 1) - 1].line_number}: {chain[0].detail}",
             _evidence(lines),
         )
     verdict, detail, gaps = _placement(lookups.chains, terminal_id, lines)
     if verdict == "duplicate":
         return FileOutcome(
-            LOADED,
+            FileStatus.LOADED,
             len(lines),
             0,
             quarantined=tuple(
@@ -302,7 +304,7 @@ def load_terminal_file(
             ),
         )
     if verdict is not None:
-        return whole_file(REJECTED, verdict, detail, _evidence(lines))
+        return whole_file(FileStatus.REJECTED, verdict, detail, _evidence(lines))
     certs = lookups.certs.certs_for(parsed.mykey_ids())
     good: list[ParsedLine] = []
     bad: list[QuarantinedRecord] = []
@@ -315,7 +317,7 @@ def load_terminal_file(
             bad.append(QuarantinedRecord(line.line_number, code, detail, line.safe_text, problems=problems))
     records, seals = _rows(good, lines[-1], entries[0].seq, file, sha256)
     return FileOutcome(
-        LOADED,
+        FileStatus.LOADED,
         len(lines),
         len(good) + 1,
         {"terminal_records": records, "terminal_seals": seals},

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from ingestion.outcome import FileOutcome
+from ingestion.outcome import FileOutcome, GapAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +164,7 @@ class TerminalChains:
         for change in outcome.gap_changes:
             own = gaps.setdefault(change.terminal_id, [])
             span = (change.missing_from_seq, change.missing_to_seq)
-            if change.action == "open":
+            if change.action is GapAction.OPEN:
                 own.append(span)
             else:
                 own[:] = [g for g in own if g != span]

@@ -88,7 +88,7 @@ def test_hash_ignores_hash_and_term_sig_only() -> None:
 
 def _codes(records: list[dict[str, Any]],
            key: ed25519.Ed25519PublicKey | None = None) -> list[tuple[str, int]]:
-    return [(p.code, p.line_number) for p in verify_chain(records, key or _key())]
+    return [(p.code, p.line) for p in verify_chain(records, key or _key())]
 
 
 def test_changed_amount() -> None:
@@ -129,7 +129,7 @@ def test_forged_seal_signature() -> None:
 
 def test_missing_seal_and_unknown_key_and_empty() -> None:
     assert _codes(_chain()[:2]) == [("terminal_seal_missing", 2)]
-    assert [(p.code, p.line_number) for p in verify_chain(_chain(), None)] == [("terminal_key_unknown", 3)]
+    assert [(p.code, p.line) for p in verify_chain(_chain(), None)] == [("terminal_key_unknown", 3)]
     assert [p.code for p in verify_chain([], _key())] == ["terminal_file_empty"]
 
 
