@@ -63,8 +63,15 @@ def pin_source(prompt: str, timeout_s: float) -> bytearray:
     return pin
 
 
-def _holds_in_a_row(values: list, digits: list[int]) -> bool:
-    return any(values[i:i + len(digits)] == digits for i in range(len(values) - len(digits) + 1))
+def _holds_in_a_row(values: list, digits: list) -> bool:
+    # Compare only values of the digits' own type: any other object's __eq__ may do anything (dbt's version
+    # specifiers assert on a foreign type when the whole suite has imported dbt in this process).
+    kind = type(digits[0])
+    n = len(digits)
+    return any(
+        all(type(v) is kind and v == d for v, d in zip(values[i:i + n], digits, strict=True))
+        for i in range(len(values) - n + 1)
+    )
 
 
 def copies_in_containers(pin: str) -> int:
