@@ -1,21 +1,3 @@
-from __future__ import annotations
+"""The tiny test world's fixtures (ingestion_builders owns them; tests/reliability imports the same)."""
 
-from pathlib import Path
-
-import duckdb
-import pytest
-from ingestion_builders import write_masters
-
-
-@pytest.fixture
-def con() -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(":memory:")
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def tmp(tmp_path: Path) -> Path:
-    """A folder with inbox/ holding the masters of the tiny test world."""
-    write_masters(tmp_path / "inbox")
-    return tmp_path
+from ingestion_builders import con, tmp  # noqa: F401 - fixtures, registered by being here

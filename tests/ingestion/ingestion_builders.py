@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from contracts import terminal_log
 from contracts.codes import municipality_check_digit
@@ -297,3 +298,18 @@ def statuses(con: duckdb.DuckDBPyConnection, path: str) -> list[tuple[str, str |
     return con.execute(
         "SELECT status, reason_code FROM raw.file_manifest WHERE path = ? ORDER BY ingested_at", [path]
     ).fetchall()
+
+
+# --- fixtures (imported by the conftest.py of every folder that builds this tiny world) --------------------
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(":memory:")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def tmp(tmp_path: Path) -> Path:
+    """A folder with inbox/ holding the masters of the tiny test world."""
+    write_masters(tmp_path / "inbox")
+    return tmp_path

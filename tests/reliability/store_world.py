@@ -11,19 +11,15 @@ so every copy has the same bytes, paths and mtimes and runs give comparable ware
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import ingestion_builders as builders  # on the path by tests/reliability/conftest.py
 
-sys.path.append(str(Path(__file__).resolve().parents[1] / "ingestion"))
-builders: Any = importlib.import_module("ingestion_builders")
-
-from contracts.zengin_statement import (  # noqa: E402
+from contracts.zengin_statement import (
     Statement,
     StatementHeader,
     StatementLine,

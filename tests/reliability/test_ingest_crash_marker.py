@@ -15,10 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ingestion"))
-
-from ingestion_builders import (  # noqa: E402
+from ingestion_builders import (
     MUNI,
     D,
     accounting_holds,

@@ -4,15 +4,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ingestion"))
-
-from ingestion_builders import (  # noqa: E402
+from ingestion_builders import (
     accounting_holds,
     all_tables,
     csv_of,
@@ -24,29 +20,15 @@ from ingestion_builders import (  # noqa: E402
     terminal_records,
     write,
     write_ledger,
-    write_masters,
 )
 
-import ingestion.run as ingest_run  # noqa: E402
-from contracts import terminal_log  # noqa: E402
-from ingestion import Limits  # noqa: E402
+import ingestion.run as ingest_run
+from contracts import terminal_log
+from ingestion import Limits
 
 SALES = "partner/ACME/ACME_sales_20261125.csv"
 LEDGER = "platform/ledger_20261125.csv"
 TERMINAL_FILE = "terminal/T00000001/T00000001_20261125_0001.jsonl"
-
-
-@pytest.fixture
-def con() -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(":memory:")
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def tmp(tmp_path: Path) -> Path:
-    write_masters(tmp_path / "inbox")
-    return tmp_path
 
 
 def _good_files(inbox: Path) -> None:

@@ -19,17 +19,13 @@ import datetime as dt
 import hashlib
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ingestion"))
-
-from ingestion_builders import (  # noqa: E402
+from ingestion_builders import (
     D,
     accounting_holds,
     cert_row,
@@ -43,10 +39,10 @@ from ingestion_builders import (  # noqa: E402
     ymd,
 )
 
-from contracts import terminal_log  # noqa: E402
-from contracts.schemas import CSV_KINDS_BY_NAME  # noqa: E402
-from contracts.zengin_statement import Statement, StatementHeader, StatementLine, write_statement  # noqa: E402
-from ingestion import ingest  # noqa: E402
+from contracts import terminal_log
+from contracts.schemas import CSV_KINDS_BY_NAME
+from contracts.zengin_statement import Statement, StatementHeader, StatementLine, write_statement
+from ingestion import ingest
 
 FUZZ_EXAMPLES = int(os.environ.get("SEISAN_FUZZ_EXAMPLES", "25"))
 RUNS_MAX = 3

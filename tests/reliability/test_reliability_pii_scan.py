@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,10 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ingestion"))
-
-from ingestion_builders import (  # noqa: E402
+from ingestion_builders import (
     CARD_KEY,
     MERCHANT,
     MUNI,
@@ -50,10 +46,10 @@ from ingestion_builders import (  # noqa: E402
     write_masters,
 )
 
-from contracts import terminal_log  # noqa: E402
-from contracts.codes import my_number_check_digit  # noqa: E402
-from contracts.schemas import CSV_KINDS_BY_NAME, ColumnType  # noqa: E402
-from contracts.zengin_statement import (  # noqa: E402
+from contracts import terminal_log
+from contracts.codes import my_number_check_digit
+from contracts.schemas import CSV_KINDS_BY_NAME, ColumnType
+from contracts.zengin_statement import (
     DATA_SPEC,
     HEADER_SPEC,
     Statement,

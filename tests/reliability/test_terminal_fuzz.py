@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import unicodedata
-from pathlib import Path
 
 import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ingestion"))  # the hand-made tiny world
-
-from ingestion_builders import (  # noqa: E402
+from ingestion_builders import (
     TERMINAL,
     accounting_holds,
     all_tables,
@@ -38,8 +33,8 @@ from ingestion_builders import (  # noqa: E402
     write_terminal,
 )
 
-from contracts.reasons import Reason  # noqa: E402
-from contracts.terminal_log import GENESIS_HASH  # noqa: E402
+from contracts.reasons import Reason
+from contracts.terminal_log import GENESIS_HASH
 
 MY_NUMBER = "123456789018"  # valid check digit
 CODES = {r.value for r in Reason}
