@@ -23,7 +23,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -236,8 +235,6 @@ _MYKEY_ID_RE = re.compile(MYKEY_ID)
 _HEX_SERIAL_RE = re.compile(HEX_SERIAL)
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _INT_FIELDS = frozenset(("v", "seq", "amount", "records"))
-# FORMATS.md: any dash, hyphen or minus character counts as a hyphen in a grouped personal number.
-_DASHES = {ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u30fc\u2043"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,23 +389,10 @@ def _loads(text: str) -> Any:
         raise _Refused("nested too deeply") from exc
 
 
-def normalised_text(text: str) -> str:
-    """A text value as the personal-number rule judges it: NFKC, every dash/hyphen/minus as `-`."""
-    return unicodedata.normalize("NFKC", text).translate(_DASHES)
-
-
-def is_personal_number(text: str) -> bool:
-    """FORMATS.md's rule on one text value, after normalisation (full-width digits, ideographic spaces).
-    Cheap length filter first: 12 digits grouped 4-4-4 are at most 14 characters after trimming, and at least
-    6 before NFKC (which can expand one character, e.g. ⑫, to two)."""
-    stripped = text.strip()
-    return 6 <= len(stripped) <= 14 and looks_like_my_number(normalised_text(stripped))
-
-
 def _masked(value: Any) -> Any:
     """The parsed value with every text value (or key) that is a personal number masked."""
     if isinstance(value, str):
-        return MY_NUMBER_MASK if is_personal_number(value) else value
+        return MY_NUMBER_MASK if looks_like_my_number(value) else value
     if isinstance(value, dict):
         return {_masked(k): _masked(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -478,7 +462,7 @@ def _value_problems(obj: Mapping[str, Any]) -> tuple[Problem, ...]:
     for name in texts:
         if obj[name] == "":
             problems.append(Problem(Reason.FIELD_REQUIRED, name, f"{name} is empty"))
-    personal = {name for name in texts if is_personal_number(obj[name])}
+    personal = {name for name in texts if looks_like_my_number(obj[name])}
     for name in sorted(personal):
         problems.append(Problem(Reason.MY_NUMBER_DETECTED, name, f"{name} holds a personal number (masked)"))
     checks = (
