@@ -63,10 +63,15 @@ MASTER_DATE_MIN = dt.date(1989, 1, 8)  # master validity dates: Heisei onwards .
 MASTER_DATE_MAX = dt.date(2099, 12, 31)  # ... to the end of the century (an open end is an empty field)
 
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Unicode bidirectional formatting characters (TR9): the embeddings, overrides and isolates that make text
+# display other than it reads, and the marks. A value may hold a mark (it reorders nothing by itself); names
+# and what is shown to people (file names, officer CSVs) are escaped for any of them.
+BIDI_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+BIDI_CONTROLS = BIDI_OVERRIDES | frozenset("\u200e\u200f\u061c")
 # Characters no value may hold: C0 controls (TAB, CR and LF included: no FORMATS.md field is multi-line, and
 # values flow into fixed-width Zengin records, officer CSVs and logs), DEL, C1 controls, and the Unicode
 # bidirectional embeddings, overrides and isolates that make text display other than it reads.
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(sorted(BIDI_OVERRIDES)) + "]")
 ECHO_MAX_CHARS = 24
 _DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
 _MEMO_ENTRIES_MAX = 65_536

@@ -26,6 +26,7 @@ from contracts.codes import mask_my_numbers
 from contracts.inbox_names import BANK_KIND, SOURCES, TERMINAL_KIND, match_path
 from contracts.reasons import Reason
 from contracts.schemas import CSV_KINDS
+from contracts.validation import BIDI_CONTROLS
 
 __all__ = ["BANK_KIND", "SOURCES", "TERMINAL_KIND", "UNKNOWN_KIND", "InboxFile", "InboxScan", "files_due",
            "load_phase", "scan", "scan_inbox"]
@@ -33,7 +34,6 @@ __all__ = ["BANK_KIND", "SOURCES", "TERMINAL_KIND", "UNKNOWN_KIND", "InboxFile",
 UNKNOWN_KIND = "unknown"
 TEMPORARY_SUFFIXES = (".tmp", ".part")
 _KIND_RANK = {kind.name: rank for rank, kind in enumerate(CSV_KINDS)}
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ class InboxScan:
 
 
 def _unsafe_char(char: str) -> bool:
-    return unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS
+    return unicodedata.category(char) in ("Cc", "Cs") or char in BIDI_CONTROLS
 
 
 def printable_path(rel: str) -> tuple[str, bool]:

@@ -25,9 +25,9 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from contracts.validation import BIDI_CONTROLS
+
 FORMULA_TRIGGERS = frozenset("=+-@\t\r＝＋－＠")
-# Bidirectional formatting characters (Unicode TR9): embeddings, overrides, isolates and marks.
-BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _UNSAFE_CHARACTER = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f" + "".join(sorted(BIDI_CONTROLS)) + "]")
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _NEEDS_QUOTES = re.compile('[,"\r\n]')
