@@ -84,3 +84,46 @@ class ControlFlag(StrEnum):
     PARTNER_UNKNOWN = "partner_unknown"              # likewise partners
     CANCEL_EXCEEDS_USE = "cancel_exceeds_use"        # beyond what its use still holds: never taken from the merchant
     CANCEL_MERCHANT_MISMATCH = "cancel_merchant_mismatch"  # names another merchant than its use's, or none
+
+
+class BreakCode(StrEnum):
+    """Every break reconciliation can raise (recon.findings / recon.breaks `break_code`), with its meaning.
+
+    Stable names: the simulator's faults.json (docs/simulator.md, layer "reconciliation"), reports, runbooks and
+    the officers use them. docs/reconciliation.md lists each with its pair and an example. Append; never rename.
+    """
+
+    # --- the simulator's reconciliation layer (same names) -------------------------------------------------
+    TERMINAL_SEQ_GAP = "terminal_seq_gap"                  # a terminal's seq jumps: records never delivered
+    USE_MISSING_IN_TERMINAL = "use_missing_in_terminal"    # platform terminal use/cancel, no terminal record
+    USE_MISSING_IN_PLATFORM = "use_missing_in_platform"    # a verified terminal record the platform lacks
+    AMOUNT_MISMATCH = "amount_mismatch"                    # matched pair, amounts differ beyond tolerance
+    MERCHANT_MISMATCH = "merchant_mismatch"                # matched pair, merchants differ
+    BALANCE_DRIFT = "balance_drift"                        # platform balance != balance recomputed by seisan
+    USE_AT_UNDESIGNATED_MERCHANT = "use_at_undesignated_merchant"  # merchant not designated on the use date
+    USE_AT_INACTIVE_MERCHANT = "use_at_inactive_merchant"  # merchant not active on the use date
+    GRANT_OVER_ANNUAL_CAP = "grant_over_annual_cap"        # a grant past the programme's annual cap
+    PARTNER_SHORT_PAYMENT = "partner_short_payment"        # a partner paid less than the month's receivable
+    PARTNER_DOUBLE_PAYMENT = "partner_double_payment"      # a partner paid the month's receivable twice
+    ACQUIRER_NET_MISMATCH = "acquirer_net_mismatch"        # an acquirer deposit != sum of net for its date
+    # --- matching in general ------------------------------------------------------------------------------
+    AMBIGUOUS_MATCH = "ambiguous_match"                    # two equally good candidates: never first-wins
+
+
+class BreakResolution(StrEnum):
+    """Why an officer resolved a break (recon.break_events `reason_code` of a `resolved` event)."""
+
+    CORRECTED_AT_SOURCE = "corrected_at_source"            # the sender corrected and redelivered the data
+    EXPLAINED_TIMING = "explained_timing"                  # a timing difference, confirmed with the sender
+    ACCEPTED_DIFFERENCE = "accepted_difference"            # difference accepted (e.g. written off), see note
+    DUPLICATE_OF_OTHER_BREAK = "duplicate_of_other_break"  # the same cause as another break (named in the note)
+    FALSE_POSITIVE = "false_positive"                      # the data agree; the rule was wrong (note says why)
+
+
+class GateReason(StrEnum):
+    """Why a municipality's release gate is blocked (recon.gate `reasons[].code`)."""
+
+    OPEN_BREAKS_OVER_MATERIALITY = "open_breaks_over_materiality"  # open breaks' amount at risk > threshold
+    FAILED_EXPECTATION = "failed_expectation"              # an error-severity data-quality check failed
+    MISSING_SOURCE = "missing_source"                      # an expected file for the day did not arrive
+    UNRESOLVED_HOLD = "unresolved_hold"                    # settlement items held (unknown/undesignated/inactive)
