@@ -25,7 +25,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "ingest": {"max_file_bytes": 256 * 1024 * 1024, "max_records": 2_000_000, "settle_seconds": 5},
     "demo": {"start": "2026-11-02", "days": 7, "municipalities": 3, "residents": 2500, "seed": 20261126,
              "faults": "typical"},
+    "gate": {"materiality_yen": 0},
+    "report": {"language": "ja"},
 }
+REPORT_LANGUAGES = ("ja", "en")
 
 
 class ConfigError(ValueError):
@@ -53,6 +56,8 @@ class Settings:
     max_file_bytes / max_records: ingestion limits; settle_seconds: a file modified less than this long
     before an ingest is left for the next run (the delivery rule, docs/formats.md); demo: the demo world;
     lock_wait_seconds: how long a command waits for another one to release the home (SEISAN_LOCK_WAIT_SECONDS).
+    materiality_yen: a municipality's open breaks may hold up to this many yen at risk and its gate still opens.
+    report_language: the daily reconciliation report's language ("ja" or "en").
     """
 
     home: Path
@@ -66,6 +71,8 @@ class Settings:
     demo: DemoSettings
     settle_seconds: int = 5
     lock_wait_seconds: float = DEFAULT_WAIT_SECONDS
+    materiality_yen: int = 0
+    report_language: str = "ja"
 
 
 def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -126,6 +133,18 @@ def _non_negative(name: str, value: Any) -> int:
     return value
 
 
+def _non_negative_yen(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{name} must be a whole number of yen, 0 or more, got {value!r}")
+    return value
+
+
+def _report_language(value: Any) -> str:
+    if value not in REPORT_LANGUAGES:
+        raise ConfigError(f"report.language must be one of {', '.join(REPORT_LANGUAGES)}, got {value!r}")
+    return str(value)
+
+
 def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the configuration file (SEISAN_CONFIG, else ./seisan.toml, else the repository's) and the
     environment, and resolve every path to an absolute one."""
@@ -164,4 +183,6 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
                           seed=int(demo["seed"]), faults=str(demo["faults"])),
         settle_seconds=_non_negative("ingest.settle_seconds", values["ingest"]["settle_seconds"]),
         lock_wait_seconds=_lock_wait_seconds(env),
+        materiality_yen=_non_negative_yen("gate.materiality_yen", values["gate"]["materiality_yen"]),
+        report_language=_report_language(values["report"]["language"]),
     )
