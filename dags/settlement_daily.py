@@ -3,7 +3,15 @@
 
 For business date D (Asia/Tokyo): **ingest** every delivered file named for D or earlier that is not loaded yet
 (inbox → `raw.*`, bad rows to `raw.quarantine`, every file in `raw.file_manifest`, the ingest reports under
-`out/D/`), then **build the marts** with dbt (ledgers, lots, balances, settlement items).
+`out/D/`), then **build the marts** with dbt (ledgers, lots, balances, settlement items), then
+**quality** (the data-quality checkpoint: `recon.check_results`, `recon.source_freshness`, Data Docs under
+`out/D/data-docs/`), **reconcile** (every source matched against every other: `recon.findings`,
+`recon.match_summary`; the break store `recon.breaks`, `recon.break_events`), **gate** (each municipality's
+release gate, open or blocked with its reasons: `recon.gate`) and **report** (the officers' daily
+reconciliation report `out/D/reconciliation-D.html` and `out/D/breaks-D.csv`).
+
+**Outcomes, not crashes**: a failed expectation or a blocked gate is a result the run records and reports; the
+tasks succeed. A task fails only when it could not do its work (and then re-running it is safe).
 
 **Needs**: `SEISAN_HOME` (warehouse, raw Parquet, outputs) and an inbox in the layout of docs/formats.md.
 **Business date**: the `business_date` param (YYYY-MM-DD); when empty, the day before the run's logical date
@@ -44,7 +52,31 @@ def settlement_daily():
 
         return build_marts_step(business_date_of_run(params, logical_date))
 
-    ingest() >> build_marts()
+    @task
+    def quality(params=None, logical_date=None) -> dict:
+        from seisan.steps import business_date_of_run, quality_step
+
+        return quality_step(business_date_of_run(params, logical_date))
+
+    @task
+    def reconcile(params=None, logical_date=None) -> dict:
+        from seisan.steps import business_date_of_run, reconcile_step
+
+        return reconcile_step(business_date_of_run(params, logical_date))
+
+    @task
+    def gate(params=None, logical_date=None) -> dict:
+        from seisan.steps import business_date_of_run, gate_step
+
+        return gate_step(business_date_of_run(params, logical_date))
+
+    @task
+    def report(params=None, logical_date=None) -> dict:
+        from seisan.steps import business_date_of_run, report_step
+
+        return report_step(business_date_of_run(params, logical_date))
+
+    ingest() >> build_marts() >> quality() >> reconcile() >> gate() >> report()
 
 
 settlement_daily()

@@ -368,3 +368,53 @@ def write_daily_recon_report(con, out_dir: Path, run_date: dt.date, *, language:
         blocked=tuple(code for code, gate in day.gates.items() if gate[0] != "open"),
         open_breaks=sum(1 for b in day.breaks if b[4] == "open"),
         pending_breaks=sum(1 for b in day.breaks if b[4] == "pending"))
+
+
+@dataclass(frozen=True, slots=True)
+class GateOutcome:
+    """One municipality's gate for a run date, as a terminal shows it (read back from recon.gate)."""
+
+    municipality_code: str
+    name: str | None
+    status: str
+    reasons: tuple[tuple[str, str], ...]  # (code, detail)
+    open_breaks: int
+    open_break_amount_yen: int
+    held_amount_yen: int
+    materiality_yen: int
+
+
+def gate_outcomes(con, run_date: dt.date) -> list[GateOutcome]:
+    """recon.gate of `run_date` (empty when no gate was decided), with the municipalities' names."""
+    if not _table_exists(con, "recon", "gate"):
+        return []
+    names: dict[str, str] = {}
+    if _table_exists(con, "marts", "dim_municipalities"):
+        names = dict(con.execute(
+            "select municipality_code, arg_max(name, valid_from) from marts.dim_municipalities "
+            "where valid_from <= $d and (valid_to is null or valid_to >= $d) group by 1", {"d": run_date}).fetchall())
+    rows = con.execute("select municipality_code, status, reasons, open_breaks, open_break_amount_yen, "
+                       "held_amount_yen, materiality_yen from recon.gate where run_date = ? order by 1",
+                       [run_date]).fetchall()
+    return [GateOutcome(code, names.get(code), status,
+                        tuple((r["code"], r["detail"]) for r in json.loads(reasons)), open_breaks, at_risk, held,
+                        materiality)
+            for code, status, reasons, open_breaks, at_risk, held, materiality in rows]
+
+
+def format_gate_outcomes(outcomes: list[GateOutcome], run_date: dt.date, report_path: Path | None = None) -> str:
+    """A few lines for a terminal: each municipality's gate and reasons, then where the report is."""
+    if not outcomes:
+        return f"gate for {run_date}: not decided (run `seisan reconcile --date {run_date}`)"
+    blocked = [o for o in outcomes if o.status != "open"]
+    lines = [f"gate for {run_date} (materiality ¥{outcomes[0].materiality_yen:,}): "
+             f"{len(outcomes) - len(blocked)} open, {len(blocked)} blocked"]
+    for o in outcomes:
+        label = show_controls(f"{o.municipality_code} {o.name or '(not in the masters)'}")
+        lines.append(f"  {label:<24} {o.status:<8} open breaks {o.open_breaks:,} (¥{o.open_break_amount_yen:,} at "
+                     f"risk), held ¥{o.held_amount_yen:,}")
+        lines += [f"      {code}: {show_controls(detail)}" for code, detail in o.reasons]
+    if report_path is not None:
+        lines.append(f"reconciliation report: {report_path}")
+        lines.append(f"breaks CSV:            {csv_path_for(report_path.parent, run_date)}")
+    return "\n".join(lines)

@@ -4,6 +4,8 @@
     seisan ingest --date D                              inbox → raw for D, without Airflow
     seisan marts --date D [--full-refresh]              dbt marts for D, without Airflow
     seisan run --date D                                 the daily DAG for D, in-process
+    seisan reconcile --date D                           quality, matching, breaks, gate and report for D
+    seisan report daily --date D [--language en]        the daily reconciliation report of D again
     seisan demo                                         simulate a small world and run every day of it
     seisan sql QUERY                                    read-only query against the warehouse
 
@@ -21,6 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from seisan.cli_recon import add_reconcile_command, add_report_command, print_recon_outcome
 from seisan.config import ConfigError, Settings, load_settings
 from seisan.home_lock import HomeBusy, hold_home
 
@@ -87,6 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         say(f"{result.run_id}: {result.state} in {time.monotonic() - started:.1f} s "
             f"({', '.join(f'{t} {s}' for t, s in sorted(result.task_states.items()))})")
         say(format_ingest_report(ingest_report(settings.warehouse, args.date)))
+        print_recon_outcome(settings, args.date, say)
     return 0
 
 
@@ -191,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
                                            "the outputs are. Starts from an empty SEISAN_HOME unless --keep.")
     demo.add_argument("--keep", action="store_true", help="keep an existing demo home instead of starting afresh")
     demo.set_defaults(handler=cmd_demo)
+
+    add_reconcile_command(commands)
+    add_report_command(commands)
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse",
                               description="Run QUERY read-only against SEISAN_HOME/warehouse.duckdb and print the "

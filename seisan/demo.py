@@ -42,6 +42,7 @@ def prepare_demo_home(settings: Settings, fresh: bool) -> None:
 def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = True) -> None:
     """Simulate, run every day through the DAG, and print what happened and where it is."""
     from seisan.airflow_runner import run_daily_dag
+    from seisan.cli_recon import print_recon_outcome, report_path
     from seisan.summary import format_ingest_report, ingest_report, step_seconds
     from simulator import deliver, simulate
 
@@ -70,11 +71,14 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
                  f"{report.rows_quarantined:,} quarantined")
     progress("[3/3] summary of all runs")
     progress(format_ingest_report(ingest_report(settings.warehouse)))
+    last_day = demo.start + dt.timedelta(days=demo.days - 1)
+    print_recon_outcome(settings, last_day, progress)
     progress(f"done in {time.monotonic() - started:.0f} s. Where everything is:")
     for label, path in (("inbox (simulated deliveries)", settings.inbox),
                         ("injected faults (ground truth)", settings.inbox / "faults.json"),
                         ("warehouse (DuckDB: raw.*, marts.*)", settings.warehouse),
                         ("raw Parquet", settings.raw_dir), ("Airflow home and task logs", settings.airflow_home),
-                        ("outputs", settings.out_dir)):
+                        ("outputs", settings.out_dir),
+                        ("reconciliation report (last day)", report_path(settings, last_day))):
         progress(f"  {label:<36} {path}")
     progress("  look inside: uv run seisan sql \"select reason_code, count(*) from raw.quarantine group by 1\"")

@@ -1,7 +1,8 @@
 """The step functions the daily DAG calls, one per task, and the one rule that says which business date a DAG
 run is for. Each step takes the business date, reads the settings, holds the home's lock, calls the room that
-does the work (ingestion, seisan.marts, reports, audit), and returns a small JSON-able summary. This module
-only wires: the reports are written by `reports`, the trail by `audit`.
+does the work (ingestion, seisan.marts, reconciliation, reports, audit), and returns a small JSON-able summary.
+This module only wires: the matching, breaks and gate are `reconciliation`'s, the reports `reports`', the trail
+`audit`'s.
 
 Every step is idempotent for its business date: running it again gives the same tables and files.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from pathlib import PurePath
 from typing import Any
 
 from contracts.codes import mask_my_numbers
@@ -98,6 +100,91 @@ def build_marts_step(business_date: str | dt.date, settings: Settings | None = N
     return result
 
 
+def quality_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
+    """The data-quality checkpoint for one business date: recon.check_results, recon.source_freshness and the
+    Data Docs under out/<D>/data-docs/. A failed expectation is a result (the gate reads it), not an error."""
+    import duckdb
+
+    from reconciliation import quality
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    with hold_home(settings.home, f"seisan quality --date {date}", wait_seconds=settings.lock_wait_seconds,
+                   say=log.info):
+        started = dt.datetime.now(dt.UTC)
+        with duckdb.connect(str(settings.warehouse)) as con:
+            summary = _jsonable(quality.run_checkpoint(con, date, settings.out_dir / date.isoformat() / "data-docs"))
+        _record(settings, date, "quality", started, summary)
+    return summary
+
+
+def reconcile_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
+    """Match every source against every other for one business date (recon.findings, recon.match_summary),
+    then bring the break store up to date (recon.breaks, recon.break_events)."""
+    import duckdb
+
+    from reconciliation import breaks, engine
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    with hold_home(settings.home, f"seisan reconcile --date {date}", wait_seconds=settings.lock_wait_seconds,
+                   say=log.info):
+        started = dt.datetime.now(dt.UTC)
+        with duckdb.connect(str(settings.warehouse)) as con:
+            matching = engine.run_matching(con, date)
+            synced = breaks.sync_breaks(con, date, now=dt.datetime.now(dt.UTC))
+        summary = {"matching": _jsonable(matching), "breaks": _jsonable(synced)}
+        _record(settings, date, "reconcile", started, summary)
+    return summary
+
+
+def gate_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
+    """Decide each municipality's release gate for one business date (recon.gate). A blocked gate is an
+    outcome, logged with its reasons; payments pay only what an open gate released."""
+    import duckdb
+
+    from reconciliation.gate import decide_gates
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    with hold_home(settings.home, f"seisan gate --date {date}", wait_seconds=settings.lock_wait_seconds,
+                   say=log.info):
+        started = dt.datetime.now(dt.UTC)
+        with duckdb.connect(str(settings.warehouse)) as con:
+            decisions = decide_gates(con, date, materiality_yen=settings.materiality_yen, now=started)
+        for decision in decisions:
+            log.info("gate %s %s: %s%s", date, decision.municipality_code, decision.status,
+                     "".join(f"; {reason.detail}" for reason in decision.reasons))
+        summary = {"materiality_yen": settings.materiality_yen,
+                   "open": [d.municipality_code for d in decisions if d.is_open],
+                   "blocked": {d.municipality_code: [str(r.code) for r in d.reasons]
+                               for d in decisions if not d.is_open}}
+        _record(settings, date, "gate", started, summary)
+    return summary
+
+
+def report_step(business_date: str | dt.date, settings: Settings | None = None,
+                language: str | None = None) -> dict[str, Any]:
+    """The daily reconciliation report for one business date: out/<D>/reconciliation-<D>.html (in
+    `language`, default the `[report] language` setting) and out/<D>/breaks-<D>.csv."""
+    import duckdb
+
+    from reports.daily_recon import write_daily_recon_report
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    with hold_home(settings.home, f"seisan report daily --date {date}", wait_seconds=settings.lock_wait_seconds,
+                   say=log.info):
+        started = dt.datetime.now(dt.UTC)
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            report = write_daily_recon_report(con, settings.out_dir / date.isoformat(), date,
+                                              language=language or settings.report_language)
+        summary = _jsonable(report)
+        log.info("reconciliation report for %s: %s", date, report.html_path)
+        _record(settings, date, "report", started, summary)
+    return summary
+
+
 def _record(settings: Settings, date: dt.date, step: str, started_at: dt.datetime, summary: dict[str, Any]) -> None:
     import duckdb
 
@@ -120,4 +207,6 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
     return value
