@@ -186,7 +186,7 @@ def _read_day(con, run_date: dt.date) -> _Day:
         "order by municipality_code, pair", d).fetchall())
     by_code = _grouped(con.execute(
         "select municipality_code, break_code, status, count(*), sum(amount_at_risk_yen)::bigint, "
-        "max(date_diff('day', first_seen_date, $d)) from recon.breaks "
+        "max(greatest(date_diff('day', first_seen_date, $d), 0)) from recon.breaks "
         "where status in ('open', 'pending') and business_date <= $d "
         "group by all order by municipality_code, status, break_code", d).fetchall())
     changes = _grouped(con.execute(
@@ -195,8 +195,8 @@ def _read_day(con, run_date: dt.date) -> _Day:
         "group by all order by b.municipality_code, e.event_type", d).fetchall())
     breaks = con.execute(
         "select break_id, municipality_code, break_code, pair, status, business_date, first_seen_date, "
-        "date_diff('day', first_seen_date, $d), amount_at_risk_yen, left_source, right_source, expected, actual, "
-        "assignee from recon.breaks where status in ('open', 'pending') and business_date <= $d "
+        "greatest(date_diff('day', first_seen_date, $d), 0), amount_at_risk_yen, left_source, right_source, "
+        "expected, actual, assignee from recon.breaks where status in ('open', 'pending') and business_date <= $d "
         "order by municipality_code nulls last, amount_at_risk_yen desc, break_id", d).fetchall()
     return _Day(run_date, gates, names, pairs, by_code, changes, breaks, decided_at, materiality_yen)
 
