@@ -54,7 +54,7 @@ TEXT: dict[str, dict[str, str]] = {
         "blocked": "停止（支払不可）", "reasons": "理由", "none": "なし", "open_breaks": "未解決の差異",
         "at_risk": "リスク金額", "held": "保留額", "pairs": "照合ペアごとの件数と金額", "pair": "ペア",
         "left_rows": "左件数", "right_rows": "右件数", "matched": "一致件数", "matched_yen": "一致金額",
-        "breaks": "差異", "break_yen": "差異金額", "pending": "保留中（到着待ち）", "pending_yen": "到着待ち金額",
+        "breaks": "差異", "break_yen": "差異金額", "pending": "到着待ち", "pending_yen": "到着待ち金額",
         "by_code": "差異コード別（未解決・到着待ち）", "code": "差異コード", "status": "状態", "count": "件数",
         "oldest": "最長経過日数", "changes": "前日からの変化", "event": "出来事", "largest": "金額の大きい未解決の差異",
         "break_id": "差異ID", "date": "データ日付", "age": "経過日数", "assignee": "担当", "data_docs":
@@ -270,7 +270,8 @@ def _summary_section(day: _Day, codes: list[str], page: _Page) -> str:
         rows.append((code, status, open_breaks, at_risk, held))
     head = "".join(f"<th>{page.e(h)}</th>" for h in (t["municipality"], t["gate"], t["open_breaks"], t["at_risk"],
                                                        t["held"]))
-    body = "".join(f"<tr><td>{page.e(_municipality_label(day, code, page))}</td><td>{page.status(status)}</td>"
+    body = "".join(f'<tr><td><a href="#m-{page.e(code)}">{page.e(_municipality_label(day, code, page))}</a></td>'
+                   f"<td>{page.status(status)}</td>"
                    f'<td class="n">{open_breaks:,}</td><td class="n">{page.e(page.yen(at_risk))}</td>'
                    f'<td class="n">{page.e(page.yen(held))}</td></tr>'
                    for code, status, open_breaks, at_risk, held in rows)
