@@ -9,7 +9,10 @@ A municipality is blocked by any of (docs/reconciliation-gate.md):
 - a failed error-severity data-quality check of the run date (recon.check_results), global or its own;
 - an expected source of the run date that did not arrive (recon.source_freshness), global or its own;
 - unresolved holds: settlement items of periods ended on or before the run date that are not payable because
-  they are held (marts.fct_settlement_items, settlement_status held_*) and hold money (amount_yen > 0).
+  they are held (marts.fct_settlement_items, settlement_status held_*) and hold money (amount_yen > 0), unless
+  an officer explained them: a use at an undesignated or inactive merchant is never paid, and once an officer has
+  resolved every such control break of the municipality in the item's period, its hold stops blocking
+  (HOLDS_EXPLAINED_BY).
 
 Every municipality in force in the masters on the run date gets a row (no reason: open), as does any other
 municipality code a blocking fact names (a code no master knows yet is blocked, never silently skipped).
@@ -25,7 +28,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from contracts.reasons import GateReason
+from contracts.reasons import BreakCode, GateReason
 
 GATE_OPEN = "open"
 GATE_BLOCKED = "blocked"
@@ -132,12 +135,38 @@ from recon.source_freshness
 where run_date = $run_date and expected and not coalesce(arrived, false)
 group by all
 """
+# A hold an officer may explain, and the control break that explains it: a use at an undesignated or inactive
+# merchant stays unpaid (held) for good, so once the officer has resolved every such break of the municipality in
+# the item's period (not 'auto': that only means the finding vanished), the hold no longer blocks. Holds of
+# unknown references have no such break: they block until a master snapshot names the reference and lifts them.
+HOLDS_EXPLAINED_BY: dict[str, BreakCode] = {
+    "held_undesignated": BreakCode.USE_AT_UNDESIGNATED_MERCHANT,
+    "held_inactive_merchant": BreakCode.USE_AT_INACTIVE_MERCHANT,
+}
 _HOLDS = """
+with held as (
+    select municipality_code, settlement_status, period_start_date, period_end_date, amount_yen
+    from marts.fct_settlement_items
+    where starts_with(settlement_status, 'held_') and period_end_date <= $run_date and amount_yen > 0
+),
+explaining as (
+    select * from (values {explaining}) as t (settlement_status, break_code)
+),
+explained as (
+    select held.municipality_code, held.settlement_status, held.period_start_date, held.period_end_date
+    from held
+    join explaining using (settlement_status)
+    join recon.breaks as b
+        on b.break_code = explaining.break_code and b.municipality_code = held.municipality_code
+        and b.business_date between held.period_start_date and held.period_end_date
+    group by all
+    having bool_and(b.status = 'resolved' and coalesce(b.resolution, 'auto') <> 'auto')
+)
 select municipality_code, settlement_status, count(*), sum(amount_yen)::bigint
-from marts.fct_settlement_items
-where starts_with(settlement_status, 'held_') and period_end_date <= $run_date and amount_yen > 0
+from held
+anti join explained using (municipality_code, settlement_status, period_start_date, period_end_date)
 group by all
-"""
+""".format(explaining=", ".join(f"('{status}', '{code}')" for status, code in HOLDS_EXPLAINED_BY.items()))
 _IN_FORCE = """
 select distinct municipality_code from marts.dim_municipalities
 where valid_from <= $run_date and (valid_to is null or valid_to >= $run_date)

@@ -62,11 +62,12 @@ def municipality(con, code: str, name: str, valid_from: dt.date = dt.date(2026, 
 def open_break(con, break_id: str, code: str, municipality_code: str | None, amount_yen: int, *,
                status: str = "open", business_date: dt.date = RUN_DATE, first_seen: dt.date = RUN_DATE,
                pair: str = "terminal_platform_transactions", left_key: str | None = "A1",
-               right_key: str | None = None, expected: str | None = None, actual: str | None = None) -> None:
+               right_key: str | None = None, expected: str | None = None, actual: str | None = None,
+               resolution: str | None = None) -> None:
     con.execute("insert into recon.breaks values (?, ?, ?, ?, ?, 'terminal', ?, 'platform', ?, ?, ?, ?, ?, ?, ?, "
-                "null, null, null, '[]', '[]')",
+                "?, ?, null, '[]', '[]')",
                 [break_id, code, pair, business_date, municipality_code, left_key, right_key, expected, actual,
-                 amount_yen, status, first_seen, RUN_DATE])
+                 amount_yen, status, first_seen, RUN_DATE, RUN_DATE if status == "resolved" else None, resolution])
 
 
 def check(con, name: str, municipality_code: str | None, success: bool, severity: str = "error",

@@ -207,3 +207,33 @@ def test_every_gate_reason_is_documented_with_an_example() -> None:
         row = next((line for line in formats.splitlines() if line.startswith(f"| `{code}` |")), None)
         assert row is not None and row.count("|") == 5, f"{code} needs a row with an example in docs/formats.md"
         assert f"| `{code}` |" in gate_doc
+
+
+def test_a_hold_explained_by_an_officer_no_longer_blocks(con) -> None:
+    week_start, week_end = RUN_DATE - dt.timedelta(days=6), RUN_DATE
+    con.execute("insert into marts.fct_settlement_items values ('w', ?, 'M00000007', ?, ?, 'held_undesignated', "
+                "900, false)", [TSU, week_start, week_end])
+    undesignated = "use_at_undesignated_merchant"
+    assert _gate(con)[TSU][0] == "blocked"  # no break explains it: the engine should have raised one
+    open_break(con, "BRK-u1", undesignated, TSU, 500, status="resolved", resolution="accepted_difference",
+               business_date=week_start)
+    open_break(con, "BRK-u2", undesignated, TSU, 400, status="open", business_date=week_end)
+    gate = _gate(con)
+    assert _codes(gate[TSU]) == [GateReason.OPEN_BREAKS_OVER_MATERIALITY, GateReason.UNRESOLVED_HOLD]
+    con.execute("update recon.breaks set status = 'resolved', resolution = 'auto' where break_id = 'BRK-u2'")
+    assert _codes(_gate(con)[TSU]) == [GateReason.UNRESOLVED_HOLD]  # vanished is not explained
+    con.execute("update recon.breaks set resolution = 'explained_timing' where break_id = 'BRK-u2'")
+    assert _gate(con)[TSU][:2] == ("open", "[]")
+    open_break(con, "BRK-u3", undesignated, ISE, 100, status="open", business_date=week_end)  # another municipality
+    open_break(con, "BRK-i1", "use_at_inactive_merchant", TSU, 100, status="open", business_date=week_end)
+    assert _gate(con)[TSU][0] == "blocked" and _codes(_gate(con)[TSU]) == [GateReason.OPEN_BREAKS_OVER_MATERIALITY]
+    con.execute("delete from recon.breaks where break_id = 'BRK-i1'")
+    open_break(con, "BRK-u4", undesignated, TSU, 100, status="open", business_date=week_start - dt.timedelta(days=1))
+    assert _codes(_gate(con)[TSU]) == [GateReason.OPEN_BREAKS_OVER_MATERIALITY]  # outside the item's period
+
+
+def test_holds_of_unknown_references_are_never_explained_away(con) -> None:
+    item(con, TSU, "M00000009", RUN_DATE, "held_unknown_merchant", 700)
+    open_break(con, "BRK-x", "use_at_undesignated_merchant", TSU, 700, status="resolved",
+               resolution="accepted_difference")
+    assert _codes(_gate(con)[TSU]) == [GateReason.UNRESOLVED_HOLD]
