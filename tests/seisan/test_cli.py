@@ -5,7 +5,7 @@ import pytest
 
 from seisan.cli import build_parser, main
 
-COMMANDS = ("simulate", "ingest", "marts", "run", "demo", "sql")
+COMMANDS = ("simulate", "ingest", "marts", "run", "demo", "sql", "reconcile", "report")
 
 
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
