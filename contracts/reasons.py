@@ -116,6 +116,7 @@ class BreakCode(StrEnum):
     CONVERSION_GRANT_MISSING = "conversion_grant_missing"  # an applied partner conversion with no platform grant
     GRANT_WITHOUT_CONVERSION = "grant_without_conversion"  # a platform conversion grant with no applied conversion
     RESIDENT_MISMATCH = "resident_mismatch"                # matched pair, MyKey IDs differ
+    MUNICIPALITY_MISMATCH = "municipality_mismatch"        # matched pair, municipality codes differ
 
 
 class BreakResolution(StrEnum):
