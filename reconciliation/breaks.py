@@ -238,7 +238,9 @@ def _plan_sql() -> str:
                b.last_seen_date AS old_last_seen_date,
                b.amount_at_risk_yen AS old_amount_at_risk_yen,
                coalesce({_any_changed_sql()}, false) AS changed,
-               {_changed_fields_sql()} AS changed_json
+               -- only where both sides exist and differ: building it for every row costs more than the rest
+               CASE WHEN b.break_id IS NOT NULL AND f.break_id IS NOT NULL AND {_any_changed_sql()}
+                    THEN {_changed_fields_sql()} ELSE '{{}}' END AS changed_json
         FROM recon.breaks AS b
         FULL OUTER JOIN f ON b.break_id = f.break_id
     ),
@@ -299,7 +301,7 @@ def _write_plan_events(con: duckdb.DuckDBPyConnection, run_date: dt.date, at: dt
                        'pending_until', f_pending_until,
                        'amount_at_risk_yen', coalesce(f_amount_at_risk_yen, old_amount_at_risk_yen),
                        'last_seen_date', CASE WHEN seen THEN $run_date ELSE old_last_seen_date END,
-                       'changed', CASE WHEN stored AND seen THEN changed_json::JSON ELSE '{{}}'::JSON END)::VARCHAR
+                       'changed', changed_json::JSON)::VARCHAR
     FROM break_sync_plan WHERE event_type IS NOT NULL
     """, {"run_date": run_date, "at": at})
 
@@ -474,7 +476,7 @@ def reopen(con: duckdb.DuckDBPyConnection, break_id: str, officer: str, note: st
 
 
 def _json_pair(field: str, before: object, after: object) -> str:
-    return json.dumps({"changed": {field: {"from": before, "to": after}}}, ensure_ascii=False)
+    return json.dumps({"changed": {field: {"from": before, "to": after}}}, ensure_ascii=False, separators=(",", ":"))
 
 
 # --- reading -----------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "ingest": {"max_file_bytes": 256 * 1024 * 1024, "max_records": 2_000_000, "settle_seconds": 5},
     "demo": {"start": "2026-11-02", "days": 7, "municipalities": 3, "residents": 2500, "seed": 20261126,
              "faults": "typical"},
+    "officer": {"id": ""},
 }
 
 
@@ -52,7 +53,8 @@ class Settings:
     airflow_home: embedded Airflow metadata and logs; out_dir: outputs per business date;
     max_file_bytes / max_records: ingestion limits; settle_seconds: a file modified less than this long
     before an ingest is left for the next run (the delivery rule, docs/formats.md); demo: the demo world;
-    lock_wait_seconds: how long a command waits for another one to release the home (SEISAN_LOCK_WAIT_SECONDS).
+    lock_wait_seconds: how long a command waits for another one to release the home (SEISAN_LOCK_WAIT_SECONDS);
+    officer_id: who `seisan breaks` acts as when no --officer is given ([officer] id, SEISAN_OFFICER_ID; "" = none).
     """
 
     home: Path
@@ -66,6 +68,7 @@ class Settings:
     demo: DemoSettings
     settle_seconds: int = 5
     lock_wait_seconds: float = DEFAULT_WAIT_SECONDS
+    officer_id: str = ""
 
 
 def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -164,4 +167,5 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
                           seed=int(demo["seed"]), faults=str(demo["faults"])),
         settle_seconds=_non_negative("ingest.settle_seconds", values["ingest"]["settle_seconds"]),
         lock_wait_seconds=_lock_wait_seconds(env),
+        officer_id=str(values["officer"]["id"]).strip(),
     )
