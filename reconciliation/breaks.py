@@ -15,7 +15,8 @@ and moves every break through these rules, all in one transaction of set-based S
     still present, a field changed           → row updated, event `updated` with what changed (from → to)
 
 A stored `open` break stays `open` even if its finding is `pending` again (an officer may already work it).
-Rerunning the same run date gives no event and changes no row. A run date older than the newest one synced
+Rerunning the same run date gives no event and changes no row. A run date the matching never ran for (no
+findings and no recon.match_summary row) is refused while breaks are unresolved: it would auto-resolve them all. A run date older than the newest one synced
 leaves the store as it is (the store only moves forward; `SyncResult.skipped_reason` says why): the findings of
 an older day describe an older world, and applying them would auto-resolve or reopen breaks wrongly.
 
@@ -291,6 +292,24 @@ def _check_findings(con: duckdb.DuckDBPyConnection, run_date: dt.date) -> int:
     return int(count)
 
 
+def _check_matching_ran(con: duckdb.DuckDBPyConnection, run_date: dt.date, findings: int) -> None:
+    """No findings for run_date would auto-resolve every unresolved break. That is right when the matching ran and
+    found nothing, wrong when it never ran for that date: then recon.match_summary holds no row for it either (the
+    engine writes one per pair and municipality with data, and a stored break means there is data)."""
+    if findings:
+        return
+    unresolved = con.execute("SELECT count(*) FROM recon.breaks WHERE status <> 'resolved'").fetchone()[0]
+    if not unresolved:
+        return
+    summary = con.execute("SELECT count(*) FROM information_schema.tables "
+                          "WHERE table_schema = 'recon' AND table_name = 'match_summary'").fetchone()[0]
+    if summary and con.execute("SELECT count(*) FROM recon.match_summary WHERE run_date = ?",
+                               [run_date]).fetchone()[0]:
+        return
+    raise BreakStoreError(f"no matching output for {run_date} (nothing in recon.findings or recon.match_summary) "
+                          f"while {unresolved} break(s) are unresolved: run the matching for {run_date} first")
+
+
 def _write_plan_events(con: duckdb.DuckDBPyConnection, run_date: dt.date, at: dt.datetime) -> None:
     con.execute(f"""
     INSERT INTO recon.break_events
@@ -351,6 +370,7 @@ def sync_breaks(con: duckdb.DuckDBPyConnection, run_date: dt.date, *, now: dt.da
             return SyncResult(run_date, findings, skipped_reason=(
                 f"the break store is at run date {newest}, newer than {run_date}; an older run date does not "
                 "change it (rerun the newest date to refresh it)"))
+        _check_matching_ran(con, run_date, findings)
         con.execute(_plan_sql(), {"run_date": run_date})
         _write_plan_events(con, run_date, at)
         _apply_plan_rows(con, run_date)

@@ -98,7 +98,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     _say(format_table(LIST_COLUMNS, rows))
     total_yen = sum(b.amount_at_risk_yen for b in found)
     oldest = max((b.aging_days for b in found), default=0)
-    _say(f"total: {len(found)} {args.status} break{'s' if len(found) != 1 else ''}, {total_yen:,} yen at risk, "
+    which = "" if args.status == "all" else f"{args.status} "
+    _say(f"total: {len(found)} {which}break{'s' if len(found) != 1 else ''}, {total_yen:,} yen at risk, "
          f"oldest {oldest} day{'s' if oldest != 1 else ''}")
     return 0
 

@@ -1,6 +1,6 @@
-"""recon.findings as the matching engine writes it (design9.md "Engine output"), for tests of the break store that
-run without the engine: the table with exactly the engine's columns, and a writer that replaces one run date's
-rows the way the engine does (delete + insert)."""
+"""recon.findings and recon.match_summary as the matching engine writes them (design9.md "Engine output"), for tests
+of the break store that run without the engine: the tables with exactly the engine's columns, and a writer that
+replaces one run date's rows the way the engine does (delete + insert), with one summary row saying it ran."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ CREATE TABLE IF NOT EXISTS recon.findings (
     municipality_code VARCHAR, left_source VARCHAR, left_key VARCHAR, right_source VARCHAR, right_key VARCHAR,
     expected VARCHAR, actual VARCHAR, amount_at_risk_yen BIGINT, pending_until DATE, left_lineage VARCHAR,
     right_lineage VARCHAR)
+"""
+MATCH_SUMMARY_DDL = """
+CREATE TABLE IF NOT EXISTS recon.match_summary (
+    run_date DATE, pair VARCHAR, municipality_code VARCHAR, left_rows BIGINT, right_rows BIGINT, matched_pairs BIGINT,
+    matched_amount_yen BIGINT, breaks BIGINT, break_amount_yen BIGINT, pending BIGINT, pending_amount_yen BIGINT)
 """
 
 
@@ -54,12 +59,17 @@ class Finding:
 def ensure_findings_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS recon")
     con.execute(FINDINGS_DDL)
+    con.execute(MATCH_SUMMARY_DDL)
 
 
 def write_findings(con: duckdb.DuckDBPyConnection, run_date: dt.date, findings: list[Finding]) -> None:
-    """Replace run_date's findings by `findings` (the engine's rerun rule)."""
+    """Replace run_date's findings by `findings` (the engine's rerun rule), and its summary by one row (the counts
+    are not what the break store reads; that a row exists says the matching ran for run_date)."""
     ensure_findings_table(con)
     con.execute("DELETE FROM recon.findings WHERE run_date = ?", [run_date])
+    con.execute("DELETE FROM recon.match_summary WHERE run_date = ?", [run_date])
+    con.execute("INSERT INTO recon.match_summary VALUES (?, 'terminal_platform_transactions', '011002', 10, 10, 10, "
+                "10000, 0, 0, 0, 0)", [run_date])
     for f in findings:
         lineage = json.dumps([{"file_sha256": f.file_sha256, "line_number": f.line_number}])
         pending_until = f.business_date + dt.timedelta(days=1) if f.status == "pending" else None

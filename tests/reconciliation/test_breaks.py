@@ -167,6 +167,15 @@ def test_inconsistent_findings_are_refused_and_nothing_is_written(con) -> None:
         sync_breaks(empty, D1, now=NOW)
 
 
+def test_a_run_date_the_matching_never_ran_for_resolves_nothing(con) -> None:
+    sync(con, D1, [A])
+    before = (table(con, "breaks"), table(con, "break_events"))
+    with pytest.raises(BreakStoreError, match="no matching output for 2026-11-03"):
+        sync_breaks(con, D2, now=NOW)  # nothing written for D2: applied, it would auto-resolve A
+    assert (table(con, "breaks"), table(con, "break_events")) == before
+    assert sync(con, D2, []).auto_resolved == 1  # the matching ran and found nothing: A resolves
+
+
 def test_officer_actions_append_events_with_who_and_when(con) -> None:
     sync(con, D1, [A])
     assign(con, A.break_id, OFFICER, "suzuki", NOW)
@@ -331,5 +340,6 @@ def test_any_sequence_agrees_with_the_reference_model(ops) -> None:
         stored = con.execute("SELECT break_id, status, resolution, amount_at_risk_yen, expected, actual "
                              "FROM recon.breaks ORDER BY break_id").fetchall()
         assert stored == [(bid, b.status, b.resolution, *b.fields) for bid, b in sorted(model.breaks.items())]
+        assert con.execute("SELECT count(*) = count(DISTINCT break_id) FROM recon.breaks").fetchone()[0]
         ids = con.execute("SELECT event_id FROM recon.break_events ORDER BY event_id").fetchall()
         assert [i for (i,) in ids] == list(range(1, len(ids) + 1))

@@ -65,7 +65,7 @@ def test_list_shows_aging_amount_at_risk_and_totals(home: Path, capsys: pytest.C
     _, out, _ = run(capsys, "list", "--status", "all", "--municipality", "011002", "--date", "2026-11-10")
     # both first seen on D1 for the same business date: in break_id order
     assert [line.split()[0] for line in out.splitlines()[2:-2]] == sorted([A.break_id, B.break_id])
-    assert out.splitlines()[-1] == "total: 2 all breaks, 1,500 yen at risk, oldest 8 days"
+    assert out.splitlines()[-1] == "total: 2 breaks, 1,500 yen at risk, oldest 8 days"
     _, out, _ = run(capsys, "list", "--status", "pending", "--code", "use_missing_in_platform")
     assert out.splitlines()[-1] == "total: 1 pending break, 300 yen at risk, oldest 1 day"
 
@@ -124,6 +124,14 @@ def test_bad_input_is_one_sentence(home: Path, capsys: pytest.CaptureFixture[str
     assert exit_info.value.code == 2
     status, _, err = run(capsys, "comment", A.break_id, "--note", f"resident {MY_NUMBER}", "--officer", "tanaka")
     assert status == 1 and "My Number" in err and MY_NUMBER not in err
+
+
+@pytest.mark.parametrize("action", ("list", "show", "assign", "comment", "resolve", "reopen"))
+def test_every_action_has_help(action: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["breaks", action, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: seisan breaks {action}" in capsys.readouterr().out
 
 
 def test_without_a_warehouse_it_says_what_to_do(seisan_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
