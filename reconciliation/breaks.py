@@ -15,10 +15,11 @@ and moves every break through these rules, all in one transaction of set-based S
     still present, a field changed           → row updated, event `updated` with what changed (from → to)
 
 A stored `open` break stays `open` even if its finding is `pending` again (an officer may already work it).
-Rerunning the same run date gives no event and changes no row. A run date the matching never ran for (no
-findings and no recon.match_summary row) is refused while breaks are unresolved: it would auto-resolve them all. A run date older than the newest one synced
-leaves the store as it is (the store only moves forward; `SyncResult.skipped_reason` says why): the findings of
-an older day describe an older world, and applying them would auto-resolve or reopen breaks wrongly.
+Lineage that lists the same rows in another order is no change. Rerunning the same run date gives no event and
+changes no row. A run date the matching never ran for (no findings and no recon.match_summary row) is refused
+while breaks are unresolved: it would auto-resolve them all. A run date older than the newest one synced leaves
+the store as it is (the store only moves forward; `SyncResult.skipped_reason` says why): the findings of an
+older day describe an older world, and applying them would auto-resolve or reopen breaks wrongly.
 
 Officer actions are stamped with the newest synced run date (the day whose breaks the officer is working) and
 the wall-clock time `now` (UTC). Notes never hold a My Number or control characters (refused). This module
@@ -206,24 +207,37 @@ def _utc(now: dt.datetime) -> dt.datetime:
 
 # --- the lifecycle -----------------------------------------------------------------------------------------------
 
+LINEAGE_FIELDS = ("left_lineage", "right_lineage")
+_LINEAGE_TYPE = """'[{"file_sha256": "VARCHAR", "line_number": "BIGINT"}]'"""
+
+
+def _comparable_sql(column: str) -> str:
+    """A column as compared for a change: lineage as its sorted list of rows (the same rows in another order are no
+    change, so a rerun never writes an event for the order alone), every other column as it is."""
+    if column.split(".")[-1] not in LINEAGE_FIELDS:
+        return column
+    return f"coalesce(list_sort(try(json_transform({column}, {_LINEAGE_TYPE})))::VARCHAR, {column})"
+
+
 def _changed_fields_sql() -> str:
-    """SQL of a JSON object {field: {"from", "to"}} holding only the FINDING_FIELDS that differ between the stored
-    break `b` and the finding `f` (an empty object when none does)."""
-    entries = ", ".join(
-        f"{{'k': '{name}', 'f': to_json(b.{name}), 't': to_json(f.{name}), 'c': b.{name} IS DISTINCT FROM f.{name}}}"
-        for name in FINDING_FIELDS)
+    """SQL of a JSON object {field: {"from", "to"}} holding only the FINDING_FIELDS that changed (flag c_<field>)
+    between the stored value b_<field> and the finding's f_<field> (an empty object when none did)."""
+    entries = ", ".join(f"{{'k': '{name}', 'f': to_json(b_{name}), 't': to_json(f_{name}), 'c': c_{name}}}"
+                        for name in FINDING_FIELDS)
     return (f"to_json(map_from_entries(list_transform(list_filter([{entries}], lambda e: e.c), "
             "lambda e: {'key': e.k, 'value': {'from': e.f, 'to': e.t}})))")
-
-
-def _any_changed_sql() -> str:
-    return "(" + " OR ".join(f"b.{name} IS DISTINCT FROM f.{name}" for name in FINDING_FIELDS) + ")"
 
 
 def _plan_sql() -> str:
     """One row per break stored or found this run: its event (NULL for none) and its new status. The rules of the
     module docstring, as CASE expressions over the full outer join of the store and the run's findings."""
-    fields = ", ".join(f"f.{name} AS f_{name}" for name in FINDING_FIELDS)
+    # c_<field>: stored and found, and the values differ (the cheap text comparison first: CASE is lazy)
+    fields = ", ".join(f"f.{name} AS f_{name}, b.{name} AS b_{name}, "
+                       f"CASE WHEN b.break_id IS NULL OR f.break_id IS NULL OR b.{name} IS NOT DISTINCT FROM f.{name} "
+                       f"THEN false ELSE {_comparable_sql('b.' + name)} IS DISTINCT FROM "
+                       f"{_comparable_sql('f.' + name)} END AS c_{name}"
+                       for name in FINDING_FIELDS)
+    any_changed = " OR ".join(f"c_{name}" for name in FINDING_FIELDS)
     return f"""
     CREATE OR REPLACE TEMP TABLE break_sync_plan AS
     WITH f AS (SELECT * FROM recon.findings WHERE run_date = $run_date),
@@ -237,13 +251,15 @@ def _plan_sql() -> str:
                f.break_code AS f_break_code, f.pair AS f_pair, {fields},
                f.pending_until AS f_pending_until,
                b.last_seen_date AS old_last_seen_date,
-               b.amount_at_risk_yen AS old_amount_at_risk_yen,
-               coalesce({_any_changed_sql()}, false) AS changed,
-               -- only where both sides exist and differ: building it for every row costs more than the rest
-               CASE WHEN b.break_id IS NOT NULL AND f.break_id IS NOT NULL AND {_any_changed_sql()}
-                    THEN {_changed_fields_sql()} ELSE '{{}}' END AS changed_json
+               b.amount_at_risk_yen AS old_amount_at_risk_yen
         FROM recon.breaks AS b
         FULL OUTER JOIN f ON b.break_id = f.break_id
+    ),
+    diffed AS (
+        SELECT *, {any_changed} AS changed,
+               -- only where something changed: building it for every row costs more than the rest of the sync
+               CASE WHEN {any_changed} THEN {_changed_fields_sql()} ELSE '{{}}' END AS changed_json
+        FROM joined
     ),
     classified AS (
         SELECT *,
@@ -263,7 +279,7 @@ def _plan_sql() -> str:
                 WHEN old_status = 'pending' AND finding_status = 'break' THEN 'open'
                 ELSE old_status
             END AS new_status
-        FROM joined
+        FROM diffed
     )
     SELECT * FROM classified
     WHERE event_type IS NOT NULL OR (seen AND old_last_seen_date IS DISTINCT FROM $run_date)
@@ -327,7 +343,7 @@ def _write_plan_events(con: duckdb.DuckDBPyConnection, run_date: dt.date, at: dt
 
 def _apply_plan_rows(con: duckdb.DuckDBPyConnection, run_date: dt.date) -> None:
     """Update the stored breaks of the plan and insert the new ones."""
-    updated_fields = ", ".join(f"{name} = CASE WHEN p.seen THEN p.f_{name} ELSE b.{name} END"
+    updated_fields = ", ".join(f"{name} = CASE WHEN p.c_{name} THEN p.f_{name} ELSE b.{name} END"
                                for name in FINDING_FIELDS)
     con.execute(f"""
     UPDATE recon.breaks AS b SET {updated_fields},

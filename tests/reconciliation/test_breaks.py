@@ -131,6 +131,19 @@ def test_a_changed_amount_updates_the_row_and_says_what_changed(con) -> None:
     assert (row(con, A)["status"], row(con, A)["amount_at_risk_yen"]) == ("resolved", 1200)
 
 
+def test_the_same_lineage_in_another_order_is_no_change(con) -> None:
+    rows = [{"file_sha256": "b" * 64, "line_number": 3}, {"file_sha256": "a" * 64, "line_number": 9}]
+    for run_date, listed in ((D1, rows), (D2, rows[::-1])):
+        write_findings(con, run_date, [A])
+        con.execute("UPDATE recon.findings SET left_lineage = ? WHERE run_date = ?", [json.dumps(listed), run_date])
+        sync_breaks(con, run_date, now=NOW)
+    assert [e[0] for e in events(con, A)] == ["opened"]
+    assert json.loads(row(con, A)["left_lineage"]) == rows
+    con.execute("UPDATE recon.findings SET left_lineage = ? WHERE run_date = ?", [json.dumps(rows[:1]), D2])
+    assert sync_breaks(con, D2, now=NOW).updated == 1  # a row fewer is a change
+    assert json.loads(row(con, A)["left_lineage"]) == rows[:1]
+
+
 def test_rerunning_a_run_date_changes_nothing(con) -> None:
     sync(con, D1, [A, B_PENDING])
     sync(con, D2, [B_BREAK])
