@@ -79,8 +79,11 @@ def test_output_never_shows_a_my_number_or_a_control_character(home: Path, capsy
 
 
 def test_show_gives_lineage_with_the_inbox_path_and_the_history(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    warehouse_bytes = (home / "warehouse.duckdb").read_bytes()
     status, out, _ = run(capsys, "show", A.break_id)
     assert status == 0
+    assert run(capsys, "list", "--status", "all")[0] == 0
+    assert (home / "warehouse.duckdb").read_bytes() == warehouse_bytes  # list and show only read
     assert f"break_id: {A.break_id}" in out and "status: open" in out and "amount_at_risk_yen: 1200" in out
     inbox_file = home / "inbox" / "terminal" / "T0001" / "T0001_20261102_1.jsonl"
     assert f"left (terminal): {inbox_file} line 7 (sha256 {SHA})" in out
