@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from seisan.cli_breaks import add_breaks_commands
 from seisan.cli_recon import add_reconcile_command, add_report_command, print_recon_outcome
 from seisan.config import ConfigError, Settings, load_settings
 from seisan.home_lock import HomeBusy, hold_home
@@ -208,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query", help="one read-only SQL query")
     sql.add_argument("--limit", type=_positive_int, default=200, help="rows to print at most (default 200)")
     sql.set_defaults(handler=cmd_sql)
+    add_breaks_commands(commands)
     return parser
 
 

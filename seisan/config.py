@@ -25,6 +25,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "ingest": {"max_file_bytes": 256 * 1024 * 1024, "max_records": 2_000_000, "settle_seconds": 5},
     "demo": {"start": "2026-11-02", "days": 7, "municipalities": 3, "residents": 2500, "seed": 20261126,
              "faults": "typical"},
+    "officer": {"id": ""},
     "gate": {"materiality_yen": 0},
     "report": {"language": "ja"},
 }
@@ -55,7 +56,8 @@ class Settings:
     airflow_home: embedded Airflow metadata and logs; out_dir: outputs per business date;
     max_file_bytes / max_records: ingestion limits; settle_seconds: a file modified less than this long
     before an ingest is left for the next run (the delivery rule, docs/formats.md); demo: the demo world;
-    lock_wait_seconds: how long a command waits for another one to release the home (SEISAN_LOCK_WAIT_SECONDS).
+    lock_wait_seconds: how long a command waits for another one to release the home (SEISAN_LOCK_WAIT_SECONDS);
+    officer_id: who `seisan breaks` acts as when no --officer is given ([officer] id, SEISAN_OFFICER_ID; "" = none).
     materiality_yen: a municipality's open breaks may hold up to this many yen at risk and its gate still opens.
     report_language: the daily reconciliation report's language ("ja" or "en").
     """
@@ -71,6 +73,7 @@ class Settings:
     demo: DemoSettings
     settle_seconds: int = 5
     lock_wait_seconds: float = DEFAULT_WAIT_SECONDS
+    officer_id: str = ""
     materiality_yen: int = 0
     report_language: str = "ja"
 
@@ -183,6 +186,7 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
                           seed=int(demo["seed"]), faults=str(demo["faults"])),
         settle_seconds=_non_negative("ingest.settle_seconds", values["ingest"]["settle_seconds"]),
         lock_wait_seconds=_lock_wait_seconds(env),
+        officer_id=str(values["officer"]["id"]).strip(),
         materiality_yen=_non_negative_yen("gate.materiality_yen", values["gate"]["materiality_yen"]),
         report_language=_report_language(values["report"]["language"]),
     )
