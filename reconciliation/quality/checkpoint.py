@@ -60,12 +60,26 @@ class Validated:
     read_error: str | None = None
 
 
+# Columns whose values no result, detail or Data Docs page may show (docs/formats.md: details never echo a MyKey
+# ID; reports never show a card certificate or its serial). They are replaced in the frame by a pseudonym, a
+# prefix of their SHA-256: equal values stay equal, so keys are still checked, and nothing readable is shown.
+PSEUDONYMISED_COLUMNS = frozenset({"mykey_id", "card_cert_serial", "cert_serial", "previous_serial", "cert_der"})
+
+
 def read_frame(con: duckdb.DuckDBPyConnection, target: Target, run_date: dt.date) -> Any:
-    """The target's slice as a pandas DataFrame; HUGEINT sums are cast to BIGINT (pandas would make them floats)."""
+    """The target's slice as a pandas DataFrame: HUGEINT sums cast to BIGINT (pandas would make them floats),
+    personal and certificate columns pseudonymised."""
     relation = con.sql(target.sql, params=_params(target.sql, run_date))
-    columns = [f'cast("{name}" as bigint) as "{name}"' if str(kind) == "HUGEINT" else f'"{name}"'
-               for name, kind in zip(relation.columns, relation.types, strict=True)]
-    return relation.select(", ".join(columns)).df()
+    return relation.select(", ".join(_column(name, str(kind))
+                                     for name, kind in zip(relation.columns, relation.types, strict=True))).df()
+
+
+def _column(name: str, kind: str) -> str:
+    if name in PSEUDONYMISED_COLUMNS:
+        return f"'~' || left(sha256(cast(\"{name}\" as varchar)), 12) as \"{name}\""
+    if kind == "HUGEINT":
+        return f'cast("{name}" as bigint) as "{name}"'
+    return f'"{name}"'
 
 
 def _params(sql: str, run_date: dt.date) -> dict[str, Any]:

@@ -9,7 +9,7 @@ anyway, and they hold one row per merchant and period (or partner and month), no
 from __future__ import annotations
 
 from contracts.reasons import ControlFlag
-from reconciliation.quality.spec import Target, Where, a_at_least_b, between, in_set, unique, zero
+from reconciliation.quality.spec import Severity, Target, Where, a_at_least_b, between, in_set, unique, zero
 
 LEDGER_ACCOUNTS = ("resident_point_liability", "municipal_point_expense", "partner_receivable",
                    "acquirer_receivable", "point_adjustment", "merchant_payable", "expired_points",
@@ -88,8 +88,9 @@ def _partner_receivables() -> Target:
                   "select * from marts.fct_partner_receivables", (
                       unique(["partner_code", "municipality_code", "month_start_date"],
                              "one receivable per partner, municipality and month"),
-                      a_at_least_b("due_date", "month_end_date", "paid by the 10th of the next month"),
-                      between("applied_count", 0, None, "a count"),
+                      a_at_least_b("due_date", "month_end_date", "paid by the 10th of the next month",
+                                   Severity.WARN),
+                      between("applied_count", 0, None, "a count", Severity.WARN),
                   ), description="partner receivables per month (the whole table)")
 
 

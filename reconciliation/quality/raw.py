@@ -118,7 +118,7 @@ def _terminal_seals() -> Target:
     return Target("raw", "terminal_seals", "raw.terminal_seals",
                   f"select * from raw.terminal_seals where {DAY_SLICE}", (
                       unique(["terminal_id", "seq"], "one seal per terminal and seq"),
-                      between("records", 0, None, "a seal counts the records before it"),
+                      between("records", 0, None, "a seal counts the records before it", Severity.WARN),
                   ), municipality_column=None, description="seals of verified terminal uploads")
 
 
@@ -130,8 +130,8 @@ def _bank_statements() -> Target:
                "one statement per account, date and file"),
         zero("balance_difference_yen", "opening + deposits - withdrawals = closing (Zengin trailer)",
              name="opening + credits - debits = closing"),
-        between("credit_total", 0, None, "totals are unsigned Zengin fields"),
-        between("debit_total", 0, None, "totals are unsigned Zengin fields"),
+        between("credit_total", 0, None, "totals are unsigned Zengin fields", Severity.WARN),
+        between("debit_total", 0, None, "totals are unsigned Zengin fields", Severity.WARN),
     ), municipality_column=None, description="Zengin 03 statements (header + trailer)")
 
 
@@ -152,9 +152,9 @@ def _file_manifest() -> Target:
         zero("rows_unaccounted", "every record read is loaded or quarantined (released ones counted once)",
              name="rows_read = rows_loaded + rows_quarantined - rows_released"),
         in_set("status", ("loaded", "duplicate", "conflict", "rejected", "released"), "docs/raw-tables.md"),
-        between("rows_read", 0, None, "a count"),
-        between("rows_loaded", 0, None, "a count"),
-        between("rows_quarantined", 0, None, "a count"),
+        between("rows_read", 0, None, "a count", Severity.WARN),
+        between("rows_loaded", 0, None, "a count", Severity.WARN),
+        between("rows_quarantined", 0, None, "a count", Severity.WARN),
     ), municipality_column=None, description="the manifest rows written by D's ingest run")
 
 

@@ -2,9 +2,10 @@
 
 One world, three checkpoint runs (Great Expectations costs ~0.5 s per suite whatever the rows):
 1. a bank business day on the clean world: every expectation holds, every file due arrived;
-2. a Sunday on a copy with six planted defects, each in its own place: the failed expectations are exactly the
-   six meant for them (and each names the municipality when the row has one);
+2. a Sunday on a copy with planted defects, each in its own place: the failed expectations are exactly the
+   ones meant for them (and each names the municipality when the row has one);
 3. the same Sunday again: identical recon.check_results and recon.source_freshness rows (idempotent).
+(A seventh defect is a warning: it is reported and counted apart, and does not make the run fail.)
 Which expectation each defect must fail is written here by hand, from docs/data-quality.md.
 """
 
@@ -103,7 +104,9 @@ PLANTED = {
     "manifest identity": ("raw.file_manifest", "rows_read = rows_loaded + rows_quarantined - rows_released"),
     "stale bank statement": ("freshness.latest_delivery", "latest_business_date >= freshness_floor_date"),
     "missing balances file": ("freshness.expected_files", "platform files due for D arrived"),
+    "seal with a negative count (warn)": ("raw.terminal_seals", "records in [0, ]"),
 }
+WARNINGS = {PLANTED["seal with a negative count (warn)"]}
 
 
 def plant_defects(con: duckdb.DuckDBPyConnection) -> str:
@@ -125,6 +128,9 @@ def plant_defects(con: duckdb.DuckDBPyConnection) -> str:
     con.execute("delete from raw.file_manifest where source = 'bank' and business_date = ?", [WEEKDAY])
     # Sunday's balances file never arrived (its rows stay: only the delivery is judged here)
     con.execute("delete from raw.file_manifest where kind = 'platform_balances' and business_date = ?", [SUNDAY])
+    # a seal of the day claiming -1 records (a warning: reported, never blocking)
+    con.execute("update raw.terminal_seals set records = -1 where hash = (select min(hash) from raw.terminal_seals "
+                "where business_date = ?)", [SUNDAY])
     return municipality
 
 
@@ -151,7 +157,8 @@ def defect_runs(world: Path, tmp_path_factory: pytest.TempPathFactory):
 def test_each_defect_fails_exactly_its_expectation(defect_runs):
     failed = {(suite, expectation) for suite, expectation, *_ in defect_runs["failed_rows"]}
     assert failed == set(PLANTED.values())
-    assert defect_runs["first"].failed_error == len(PLANTED)
+    assert defect_runs["first"].failed_error == len(PLANTED) - len(WARNINGS)
+    assert defect_runs["first"].failed_warn == len(WARNINGS)
     assert not defect_runs["first"].passed
 
 
@@ -166,6 +173,15 @@ def test_failures_name_the_municipality_where_the_row_has_one(defect_runs):
     # global files and the manifest concern no single municipality
     assert by_check[PLANTED["missing balances file"]] == (None, "error", 1)
     assert by_check[PLANTED["manifest identity"]] == (None, "error", 1)
+    assert by_check[PLANTED["seal with a negative count (warn)"]] == (None, "warn", 1)
+
+
+def test_docs_list_every_suite_and_expectation():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "data-quality.md").read_text(encoding="utf-8")
+    for target in all_targets():
+        assert f"`{target.suite}`" in text
+        for expect in target.expectations:
+            assert f"| {expect.name}" in text, (target.suite, expect.name)
 
 
 def test_rerun_is_idempotent(defect_runs):
