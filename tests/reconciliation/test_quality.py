@@ -1,0 +1,195 @@
+"""The data-quality checkpoint on a tiny simulated world (simulator -> ingestion -> dbt, faults `none`).
+
+One world, three checkpoint runs (Great Expectations costs ~0.5 s per suite whatever the rows):
+1. a bank business day on the clean world: every expectation holds, every file due arrived;
+2. a Sunday on a copy with planted defects, each in its own place: the failed expectations are exactly the
+   ones meant for them (and each names the municipality when the row has one);
+3. the same Sunday again: identical recon.check_results and recon.source_freshness rows (idempotent).
+(A seventh defect is a warning: it is reported and counted apart, and does not make the run fail.)
+Which expectation each defect must fail is written here by hand, from docs/data-quality.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import ingestion
+import simulator
+from reconciliation.quality import all_targets, run_checkpoint
+from reconciliation.quality.freshness import is_bank_business_day, previous_bank_business_day
+from seisan.marts import build_marts
+
+START, DAYS = dt.date(2026, 11, 5), 4      # Thu 5 .. Sun 8 November 2026
+WEEKDAY, SUNDAY = dt.date(2026, 11, 6), dt.date(2026, 11, 8)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("quality")
+    simulator.simulate(folder / "inbox", START, DAYS, 1, 30, 7, faults="none", workers=1)
+    warehouse = folder / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        for offset in range(DAYS):
+            ingestion.ingest(con, folder / "inbox", folder / "raw", START + dt.timedelta(days=offset))
+    build_marts(warehouse, START + dt.timedelta(days=DAYS - 1))
+    return warehouse
+
+
+def failures(con: duckdb.DuckDBPyConnection, day: dt.date) -> set[tuple[str, str]]:
+    return set(con.execute("select suite, expectation from recon.check_results where run_date = ? and not success",
+                           [day]).fetchall())
+
+
+@pytest.fixture(scope="module")
+def clean_run(world: Path, tmp_path_factory: pytest.TempPathFactory):
+    docs = tmp_path_factory.mktemp("docs-clean")
+    with duckdb.connect(str(world)) as con:
+        result = run_checkpoint(con, WEEKDAY, docs)
+        failed = failures(con, WEEKDAY)
+        freshness = con.execute("select source, kind, expected, arrived, latest_business_date, "
+                                "freshness_floor_date from recon.source_freshness where run_date = ?",
+                                [WEEKDAY]).fetchall()
+    return result, failed, freshness, docs
+
+
+def test_bank_calendar():
+    assert not is_bank_business_day(dt.date(2026, 11, 3))   # 文化の日
+    assert not is_bank_business_day(dt.date(2026, 12, 31))  # banks' year end
+    assert not is_bank_business_day(SUNDAY)
+    assert is_bank_business_day(WEEKDAY)
+    assert previous_bank_business_day(SUNDAY) == WEEKDAY
+    assert previous_bank_business_day(dt.date(2026, 11, 4)) == dt.date(2026, 11, 2)
+
+
+def test_clean_world_passes_every_suite(clean_run):
+    result, failed, _, _ = clean_run
+    assert failed == set()
+    assert result.passed and result.failed_error == 0 and result.failed_warn == 0
+    assert result.suites == len(all_targets())
+    assert result.evaluated == sum(len(t.expectations) for t in all_targets())
+
+
+def test_clean_world_every_due_file_arrived(clean_run):
+    result, _, freshness, _ = clean_run
+    due = {(source, kind) for source, kind, expected, *_ in freshness if expected}
+    # Friday, a bank business day: the platform's three exports, the eight masters, the statement of the paying
+    # account, and the terminal uploads of the day's terminal uses.
+    assert {("platform", "platform_ledger"), ("platform", "platform_balances"), ("platform", "platform_mykey_certs"),
+            ("bank", "bank_statement"), ("terminal", "terminal_log"), ("master", "master_municipalities")} <= due
+    assert all(arrived for _, _, expected, arrived, *_ in freshness if expected)
+    assert result.expected_files > 12 and result.missing_files == 0
+    bank = [row for row in freshness if row[0] == "bank"]
+    assert bank == [("bank", "bank_statement", True, True, WEEKDAY, dt.date(2026, 11, 5))]
+
+
+def test_data_docs_name_every_suite(clean_run):
+    _, _, _, docs = clean_run
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    for target in all_targets():
+        assert f"id=\"{target.suite}\"" in index
+    assert (docs / "gx" / "index.html").is_file()
+    assert list((docs / "gx" / "validations").rglob("*.html"))
+
+
+# (suite, expectation) each planted defect must fail, and nothing else.
+PLANTED = {
+    "duplicate key": ("raw.platform_ledger", "event_id unique"),
+    "negative balance": ("marts.fct_balances", "balance_yen in [0, ]"),
+    "unbalanced posting": ("marts.ledger_posting_groups", "postings balance per event"),
+    "manifest identity": ("raw.file_manifest", "rows_read = rows_loaded + rows_quarantined - rows_released"),
+    "stale bank statement": ("freshness.latest_delivery", "latest_business_date >= freshness_floor_date"),
+    "missing balances file": ("freshness.expected_files", "platform files due for D arrived"),
+    "seal with a negative count (warn)": ("raw.terminal_seals", "records in [0, ]"),
+}
+WARNINGS = {PLANTED["seal with a negative count (warn)"]}
+
+
+def plant_defects(con: duckdb.DuckDBPyConnection) -> str:
+    """Plant each defect of PLANTED on Sunday; returns the municipality of the world."""
+    municipality = con.execute("select any_value(municipality_code) from raw.platform_ledger").fetchone()[0]
+    # a ledger row of the day loaded twice
+    con.execute("insert into raw.platform_ledger select * from raw.platform_ledger where business_date = ? "
+                "order by event_id limit 1", [SUNDAY])
+    # a negative end-of-day balance
+    con.execute("update marts.fct_balances set balance_yen = -1 where business_date = ? and mykey_id = "
+                "(select min(mykey_id) from marts.fct_balances where business_date = ?)", [SUNDAY, SUNDAY])
+    # one debit of one event off by one yen
+    con.execute("update marts.fct_ledger_entries set debit_yen = debit_yen + 1 where entry_id = (select min(entry_id) "
+                "from marts.fct_ledger_entries where business_date = ? and debit_yen > 0)", [SUNDAY])
+    # a manifest row whose counts do not add up
+    con.execute("update raw.file_manifest set rows_loaded = rows_loaded + 1 where path = ?",
+                [f"platform/ledger_{SUNDAY:%Y%m%d}.csv"])
+    # Friday's bank statement never loaded: on Sunday nothing is due from the bank, but the source is stale
+    con.execute("delete from raw.file_manifest where source = 'bank' and business_date = ?", [WEEKDAY])
+    # Sunday's balances file never arrived (its rows stay: only the delivery is judged here)
+    con.execute("delete from raw.file_manifest where kind = 'platform_balances' and business_date = ?", [SUNDAY])
+    # a seal of the day claiming -1 records (a warning: reported, never blocking)
+    con.execute("update raw.terminal_seals set records = -1 where hash = (select min(hash) from raw.terminal_seals "
+                "where business_date = ?)", [SUNDAY])
+    return municipality
+
+
+@pytest.fixture(scope="module")
+def defect_runs(world: Path, tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("defects")
+    warehouse = folder / "defects.duckdb"
+    shutil.copy(world, warehouse)
+    docs = folder / "docs"
+    with duckdb.connect(str(warehouse)) as con:
+        municipality = plant_defects(con)
+        first = run_checkpoint(con, SUNDAY, docs)
+        tables = ("check_results", "source_freshness")
+        before = {t: con.execute(f"select * from recon.{t} order by all").fetchall() for t in tables}
+        index_before = (docs / "index.html").read_text(encoding="utf-8")
+        second = run_checkpoint(con, SUNDAY, docs)
+        after = {t: con.execute(f"select * from recon.{t} order by all").fetchall() for t in tables}
+        failed_rows = con.execute("select suite, expectation, municipality_code, severity, unexpected_count "
+                                  "from recon.check_results where run_date = ? and not success", [SUNDAY]).fetchall()
+    return dict(first=first, second=second, before=before, after=after, municipality=municipality,
+                failed_rows=failed_rows, index_before=index_before, docs=docs)
+
+
+def test_each_defect_fails_exactly_its_expectation(defect_runs):
+    failed = {(suite, expectation) for suite, expectation, *_ in defect_runs["failed_rows"]}
+    assert failed == set(PLANTED.values())
+    assert defect_runs["first"].failed_error == len(PLANTED) - len(WARNINGS)
+    assert defect_runs["first"].failed_warn == len(WARNINGS)
+    assert not defect_runs["first"].passed
+
+
+def test_failures_name_the_municipality_where_the_row_has_one(defect_runs):
+    by_check = {(suite, expectation): (municipality, severity, count)
+                for suite, expectation, municipality, severity, count in defect_runs["failed_rows"]}
+    municipality = defect_runs["municipality"]
+    assert by_check[PLANTED["negative balance"]] == (municipality, "error", 1)
+    assert by_check[PLANTED["unbalanced posting"]] == (municipality, "error", 1)
+    assert by_check[PLANTED["stale bank statement"]] == (municipality, "error", 1)
+    assert by_check[PLANTED["duplicate key"]][:2] == (municipality, "error")
+    # global files and the manifest concern no single municipality
+    assert by_check[PLANTED["missing balances file"]] == (None, "error", 1)
+    assert by_check[PLANTED["manifest identity"]] == (None, "error", 1)
+    assert by_check[PLANTED["seal with a negative count (warn)"]] == (None, "warn", 1)
+
+
+def test_docs_list_every_suite_and_expectation():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "data-quality.md").read_text(encoding="utf-8")
+    for target in all_targets():
+        assert f"`{target.suite}`" in text
+        for expect in target.expectations:
+            assert f"| {expect.name}" in text, (target.suite, expect.name)
+
+
+def test_rerun_is_idempotent(defect_runs):
+    assert defect_runs["before"] == defect_runs["after"]
+    assert (defect_runs["docs"] / "index.html").read_text(encoding="utf-8") == defect_runs["index_before"]
+    first, second = defect_runs["first"], defect_runs["second"]
+    assert (first.evaluated, first.failed_error, first.failed_rows) == (second.evaluated, second.failed_error,
+                                                                        second.failed_rows)
+    # one validation page per suite, not one per run
+    pages = list((defect_runs["docs"] / "gx" / "validations").rglob("*.html"))
+    assert len(pages) == len({p.parent.parent for p in pages})
