@@ -403,8 +403,43 @@ def gate_outcomes(con, run_date: dt.date) -> list[GateOutcome]:
             for code, status, reasons, open_breaks, at_risk, held, materiality in rows]
 
 
-def format_gate_outcomes(outcomes: list[GateOutcome], run_date: dt.date, report_path: Path | None = None) -> str:
-    """A few lines for a terminal: each municipality's gate and reasons, then where the report is."""
+@dataclass(frozen=True, slots=True)
+class BreakTotals:
+    """The break store as of a run date: open and pending breaks dated on or before it (with their yen at risk),
+    and the day's events by type (opened, auto_resolved, resolved, reopened, ...)."""
+
+    open_breaks: int
+    open_amount_yen: int
+    pending_breaks: int
+    pending_amount_yen: int
+    events: dict[str, int]
+
+
+def break_totals(con, run_date: dt.date) -> BreakTotals | None:
+    """Totals of recon.breaks and the run date's recon.break_events; None before the store exists."""
+    if not (_table_exists(con, "recon", "breaks") and _table_exists(con, "recon", "break_events")):
+        return None
+    totals = dict((status, (int(n), int(yen))) for status, n, yen in con.execute(
+        "select status, count(*), coalesce(sum(amount_at_risk_yen), 0) from recon.breaks "
+        "where status in ('open', 'pending') and business_date <= ? group by 1", [run_date]).fetchall())
+    events = dict(con.execute("select event_type, count(*) from recon.break_events where run_date = ? "
+                              "group by 1 order by 1", [run_date]).fetchall())
+    (open_n, open_yen), (pending_n, pending_yen) = totals.get("open", (0, 0)), totals.get("pending", (0, 0))
+    return BreakTotals(open_n, open_yen, pending_n, pending_yen, {k: int(v) for k, v in events.items()})
+
+
+def format_break_totals(totals: BreakTotals | None) -> str:
+    if totals is None:
+        return "breaks: none recorded yet"
+    events = ", ".join(f"{n:,} {event}" for event, n in totals.events.items()) or "no change"
+    return (f"breaks: {totals.open_breaks:,} open (¥{totals.open_amount_yen:,} at risk), {totals.pending_breaks:,} "
+            f"pending (¥{totals.pending_amount_yen:,}); today: {events}")
+
+
+def format_gate_outcomes(outcomes: list[GateOutcome], run_date: dt.date, report_path: Path | None = None,
+                         totals: BreakTotals | None = None) -> str:
+    """A few lines for a terminal: each municipality's gate and reasons, the breaks (when `totals` is given),
+    then where the report is."""
     if not outcomes:
         return f"gate for {run_date}: not decided (run `seisan reconcile --date {run_date}`)"
     blocked = [o for o in outcomes if o.status != "open"]
@@ -415,6 +450,8 @@ def format_gate_outcomes(outcomes: list[GateOutcome], run_date: dt.date, report_
         lines.append(f"  {label:<24} {o.status:<8} open breaks {o.open_breaks:,} (¥{o.open_break_amount_yen:,} at "
                      f"risk), held ¥{o.held_amount_yen:,}")
         lines += [f"      {code}: {show_controls(detail)}" for code, detail in o.reasons]
+    if totals is not None:
+        lines.append(format_break_totals(totals))
     if report_path is not None:
         lines.append(f"reconciliation report: {report_path}")
         lines.append(f"breaks CSV:            {csv_path_for(report_path.parent, run_date)}")

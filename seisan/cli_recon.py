@@ -43,17 +43,17 @@ def report_path(settings: Settings, date: dt.date) -> Path:
 
 
 def print_recon_outcome(settings: Settings, date: dt.date, say: Callable[[str], None] = _say) -> None:
-    """Each municipality's gate for `date` and the report's path, read back from the warehouse."""
+    """Each municipality's gate for `date`, the breaks and the report's path, read back from the warehouse."""
     import duckdb
 
-    from reports.daily_recon import format_gate_outcomes, gate_outcomes
+    from reports.daily_recon import break_totals, format_gate_outcomes, gate_outcomes
 
     if not settings.warehouse.is_file():
         return
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        outcomes = gate_outcomes(con, date)
+        outcomes, totals = gate_outcomes(con, date), break_totals(con, date)
     path = report_path(settings, date)
-    say(format_gate_outcomes(outcomes, date, path if path.is_file() else None))
+    say(format_gate_outcomes(outcomes, date, path if path.is_file() else None, totals))
 
 
 def _warehouse_or_fail(settings: Settings, date: dt.date) -> None:

@@ -219,15 +219,18 @@ def test_reasons_json_is_what_the_gate_stored(con) -> None:
 
 
 def test_terminal_outcome_names_each_gate_and_its_reasons(con, tmp_path: Path) -> None:
-    from reports.daily_recon import format_gate_outcomes, gate_outcomes
+    from reports.daily_recon import break_totals, format_gate_outcomes, gate_outcomes
 
     report = _write(con, tmp_path)
-    text = format_gate_outcomes(gate_outcomes(con, RUN_DATE), RUN_DATE, report.html_path)
+    totals = break_totals(con, RUN_DATE)
+    text = format_gate_outcomes(gate_outcomes(con, RUN_DATE), RUN_DATE, report.html_path, totals)
     lines = text.splitlines()
     assert lines[0] == "gate for 2026-11-05 (materiality ¥0): 1 open, 1 blocked"
     assert lines[1].split()[:4] == [TSU, "津市", "blocked", "open"] and "(¥4,500 at risk)" in lines[1]
     assert lines[2].startswith(f"      {GateReason.OPEN_BREAKS_OVER_MATERIALITY}: 4 open breaks, ¥4,500 at risk")
     assert lines[3].startswith(f"      {GateReason.FAILED_EXPECTATION}: 1 failed")
     assert lines[4].split()[:3] == [ISE, "伊勢市", "open"]
+    # open: a, b, c (津市) and n (none) = 4,500 yen; pending: p; the day's events E1, E3, E4, E5 (E2 was yesterday)
+    assert lines[-3] == "breaks: 4 open (¥4,500 at risk), 1 pending (¥700); today: 2 opened, 1 pending, 1 resolved"
     assert lines[-2] == f"reconciliation report: {report.html_path}"
     assert format_gate_outcomes([], RUN_DATE).startswith("gate for 2026-11-05: not decided")

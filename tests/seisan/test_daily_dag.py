@@ -98,6 +98,7 @@ def test_run_two_days_through_the_dag(seisan_home: Path, tmp_path: Path, logged:
     assert f"gate for {second} (materiality ¥0): " in printed
     report_html = settings.out_dir / second.isoformat() / f"reconciliation-{second}.html"
     assert f"reconciliation report: {report_html}" in printed
+    assert "\nbreaks: " in printed and " open (¥" in printed
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         dates = {r[0] for r in con.execute("select distinct ingest_run_date from raw.file_manifest").fetchall()}
         assert dates == {start, second}
