@@ -278,7 +278,17 @@ def _summary_section(day: _Day, codes: list[str], page: _Page) -> str:
     return f"<h2>{page.e(t['summary'])}</h2><table><tr>{head}</tr>{body}</table>"
 
 
-def _municipality_section(day: _Day, code: str, page: _Page) -> str:
+def _largest_open(day: _Day) -> dict[str, list[tuple]]:
+    """Each municipality's largest open breaks (day.breaks is sorted by municipality, then amount), in one pass."""
+    largest: dict[str, list[tuple]] = defaultdict(list)
+    for row in day.breaks:
+        shown = largest[row[1] or _UNKNOWN]
+        if row[4] == "open" and len(shown) < LARGEST_BREAKS_SHOWN:
+            shown.append(row)
+    return largest
+
+
+def _municipality_section(day: _Day, code: str, page: _Page, largest: list[tuple]) -> str:
     t, e, yen = page.t, page.e, page.yen
     out = [f'<h2 id="m-{e(code)}">{e(_municipality_label(day, code, page))}</h2>']
     gate = day.gates.get(code)
@@ -300,7 +310,6 @@ def _municipality_section(day: _Day, code: str, page: _Page) -> str:
     out.append(page.table([t["event"], t["count"], t["at_risk"]],
                           [[f"{t.get('ev_' + ev, ev)} ({ev})", n, yen(a)] for ev, n, a in day.changes.get(code, [])],
                           numeric={1, 2}))
-    largest = [b for b in day.breaks if (b[1] or _UNKNOWN) == code and b[4] == "open"][:LARGEST_BREAKS_SHOWN]
     out.append(f"<h3>{e(t['largest'])}</h3>")
     out.append(page.table([t["break_id"], t["code"], t["date"], t["age"], t["at_risk"], t["assignee"]],
                           [[b[0], b[2], b[5], b[7], yen(b[8]), b[13]] for b in largest], numeric={3, 4}))
@@ -323,7 +332,9 @@ def render_html(day: _Day, language: str, data_docs_present: bool, csv_name: str
                  if day.materiality_yen is not None else "") + "</p>",
               f'<p>{docs} · <a href="{e(csv_name)}">{e(t["csv"])}</a></p>',
               f'<p class="muted">{e(t["show_hint"])}</p>']
-    body = header + [_summary_section(day, codes, page)] + [_municipality_section(day, c, page) for c in codes]
+    largest = _largest_open(day)
+    body = header + [_summary_section(day, codes, page)] + [_municipality_section(day, c, page, largest.get(c, []))
+                                                           for c in codes]
     return (f'<!DOCTYPE html>\n<html lang="{t["lang"]}"><head><meta charset="utf-8">'
             f"<title>{e(t['title'])} {e(day.run_date.isoformat())}</title><style>{_CSS}</style></head>"
             f"<body>{''.join(body)}</body></html>\n")
