@@ -3,14 +3,16 @@ run_date's rows of `recon.findings` and `recon.match_summary` (docs/reconciliati
 
 How a pair is matched (all in SQL, no per-row Python):
 1. each side is read with `date <= run_date` (the whole history: a late file simply changes the answer); the n
-   side of a 1:n / n:1 pair is summed per key first, so both sides have at most one row per key... unless a 1
-   side repeats a key;
-2. the two sides are joined on the key (FULL OUTER JOIN). A key with one row on each side is a match; a side row
-   with no row of that key on the other side is an orphan;
-3. keys repeated on a side go through exclusive best-score matching: a candidate's score is the number of
-   compared fields that agree; a pair matches only when each is the other's unique best. A row left over that is
-   tied (two or more equally good candidates, either way) is `ambiguous_match` -- never first-wins; a row that
-   lost to a strictly better one is an orphan;
+   side of a 1:n / n:1 pair is summed per key first;
+2. one pass over all rows (`_rc_keys`): the two sides, reduced to keys and compared columns, are joined on the
+   key (FULL OUTER JOIN) and each side's repeated keys are counted. Keys on one side only, keys a side repeats and
+   pairs that disagree on a compared field are kept; the bulk -- one row a side, agreeing on everything -- is a
+   match and only counted (`_rc_totals`, rows and amounts per municipality);
+3. the rows of the kept keys are read again in full (`_rc_j`) and resolved (`_rc_resolved`). A key repeated on a
+   side goes through exclusive best-score matching: a candidate's score is the number of compared fields that
+   agree; a pair matches only when each is the other's unique best. A row left over that is tied (two or more
+   equally good candidates, either way) is `ambiguous_match` -- never first-wins; a row that lost to a strictly
+   better one is an orphan;
 4. each compared field of a matched pair that disagrees beyond its tolerance is one finding; an orphan is
    `pending` while run_date < row date + window (or while the side's `pending_while` column is true), else a
    break.
@@ -95,7 +97,7 @@ def run_matching(con: duckdb.DuckDBPyConnection, run_date: date, rules_dir: Path
         con.execute("ROLLBACK")
         raise
     finally:
-        for table in ("_rc_j", "_rc_resolved", "_rc_findings", "_rc_summary"):
+        for table in ("_rc_keys", "_rc_j", "_rc_totals", "_rc_resolved", "_rc_findings", "_rc_summary"):
             con.execute(f"DROP TABLE IF EXISTS temp.{table}")
     return MatchingResult(run_date=run_date, pairs=outcomes, findings=sum(o.breaks + o.pending for o in outcomes),
                           breaks=sum(o.breaks for o in outcomes), pending=sum(o.pending for o in outcomes),
@@ -132,24 +134,42 @@ def _date_literal(day: date) -> str:
 
 
 # --- pairs ------------------------------------------------------------------------------------------------------
-def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str) -> str:
+def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str, *, slim: bool = False,
+              restrict: bool = False) -> str:
     """The side's rows in scope, renamed: k0.., d, m, a, c0.. (compared columns), sha, line, lin (lineage
-    list on an n side, else NULL), pw (pending_while)."""
+    list on an n side, else NULL), pw (pending_while). slim: only k0.., c0.. and p (true), for the key scan;
+    restrict: only rows whose key is in _rc_keys (NULL keys included)."""
     keys = [f"{k} AS k{i}" for i, k in enumerate(side.key)]
     pw = side.pending_while or "false"
     sha, line = side.lineage
-    if not summed:
+    if slim and not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
-        return (f"SELECT {', '.join(keys)}, {side.date} AS d, {side.municipality} AS m, "
-                f"CAST({side.amount} AS BIGINT) AS a, {', '.join(compared + [''])}{sha} AS sha, {line} AS line, "
-                f"NULL AS lin, {pw} AS pw FROM {side.relation} WHERE {side.date} <= {day}")
-    group = ", ".join(side.key)
-    compared = [_summed_column(rule, side, c, i) for i, c in enumerate(columns)]
-    return (f"SELECT {', '.join(keys)}, max({side.date}) AS d, min({side.municipality}) AS m, "
-            f"CAST(sum({side.amount}) AS BIGINT) AS a, {', '.join(compared + [''])}min({sha}) AS sha, "
-            f"min({line}) AS line, "
-            f"list({{'file_sha256': {sha}, 'line_number': {line}}} ORDER BY {sha}, {line}) AS lin, "
-            f"bool_or({pw}) AS pw FROM {side.relation} WHERE {side.date} <= {day} GROUP BY {group}")
+        sql = (f"SELECT {', '.join(keys + compared)}, true AS p FROM {side.relation} "
+               f"WHERE {side.date} <= {day}")
+    elif not summed:
+        compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
+        sql = (f"SELECT {', '.join(keys)}, {side.date} AS d, {side.municipality} AS m, "
+               f"CAST({side.amount} AS BIGINT) AS a, {', '.join(compared + [''])}{sha} AS sha, {line} AS line, "
+               f"NULL AS lin, {pw} AS pw FROM {side.relation} WHERE {side.date} <= {day}")
+    else:
+        group = ", ".join(side.key)
+        compared = [_summed_column(rule, side, c, i) for i, c in enumerate(columns)]
+        sql = (f"SELECT {', '.join(keys)}, max({side.date}) AS d, min({side.municipality}) AS m, "
+               f"CAST(sum({side.amount}) AS BIGINT) AS a, {', '.join(compared + [''])}min({sha}) AS sha, "
+               f"min({line}) AS line, "
+               f"list({{'file_sha256': {sha}, 'line_number': {line}}} ORDER BY {sha}, {line}) AS lin, "
+               f"bool_or({pw}) AS pw FROM {side.relation} WHERE {side.date} <= {day} GROUP BY {group}")
+        if slim:
+            names = [f"k{i}" for i in range(len(side.key))] + [f"c{i}" for i in range(len(columns))]
+            sql = f"SELECT {', '.join(names)}, true AS p FROM ({sql})"
+    if restrict:
+        # a row with a NULL key part matches nothing: it is an orphan, always looked at
+        names = ", ".join(f"k{i}" for i in range(len(side.key)))
+        nulls = " OR ".join(f"k{i} IS NULL" for i in range(len(side.key)))
+        sql = (f"SELECT * FROM ({sql}) WHERE ({names}) IN (SELECT ({names}) FROM _rc_keys) OR {nulls}"
+               if len(side.key) > 1 else
+               f"SELECT * FROM ({sql}) WHERE k0 IN (SELECT k0 FROM _rc_keys) OR k0 IS NULL")
+    return sql
 
 
 def _summed_column(rule: Rule, side: Side, column: str, index: int) -> str:
@@ -180,14 +200,46 @@ def _pair_columns(rule: Rule) -> tuple[list[str], list[str]]:
     return [c.left for c in rule.compare], [c.right for c in rule.compare]
 
 
+def _keys_sql(rule: Rule, day: str) -> str:
+    """CREATE the temp table _rc_keys: every key that needs a look -- on one side only, repeated on a side, or
+    whose pair disagrees on a compared field. The one pass over all rows: the join carries only keys and compared
+    columns (a plain full outer join's load), plus one count per key and side for repeats. The bulk, single rows
+    agreeing on everything, is only counted (_rc_totals)."""
+    assert rule.right is not None
+    left_cols, right_cols = _pair_columns(rule)
+    left_sql = _side_sql(rule, rule.left, left_cols, rule.cardinality == "n:1", day, slim=True)
+    right_sql = _side_sql(rule, rule.right, right_cols, rule.cardinality == "1:n", day, slim=True)
+    n_keys = len(rule.left.key)
+    key_list = ", ".join(f"k{i}" for i in range(n_keys))
+    on = " AND ".join(f"l.k{i} = r.k{i}" for i in range(n_keys))
+    projected = [f"l.c{i} AS l_c{i}, r.c{i} AS r_c{i}" for i in range(len(rule.compare))]
+    keys = [f"coalesce(l.k{i}, r.k{i}) AS k{i}" for i in range(n_keys)]
+    all_agree = " AND ".join(_agree_sql(c, i) for i, c in enumerate(rule.compare)) or "true"
+    return f"""
+CREATE OR REPLACE TEMP TABLE _rc_keys AS
+WITH l AS NOT MATERIALIZED ({left_sql}), r AS NOT MATERIALIZED ({right_sql}),
+j AS (
+    SELECT {', '.join(keys + projected)},
+        l.p AS l_p, r.p AS r_p
+    FROM l FULL OUTER JOIN r ON {on}
+)
+SELECT {key_list} FROM j WHERE l_p IS NULL OR r_p IS NULL OR NOT ({all_agree})
+UNION
+SELECT {key_list} FROM l GROUP BY ALL HAVING count(*) > 1
+UNION
+SELECT {key_list} FROM r GROUP BY ALL HAVING count(*) > 1"""
+
+
 def _join_sql(rule: Rule, day: str) -> str:
-    """CREATE the temp table _rc_j: the FULL OUTER JOIN of both sides on the key, with `multi` set on keys that a
-    side repeats, and `agree_i` per compared field."""
+    """CREATE the temp table _rc_j: the rows of the FULL OUTER JOIN of both sides on the key that need a look --
+    orphans, keys that a side repeats (`multi`), pairs with a compared field that disagrees (`agree_i`). A pair of
+    single rows that agrees on everything is the bulk of the data and is only counted (_rc_totals), never
+    materialised."""
     left, right = rule.left, rule.right
     assert right is not None
     left_cols, right_cols = _pair_columns(rule)
-    left_sql = _side_sql(rule, left, left_cols, rule.cardinality == "n:1", day)
-    right_sql = _side_sql(rule, right, right_cols, rule.cardinality == "1:n", day)
+    left_sql = _side_sql(rule, left, left_cols, rule.cardinality == "n:1", day, restrict=True)
+    right_sql = _side_sql(rule, right, right_cols, rule.cardinality == "1:n", day, restrict=True)
     n_keys = len(left.key)
     key_list = ", ".join(f"k{i}" for i in range(n_keys))
     on = " AND ".join(f"l.k{i} = r.k{i}" for i in range(n_keys))
@@ -196,6 +248,7 @@ def _join_sql(rule: Rule, day: str) -> str:
     projected = [f"l.{n} AS l_{n}" for n in names] + [f"r.{n} AS r_{n}" for n in names]
     multi_on = " AND ".join(f"coalesce(l.k{i}, r.k{i}) = {{t}}.k{i}" for i in range(n_keys))
     agrees = [f"{_agree_sql(c, i)} AS agree_{i}" for i, c in enumerate(rule.compare)]
+    all_agree = " AND ".join(_agree_sql(c, i) for i, c in enumerate(rule.compare)) or "true"
     return f"""
 CREATE OR REPLACE TEMP TABLE _rc_j AS
 WITH l AS ({left_sql}), r AS ({right_sql}),
@@ -208,7 +261,21 @@ j AS (
     LEFT JOIN lk ON {multi_on.format(t='lk')}
     LEFT JOIN rk ON {multi_on.format(t='rk')}
 )
-SELECT *{''.join(', ' + a for a in agrees)} FROM j"""
+SELECT *{''.join(', ' + a for a in agrees)} FROM j
+WHERE NOT (l_present AND r_present AND NOT multi AND {all_agree})"""
+
+
+def _totals_sql(rule: Rule, day: str) -> str:
+    """CREATE the temp table _rc_totals: rows and amount per side and municipality (after summing an n side)."""
+    assert rule.right is not None
+    left_cols, right_cols = _pair_columns(rule)
+    left_sql = _side_sql(rule, rule.left, left_cols, rule.cardinality == "n:1", day)
+    right_sql = _side_sql(rule, rule.right, right_cols, rule.cardinality == "1:n", day)
+    return f"""
+CREATE OR REPLACE TEMP TABLE _rc_totals AS
+SELECT 'l' AS side, m, count(*) AS n, coalesce(sum(a), 0) AS amount FROM ({left_sql}) GROUP BY ALL
+UNION ALL
+SELECT 'r' AS side, m, count(*) AS n, coalesce(sum(a), 0) AS amount FROM ({right_sql}) GROUP BY ALL"""
 
 
 def _names(rule: Rule, prefix: str) -> list[str]:
@@ -340,22 +407,26 @@ _PAIR_COUNTS = """
 SELECT m, sum(left_rows) AS left_rows, sum(right_rows) AS right_rows, sum(matched_pairs) AS matched_pairs,
     sum(matched_amount_yen) AS matched_amount_yen
 FROM (
-    SELECT l_m AS m, count(*) AS left_rows, 0 AS right_rows, 0 AS matched_pairs, 0 AS matched_amount_yen
-    FROM _rc_resolved WHERE l_present GROUP BY ALL
+    SELECT m, n AS left_rows, 0 AS right_rows, n AS matched_pairs, amount AS matched_amount_yen
+    FROM _rc_totals WHERE side = 'l'
     UNION ALL
-    SELECT r_m, 0, count(*), 0, 0 FROM _rc_resolved WHERE r_present GROUP BY ALL
+    SELECT m, 0, n, 0, 0 FROM _rc_totals WHERE side = 'r'
     UNION ALL
-    SELECT coalesce(l_m, r_m), 0, 0, count(*), coalesce(sum(l_a), 0) FROM _rc_resolved WHERE outcome = 'match'
-    GROUP BY ALL
+    -- a left row is matched unless it is an orphan or ambiguous; a match counts under its left row's municipality
+    SELECT l_m, 0, 0, -count(*), -coalesce(sum(l_a), 0) FROM _rc_resolved
+    WHERE outcome IN ('left_orphan', 'left_ambiguous') GROUP BY ALL
 ) GROUP BY m"""
 
 
 def _run_pair(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
+    con.execute(_keys_sql(rule, day))
     con.execute(_join_sql(rule, day))
+    con.execute(_totals_sql(rule, day))
     con.execute(_resolve_sql(rule))
     con.execute(_pair_findings_sql(rule, day))
     con.execute(_summary_sql(rule, _PAIR_COUNTS))
-    matched = con.execute("SELECT count(*) FROM _rc_resolved WHERE outcome = 'match'").fetchone()
+    matched = con.execute("SELECT coalesce(sum(matched_pairs), 0) FROM _rc_summary WHERE pair = ?",
+                          [rule.pair]).fetchone()
     return _outcome(con, rule, matched[0] if matched else 0)
 
 
@@ -411,10 +482,12 @@ def _run_check(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutc
 
 
 def compiled_sql(rule: Rule, run_date: date) -> dict[str, str]:
-    """The SQL the engine runs for a pair rule on run_date, by step (join, resolve, findings): for reading,
-    debugging and the tests that check exclusivity on `_rc_resolved`."""
+    """The SQL the engine runs for a pair rule on run_date, by step (keys, join, totals, resolve, findings): for
+    reading, debugging and the tests that check exclusivity on `_rc_resolved`."""
     day = _date_literal(run_date)
-    return {"join": _join_sql(rule, day), "resolve": _resolve_sql(rule), "findings": _pair_findings_sql(rule, day)}
+    return {"keys": _keys_sql(rule, day), "join": _join_sql(rule, day), "totals": _totals_sql(rule, day),
+            "resolve": _resolve_sql(rule),
+            "findings": _pair_findings_sql(rule, day)}
 
 
 def _fill(template: str, **values: str) -> str:

@@ -4,7 +4,9 @@ Three measurements, printed as Markdown for docs/benchmarks.md (with the machine
 1. simulator throughput: records written per second for a world of the given size;
 2. ingestion throughput: records read per second, ingesting that world day by day (no Airflow);
 3. mart build cost over time: `build_marts` for every day of a longer, smaller world, reporting day 2, the last
-   day and their ratio (an incremental build costs about the same on day 61 as on day 2).
+   day and their ratio (an incremental build costs about the same on day 61 as on day 2);
+4. matching at scale (reconciliation.bench): terminal <-> platform with 1M and 5M records a side, the engine
+   against a plain DuckDB full outer join on the key in the same run, and their ratio.
 
 A benchmark is a command, not a test: nothing here asserts; it measures and reports. It works in a temporary
 folder and never touches SEISAN_HOME.
@@ -116,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--marts-days", type=int, default=61, help="days in the mart-cost world (0 = skip)")
     parser.add_argument("--marts-residents", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--match-sizes", default="1000000,5000000",
+                        help="records a side for the matching benchmark, comma separated ('' = skip)")
+    parser.add_argument("--match-disagreements", type=int, default=300)
     args = parser.parse_args(argv)
 
     def say(message: str) -> None:
@@ -129,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
                                           args.seed, say)
         if args.marts_days > 1:
             rows += bench_marts_over_time(work, start, args.marts_days, args.marts_residents, args.seed, say)
+        sizes = tuple(int(size) for size in args.match_sizes.split(",") if size.strip())
+        if sizes:
+            from reconciliation.bench import bench_matching
+            rows += bench_matching(sizes, args.match_disagreements, say)
     print(f"Machine: {_machine()}  ")
     command = ' '.join(['python -m seisan.bench', *(argv if argv is not None else sys.argv[1:])])
     print(f"Command: `make bench` ({command}), "
