@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import math
 import numbers
 import os
 import shutil
@@ -162,8 +161,8 @@ def _rows(target: Target, outcome: Any, frame: Any) -> list[CheckRow]:
     meta = outcome.expectation_config.meta or {}
     name, severity = meta["name"], meta["severity"]
     result = outcome.result or {}
-    if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-        message = str(outcome.exception_info.get("exception_message"))
+    message = _raised(outcome.exception_info)
+    if message is not None:
         return [CheckRow(target.suite, name, target.table, None, severity, False, "error", 0,
                          mask_my_numbers(message) or "")]
     count = int(result.get("unexpected_count") or 0)
@@ -180,8 +179,22 @@ def _rows(target: Target, outcome: Any, frame: Any) -> list[CheckRow]:
             for municipality, values in sorted(by_municipality.items(), key=lambda item: item[0] or "")]
 
 
+def _raised(info: Any) -> str | None:
+    """GE's exception message when evaluating the expectation raised (its info is one dict, or one per metric)."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
 def _by_municipality(target: Target, frame: Any, indexes: list[Any]) -> dict[str | None, list[Any]]:
     """Failing rows grouped by the municipality they name, when the frame has such a column."""
+    import pandas as pd
+
     column = target.municipality_column
     if column is None or column not in frame.columns or not indexes:
         return {}
@@ -190,7 +203,7 @@ def _by_municipality(target: Target, frame: Any, indexes: list[Any]) -> dict[str
     groups: dict[str | None, list[Any]] = {}
     for index in indexes:
         value = frame.at[int(index), column]
-        key = None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+        key = None if pd.isna(value) else str(value)
         groups.setdefault(key, []).append(_row_sample(frame, int(index)))
     return groups
 

@@ -98,8 +98,15 @@ def _amount_expectations(kind: FileKind, column: str, signed: bool) -> list[Expe
 def _csv_target(kind: FileKind) -> Target:
     # For a master: the snapshot named for D (none on most days); earlier ones were checked on their own day.
     sql = f"select * from raw.{kind.table} where {DAY_SLICE}"
+    expectations = _csv_expectations(kind)
+    if kind == PLATFORM_LEDGER:
+        # ledger_D holds the events of D (FORMATS.md): the event's JST date is the file's date
+        sql = (f"select *, date_diff('day', business_date, cast(event_ts as date)) as event_day_offset "
+               f"from raw.{kind.table} where {DAY_SLICE}")
+        expectations.append(zero("event_day_offset", "ledger_D holds every balance-changing event of D",
+                                 name="event date = file date"))
     municipality = "municipality_code" if "municipality_code" in kind.column_names else None
-    return Target("raw", kind.table, f"raw.{kind.table}", sql, tuple(_csv_expectations(kind)),
+    return Target("raw", kind.table, f"raw.{kind.table}", sql, tuple(expectations),
                   municipality_column=municipality, description=kind.description)
 
 

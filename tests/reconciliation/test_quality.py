@@ -21,7 +21,9 @@ import pytest
 import ingestion
 import simulator
 from reconciliation.quality import all_targets, run_checkpoint
+from reconciliation.quality.checkpoint import validate_targets
 from reconciliation.quality.freshness import is_bank_business_day, previous_bank_business_day
+from reconciliation.quality.spec import Target
 from seisan.marts import build_marts
 
 START, DAYS = dt.date(2026, 11, 5), 4      # Thu 5 .. Sun 8 November 2026
@@ -109,9 +111,12 @@ PLANTED = {
 WARNINGS = {PLANTED["seal with a negative count (warn)"]}
 
 
-def plant_defects(con: duckdb.DuckDBPyConnection) -> str:
-    """Plant each defect of PLANTED on Sunday; returns the municipality of the world."""
+def plant_defects(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """Plant each defect of PLANTED on Sunday; returns the municipality of the world and the MyKey ID of the
+    duplicated ledger row (which no result may show)."""
     municipality = con.execute("select any_value(municipality_code) from raw.platform_ledger").fetchone()[0]
+    mykey_id = con.execute("select mykey_id from raw.platform_ledger where business_date = ? order by event_id "
+                           "limit 1", [SUNDAY]).fetchone()[0]
     # a ledger row of the day loaded twice
     con.execute("insert into raw.platform_ledger select * from raw.platform_ledger where business_date = ? "
                 "order by event_id limit 1", [SUNDAY])
@@ -131,7 +136,7 @@ def plant_defects(con: duckdb.DuckDBPyConnection) -> str:
     # a seal of the day claiming -1 records (a warning: reported, never blocking)
     con.execute("update raw.terminal_seals set records = -1 where hash = (select min(hash) from raw.terminal_seals "
                 "where business_date = ?)", [SUNDAY])
-    return municipality
+    return municipality, mykey_id
 
 
 @pytest.fixture(scope="module")
@@ -141,17 +146,22 @@ def defect_runs(world: Path, tmp_path_factory: pytest.TempPathFactory):
     shutil.copy(world, warehouse)
     docs = folder / "docs"
     with duckdb.connect(str(warehouse)) as con:
-        municipality = plant_defects(con)
+        municipality, mykey_id = plant_defects(con)
         first = run_checkpoint(con, SUNDAY, docs)
         tables = ("check_results", "source_freshness")
         before = {t: con.execute(f"select * from recon.{t} order by all").fetchall() for t in tables}
         index_before = (docs / "index.html").read_text(encoding="utf-8")
         second = run_checkpoint(con, SUNDAY, docs)
         after = {t: con.execute(f"select * from recon.{t} order by all").fetchall() for t in tables}
+        details = [row[0] for row in con.execute("select detail from recon.check_results").fetchall()]
+        unreadable = validate_targets(con, SUNDAY, [Target("marts", "missing", "marts.no_such_table",
+                                                           "select * from marts.no_such_table", ())],
+                                      folder / "docs-unreadable")
         failed_rows = con.execute("select suite, expectation, municipality_code, severity, unexpected_count "
                                   "from recon.check_results where run_date = ? and not success", [SUNDAY]).fetchall()
     return dict(first=first, second=second, before=before, after=after, municipality=municipality,
-                failed_rows=failed_rows, index_before=index_before, docs=docs)
+                failed_rows=failed_rows, index_before=index_before, docs=docs, mykey_id=mykey_id, details=details,
+                unreadable=unreadable)
 
 
 def test_each_defect_fails_exactly_its_expectation(defect_runs):
@@ -193,3 +203,19 @@ def test_rerun_is_idempotent(defect_runs):
     # one validation page per suite, not one per run
     pages = list((defect_runs["docs"] / "gx" / "validations").rglob("*.html"))
     assert len(pages) == len({p.parent.parent for p in pages})
+
+
+def test_no_result_or_page_shows_a_mykey_id(defect_runs):
+    mykey_id = defect_runs["mykey_id"]
+    duplicate = [d for d in defect_runs["details"] if "~" in d]
+    assert duplicate, "the duplicate key's detail shows pseudonyms"
+    assert not any(mykey_id in detail for detail in defect_runs["details"])
+    for page in defect_runs["docs"].rglob("*.html"):
+        assert mykey_id not in page.read_text(encoding="utf-8"), page
+
+
+def test_an_unreadable_relation_is_a_failed_check_not_a_crash(defect_runs):
+    [validated] = defect_runs["unreadable"]
+    [row] = validated.rows
+    assert (row.expectation, row.success, row.severity) == ("relation readable", False, "error")
+    assert "no_such_table" in row.detail
