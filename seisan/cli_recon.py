@@ -56,6 +56,18 @@ def print_recon_outcome(settings: Settings, date: dt.date, say: Callable[[str], 
     say(format_gate_outcomes(outcomes, date, path if path.is_file() else None, totals))
 
 
+def gate_counts(settings: Settings, date: dt.date) -> str:
+    """`gates: N open, M blocked` for one run date (for the demo's line per day)."""
+    import duckdb
+
+    from reports.daily_recon import gate_outcomes
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        outcomes = gate_outcomes(con, date)
+    blocked = sum(1 for o in outcomes if o.status != "open")
+    return f"gates: {len(outcomes) - blocked} open, {blocked} blocked"
+
+
 def _warehouse_or_fail(settings: Settings, date: dt.date) -> None:
     if not settings.warehouse.is_file():
         raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `seisan ingest --date {date}` and "

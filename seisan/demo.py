@@ -42,7 +42,7 @@ def prepare_demo_home(settings: Settings, fresh: bool) -> None:
 def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = True) -> None:
     """Simulate, run every day through the DAG, and print what happened and where it is."""
     from seisan.airflow_runner import run_daily_dag
-    from seisan.cli_recon import print_recon_outcome, report_path
+    from seisan.cli_recon import gate_counts, print_recon_outcome, report_path
     from seisan.summary import format_ingest_report, ingest_report, step_seconds
     from simulator import deliver, simulate
 
@@ -68,7 +68,7 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
         progress(f"      {day} ({offset + 1}/{demo.days}): {result.state} in {time.monotonic() - day_started:.1f} s "
                  f"(ingest {steps.get('ingest', 0):.1f} s, marts {steps.get('build_marts', 0):.1f} s); "
                  f"{len(arrived)} late or repeated deliveries; {report.rows_loaded:,} records loaded, "
-                 f"{report.rows_quarantined:,} quarantined")
+                 f"{report.rows_quarantined:,} quarantined; {gate_counts(settings, day)}")
     progress("[3/3] summary of all runs")
     progress(format_ingest_report(ingest_report(settings.warehouse)))
     last_day = demo.start + dt.timedelta(days=demo.days - 1)

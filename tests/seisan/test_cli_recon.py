@@ -57,3 +57,13 @@ def test_report_language_is_checked_by_the_parser(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit) as exit_info:
         main(["report", "daily", "--date", RUN_DATE.isoformat(), "--language", "fr"])
     assert exit_info.value.code == 2
+
+
+def test_gate_counts_for_the_demo_line(seisan_home: Path) -> None:
+    from seisan.cli_recon import gate_counts
+    from seisan.config import load_settings
+
+    _warehouse(seisan_home)
+    settings = load_settings(config_file=Path("/nonexistent.toml"))
+    assert gate_counts(settings, RUN_DATE) == "gates: 0 open, 1 blocked"
+    assert gate_counts(settings, RUN_DATE.replace(day=6)) == "gates: 0 open, 0 blocked"
