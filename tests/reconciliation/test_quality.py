@@ -219,3 +219,26 @@ def test_an_unreadable_relation_is_a_failed_check_not_a_crash(defect_runs):
     [row] = validated.rows
     assert (row.expectation, row.success, row.severity) == ("relation readable", False, "error")
     assert "no_such_table" in row.detail
+
+
+@pytest.mark.slow
+def test_a_clean_world_passes_every_day_over_the_year_end(tmp_path):
+    """No false alarm on any day of a clean world from Mon 28 Dec 2026 to Mon 4 Jan 2027: weekends, the banks'
+    31 Dec-3 Jan holidays (no statement due, Wednesday's still fresh enough) and the first bank day after."""
+    start, days = dt.date(2026, 12, 28), 8
+    simulator.simulate(tmp_path / "inbox", start, days, 2, 40, 11, faults="none", workers=1)
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        for offset in range(days):
+            ingestion.ingest(con, tmp_path / "inbox", tmp_path / "raw", start + dt.timedelta(days=offset))
+    build_marts(warehouse, start + dt.timedelta(days=days - 1))
+    with duckdb.connect(str(warehouse)) as con:
+        for offset in range(days):
+            day = start + dt.timedelta(days=offset)
+            result = run_checkpoint(con, day, tmp_path / "docs" / day.isoformat())
+            assert failures(con, day) == set(), day
+            assert result.passed and result.missing_files == 0
+        bank_due = con.execute("select run_date from recon.source_freshness where source = 'bank' and expected "
+                               "group by run_date order by run_date").fetchall()
+    assert [d for (d,) in bank_due] == [dt.date(2026, 12, 28), dt.date(2026, 12, 29), dt.date(2026, 12, 30),
+                                        dt.date(2027, 1, 4)]
