@@ -209,7 +209,7 @@ def _parse_check(data: Mapping[str, Any], path: Path, problems: _Problems, pair:
         problems.add("left", "a check names its one side as `left` (or `side`), exactly once")
         return None
     name = "left" if "left" in data else "side"
-    side = _side(data[name], name, problems)
+    side = _side(data[name], name, problems, check=True)
     break_code = data.get("break")
     if break_code is not None:
         _check_code(break_code, "break", problems)
@@ -241,12 +241,21 @@ def _identifier(value: Any, where: str, problems: _Problems) -> str | None:
     return value
 
 
-def _side(data: Any, where: str, problems: _Problems) -> Side | None:
+def _default_source(relation: Any) -> str:
+    """A check's source when the file names none: `rec_<source>__<what>` gives <source>, else the table name."""
+    table = str(relation).rsplit(".", 1)[-1]
+    match = re.match(r"^rec_([a-z0-9_]+?)__", table)
+    return match.group(1) if match else table
+
+
+def _side(data: Any, where: str, problems: _Problems, *, check: bool = False) -> Side | None:
     if not isinstance(data, Mapping):
         problems.add(where, "missing key" if data is None else "must be a mapping")
         return None
     for key in sorted(set(data) - _SIDE_KEYS):
         problems.add(f"{where}.{key}", "unknown key")
+    if check and "source" not in data:
+        data = {**data, "source": _default_source(data.get("relation"))}
     ok = True
     for key in _SIDE_REQUIRED:
         if key not in data:
