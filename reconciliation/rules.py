@@ -56,10 +56,11 @@ class Side:
     """One side of a pair (or the one side of a check).
 
     source: name shown as left_source/right_source; relation: `schema.table` read by the engine; key: key
-    columns; date: the row's business date column (window, findings.business_date); municipality: the
-    municipality_code column; amount: integer-yen column (amount at risk of an orphan; summed on an n side);
-    lineage: [file_sha256 column, line_number column]; pending_while: optional boolean column: an orphan of
-    this side stays `pending` (open-ended) while it is true (e.g. its terminal has an open seq gap)."""
+    columns; date: the row's business date column (a timestamp counts by its calendar date; scope, window,
+    findings.business_date); municipality: the municipality_code column; amount: integer-yen column (amount at
+    risk of an orphan; summed on an n side); lineage: [file_sha256 column, line_number column]; pending_while:
+    optional boolean column: an orphan of this side stays `pending` (open-ended) while it is true (e.g. its
+    terminal has an open seq gap)."""
 
     source: str
     relation: str
