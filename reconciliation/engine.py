@@ -142,23 +142,24 @@ def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str
     keys = [f"{k} AS k{i}" for i, k in enumerate(side.key)]
     pw = side.pending_while or "false"
     sha, line = side.lineage
+    when = f"CAST({side.date} AS DATE)"   # a timestamp column counts by its calendar date
     if slim and not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
         sql = (f"SELECT {', '.join(keys + compared)}, true AS p FROM {side.relation} "
-               f"WHERE {side.date} <= {day}")
+               f"WHERE {when} <= {day}")
     elif not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
-        sql = (f"SELECT {', '.join(keys)}, {side.date} AS d, {side.municipality} AS m, "
+        sql = (f"SELECT {', '.join(keys)}, {when} AS d, {side.municipality} AS m, "
                f"CAST({side.amount} AS BIGINT) AS a, {', '.join(compared + [''])}{sha} AS sha, {line} AS line, "
-               f"NULL AS lin, {pw} AS pw FROM {side.relation} WHERE {side.date} <= {day}")
+               f"NULL AS lin, {pw} AS pw FROM {side.relation} WHERE {when} <= {day}")
     else:
         group = ", ".join(side.key)
         compared = [_summed_column(rule, side, c, i) for i, c in enumerate(columns)]
-        sql = (f"SELECT {', '.join(keys)}, max({side.date}) AS d, min({side.municipality}) AS m, "
+        sql = (f"SELECT {', '.join(keys)}, max({when}) AS d, min({side.municipality}) AS m, "
                f"CAST(sum({side.amount}) AS BIGINT) AS a, {', '.join(compared + [''])}min({sha}) AS sha, "
                f"min({line}) AS line, "
                f"list({{'file_sha256': {sha}, 'line_number': {line}}} ORDER BY {sha}, {line}) AS lin, "
-               f"bool_or({pw}) AS pw FROM {side.relation} WHERE {side.date} <= {day} GROUP BY {group}")
+               f"bool_or({pw}) AS pw FROM {side.relation} WHERE {when} <= {day} GROUP BY {group}")
         if slim:
             names = [f"k{i}" for i in range(len(side.key))] + [f"c{i}" for i in range(len(columns))]
             sql = f"SELECT {', '.join(names)}, true AS p FROM ({sql})"
@@ -447,7 +448,8 @@ def _check_findings_sql(rule: Rule, columns: set[str], day: str) -> str:
     (when the rule has no fixed `break`), expected, actual, pending_until, right_key, right_lineage."""
     side = rule.left
     keys = ", ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in side.key)
-    in_window, last = _window_sql(rule.window, side.date, day)
+    when = f"CAST({side.date} AS DATE)"
+    in_window, last = _window_sql(rule.window, when, day)
     has = columns.__contains__
     column_pending = f"(pending_until IS NOT NULL AND {day} <= pending_until)" if has("pending_until") else "false"
     pending = f"({in_window} OR {column_pending} OR coalesce({side.pending_while or 'false'}, false))"
@@ -459,7 +461,7 @@ def _check_findings_sql(rule: Rule, columns: set[str], day: str) -> str:
     return f"""
 INSERT INTO _rc_findings
 SELECT '{rule.pair}' AS pair, {code} AS break_code, CASE WHEN {pending} THEN 'pending' ELSE 'break' END AS status,
-    {side.date} AS business_date, {side.municipality} AS municipality_code, '{side.source}' AS left_source,
+    {when} AS business_date, {side.municipality} AS municipality_code, '{side.source}' AS left_source,
     concat_ws('|', {keys}) AS left_key, {right_source} AS right_source,
     {'CAST(right_key AS VARCHAR)' if has('right_key') else 'CAST(NULL AS VARCHAR)'} AS right_key,
     {'CAST(expected AS VARCHAR)' if has('expected') else 'CAST(NULL AS VARCHAR)'} AS expected,
@@ -468,7 +470,7 @@ SELECT '{rule.pair}' AS pair, {code} AS break_code, CASE WHEN {pending} THEN 'pe
     CASE WHEN {pending} THEN {until} END AS pending_until,
     CAST(to_json([{{'file_sha256': {sha}, 'line_number': {line}}}]) AS VARCHAR) AS left_lineage,
     {'CAST(right_lineage AS VARCHAR)' if has('right_lineage') else "'[]'"} AS right_lineage
-FROM {side.relation} WHERE {side.date} <= {day}"""
+FROM {side.relation} WHERE {when} <= {day}"""
 
 
 def _run_check(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
@@ -476,7 +478,7 @@ def _run_check(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutc
     con.execute(_check_findings_sql(rule, columns, day))
     side = rule.left
     rows = (f"SELECT {side.municipality} AS m, count(*) AS left_rows, 0 AS right_rows, 0 AS matched_pairs, "
-            f"0 AS matched_amount_yen FROM {side.relation} WHERE {side.date} <= {day} GROUP BY ALL")
+            f"0 AS matched_amount_yen FROM {side.relation} WHERE CAST({side.date} AS DATE) <= {day} GROUP BY ALL")
     con.execute(_summary_sql(rule, rows))
     return _outcome(con, rule, 0)
 

@@ -56,10 +56,11 @@ class Side:
     """One side of a pair (or the one side of a check).
 
     source: name shown as left_source/right_source; relation: `schema.table` read by the engine; key: key
-    columns; date: the row's business date column (window, findings.business_date); municipality: the
-    municipality_code column; amount: integer-yen column (amount at risk of an orphan; summed on an n side);
-    lineage: [file_sha256 column, line_number column]; pending_while: optional boolean column: an orphan of
-    this side stays `pending` (open-ended) while it is true (e.g. its terminal has an open seq gap)."""
+    columns; date: the row's business date column (a timestamp counts by its calendar date; scope, window,
+    findings.business_date); municipality: the municipality_code column; amount: integer-yen column (amount at
+    risk of an orphan; summed on an n side); lineage: [file_sha256 column, line_number column]; pending_while:
+    optional boolean column: an orphan of this side stays `pending` (open-ended) while it is true (e.g. its
+    terminal has an open seq gap)."""
 
     source: str
     relation: str
@@ -209,7 +210,7 @@ def _parse_check(data: Mapping[str, Any], path: Path, problems: _Problems, pair:
         problems.add("left", "a check names its one side as `left` (or `side`), exactly once")
         return None
     name = "left" if "left" in data else "side"
-    side = _side(data[name], name, problems)
+    side = _side(data[name], name, problems, check=True)
     break_code = data.get("break")
     if break_code is not None:
         _check_code(break_code, "break", problems)
@@ -241,12 +242,21 @@ def _identifier(value: Any, where: str, problems: _Problems) -> str | None:
     return value
 
 
-def _side(data: Any, where: str, problems: _Problems) -> Side | None:
+def _default_source(relation: Any) -> str:
+    """A check's source when the file names none: `rec_<source>__<what>` gives <source>, else the table name."""
+    table = str(relation).rsplit(".", 1)[-1]
+    match = re.match(r"^rec_([a-z0-9_]+?)__", table)
+    return match.group(1) if match else table
+
+
+def _side(data: Any, where: str, problems: _Problems, *, check: bool = False) -> Side | None:
     if not isinstance(data, Mapping):
         problems.add(where, "missing key" if data is None else "must be a mapping")
         return None
     for key in sorted(set(data) - _SIDE_KEYS):
         problems.add(f"{where}.{key}", "unknown key")
+    if check and "source" not in data:
+        data = {**data, "source": _default_source(data.get("relation"))}
     ok = True
     for key in _SIDE_REQUIRED:
         if key not in data:

@@ -213,3 +213,12 @@ def test_a_failing_rule_leaves_the_previous_rows(con, tmp_path: Path) -> None:
     with pytest.raises(duckdb.Error):
         run_matching(con, DAY, rules)
     assert findings(con) == [("amount_mismatch", "break", "A1", "A1", "700", "800", 100, None)]
+
+
+def test_a_timestamp_date_column_counts_by_its_calendar_date(con, tmp_path: Path) -> None:
+    # ts 10:00 on DAY: in scope on DAY (a timestamp compared with the run date as such would not be)
+    make_sides(con, [_row("A1")], [])
+    rule = pair_rule(left=side("l", date="ts"))
+    run_matching(con, DAY, write_rules(tmp_path / "rules", rule))
+    assert con.execute("SELECT break_code, status, business_date FROM recon.findings").fetchall() == [
+        ("use_missing_in_platform", "pending", DAY)]

@@ -102,3 +102,10 @@ def test_not_yaml_and_not_a_mapping(tmp_path: Path) -> None:
 
 def test_rules_dir_is_the_package_folder() -> None:
     assert RULES_DIR.name == "rules" and (RULES_DIR / "terminal_platform_transactions.yml").exists()
+
+
+def test_a_check_without_source_takes_it_from_its_side_model(tmp_path: Path) -> None:
+    one_side = {k: v for k, v in side("l", relation="staging.rec_platform__balance_drift").items() if k != "source"}
+    check = {"pair": "c", "description": "d", "kind": "check", "left": one_side, "break": "balance_drift"}
+    write_rules(tmp_path, check)
+    assert load_rule(tmp_path / "c.yml").left.source == "platform"

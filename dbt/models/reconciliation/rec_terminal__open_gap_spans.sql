@@ -15,7 +15,8 @@ records as (
 ),
 
 open_gaps as (
-    select * from gaps where gap_status = 'open'
+    select * from gaps
+    where gap_status = 'open'
 ),
 
 after_gap as (
