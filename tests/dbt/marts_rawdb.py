@@ -14,6 +14,7 @@ from datetime import date
 import duckdb
 
 from contracts.schemas import CSV_KINDS, ColumnType
+from ingestion.schema import ensure_raw_schema
 
 _DUCKDB_TYPES = {
     ColumnType.AMOUNT: "BIGINT", ColumnType.COUNT: "BIGINT", ColumnType.DATE: "DATE",
@@ -39,6 +40,7 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     for table, columns in raw_columns().items():
         cols = ", ".join(f"{name} {kind}" for name, kind in columns)
         con.execute(f"create table if not exists raw.{table} ({cols})")
+    ensure_raw_schema(con)  # the tables not fed by CSV (terminal, bank, bookkeeping): staging reads them too
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[str, object]],
