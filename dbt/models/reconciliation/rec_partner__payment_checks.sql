@@ -26,9 +26,9 @@ paid as (
         sum(amount_yen) as paid_yen,
         count(*) as deposit_count,
         max(account_date) as last_deposit_date,
-        -- lineage of the latest deposit line (an aggregate has one row; the others are listed in staging)
-        arg_max(file_sha256, (account_date, file_sha256, line_number)) as file_sha256,
-        arg_max(line_number, (account_date, file_sha256, line_number)) as line_number,
+        -- every deposit line's lineage, in a stable order (the check's right_lineage)
+        cast(to_json(list({'file_sha256': file_sha256, 'line_number': line_number} order by file_sha256, line_number))
+            as varchar) as right_lineage,
     from deposits
     group by all
 ),
@@ -49,8 +49,7 @@ compared as (
         coalesce(paid.deposit_count, 0) as deposit_count,
         receivables.due_date,
         paid.last_deposit_date,
-        paid.file_sha256,
-        paid.line_number,
+        paid.right_lineage,
         cast(month_start_date + interval 1 month - interval 1 day as date) as month_end_date,
     from receivables
     full outer join paid using (partner_code, municipality_code, month_start_date)
@@ -91,15 +90,19 @@ final as (
         cast(owed_yen as varchar) as expected,
         cast(paid_yen as varchar) as actual,
         abs(owed_yen - paid_yen) as amount_at_risk_yen,
-        -- not due yet: pending through the due date (the first run date on which it is a break is the 11th)
-        case when break_code = 'partner_payment_missing' then cast(due_date + interval 1 day as date) end
-            as pending_until,
+        -- not due yet: pending through the due date (run dates up to and including the 10th)
+        case when break_code = 'partner_payment_missing' then due_date end as pending_until,
         owed_yen,
         paid_yen,
         deposit_count,
         due_date,
-        file_sha256,
-        line_number,
+        -- the deposits' side: the same key when there are deposits
+        case when deposit_count > 0 then concat_ws('|', partner_code, municipality_code, month_start_date) end
+            as right_key,
+        coalesce(right_lineage, '[]') as right_lineage,
+        -- the receivable is an aggregate of conversion rows (fct_partner_receivables): no one line to point at
+        cast(null as varchar) as file_sha256,
+        cast(null as bigint) as line_number,
     from classified
     where break_code is not null
 )

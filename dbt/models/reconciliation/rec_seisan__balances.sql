@@ -30,6 +30,9 @@ final as (
         program_code,
         mykey_id,
         balance_yen,
+        -- recomputed from every movement of the resident: no one source line to point at
+        cast(null as varchar) as file_sha256,
+        cast(null as bigint) as line_number,
     from on_reported_days
     where balance_yen <> 0
         or exists (

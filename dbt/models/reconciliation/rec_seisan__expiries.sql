@@ -8,7 +8,7 @@ movements as (
     where movement_kind in ('expire', 'lapse')
 ),
 
-final as (
+expiries as (
     select
         lot_event_id,
         business_date as expiry_date,
@@ -21,6 +21,20 @@ final as (
     -- the engine writes an expire row for every lot at its expiry date, 0 included; the platform only when
     -- points lapse
     having sum(amount_yen) > 0
+),
+
+lots as (
+    -- lineage: the ledger row that created the lot
+    select event_id, file_sha256, line_number from {{ ref('stg_platform__ledger') }}
+),
+
+final as (
+    select
+        expiries.*,
+        lots.file_sha256,
+        lots.line_number,
+    from expiries
+    left join lots on expiries.lot_event_id = lots.event_id
 )
 
 select * from final
