@@ -27,8 +27,11 @@ paid as (
         count(*) as deposit_count,
         max(account_date) as last_deposit_date,
         -- every deposit line's lineage, in a stable order (the check's right_lineage)
-        cast(to_json(list({'file_sha256': file_sha256, 'line_number': line_number} order by file_sha256, line_number))
-            as varchar) as right_lineage,
+        cast(
+            to_json(list(
+                struct_pack(file_sha256 := file_sha256, line_number := line_number) order by file_sha256, line_number
+            )) as varchar
+        ) as right_lineage,
     from deposits
     group by all
 ),
