@@ -3,7 +3,7 @@
 -- each opening balance is the previous statement's closing balance, so a break in the chain between two loaded
 -- statements is a missing statement that moved money (kind `missing_statement`); the days after the latest
 -- loaded statement are not known yet (kind `not_arrived`, open end). Matching does not call a deposit missing
--- on such days: the gate's missing-source check covers them, and the redelivered statement is matched then.
+-- on such days (they stay pending): the redelivered statement is matched when it comes.
 with
 
 statements as (
