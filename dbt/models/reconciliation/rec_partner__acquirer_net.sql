@@ -16,7 +16,7 @@ gaps as (
 final as (
     select
         settlement.*,
-        exists (
+        exists(
             select 1 from gaps
             where gaps.municipality_code = settlement.municipality_code
                 and settlement.deposit_date >= gaps.gap_from_date

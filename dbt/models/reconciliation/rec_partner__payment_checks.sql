@@ -65,7 +65,10 @@ findings as (
     from compared
     where deposit_count = 0 and owed_yen > 0
     union all
-    select *, 'partner_short_payment' as break_code, owed_yen - least(paid_yen, largest_deposit_yen) as amount_at_risk_yen
+    select
+        *,
+        'partner_short_payment' as break_code,
+        owed_yen - least(paid_yen, largest_deposit_yen) as amount_at_risk_yen,
     from compared
     where deposit_count > 0 and owed_yen > 0
         and (paid_yen < owed_yen or (paid_yen > owed_yen and deposit_count >= 2 and largest_deposit_yen < owed_yen))
