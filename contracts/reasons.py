@@ -108,6 +108,15 @@ class BreakCode(StrEnum):
     ACQUIRER_NET_MISMATCH = "acquirer_net_mismatch"        # an acquirer deposit != sum of net for its date
     # --- matching in general ------------------------------------------------------------------------------
     AMBIGUOUS_MATCH = "ambiguous_match"                    # two equally good candidates: never first-wins
+    # --- transaction pairs (reconciliation/rules/*.yml) ------------------------------------------------------
+    TYPE_MISMATCH = "type_mismatch"                        # matched pair, one side a use and the other a cancel
+    TIME_MISMATCH = "time_mismatch"                        # matched pair, times differ beyond tolerance
+    SALE_MISSING_IN_PLATFORM = "sale_missing_in_platform"  # a partner's online sale/refund the platform lacks
+    ONLINE_USE_MISSING_IN_SALES = "online_use_missing_in_sales"  # platform online use/cancel, no partner sale row
+    CONVERSION_GRANT_MISSING = "conversion_grant_missing"  # an applied partner conversion with no platform grant
+    GRANT_WITHOUT_CONVERSION = "grant_without_conversion"  # a platform conversion grant with no applied conversion
+    RESIDENT_MISMATCH = "resident_mismatch"                # matched pair, MyKey IDs differ
+    MUNICIPALITY_MISMATCH = "municipality_mismatch"        # matched pair, municipality codes differ
     # --- money pairs (helper "money"): partners, acquirer, balances, expiries ----------------------------------
     PARTNER_PAYMENT_MISSING = "partner_payment_missing"    # a month's receivable not paid by its due date (10th)
     PARTNER_OVERPAYMENT = "partner_overpayment"            # paid more than owed in one transfer, or nothing was owed

@@ -1,0 +1,424 @@
+"""The matching engine: turns the rule files (reconciliation/rules.py) into set-based DuckDB SQL and writes
+run_date's rows of `recon.findings` and `recon.match_summary` (docs/reconciliation.md, "The engine").
+
+How a pair is matched (all in SQL, no per-row Python):
+1. each side is read with `date <= run_date` (the whole history: a late file simply changes the answer); the n
+   side of a 1:n / n:1 pair is summed per key first, so both sides have at most one row per key... unless a 1
+   side repeats a key;
+2. the two sides are joined on the key (FULL OUTER JOIN). A key with one row on each side is a match; a side row
+   with no row of that key on the other side is an orphan;
+3. keys repeated on a side go through exclusive best-score matching: a candidate's score is the number of
+   compared fields that agree; a pair matches only when each is the other's unique best. A row left over that is
+   tied (two or more equally good candidates, either way) is `ambiguous_match` -- never first-wins; a row that
+   lost to a strictly better one is an orphan;
+4. each compared field of a matched pair that disagrees beyond its tolerance is one finding; an orphan is
+   `pending` while run_date < row date + window (or while the side's `pending_while` column is true), else a
+   break.
+A check (`kind: check`) has one side whose every row is a finding.
+
+break_id = 'BRK-' + first 16 hex of sha256(pair|break_code|left_key|right_key): stable across reruns and run
+dates, independent of row order. Findings that would share it (a key repeated on a side) add their lineage to
+the hashed text, which is as stable (a row's file and line never change).
+
+This module never reads configuration and never imports outside `contracts` (and its own package).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from reconciliation.rules import RULES_DIR, Compare, Rule, Side, Tolerance, load_rules
+
+FINDINGS_COLUMNS = (
+    ("run_date", "DATE"), ("break_id", "VARCHAR"), ("pair", "VARCHAR"), ("break_code", "VARCHAR"),
+    ("status", "VARCHAR"), ("business_date", "DATE"), ("municipality_code", "VARCHAR"),
+    ("left_source", "VARCHAR"), ("left_key", "VARCHAR"), ("right_source", "VARCHAR"), ("right_key", "VARCHAR"),
+    ("expected", "VARCHAR"), ("actual", "VARCHAR"), ("amount_at_risk_yen", "BIGINT"), ("pending_until", "DATE"),
+    ("left_lineage", "VARCHAR"), ("right_lineage", "VARCHAR"),
+)
+SUMMARY_COLUMNS = (
+    ("run_date", "DATE"), ("pair", "VARCHAR"), ("municipality_code", "VARCHAR"), ("left_rows", "BIGINT"),
+    ("right_rows", "BIGINT"), ("matched_pairs", "BIGINT"), ("matched_amount_yen", "BIGINT"), ("breaks", "BIGINT"),
+    ("break_amount_yen", "BIGINT"), ("pending", "BIGINT"), ("pending_amount_yen", "BIGINT"),
+)
+_FINDING_FIELDS = ", ".join(name for name, _ in FINDINGS_COLUMNS if name not in ("run_date", "break_id"))
+_UNIT_INTERVAL = {"days": "DAY", "seconds": "SECOND"}
+
+
+@dataclass(frozen=True, slots=True)
+class PairOutcome:
+    """What one rule produced on run_date: matched_pairs (0 for a check), breaks and pending findings."""
+
+    pair: str
+    kind: str
+    matched_pairs: int
+    breaks: int
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingResult:
+    """One run of every rule for run_date: per-rule outcomes (sorted by pair), totals and wall seconds."""
+
+    run_date: date
+    pairs: tuple[PairOutcome, ...]
+    findings: int
+    breaks: int
+    pending: int
+    seconds: float
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schema recon and the engine's two output tables when missing."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS recon")
+    for table, columns in (("findings", FINDINGS_COLUMNS), ("match_summary", SUMMARY_COLUMNS)):
+        body = ", ".join(f"{name} {kind}" for name, kind in columns)
+        con.execute(f"CREATE TABLE IF NOT EXISTS recon.{table} ({body})")
+
+
+def run_matching(con: duckdb.DuckDBPyConnection, run_date: date, rules_dir: Path = RULES_DIR) -> MatchingResult:
+    """Match every rule of rules_dir for run_date and replace run_date's rows of recon.findings and
+    recon.match_summary in one transaction. Raises RuleError for a bad rule file (before touching anything)."""
+    started = time.perf_counter()
+    rules = load_rules(rules_dir)
+    ensure_tables(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        outcomes = _run_all(con, rules, run_date)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for table in ("_rc_j", "_rc_resolved", "_rc_findings", "_rc_summary"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    return MatchingResult(run_date=run_date, pairs=outcomes, findings=sum(o.breaks + o.pending for o in outcomes),
+                          breaks=sum(o.breaks for o in outcomes), pending=sum(o.pending for o in outcomes),
+                          seconds=time.perf_counter() - started)
+
+
+def _run_all(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...], run_date: date) -> tuple[PairOutcome, ...]:
+    day = _date_literal(run_date)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _rc_findings AS SELECT {_FINDING_FIELDS} FROM recon.findings LIMIT 0")
+    con.execute("CREATE OR REPLACE TEMP TABLE _rc_summary AS SELECT * EXCLUDE (run_date) FROM recon.match_summary "
+                "LIMIT 0")
+    outcomes = []
+    for rule in rules:
+        if rule.kind == "check":
+            outcomes.append(_run_check(con, rule, day))
+        else:
+            outcomes.append(_run_pair(con, rule, day))
+    con.execute("DELETE FROM recon.findings WHERE run_date = ?", [run_date])
+    con.execute("DELETE FROM recon.match_summary WHERE run_date = ?", [run_date])
+    con.execute(f"INSERT INTO recon.findings SELECT {day} AS run_date, {_BREAK_ID_SQL} AS break_id, {_FINDING_FIELDS} "
+                "FROM _rc_findings")
+    con.execute(f"INSERT INTO recon.match_summary SELECT {day} AS run_date, * FROM _rc_summary")
+    return tuple(outcomes)
+
+
+# break_id: the hashed text gets the row lineage only when two findings would otherwise share an id.
+_BREAK_ID_SQL = """'BRK-' || substr(sha256(concat_ws('|', pair, break_code, coalesce(left_key, ''),
+    coalesce(right_key, '')) || CASE WHEN count(*) OVER (PARTITION BY pair, break_code, left_key, right_key) > 1
+    THEN '|' || left_lineage || '|' || right_lineage ELSE '' END), 1, 16)"""
+
+
+def _date_literal(day: date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+# --- pairs ------------------------------------------------------------------------------------------------------
+def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str) -> str:
+    """The side's rows in scope, renamed: k0.., d, m, a, c0.. (compared columns), sha, line, lin (lineage
+    list on an n side, else NULL), pw (pending_while)."""
+    keys = [f"{k} AS k{i}" for i, k in enumerate(side.key)]
+    pw = side.pending_while or "false"
+    sha, line = side.lineage
+    if not summed:
+        compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
+        return (f"SELECT {', '.join(keys)}, {side.date} AS d, {side.municipality} AS m, "
+                f"CAST({side.amount} AS BIGINT) AS a, {', '.join(compared + [''])}{sha} AS sha, {line} AS line, "
+                f"NULL AS lin, {pw} AS pw FROM {side.relation} WHERE {side.date} <= {day}")
+    group = ", ".join(side.key)
+    compared = [_summed_column(rule, side, c, i) for i, c in enumerate(columns)]
+    return (f"SELECT {', '.join(keys)}, max({side.date}) AS d, min({side.municipality}) AS m, "
+            f"CAST(sum({side.amount}) AS BIGINT) AS a, {', '.join(compared + [''])}min({sha}) AS sha, "
+            f"min({line}) AS line, "
+            f"list({{'file_sha256': {sha}, 'line_number': {line}}} ORDER BY {sha}, {line}) AS lin, "
+            f"bool_or({pw}) AS pw FROM {side.relation} WHERE {side.date} <= {day} GROUP BY {group}")
+
+
+def _summed_column(rule: Rule, side: Side, column: str, index: int) -> str:
+    """On the n side, the amount and yen-tolerance fields are summed; any other field keeps its value when all
+    rows of the key agree, else NULL (which then disagrees with the other side)."""
+    yen = any(c.tolerance and c.tolerance.unit == "yen" and column in (c.left, c.right) for c in rule.compare)
+    if column == side.amount or yen:
+        return f"CAST(sum({column}) AS BIGINT) AS c{index}"
+    return f"CASE WHEN count(DISTINCT {column}) <= 1 THEN min({column}) END AS c{index}"
+
+
+def _agree_sql(compare: Compare, index: int) -> str:
+    left, right = f"l_c{index}", f"r_c{index}"
+    tolerance = compare.tolerance
+    if tolerance is None:
+        return f"({left} IS NOT DISTINCT FROM {right})"
+    if tolerance.unit == "yen":
+        diff = f"abs(CAST({left} AS BIGINT) - CAST({right} AS BIGINT))"
+    elif tolerance.unit == "seconds":
+        diff = f"abs(epoch(CAST({left} AS TIMESTAMP)) - epoch(CAST({right} AS TIMESTAMP)))"
+    else:
+        diff = f"abs(date_diff('day', CAST({left} AS DATE), CAST({right} AS DATE)))"
+    both_null = f"({left} IS NULL AND {right} IS NULL)"
+    return f"({both_null} OR coalesce({diff} <= {tolerance.value}, false))"
+
+
+def _pair_columns(rule: Rule) -> tuple[list[str], list[str]]:
+    return [c.left for c in rule.compare], [c.right for c in rule.compare]
+
+
+def _join_sql(rule: Rule, day: str) -> str:
+    """CREATE the temp table _rc_j: the FULL OUTER JOIN of both sides on the key, with `multi` set on keys that a
+    side repeats, and `agree_i` per compared field."""
+    left, right = rule.left, rule.right
+    assert right is not None
+    left_cols, right_cols = _pair_columns(rule)
+    left_sql = _side_sql(rule, left, left_cols, rule.cardinality == "n:1", day)
+    right_sql = _side_sql(rule, right, right_cols, rule.cardinality == "1:n", day)
+    n_keys = len(left.key)
+    key_list = ", ".join(f"k{i}" for i in range(n_keys))
+    on = " AND ".join(f"l.k{i} = r.k{i}" for i in range(n_keys))
+    names = [f"k{i}" for i in range(n_keys)] + ["d", "m", "a", "sha", "line", "lin", "pw"]
+    names += [f"c{i}" for i in range(len(rule.compare))]
+    projected = [f"l.{n} AS l_{n}" for n in names] + [f"r.{n} AS r_{n}" for n in names]
+    multi_on = " AND ".join(f"coalesce(l.k{i}, r.k{i}) = {{t}}.k{i}" for i in range(n_keys))
+    agrees = [f"{_agree_sql(c, i)} AS agree_{i}" for i, c in enumerate(rule.compare)]
+    return f"""
+CREATE OR REPLACE TEMP TABLE _rc_j AS
+WITH l AS ({left_sql}), r AS ({right_sql}),
+lk AS (SELECT {key_list} FROM l GROUP BY ALL HAVING count(*) > 1),
+rk AS (SELECT {key_list} FROM r GROUP BY ALL HAVING count(*) > 1),
+j AS (
+    SELECT {', '.join(projected)}, l.d IS NOT NULL AS l_present, r.d IS NOT NULL AS r_present,
+        lk.k0 IS NOT NULL OR rk.k0 IS NOT NULL AS multi
+    FROM l FULL OUTER JOIN r ON {on}
+    LEFT JOIN lk ON {multi_on.format(t='lk')}
+    LEFT JOIN rk ON {multi_on.format(t='rk')}
+)
+SELECT *{''.join(', ' + a for a in agrees)} FROM j"""
+
+
+def _names(rule: Rule, prefix: str) -> list[str]:
+    keys = [f"{prefix}_k{i}" for i in range(len(rule.left.key))]
+    return keys + [f"{prefix}_{n}" for n in ("d", "m", "a", "sha", "line", "lin", "pw")] + [
+        f"{prefix}_c{i}" for i in range(len(rule.compare))]
+
+
+def _resolve_sql(rule: Rule) -> str:
+    """CREATE the temp table _rc_resolved: one row per matched pair ('match') and per unmatched side row
+    ('left_orphan', 'right_orphan', 'left_ambiguous', 'right_ambiguous'), from _rc_j."""
+    left, right = _names(rule, "l"), _names(rule, "r")
+    agrees = [f"agree_{i}" for i in range(len(rule.compare))]
+    everything = ", ".join(left + right + agrees + ["l_present", "r_present"])
+    only_left = ", ".join(left + [f"NULL AS {n}" for n in right] + [f"NULL AS {a}" for a in agrees]
+                          + ["true AS l_present", "false AS r_present"])
+    only_right = ", ".join([f"NULL AS {n}" for n in left] + right + [f"NULL AS {a}" for a in agrees]
+                           + ["false AS l_present", "true AS r_present"])
+    score = " + ".join(f"CAST({a} AS INTEGER)" for a in agrees) or "0"
+    lw = ", ".join([f"l_k{i}" for i in range(len(rule.left.key))] + ["l_sha", "l_line"])
+    rw = ", ".join([f"r_k{i}" for i in range(len(rule.left.key))] + ["r_sha", "r_line"])
+    return f"""
+CREATE OR REPLACE TEMP TABLE _rc_resolved AS
+WITH
+g AS (SELECT *, {score} AS score FROM _rc_j WHERE multi AND l_present AND r_present),
+s AS (SELECT *, max(score) OVER lw AS lbest, max(score) OVER rw AS rbest FROM g
+      WINDOW lw AS (PARTITION BY {lw}), rw AS (PARTITION BY {rw})),
+t AS (SELECT *, count(*) FILTER (WHERE score = lbest) OVER lw AS ln,
+             count(*) FILTER (WHERE score = rbest) OVER rw AS rn FROM s
+      WINDOW lw AS (PARTITION BY {lw}), rw AS (PARTITION BY {rw})),
+u AS (SELECT *, score = lbest AND score = rbest AND ln = 1 AND rn = 1 AS matched FROM t),
+v AS (SELECT *,
+        bool_or(matched) OVER lw AS l_matched, bool_or(ln > 1 OR (score = rbest AND rn > 1)) OVER lw AS l_tied,
+        bool_or(matched) OVER rw AS r_matched, bool_or(rn > 1 OR (score = lbest AND ln > 1)) OVER rw AS r_tied
+      FROM u WINDOW lw AS (PARTITION BY {lw}), rw AS (PARTITION BY {rw}))
+SELECT {everything}, CASE WHEN l_present AND r_present THEN 'match' WHEN l_present THEN 'left_orphan'
+    ELSE 'right_orphan' END AS outcome
+FROM _rc_j WHERE NOT (multi AND l_present AND r_present)
+UNION ALL
+SELECT {everything}, 'match' AS outcome FROM v WHERE matched
+UNION ALL
+SELECT {only_left}, CASE WHEN l_tied THEN 'left_ambiguous' ELSE 'left_orphan' END AS outcome FROM (
+    SELECT * FROM v WHERE NOT l_matched QUALIFY row_number() OVER (PARTITION BY {lw} ORDER BY {rw}) = 1)
+UNION ALL
+SELECT {only_right}, CASE WHEN r_tied THEN 'right_ambiguous' ELSE 'right_orphan' END AS outcome FROM (
+    SELECT * FROM v WHERE NOT r_matched QUALIFY row_number() OVER (PARTITION BY {rw} ORDER BY {lw}) = 1)"""
+
+
+def _key_sql(prefix: str, n_keys: int) -> str:
+    parts = ", ".join(f"coalesce(CAST({prefix}_k{i} AS VARCHAR), '')" for i in range(n_keys))
+    return f"CASE WHEN {prefix}_present THEN concat_ws('|', {parts}) END"
+
+
+def _lineage_sql(prefix: str) -> str:
+    return (f"CAST(CASE WHEN NOT {prefix}_present THEN '[]' WHEN {prefix}_lin IS NOT NULL THEN to_json({prefix}_lin) "
+            f"ELSE to_json([{{'file_sha256': {prefix}_sha, 'line_number': {prefix}_line}}]) END AS VARCHAR)")
+
+
+def _window_sql(window: Tolerance | None, date_column: str, day: str) -> tuple[str, str]:
+    """(in_window, last pending date) SQL for a pending window from the row's date: pending while
+    run_date < date + window, i.e. run_date <= the last pending date."""
+    if window is None:
+        return "false", "CAST(NULL AS DATE)"
+    last = (f"CAST(CAST({date_column} AS TIMESTAMP) + INTERVAL '{window.value} {_UNIT_INTERVAL[window.unit]}' "
+            f"- INTERVAL '1 MICROSECOND' AS DATE)")
+    return f"({day} <= {last})", last
+
+
+def _pair_findings_sql(rule: Rule, day: str) -> str:
+    """INSERT run_date's findings of a pair from _rc_resolved into _rc_findings."""
+    assert rule.right is not None and rule.left_orphan is not None and rule.right_orphan is not None
+    n_keys = len(rule.left.key)
+    common = (f"'{rule.pair}' AS pair, @code AS break_code, @status AS status, @business_date AS business_date, "
+              f"@municipality AS municipality_code, '{rule.left.source}' AS left_source, {_key_sql('l', n_keys)} "
+              f"AS left_key, '{rule.right.source}' AS right_source, {_key_sql('r', n_keys)} AS right_key, "
+              "@expected AS expected, @actual AS actual, CAST(@amount AS BIGINT) AS amount_at_risk_yen, "
+              f"@pending_until AS pending_until, {_lineage_sql('l')} AS left_lineage, "
+              f"{_lineage_sql('r')} AS right_lineage")
+    parts = []
+    all_agree = " AND ".join(f"agree_{i}" for i in range(len(rule.compare))) or "true"
+    for i, compare in enumerate(rule.compare):
+        yen = compare.tolerance is not None and compare.tolerance.unit == "yen"
+        amount = (f"abs(CAST(l_c{i} AS BIGINT) - CAST(r_c{i} AS BIGINT))" if yen
+                  else "greatest(abs(coalesce(l_a, 0)), abs(coalesce(r_a, 0)))")
+        select = _fill(common, code=f"'{compare.break_code}'", status="'break'", business_date="coalesce(l_d, r_d)",
+                               municipality="coalesce(l_m, r_m)", expected=f"CAST(l_c{i} AS VARCHAR)",
+                               actual=f"CAST(r_c{i} AS VARCHAR)", amount=f"coalesce({amount}, 0)",
+                               pending_until="CAST(NULL AS DATE)")
+        parts.append(f"SELECT {select} FROM bad WHERE NOT agree_{i}")
+    for prefix, orphan in (("l", rule.left_orphan), ("r", rule.right_orphan)):
+        in_window, last = _window_sql(orphan.window, f"{prefix}_d", day)
+        pending = f"({in_window} OR coalesce({prefix}_pw, false))"
+        value = f"CAST({prefix}_a AS VARCHAR)"
+        status = f"CASE WHEN {pending} THEN 'pending' ELSE 'break' END"
+        select = _fill(common, code=f"'{orphan.break_code}'", status=status,
+                               business_date=f"{prefix}_d", municipality=f"{prefix}_m",
+                               expected=value if prefix == "l" else "NULL", actual=value if prefix == "r" else "NULL",
+                               amount=f"abs(coalesce({prefix}_a, 0))",
+                               pending_until=f"CASE WHEN {in_window} THEN {last} END")
+        side = "left" if prefix == "l" else "right"
+        parts.append(f"SELECT {select} FROM _rc_resolved WHERE outcome = '{side}_orphan'")
+        select = _fill(common, code="'ambiguous_match'", status="'break'", business_date=f"{prefix}_d",
+                               municipality=f"{prefix}_m", expected=value if prefix == "l" else "NULL",
+                               actual=value if prefix == "r" else "NULL", amount=f"abs(coalesce({prefix}_a, 0))",
+                               pending_until="CAST(NULL AS DATE)")
+        parts.append(f"SELECT {select} FROM _rc_resolved WHERE outcome = '{side}_ambiguous'")
+    return (f"INSERT INTO _rc_findings WITH bad AS MATERIALIZED (SELECT * FROM _rc_resolved WHERE outcome = 'match' "
+            f"AND NOT ({all_agree})) " + "\nUNION ALL\n".join(parts))
+
+
+def _summary_sql(rule: Rule, rows_sql: str) -> str:
+    """INSERT the pair's rows of _rc_summary: rows_sql gives per municipality m: left_rows, right_rows,
+    matched_pairs, matched_amount_yen; the finding counts come from _rc_findings."""
+    return f"""
+INSERT INTO _rc_summary
+WITH counts AS ({rows_sql}),
+f AS (SELECT municipality_code AS m, count(*) FILTER (WHERE status = 'break') AS breaks,
+             coalesce(sum(amount_at_risk_yen) FILTER (WHERE status = 'break'), 0) AS break_amount_yen,
+             count(*) FILTER (WHERE status = 'pending') AS pending,
+             coalesce(sum(amount_at_risk_yen) FILTER (WHERE status = 'pending'), 0) AS pending_amount_yen
+      FROM _rc_findings WHERE pair = '{rule.pair}' GROUP BY ALL)
+SELECT '{rule.pair}' AS pair, coalesce(counts.m, f.m) AS municipality_code,
+    coalesce(left_rows, 0), coalesce(right_rows, 0), coalesce(matched_pairs, 0), coalesce(matched_amount_yen, 0),
+    coalesce(breaks, 0), coalesce(break_amount_yen, 0), coalesce(pending, 0), coalesce(pending_amount_yen, 0)
+FROM counts FULL OUTER JOIN f ON counts.m IS NOT DISTINCT FROM f.m"""
+
+
+_PAIR_COUNTS = """
+SELECT m, sum(left_rows) AS left_rows, sum(right_rows) AS right_rows, sum(matched_pairs) AS matched_pairs,
+    sum(matched_amount_yen) AS matched_amount_yen
+FROM (
+    SELECT l_m AS m, count(*) AS left_rows, 0 AS right_rows, 0 AS matched_pairs, 0 AS matched_amount_yen
+    FROM _rc_resolved WHERE l_present GROUP BY ALL
+    UNION ALL
+    SELECT r_m, 0, count(*), 0, 0 FROM _rc_resolved WHERE r_present GROUP BY ALL
+    UNION ALL
+    SELECT coalesce(l_m, r_m), 0, 0, count(*), coalesce(sum(l_a), 0) FROM _rc_resolved WHERE outcome = 'match'
+    GROUP BY ALL
+) GROUP BY m"""
+
+
+def _run_pair(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
+    con.execute(_join_sql(rule, day))
+    con.execute(_resolve_sql(rule))
+    con.execute(_pair_findings_sql(rule, day))
+    con.execute(_summary_sql(rule, _PAIR_COUNTS))
+    matched = con.execute("SELECT count(*) FROM _rc_resolved WHERE outcome = 'match'").fetchone()
+    return _outcome(con, rule, matched[0] if matched else 0)
+
+
+def _outcome(con: duckdb.DuckDBPyConnection, rule: Rule, matched: int) -> PairOutcome:
+    row = con.execute("SELECT count(*) FILTER (WHERE status = 'break'), count(*) FILTER (WHERE status = 'pending') "
+                      "FROM _rc_findings WHERE pair = ?", [rule.pair]).fetchone()
+    breaks, pending = row if row else (0, 0)
+    return PairOutcome(pair=rule.pair, kind=rule.kind, matched_pairs=matched, breaks=breaks, pending=pending)
+
+
+# --- checks -----------------------------------------------------------------------------------------------------
+def _relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
+    return {column[0] for column in con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
+
+
+def _check_findings_sql(rule: Rule, columns: set[str], day: str) -> str:
+    """INSERT a check's findings: every row of its relation in scope. Optional relation columns: break_code
+    (when the rule has no fixed `break`), expected, actual, pending_until, right_key, right_lineage."""
+    side = rule.left
+    keys = ", ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in side.key)
+    in_window, last = _window_sql(rule.window, side.date, day)
+    has = columns.__contains__
+    column_pending = f"(pending_until IS NOT NULL AND {day} <= pending_until)" if has("pending_until") else "false"
+    pending = f"({in_window} OR {column_pending} OR coalesce({side.pending_while or 'false'}, false))"
+    until = (f"greatest(CASE WHEN {in_window} THEN {last} END"
+             + (f", CASE WHEN {column_pending} THEN CAST(pending_until AS DATE) END)" if has("pending_until") else ")"))
+    code = f"'{rule.break_code}'" if rule.break_code else "break_code"
+    sha, line = side.lineage
+    right_source = f"'{rule.right_source}'" if rule.right_source else "CAST(NULL AS VARCHAR)"
+    return f"""
+INSERT INTO _rc_findings
+SELECT '{rule.pair}' AS pair, {code} AS break_code, CASE WHEN {pending} THEN 'pending' ELSE 'break' END AS status,
+    {side.date} AS business_date, {side.municipality} AS municipality_code, '{side.source}' AS left_source,
+    concat_ws('|', {keys}) AS left_key, {right_source} AS right_source,
+    {'CAST(right_key AS VARCHAR)' if has('right_key') else 'CAST(NULL AS VARCHAR)'} AS right_key,
+    {'CAST(expected AS VARCHAR)' if has('expected') else 'CAST(NULL AS VARCHAR)'} AS expected,
+    {'CAST(actual AS VARCHAR)' if has('actual') else 'CAST(NULL AS VARCHAR)'} AS actual,
+    CAST(abs(coalesce({side.amount}, 0)) AS BIGINT) AS amount_at_risk_yen,
+    CASE WHEN {pending} THEN {until} END AS pending_until,
+    CAST(to_json([{{'file_sha256': {sha}, 'line_number': {line}}}]) AS VARCHAR) AS left_lineage,
+    {'CAST(right_lineage AS VARCHAR)' if has('right_lineage') else "'[]'"} AS right_lineage
+FROM {side.relation} WHERE {side.date} <= {day}"""
+
+
+def _run_check(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
+    columns = _relation_columns(con, rule.left.relation)
+    con.execute(_check_findings_sql(rule, columns, day))
+    side = rule.left
+    rows = (f"SELECT {side.municipality} AS m, count(*) AS left_rows, 0 AS right_rows, 0 AS matched_pairs, "
+            f"0 AS matched_amount_yen FROM {side.relation} WHERE {side.date} <= {day} GROUP BY ALL")
+    con.execute(_summary_sql(rule, rows))
+    return _outcome(con, rule, 0)
+
+
+def compiled_sql(rule: Rule, run_date: date) -> dict[str, str]:
+    """The SQL the engine runs for a pair rule on run_date, by step (join, resolve, findings): for reading,
+    debugging and the tests that check exclusivity on `_rc_resolved`."""
+    day = _date_literal(run_date)
+    return {"join": _join_sql(rule, day), "resolve": _resolve_sql(rule), "findings": _pair_findings_sql(rule, day)}
+
+
+def _fill(template: str, **values: str) -> str:
+    """Put each value in place of its @name in template (the SQL holds braces, so no str.format)."""
+    for name in sorted(values, key=len, reverse=True):
+        template = template.replace(f"@{name}", values[name])
+    return template
