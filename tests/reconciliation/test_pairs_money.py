@@ -199,10 +199,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     build_marts(path, R11)
     con = duckdb.connect(str(path))
     runs = {day: _findings(con, day) for day in (R10, R11)}
+    lineage = dict(((code, side), text) for code, side, text in con.execute(
+        "select break_code, 'left', left_lineage from recon.findings where run_date = ? and pair = 'platform_balances' "
+        "union all select break_code, 'right', right_lineage from recon.findings where run_date = ? "
+        "and pair = 'platform_balances'", [R11, R11]).fetchall())
     _late_statements(con, bank)   # raw rows only: the side models are views, so no rebuild is needed
     runs[R12] = _findings(con, R12)
     con.close()
-    return {"runs": runs, "ids": ids, "refs": refs}
+    return {"runs": runs, "ids": ids, "refs": refs, "balance_lineage": lineage}
 
 
 def _findings(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, set[tuple]]:
@@ -265,6 +269,13 @@ def test_balances_drift_missing_and_unexpected(world: dict) -> None:
         ("balance_missing_in_platform", "break", key + "BALY0001", None, "500", None, 500, None),
         ("balance_unexpected_in_platform", "break", None, key + "BALZ0001", None, "200", 200, None),
     }
+
+
+def test_recomputed_side_has_no_lineage_and_the_platform_side_its_line(world: dict) -> None:
+    lineage = world["balance_lineage"]
+    assert lineage[("balance_missing_in_platform", "left")] == "[]"          # seisan's own balance: no source line
+    assert lineage[("balance_missing_in_platform", "right")] == "[]"         # no platform row
+    assert '"line_number"' in lineage[("balance_unexpected_in_platform", "right")]
 
 
 def test_expiries_both_ways(world: dict) -> None:

@@ -28,13 +28,20 @@ lots as (
     select event_id, file_sha256, line_number from {{ ref('stg_platform__ledger') }}
 ),
 
+ledger_days as (
+    -- the days whose platform ledger has arrived (the platform writes its expire events in the day's ledger)
+    select distinct business_date from {{ ref('stg_platform__ledger') }}
+),
+
 final as (
     select
         expiries.*,
+        ledger_days.business_date is null as awaiting_ledger,
         lots.file_sha256,
         lots.line_number,
     from expiries
     left join lots on expiries.lot_event_id = lots.event_id
+    left join ledger_days on expiries.expiry_date = ledger_days.business_date
 )
 
 select * from final
