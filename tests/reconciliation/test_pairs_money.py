@@ -120,7 +120,8 @@ def _balances_and_expiries(con: duckdb.DuckDBPyConnection, ledger: Ledger, ids: 
     The platform reports 3 June: X 700, Y 500 (agree); 4 June: X 710 (drift 10), Y missing, Z 200 (seisan has
     no Z). Expiries: W 100 granted 1 May, both expire it 21 May; V 200 (2 May): the platform expires only 150 on
     22 May; U 300 (3 May): the platform never expires it (23 May); T 400 (4 May): the platform expires it on 20
-    May, seisan on 24 May. Lots expired in May hold no platform balance row and are not compared."""
+    May, seisan on 24 May. Lots expired in May hold no platform balance row and are not compared. An expiry on a
+    day whose platform ledger has not arrived stays pending: S's 50 (B, SGM_D1) on 9 June."""
     ledger.grant(at(dt.date(2024, 6, 1), 3), D, "BALX0001", "SAP_BEN", 1000)
     ledger.grant(at(dt.date(2024, 6, 1), 3), D, "BALY0001", "SAP_BEN", 500)
     ledger.use(at(dt.date(2024, 6, 3), 10), D, "BALX0001", 300, "M00000001")
@@ -129,6 +130,11 @@ def _balances_and_expiries(con: duckdb.DuckDBPyConnection, ledger: Ledger, ids: 
     ledger.platform_expire(dt.date(2024, 5, 21), D, "EXPW0001", "SAP_BEN", ids["W"], 100)
     ledger.platform_expire(dt.date(2024, 5, 22), D, "EXPV0001", "SAP_BEN", ids["V"], 150)
     ledger.platform_expire(dt.date(2024, 5, 20), D, "EXPT0001", "SAP_BEN", ids["T"], 400)
+    # the platform's ledger of 23 and 24 May has arrived (an expire event can only be missing from a ledger that did)
+    for day in (23, 24):
+        ledger.grant(at(dt.date(2024, 5, day), 3), B, "DAYS0001", "SGM_BEN", 10)
+    # S (B, SGM_D1, days:1): 50 granted 8 June expire on 9 June, a day whose platform ledger never arrives here
+    ids["S"] = ledger.grant(at(dt.date(2024, 6, 8), 3), B, "EXPS0001", "SGM_D1", 50)
     reported = [(dt.date(2024, 6, 3), "BALX0001", 700), (dt.date(2024, 6, 3), "BALY0001", 500),
                 (dt.date(2024, 6, 4), "BALX0001", 710), (dt.date(2024, 6, 4), "BALZ0001", 200)]
     rawdb.insert(con, "platform_balances", [
@@ -286,6 +292,7 @@ def test_expiries_both_ways(world: dict) -> None:
         ("expiry_missing_in_platform", "break", f"{ids['U']}|2024-05-23", None, "300", None, 300, None),
         ("expiry_missing_in_platform", "break", f"{ids['T']}|2024-05-24", None, "400", None, 400, None),
         ("expiry_unexpected_in_platform", "break", None, f"{ids['T']}|2024-05-20", None, "400", 400, None),
+        ("expiry_missing_in_platform", "pending", f"{ids['S']}|2024-06-09", None, "50", None, 50, None),
     }
 
 
