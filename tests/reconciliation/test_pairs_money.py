@@ -93,7 +93,8 @@ def _conversions(con: duckdb.DuckDBPyConnection) -> None:
 
 def _acquirer(con: duckdb.DuckDBPyConnection, ledger: Ledger, refs: dict[str, str]) -> None:
     """Charges and ACQ1's settlement lines (fee 2.5 %). Deposits due 5 June: A 975 + 1,950 (paid 2,925), B 2,925
-    (paid 2,900); due 11 June: C 975 (its statement of 11 June comes late). Due 1 July (not yet due on any run
+    (paid 2,900); due 3 June: B 975, before B's first statement (4 June), so unknown and pending for good; due 11
+    June: C 975 (its statement of 11 June comes late). Due 1 July (not yet due on any run
     date): a line with no charge (P999, A), a line of 5,000 whose charge says 4,000 (C); and a charge of 400 in B
     that no line lists."""
     def charge(code: str, day: dt.date, amount: int, program: str, name: str) -> None:
@@ -106,11 +107,14 @@ def _acquirer(con: duckdb.DuckDBPyConnection, ledger: Ledger, refs: dict[str, st
     charge(C, dt.date(2024, 6, 6), 1000, "TSU_PRE", "c1")
     charge(C, dt.date(2024, 6, 3), 4000, "TSU_PRE", "c_amount")
     charge(B, dt.date(2024, 6, 3), 400, "SGM_PRE", "b_no_line")
+    charge(B, dt.date(2024, 6, 1), 1000, "SGM_PRE", "b_early")
     lines = [(refs["a1"], A, 1000, 25, dt.date(2024, 6, 5)), (refs["a2"], A, 2000, 50, dt.date(2024, 6, 5)),
              (refs["b1"], B, 3000, 75, dt.date(2024, 6, 5)), (refs["c1"], C, 1000, 25, dt.date(2024, 6, 11)),
-             ("P999", A, 100, 2, dt.date(2024, 7, 1)), (refs["c_amount"], C, 5000, 125, dt.date(2024, 7, 1))]
+             ("P999", A, 100, 2, dt.date(2024, 7, 1)), (refs["c_amount"], C, 5000, 125, dt.date(2024, 7, 1)),
+             (refs["b_early"], B, 1000, 25, dt.date(2024, 6, 3))]
+    charged = {refs["c1"]: dt.date(2024, 6, 6), refs["b_early"]: dt.date(2024, 6, 1)}
     rawdb.insert(con, "partner_settlement", [
-        {"payment_ref": ref, "charged_at": at(dt.date(2024, 6, 6) if ref == refs["c1"] else dt.date(2024, 6, 3), 9),
+        {"payment_ref": ref, "charged_at": at(charged.get(ref, dt.date(2024, 6, 3)), 9),
          "municipality_code": code, "amount": amount, "fee": fee, "net": amount - fee, "deposit_date": deposit,
          "partner_code": "ACQ1"} for ref, code, amount, fee, deposit in lines])
 
@@ -174,6 +178,7 @@ def _statements(con: duckdb.DuckDBPyConnection, bank: Bank) -> None:
     bank.statement(con, B, dt.date(2024, 6, 4), [("credit", 50000, "ｹﾝﾁﾖｳ", "ﾎｼﾞﾖｷﾝ")])
     bank.statement(con, B, dt.date(2024, 6, 5), [("credit", 1500, CARD, ""), ("credit", 2900, ACQ, "")])
     bank.statement(con, C, dt.date(2024, 6, 5), [("credit", 800, CARD, ""), ("credit", 800, CARD, "")])
+    bank.statement(con, D, dt.date(2024, 5, 31))   # D's statements are known from before May's payment window
     bank.statement(con, D, dt.date(2024, 6, 5), [("debit", 3000, "", "ﾃﾞﾝｷﾘﾖｳ")])
     for code in (A, B, C, D):
         bank.statement(con, code, R10)
@@ -260,12 +265,15 @@ def test_acquirer_lines_against_charges(world: dict) -> None:
 def test_acquirer_deposits_against_net_per_municipality_and_date(world: dict) -> None:
     mismatch = ("acquirer_net_mismatch", "break", f"ACQ1|{B}|2024-06-05", f"ACQ1|{B}|2024-06-05", "2925", "2900",
                 25, None)
+    before_first = ("acquirer_deposit_missing", "pending", f"ACQ1|{B}|2024-06-03", None, "975", None, 975, None)
     # C's 975 is due 11 June: not in scope on 10 June, pending on the 11th (its statement has not come), matched
-    # on the 12th; A's 2,925 matches; the lines due 1 July are not due on any run date
-    assert _of(world, R10, "acquirer_deposits") == {mismatch}
+    # on the 12th; A's 2,925 matches; the lines due 1 July are not due on any run date; B's 975 due before its
+    # first statement stays pending, its window long past
+    assert _of(world, R10, "acquirer_deposits") == {mismatch, before_first}
     assert _of(world, R11, "acquirer_deposits") == {
-        mismatch, ("acquirer_deposit_missing", "pending", f"ACQ1|{C}|2024-06-11", None, "975", None, 975, R11)}
-    assert _of(world, R12, "acquirer_deposits") == {mismatch}
+        mismatch, before_first,
+        ("acquirer_deposit_missing", "pending", f"ACQ1|{C}|2024-06-11", None, "975", None, 975, R11)}
+    assert _of(world, R12, "acquirer_deposits") == {mismatch, before_first}
 
 
 def test_balances_drift_missing_and_unexpected(world: dict) -> None:

@@ -2,7 +2,8 @@
 -- unknown: a statement rejected at ingestion (trailer or balance mismatch) or not delivered. Statements chain:
 -- each opening balance is the previous statement's closing balance, so a break in the chain between two loaded
 -- statements is a missing statement that moved money (kind `missing_statement`); the days after the latest
--- loaded statement are not known yet (kind `not_arrived`, open end). Matching does not call a deposit missing
+-- loaded statement are not known yet (kind `not_arrived`, open end), nor those before the first loaded one (kind
+-- `before_first`, open start: its predecessors may have been rejected). Matching does not call a deposit missing
 -- on such days (they stay pending): the redelivered statement is matched when it comes.
 with
 
@@ -61,6 +62,17 @@ final as (
         null as gap_to_date,
     from chained
     where next_period_from is null
+    union all
+    select
+        municipality_code,
+        bank_code,
+        branch_code,
+        account_number,
+        'before_first' as gap_kind,
+        null as gap_from_date,
+        cast(period_from - 1 as date) as gap_to_date,
+    from chained
+    where previous_period_to is null
 )
 
 select * from final

@@ -99,7 +99,7 @@ final as (
         break_code = 'partner_payment_missing' and exists (
             select 1 from gaps
             where gaps.municipality_code = findings.municipality_code
-                and gaps.gap_from_date <= findings.due_date
+                and (gaps.gap_from_date is null or gaps.gap_from_date <= findings.due_date)
                 and (gaps.gap_to_date is null or gaps.gap_to_date > findings.month_end_date)
         ) as awaiting_statement,
         owed_yen,
