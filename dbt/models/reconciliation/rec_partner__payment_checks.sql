@@ -96,11 +96,19 @@ final as (
         -- not due yet: pending through the due date (run dates up to and including the 10th)
         case when break_code = 'partner_payment_missing' then due_date end as pending_until,
         -- a statement of the payment window is missing or not arrived: the deposit may be in it
-        break_code = 'partner_payment_missing' and exists (
-            select 1 from gaps
-            where gaps.municipality_code = findings.municipality_code
-                and (gaps.gap_from_date is null or gaps.gap_from_date <= findings.due_date)
-                and (gaps.gap_to_date is null or gaps.gap_to_date > findings.month_end_date)
+        -- (an account with a loaded statement has gap rows before, between and after them; one with none has no
+        -- row at all: then nothing is known)
+        break_code = 'partner_payment_missing' and (
+            exists (
+                select 1 from gaps
+                where gaps.municipality_code = findings.municipality_code
+                    and (gaps.gap_from_date is null or gaps.gap_from_date <= findings.due_date)
+                    and (gaps.gap_to_date is null or gaps.gap_to_date > findings.month_end_date)
+            )
+            or not exists (
+                select 1 from gaps
+                where gaps.municipality_code = findings.municipality_code
+            )
         ) as awaiting_statement,
         owed_yen,
         paid_yen,
