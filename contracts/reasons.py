@@ -117,6 +117,26 @@ class BreakCode(StrEnum):
     GRANT_WITHOUT_CONVERSION = "grant_without_conversion"  # a platform conversion grant with no applied conversion
     RESIDENT_MISMATCH = "resident_mismatch"                # matched pair, MyKey IDs differ
     MUNICIPALITY_MISMATCH = "municipality_mismatch"        # matched pair, municipality codes differ
+    # --- money pairs (helper "money"): partners, acquirer, balances, expiries ----------------------------------
+    PARTNER_PAYMENT_MISSING = "partner_payment_missing"    # a month's receivable not paid by its due date (10th)
+    PARTNER_OVERPAYMENT = "partner_overpayment"            # paid more than owed in one transfer, or nothing was owed
+    ACQUIRER_LINE_MISSING_CHARGE = "acquirer_line_missing_charge"  # an acquirer settlement line, no platform charge
+    CHARGE_MISSING_IN_ACQUIRER = "charge_missing_in_acquirer"      # a platform charge, no acquirer settlement line
+    ACQUIRER_AMOUNT_MISMATCH = "acquirer_amount_mismatch"  # settlement line amount != its charge's amount
+    ACQUIRER_DEPOSIT_MISSING = "acquirer_deposit_missing"  # settlement lines due on a date, no acquirer deposit
+    ACQUIRER_DEPOSIT_UNEXPECTED = "acquirer_deposit_unexpected"    # an acquirer deposit no settlement line is due for
+    BALANCE_MISSING_IN_PLATFORM = "balance_missing_in_platform"    # seisan holds a balance the platform does not list
+    BALANCE_UNEXPECTED_IN_PLATFORM = "balance_unexpected_in_platform"  # the platform lists a balance seisan lacks
+    EXPIRY_MISSING_IN_PLATFORM = "expiry_missing_in_platform"      # seisan expired a lot's points, the platform not
+    EXPIRY_UNEXPECTED_IN_PLATFORM = "expiry_unexpected_in_platform"  # the platform expired what seisan did not
+    EXPIRY_AMOUNT_MISMATCH = "expiry_amount_mismatch"      # both expired the lot that day, amounts differ
+    # --- control breaks (check rules; ControlFlag rows of marts.fct_control_flags keep their names) ------------
+    MUNICIPALITY_UNKNOWN = "municipality_unknown"          # a ledger row names a municipality no master in force has
+    MERCHANT_UNKNOWN = "merchant_unknown"                  # likewise a merchant (its use is held)
+    PROGRAM_UNKNOWN = "program_unknown"                    # likewise a programme
+    PARTNER_UNKNOWN = "partner_unknown"                    # likewise a partner
+    CANCEL_EXCEEDS_USE = "cancel_exceeds_use"              # a cancel beyond what its use still holds
+    CANCEL_MERCHANT_MISMATCH = "cancel_merchant_mismatch"  # a cancel naming another merchant than its use's, or none
 
 
 class BreakResolution(StrEnum):

@@ -331,7 +331,9 @@ def _key_sql(prefix: str, n_keys: int) -> str:
 
 
 def _lineage_sql(prefix: str) -> str:
+    # a row recomputed by seisan (a balance, an expiry) has no source line: NULL lineage columns give '[]'
     return (f"CAST(CASE WHEN NOT {prefix}_present THEN '[]' WHEN {prefix}_lin IS NOT NULL THEN to_json({prefix}_lin) "
+            f"WHEN {prefix}_sha IS NULL THEN '[]' "
             f"ELSE to_json([{{'file_sha256': {prefix}_sha, 'line_number': {prefix}_line}}]) END AS VARCHAR)")
 
 
@@ -468,7 +470,8 @@ SELECT '{rule.pair}' AS pair, {code} AS break_code, CASE WHEN {pending} THEN 'pe
     {'CAST(actual AS VARCHAR)' if has('actual') else 'CAST(NULL AS VARCHAR)'} AS actual,
     CAST(abs(coalesce({side.amount}, 0)) AS BIGINT) AS amount_at_risk_yen,
     CASE WHEN {pending} THEN {until} END AS pending_until,
-    CAST(to_json([{{'file_sha256': {sha}, 'line_number': {line}}}]) AS VARCHAR) AS left_lineage,
+    CASE WHEN {sha} IS NULL THEN '[]'
+        ELSE CAST(to_json([{{'file_sha256': {sha}, 'line_number': {line}}}]) AS VARCHAR) END AS left_lineage,
     {'CAST(right_lineage AS VARCHAR)' if has('right_lineage') else "'[]'"} AS right_lineage
 FROM {side.relation} WHERE {when} <= {day}"""
 

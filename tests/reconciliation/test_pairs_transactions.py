@@ -98,8 +98,11 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _findings(path: Path, run_date: dt.date) -> list[tuple]:
     with duckdb.connect(str(path)) as con:
         run_matching(con, run_date)
+        # only the transaction pairs: this world has no masters, so the control checks of other rules fire too
         return con.execute("SELECT pair, break_code, status, left_key, right_key, expected, actual, amount_at_risk_yen "
-                           "FROM recon.findings WHERE run_date = ? ORDER BY ALL", [run_date]).fetchall()
+                           "FROM recon.findings WHERE run_date = ? AND pair IN ('terminal_platform_transactions', "
+                           "'terminal_seq_continuity', 'online_sales_platform', 'conversion_grants') ORDER BY ALL",
+                           [run_date]).fetchall()
 
 
 @pytest.mark.slow

@@ -45,11 +45,12 @@ class WorldSpec:
     days: int = DAYS
     extra_days: int = EXTRA_DAYS
     marts: str = "first"
+    start: dt.date = START
 
     @property
     def name(self) -> str:
         return (f"{self.faults}-s{self.seed}-m{self.municipalities}-r{self.residents}-d{self.days}+{self.extra_days}"
-                f"-{self.marts}")
+                f"-{self.marts}" + ("" if self.start == START else f"-{self.start:%Y%m%d}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +123,7 @@ def run_world(spec: WorldSpec, cache_dir: Path) -> World:
     """Simulate and run the world of spec under cache_dir/<spec.name> (once: a finished world is reused)."""
     root = cache_dir / spec.name
     done = root / "done.json"
-    start = START
+    start = spec.start
     dates = tuple(start + dt.timedelta(days=i) for i in range(spec.days + spec.extra_days))
     if not done.exists():
         root.mkdir(parents=True, exist_ok=True)
