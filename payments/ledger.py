@@ -65,10 +65,15 @@ def record_event(con: duckdb.DuckDBPyConnection, payout_id: str, from_state: str
                                                                                   ensure_ascii=False)])
 
 
+def _has_entered(con: duckdb.DuckDBPyConnection, payout_id: str, state: str) -> bool:
+    return con.execute("select count(*) from payments.payout_events where payout_id = ? and to_state = ?",
+                       [payout_id, state]).fetchone()[0] > 0
+
+
 def _transition(con: duckdb.DuckDBPyConnection, payout_ids: Iterable[str], to_state: str, actor: str,
                 now: dt.datetime, detail: Mapping[str, object]) -> TransitionResult:
-    """Move payouts to `to_state` inside the caller's transaction; already there → counted, not repeated;
-    any other state → IllegalTransition (the caller rolls back, nothing of the group moves)."""
+    """Move payouts to `to_state` inside the caller's transaction; already there or past it (its event exists)
+    → counted, not repeated; any other state → IllegalTransition (the caller rolls back, nothing moves)."""
     moved = already = 0
     allowed = ALLOWED_FROM[to_state]
     for payout_id in payout_ids:
@@ -76,8 +81,8 @@ def _transition(con: duckdb.DuckDBPyConnection, payout_ids: Iterable[str], to_st
         if row is None:
             raise IllegalTransition(f"payout {payout_id} does not exist, so it cannot become {to_state}")
         state = row[0]
-        if state == to_state:
-            already += 1
+        if state == to_state or _has_entered(con, payout_id, to_state):
+            already += 1     # done before (a rerun), possibly moved on since: nothing to repeat
             continue
         if state not in allowed:
             raise IllegalTransition(f"payout {payout_id} is {state} and cannot become {to_state} "
