@@ -21,8 +21,6 @@ from dataclasses import dataclass
 
 import duckdb
 
-from payments.schema import ensure_schema
-
 LIVE_STATES = ("pending", "batched", "issued", "confirmed")
 
 
@@ -90,6 +88,6 @@ order by all
 
 def positions(con: duckdb.DuckDBPyConnection, run_date: dt.date, *,
               municipality: str | None = None) -> list[Position]:
-    ensure_schema(con)
+    """Every merchant's position on run_date (the payments tables must exist: payments.schema.ensure_schema)."""
     return [Position(r[0], r[1], *(int(v) for v in r[2:]))
             for r in con.execute(_POSITIONS_SQL, {"d": run_date, "m": municipality}).fetchall()]

@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from seisan.cli_payments_plan import payments_subcommands
 from seisan.config import ConfigError, Settings, load_settings
 from seisan.home_lock import HomeBusy, hold_home
 
@@ -201,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query", help="one read-only SQL query")
     sql.add_argument("--limit", type=_positive_int, default=200, help="rows to print at most (default 200)")
     sql.set_defaults(handler=cmd_sql)
+    payments_subcommands(commands)
     return parser
 
 
