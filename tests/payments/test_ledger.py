@@ -153,3 +153,23 @@ def test_return_is_requeued_once_after_the_account_is_corrected() -> None:
     by_merchant = {p.merchant_id: p for p in positions(con, thu)}
     assert (by_merchant[M1].transferred_yen, by_merchant[M1].carried_yen) == (10_000, 0)
     assert all(p.balanced for p in by_merchant.values())
+
+
+def test_daily_payments_step_confirms_then_plans() -> None:
+    import json
+
+    from payments.daily import run_payments_day
+
+    con, batch = _world()
+    _issue(con, batch)
+    bank = BankLines(con)
+    bank.add(MON, "debit", 50_000, "ｿｳｺﾞｳﾌﾘｺﾐ")
+    bank.add(MON, "debit", 1_320, "ﾌﾘｺﾐﾃｽｳﾘﾖｳ")
+    set_items(con, [Item(M1, FRI, FRI, 10_000), Item(M2, FRI, FRI, 40_000), Item(M1, MON, MON, 2_000)])
+    open_gate(con, MON)
+    summary = run_payments_day(con, MON, now=NOW)
+    json.dumps(summary)
+    assert summary["bank"]["payouts_confirmed"] == 2
+    (muni,) = summary["municipalities"]
+    assert (muni["statements_frozen"], muni["payouts"], muni["total_transfer_yen"]) == (1, 1, 2_000)
+    assert run_payments_day(con, MON, now=NOW)["bank"]["payouts_confirmed"] == 0
