@@ -158,12 +158,12 @@ where business_date <= ?
 order by file_sha256, line_number
 """
 
+# batches with a payout still issued; the expected withdrawal is the file's whole total and fees, as planned
 _ISSUED_BATCHES_SQL = """
 select b.batch_id, b.payer_bank_code, b.payer_branch_code, b.payer_account_number, b.transfer_date,
-       sum(p.transfer_yen)::bigint, sum(p.fee_yen)::bigint
-from payments.batches b join payments.payouts p using (batch_id)
-where p.state = 'issued'
-group by all
+       b.total_transfer_yen, b.total_fee_yen
+from payments.batches b
+where exists (select 1 from payments.payouts p where p.batch_id = b.batch_id and p.state = 'issued')
 order by b.batch_id
 """
 
