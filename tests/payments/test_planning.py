@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from payments_world import (
     MUNI,
     NOW,
@@ -174,3 +176,23 @@ def test_one_batch_per_municipality_and_another_municipality_is_apart() -> None:
     results = {r.municipality_code: r for r in plan_day(con, FRI, now=NOW)}
     assert _paid(results[MUNI]) == [(M1, 1_000, 550, 1_000)]
     assert results[MUNI2].batch is None and not results[MUNI2].gate_open
+
+
+def _brute_force_payee(balance: int, bands) -> tuple[int, int] | None:
+    for transfer in range(balance, 0, -1):
+        fee = next(b.fee_yen for b in bands if b.holds(transfer))
+        if transfer + fee <= balance:
+            return transfer, fee
+    return None
+
+
+@given(balance=st.integers(min_value=1, max_value=60_000), boundary=st.sampled_from([30_000, 50_000]),
+       low=st.integers(min_value=0, max_value=800), high=st.integers(min_value=0, max_value=800))
+@settings(max_examples=300, deadline=None)
+def test_payee_split_is_the_largest_transfer_that_fits(balance: int, boundary: int, low: int, high: int) -> None:
+    """Against brute force, for a two-band schedule (30,000 or 50,000 boundary, fees.md §1) with any fees (a
+    flat fee, or even a cheaper upper band)."""
+    from payments.planning import FeeBand, split_for_payee
+
+    bands = [FeeBand("other_bank", 0, boundary - 1, low), FeeBand("other_bank", boundary, None, high)]
+    assert split_for_payee(balance, bands, "other_bank") == _brute_force_payee(balance, bands)
