@@ -179,11 +179,11 @@ def _bank_lines(con: duckdb.DuckDBPyConnection, run_date: dt.date) -> list[tuple
 def _check(con: duckdb.DuckDBPyConnection, run_date: dt.date, code: PayoutCheck, *, batch_id: str | None = None,
            payout_id: str | None = None, expected: int | None = None, actual: int | None = None,
            line: tuple | None = None, detail: str = "") -> None:
-    """One bank_checks row; its id is derived from what it is about, so a rerun replaces, never repeats."""
+    """One bank_checks row; its id is derived from what it is about, so a rerun (or a later day seeing the same
+    line) keeps the first row and never repeats it."""
     sha, number = (line[8], line[9]) if line else (None, None)
     check_id = "BC-" + short_hash(code, batch_id, payout_id, sha, number)
-    con.execute("delete from payments.bank_checks where check_id = ?", [check_id])
-    con.execute("insert into payments.bank_checks values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    con.execute("insert into payments.bank_checks values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
                 [check_id, run_date, batch_id, payout_id, str(code), expected, actual, sha, number, detail])
 
 
@@ -236,6 +236,9 @@ def _confirm_batches(con: duckdb.DuckDBPyConnection, run_date: dt.date, now: dt.
             continue
         line = withdrawals[0]
         used.add((line[8], line[9]))
+        # a statement that came late: the withdrawal reported missing on an earlier day is there after all
+        con.execute("delete from payments.bank_checks where batch_id = ? and check_code = ?",
+                    [batch_id, str(PayoutCheck.BATCH_WITHDRAWAL_MISSING)])
         _check(con, run_date, PayoutCheck.BATCH_CONFIRMED, batch_id=batch_id, expected=total_yen, actual=line[5],
                line=line, detail="total withdrawn on the transfer date")
         moved = _transition(con, batch_payout_ids_in_state(con, batch_id, "issued"), "confirmed", SYSTEM_ACTOR, now,

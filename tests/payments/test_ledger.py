@@ -109,13 +109,21 @@ def test_fee_over_schedule_and_unknown_return_are_reported() -> None:
     assert _states(con) == {M1: "confirmed", M2: "confirmed"}
 
 
-def test_wrong_total_leaves_the_batch_issued_and_says_so() -> None:
+def test_wrong_total_leaves_the_batch_issued_until_a_late_statement_confirms_it() -> None:
     con, batch = _world()
     _issue(con, batch)
     BankLines(con).add(MON, "debit", 49_999, "ｿｳｺﾞｳﾌﾘｺﾐ")
     result = confirm_from_bank(con, MON, NOW)
     assert result.problems == (f"{PayoutCheck.BATCH_WITHDRAWAL_MISSING}: {batch.batch_id}",)
     assert _states(con) == {M1: "issued", M2: "issued"}
+    # a corrected statement for Monday arrives on Tuesday: confirmed, and the missing finding is gone
+    bank = BankLines(con, count=10)
+    bank.add(MON, "debit", 50_000, "ｿｳｺﾞｳﾌﾘｺﾐ", business_date=TUE)
+    bank.add(MON, "debit", 1_320, "ﾌﾘｺﾐﾃｽｳﾘﾖｳ", business_date=TUE)
+    assert confirm_from_bank(con, TUE, NOW).problems == ()
+    assert _states(con) == {M1: "confirmed", M2: "confirmed"}
+    assert {r[0] for r in con.execute("select check_code from payments.bank_checks").fetchall()} == {
+        PayoutCheck.BATCH_CONFIRMED, PayoutCheck.FEES_MATCH}
 
 
 def test_return_is_requeued_once_after_the_account_is_corrected() -> None:
