@@ -156,3 +156,29 @@ class GateReason(StrEnum):
     FAILED_EXPECTATION = "failed_expectation"              # an error-severity data-quality check failed
     MISSING_SOURCE = "missing_source"                      # an expected file for the day did not arrive
     UNRESOLVED_HOLD = "unresolved_hold"                    # settlement items held (unknown/undesignated/inactive)
+
+
+class PayoutCheck(StrEnum):
+    """What confirming payouts against the paying account's bank statement found (payments.bank_checks
+    `check_code`, payments.ledger.confirm_from_bank). The *_mismatch / *_over / *_unknown / *_missing codes are
+    problems for an officer; the others record a match."""
+
+    BATCH_CONFIRMED = "batch_confirmed"                    # 総合振込 withdrawal of the batch total on its date
+    BATCH_WITHDRAWAL_MISSING = "batch_withdrawal_missing"  # statement of the transfer date has no such withdrawal
+    FEES_MATCH = "fees_match"                              # ﾌﾘｺﾐﾃｽｳﾘﾖｳ withdrawal = the schedule's fees
+    FEES_OVER_SCHEDULE = "fees_over_schedule"              # the bank charged more than the fee schedule
+    FEES_UNDER_SCHEDULE = "fees_under_schedule"            # the bank charged less than the fee schedule
+    FEES_WITHDRAWAL_MISSING = "fees_withdrawal_missing"    # no fee withdrawal for a confirmed batch
+    PAYOUT_RETURNED = "payout_returned"                    # 振込不能 deposit with EDI = an issued payout's id
+    RETURN_AMOUNT_MISMATCH = "return_amount_mismatch"      # 振込不能 deposit amount != the payout's transfer
+    RETURN_UNKNOWN_PAYOUT = "return_unknown_payout"        # 振込不能 deposit whose EDI names no issued payout
+
+
+class CarryReason(StrEnum):
+    """Why payout planning carried a merchant's balance forward instead of paying it (payments.planning)."""
+
+    BELOW_MINIMUM = "below_minimum"                        # 0 < balance < the municipality's min_payout_yen
+    NOT_POSITIVE = "not_positive"                          # net owed is zero or negative (owed back): never sent
+    ACCOUNT_UNCHANGED_AFTER_RETURN = "account_unchanged_after_return"  # a 振込不能 return, account not corrected
+    NO_ACCOUNT_IN_FORCE = "no_account_in_force"            # no merchants master row in force on the date
+    FEE_EXCEEDS_AMOUNT = "fee_exceeds_amount"              # payee bears the fee and it leaves nothing to send

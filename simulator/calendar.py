@@ -1,36 +1,8 @@
-"""Bank business days (銀行営業日) for the simulated bank statements and acquirer deposit dates.
-
-A bank business day is a weekday that is not a national holiday (jpholiday) and not one of the banks'
-year-end holidays (31 December to 3 January). Written here because jpholiday knows national holidays only.
-This module never reads the clock.
-"""
+"""Bank business days for the simulated bank statements and acquirer deposit dates: the rule lives in
+contracts.bank_calendar (one owner, shared with payout planning); this module only re-exports it."""
 
 from __future__ import annotations
 
-import datetime as dt
+from contracts.bank_calendar import add_bank_days, bank_day_on_or_before, is_bank_business_day
 
-import jpholiday
-
-
-def is_bank_business_day(day: dt.date) -> bool:
-    if day.weekday() >= 5:
-        return False
-    if (day.month, day.day) in ((12, 31), (1, 1), (1, 2), (1, 3)):
-        return False
-    return not jpholiday.is_holiday(day)
-
-
-def add_bank_days(day: dt.date, count: int) -> dt.date:
-    """The `count`-th bank business day after `day` (count >= 1)."""
-    current = day
-    while count > 0:
-        current += dt.timedelta(days=1)
-        if is_bank_business_day(current):
-            count -= 1
-    return current
-
-
-def bank_day_on_or_before(day: dt.date) -> dt.date:
-    while not is_bank_business_day(day):
-        day -= dt.timedelta(days=1)
-    return day
+__all__ = ["add_bank_days", "bank_day_on_or_before", "is_bank_business_day"]
