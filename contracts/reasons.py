@@ -127,3 +127,18 @@ class GateReason(StrEnum):
     FAILED_EXPECTATION = "failed_expectation"              # an error-severity data-quality check failed
     MISSING_SOURCE = "missing_source"                      # an expected file for the day did not arrive
     UNRESOLVED_HOLD = "unresolved_hold"                    # settlement items held (unknown/undesignated/inactive)
+
+
+class PaymentRefusal(StrEnum):
+    """Why a payment file is refused by `seisan payments approve | verify | export` (payments.signing). Each
+    refusal is shown as one sentence; docs/formats.md lists each with an example. Append; never rename."""
+
+    FILE_TAMPERED = "payment_file_tampered"                # the bytes' SHA-256 is not the manifest's
+    FILE_UNREADABLE = "payment_file_unreadable"            # the independent reader rejects the Zengin file
+    MANIFEST_MISMATCH = "payment_manifest_mismatch"        # count, total, payout ids or file name differ
+    SIGNATURE_MISSING = "payment_signature_missing"        # no preparer's, or no approver's (second) signature
+    SIGNATURE_INVALID = "payment_signature_invalid"        # a signature does not verify over the manifest
+    SAME_OFFICER = "payment_same_officer"                  # the approver is the preparer: four eyes need two
+    KEY_UNREGISTERED = "payment_key_unregistered"          # signer not in the registry, or not with that key
+    WRONG_ROLE = "payment_wrong_role"                      # signer registered without the preparer/approver role
+    ALREADY_APPROVED = "payment_already_approved"          # another officer approved the file already
