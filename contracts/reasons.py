@@ -136,6 +136,7 @@ class PaymentRefusal(StrEnum):
     FILE_TAMPERED = "payment_file_tampered"                # the bytes' SHA-256 is not the manifest's
     FILE_UNREADABLE = "payment_file_unreadable"            # the independent reader rejects the Zengin file
     MANIFEST_MISMATCH = "payment_manifest_mismatch"        # count, total, payout ids or file name differ
+    MANIFEST_MISSING = "payment_manifest_missing"          # no manifest beside the file, or not a manifest
     SIGNATURE_MISSING = "payment_signature_missing"        # no preparer's, or no approver's (second) signature
     SIGNATURE_INVALID = "payment_signature_invalid"        # a signature does not verify over the manifest
     SAME_OFFICER = "payment_same_officer"                  # the approver is the preparer: four eyes need two

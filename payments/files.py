@@ -35,6 +35,8 @@ PAYOUT_ID_RE = re.compile(r"[A-Z0-9-]{1,20}")
 # Batch ids and municipality codes become part of a file name: no separators, no dots, bounded.
 BATCH_ID_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
 MUNICIPALITY_CODE_RE = re.compile(r"[0-9]{6}")
+# 12 digits, plain or grouped 4-4-4, whatever the check digit: the shape FORMATS.md treats as a My Number.
+TWELVE_DIGITS_RE = re.compile(r"[0-9]{4}(-?)[0-9]{4}\1[0-9]{4}")
 TRANSFER_KIND_TELEGRAPHIC = 7  # 振込指定区分 7 (電信): what banks apply anyway (zengin.md §2.4)
 
 
@@ -88,7 +90,7 @@ def check_payout_id(payout_id: str) -> None:
     value of 12 digits is treated as a My Number, so a bank file must never carry one)."""
     if not PAYOUT_ID_RE.fullmatch(payout_id):
         raise PaymentFileError(f"payout id {payout_id!r} is not 1 to 20 of A-Z, 0-9 and '-'")
-    if looks_like_my_number(payout_id) or re.fullmatch(r"[0-9]{12}", payout_id.replace("-", "")):
+    if looks_like_my_number(payout_id) or TWELVE_DIGITS_RE.fullmatch(payout_id):
         raise PaymentFileError(f"payout id of {len(payout_id)} characters is 12 digits; a bank file never carries"
                                " 12 digits in EDI (they read as a My Number)")
 
@@ -202,15 +204,20 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
-    """A manifest from disk; ValueError with a sentence when it is missing or not a JSON object."""
+    """A manifest from disk; ValueError with a sentence when it is missing, not a manifest, or not byte for byte
+    the form `manifest_bytes` writes."""
     try:
-        value = json.loads(path.read_bytes().decode("utf-8"))
+        raw = path.read_bytes()
+        value = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ValueError(f"there is no manifest {path.name} beside the file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"the manifest {path.name} is not valid JSON ({error})") from None
     if not isinstance(value, dict) or value.get("format") != MANIFEST_FORMAT:
         raise ValueError(f"the manifest {path.name} is not a {MANIFEST_FORMAT} manifest")
+    if manifest_bytes(value) != raw:
+        # seisan writes one spelling only; any other (even whitespace) means someone edited it by hand
+        raise ValueError(f"the manifest {path.name} is not in the form seisan writes; it was edited by hand")
     return value
 
 

@@ -25,6 +25,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "ingest": {"max_file_bytes": 256 * 1024 * 1024, "max_records": 2_000_000, "settle_seconds": 5},
     "demo": {"start": "2026-11-02", "days": 7, "municipalities": 3, "residents": 2500, "seed": 20261126,
              "faults": "typical"},
+    "officer": {"id": "", "key_dir": ""},
+    "payments": {"officers_file": "", "export_dir": ""},
 }
 
 
@@ -52,7 +54,11 @@ class Settings:
     airflow_home: embedded Airflow metadata and logs; out_dir: outputs per business date;
     max_file_bytes / max_records: ingestion limits; settle_seconds: a file modified less than this long
     before an ingest is left for the next run (the delivery rule, docs/formats.md); demo: the demo world;
-    lock_wait_seconds: how long a command waits for another one to release the home (SEISAN_LOCK_WAIT_SECONDS).
+    lock_wait_seconds: how long a command waits for another one to release the home (SEISAN_LOCK_WAIT_SECONDS);
+    officer_id: `[officer] id`, who runs officer commands (`--officer` overrides); officer_key_dir: where officers'
+    private keys live (`[officer] key_dir`, default $XDG_CONFIG_HOME/seisan/officer-keys, never in the repository);
+    officers_file: the officer registry (`[payments] officers_file`, default <home>/officers.toml);
+    payments_export_dir: the bank hand-over folder of `seisan payments export` (default <home>/bank-outbox).
     """
 
     home: Path
@@ -66,6 +72,10 @@ class Settings:
     demo: DemoSettings
     settle_seconds: int = 5
     lock_wait_seconds: float = DEFAULT_WAIT_SECONDS
+    officer_id: str = ""
+    officer_key_dir: Path = Path("~/.config/seisan/officer-keys")
+    officers_file: Path = Path("officers.toml")
+    payments_export_dir: Path = Path("bank-outbox")
 
 
 def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -126,6 +136,15 @@ def _non_negative(name: str, value: Any) -> int:
     return value
 
 
+def _officer_key_dir(configured: str, env: Mapping[str, str]) -> Path:
+    """`[officer] key_dir`, else the user's config folder: private keys never live under SEISAN_HOME or the
+    repository (payments.officers refuses a key folder inside a git work tree)."""
+    if configured:
+        return Path(configured).expanduser().resolve()
+    config_home = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config").expanduser()
+    return (config_home / "seisan" / "officer-keys").resolve()
+
+
 def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the configuration file (SEISAN_CONFIG, else ./seisan.toml, else the repository's) and the
     environment, and resolve every path to an absolute one."""
@@ -164,4 +183,10 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
                           seed=int(demo["seed"]), faults=str(demo["faults"])),
         settle_seconds=_non_negative("ingest.settle_seconds", values["ingest"]["settle_seconds"]),
         lock_wait_seconds=_lock_wait_seconds(env),
+        officer_id=str(values["officer"]["id"]).strip(),
+        officer_key_dir=_officer_key_dir(str(values["officer"]["key_dir"]), env),
+        officers_file=(Path(values["payments"]["officers_file"]).expanduser().resolve()
+                       if values["payments"]["officers_file"] else home / "officers.toml"),
+        payments_export_dir=(Path(values["payments"]["export_dir"]).expanduser().resolve()
+                             if values["payments"]["export_dir"] else home / "bank-outbox"),
     )

@@ -1,0 +1,189 @@
+"""Payment files from the configuration's point of view: which folders, registry, keys and officer to use, and
+the two parts that belong to helper payledger's room (batch planning and the ledger's `mark_issued`), wired by
+one import each (`PLANNER`, `LEDGER_MARK_ISSUED`).
+
+Used by the `seisan payments …` commands (seisan/cli_payments_file.py) and by the DAG `payments_approval`
+(dags/payments_approval.py). The work itself is payments.file_steps'; this module only resolves and wires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from payments.file_steps import (
+    ExportResult,
+    PreparedFile,
+    approve_file,
+    export_files,
+    payment_files,
+    prepare_batches,
+    read_exports,
+    verify_file,
+)
+from payments.files import manifest_name_for, read_manifest
+from payments.model import PaymentBatch
+from payments.officers import Registry, load_private_key, load_registry
+from payments.signing import Verification
+from seisan.config import ConfigError, Settings
+
+# payledger's planning: plan_batches(con, business_date) -> list[PaymentBatch] (the batches the gate lets pay).
+PLANNER = ("payments.planning", "plan_batches")
+# payledger's ledger: mark_issued(con, batch_id, *, at, actor) moves the batch's payouts batched -> issued;
+# must be idempotent (export calls it again for files handed over before, to heal a kill in between).
+LEDGER_MARK_ISSUED = ("payments.ledger", "mark_issued")
+SUMMARY_PAYOUTS_SHOWN = 20  # the approval summary lists at most this many payouts (then "… and N more")
+
+
+def payments_dir(settings: Settings, business_date: dt.date) -> Path:
+    """out/<D>/payments: where the day's payment files and manifests are written."""
+    return settings.out_dir / business_date.isoformat() / "payments"
+
+
+def officer_of(settings: Settings, officer: str | None) -> str:
+    """`--officer`, else `[officer] id`; ConfigError when neither names one."""
+    chosen = (officer or settings.officer_id or "").strip()
+    if not chosen:
+        raise ConfigError("no officer given: pass --officer ID or set [officer] id in seisan.toml")
+    return chosen
+
+
+def registry_of(settings: Settings) -> Registry:
+    return load_registry(settings.officers_file)
+
+
+def key_of(settings: Settings, officer_id: str, key_dir: Path | None = None):
+    return load_private_key(key_dir or settings.officer_key_dir, officer_id)
+
+
+def _imported(where: tuple[str, str]) -> Callable[..., Any] | None:
+    module_name, function_name = where
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            return None  # payledger's part is not merged yet
+        raise
+    return getattr(module, function_name, None)
+
+
+def plan_batches(con: Any, business_date: dt.date) -> list[PaymentBatch]:
+    """payledger's planning, imported when asked (the only place prepare gets batches from)."""
+    planner = _imported(PLANNER)
+    if planner is None:
+        raise FileNotFoundError(f"payout planning ({'.'.join(PLANNER)}) is not installed; nothing to prepare")
+    return list(planner(con, business_date))
+
+
+def prepare_payment_files(settings: Settings, business_date: dt.date, officer_id: str, *,
+                          municipality_code: str | None = None, key_dir: Path | None = None,
+                          batches: Sequence[PaymentBatch] | None = None) -> list[PreparedFile]:
+    """Plan (unless `batches` are given) and prepare the day's payment files, signed by `officer_id`."""
+    registry = registry_of(settings)
+    private_key = key_of(settings, officer_id, key_dir)
+    if batches is None:
+        import duckdb
+
+        with duckdb.connect(str(settings.warehouse)) as con:
+            batches = plan_batches(con, business_date)
+    chosen = [b for b in batches if municipality_code in (None, b.municipality_code)]
+    return prepare_batches(chosen, payments_dir(settings, business_date), officer_id, private_key, registry)
+
+
+def approve_payment_file(settings: Settings, path: Path, officer_id: str, key_dir: Path | None = None) -> bool:
+    return approve_file(path, officer_id, key_of(settings, officer_id, key_dir), registry_of(settings))
+
+
+def verify_payment_file(settings: Settings, path: Path) -> Verification:
+    return verify_file(path, registry_of(settings))
+
+
+def _mark_issued_callback(settings: Settings, now: dt.datetime, actor: str):
+    mark_issued = _imported(LEDGER_MARK_ISSUED)
+    if mark_issued is None or not settings.warehouse.is_file():
+        return None
+
+    def on_exported(manifest: dict[str, Any]) -> None:
+        import duckdb
+
+        with duckdb.connect(str(settings.warehouse)) as con:
+            mark_issued(con, manifest["batch_id"], at=now, actor=actor)
+
+    return on_exported
+
+
+def export_payment_files(settings: Settings, business_date: dt.date, to_dir: Path | None = None, *,
+                         municipality_code: str | None = None, now: dt.datetime | None = None,
+                         actor: str = "seisan", decided_by: str | None = None) -> ExportResult:
+    """Hand the day's verified, doubly signed files to the bank folder, once each; tell the ledger."""
+    now = now or dt.datetime.now(dt.UTC)
+    return export_files(payments_dir(settings, business_date), to_dir or settings.payments_export_dir,
+                        registry_of(settings), now=now, municipality_code=municipality_code,
+                        on_exported=_mark_issued_callback(settings, now, actor), decided_by=decided_by)
+
+
+def payout_summary(manifest: dict[str, Any]) -> str:
+    """What an approver needs to decide, as Markdown lines: who is paid what, fees, totals, who prepared."""
+    payouts = manifest["payouts"]
+    lines = [
+        f"**{manifest['file_name']}** — municipality {manifest['municipality_code']}, transfer date "
+        f"{manifest['transfer_date']} (business date {manifest['business_date']})",
+        f"- {manifest['record_count']} payouts, total transferred **{manifest['total']:,} yen**; owed "
+        f"{manifest['amount_total_yen']:,} yen; fees {manifest['fee_total_yen']:,} yen "
+        f"(municipality bears {manifest['fee_payer_yen']:,}, merchants {manifest['fee_payee_yen']:,})",
+        f"- prepared by {manifest['prepared_by']}; approved by {manifest['approved_by'] or '(nobody yet)'}",
+        f"- file SHA-256 {manifest['file_sha256']}",
+        "",
+        "| payout | merchant | owed yen | fee yen | fee borne by | transferred yen |",
+        "| --- | --- | ---: | ---: | --- | ---: |",
+    ]
+    lines += [f"| {p['payout_id']} | {p['merchant_id']} | {p['amount_yen']:,} | {p['fee_yen']:,} | "
+              f"{p['fee_bearer']} | {p['transfer_yen']:,} |" for p in payouts[:SUMMARY_PAYOUTS_SHOWN]]
+    if len(payouts) > SUMMARY_PAYOUTS_SHOWN:
+        lines.append(f"| … and {len(payouts) - SUMMARY_PAYOUTS_SHOWN} more | | | | | |")
+    return "\n".join(lines)
+
+
+def approval_requests(settings: Settings, business_date: dt.date) -> list[dict[str, str]]:
+    """One approval request per municipality with files not yet handed over: subject, body (the payout summary
+    and the command the approver runs to sign) and the municipality code."""
+    folder = payments_dir(settings, business_date)
+    exported = read_exports(folder)
+    by_municipality: dict[str, list[Path]] = {}
+    for path in payment_files(folder):
+        if path.name not in exported:
+            municipality = read_manifest(path.with_name(manifest_name_for(path.name)))["municipality_code"]
+            by_municipality.setdefault(municipality, []).append(path)
+    requests = []
+    for municipality, paths in sorted(by_municipality.items()):
+        summaries = [payout_summary(read_manifest(p.with_name(manifest_name_for(p.name)))) for p in paths]
+        commands = "\n".join(f"    seisan payments approve {p}" for p in paths)
+        requests.append({
+            "municipality_code": municipality,
+            "subject": f"Payments of municipality {municipality} for business date {business_date}",
+            "body": "\n\n".join(summaries) + "\n\nSign first (your own key, on your own machine), then choose "
+                    "Approve; only files with both signatures are handed to the bank:\n\n" + commands,
+        })
+    return requests
+
+
+def decide_on_command_line(settings: Settings, business_date: dt.date, officer_id: str, *,
+                           ask: Callable[[str], str] = input, say: Callable[[str], None] = print) -> list[Path]:
+    """`seisan run`'s counterpart of the DAG's approval: show each unapproved file's summary and ask officer
+    `officer_id` to approve it (y) or leave it (anything else); returns the files approved now."""
+    approved = []
+    for path in payment_files(payments_dir(settings, business_date)):
+        manifest = read_manifest(path.with_name(manifest_name_for(path.name)))
+        if manifest.get("approved_by") is not None:
+            continue
+        say(payout_summary(manifest))
+        if ask(f"Approve {path.name} as {officer_id}? [y/N] ").strip().lower() in ("y", "yes"):
+            approve_payment_file(settings, path, officer_id)
+            approved.append(path)
+            say(f"approved {path.name}")
+        else:
+            say(f"left {path.name} unapproved")
+    return approved
