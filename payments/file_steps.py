@@ -171,7 +171,9 @@ def _export_one(path: Path, manifest: dict[str, Any], to_dir: Path) -> bool:
         if sha256_hex(target.read_bytes()) != manifest["file_sha256"]:
             raise PaymentFileError(f"{target} holds another file of the same name; nothing was handed over")
         return False
-    write_atomically(to_dir / manifest_name_for(path.name), manifest_bytes(manifest))
+    manifest_target, new_manifest = to_dir / manifest_name_for(path.name), manifest_bytes(manifest)
+    if not manifest_target.exists() or manifest_target.read_bytes() != new_manifest:
+        write_atomically(manifest_target, new_manifest)
     write_atomically(target, data)
     return True
 
