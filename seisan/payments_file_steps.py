@@ -187,3 +187,60 @@ def decide_on_command_line(settings: Settings, business_date: dt.date, officer_i
         else:
             say(f"left {path.name} unapproved")
     return approved
+
+
+# --- the DAG payments_approval (dags/payments_approval.py) ---------------------------------------------------
+APPROVE, REJECT = "Approve", "Reject"
+
+
+def business_date_for_payments(params: dict[str, Any] | None, logical_date: dt.datetime | None,
+                               triggering_asset_events: Any = None) -> dt.date:
+    """The business date of a payments_approval run: its `business_date` param; else the `business_date` extra
+    of the settlement_daily asset event that triggered it; else the day before the logical date (JST)."""
+    from seisan.steps import business_date_of_run
+
+    if not str((params or {}).get("business_date") or "").strip() and triggering_asset_events:
+        for events in triggering_asset_events.values():
+            for event in events:
+                chosen = (getattr(event, "extra", None) or {}).get("business_date")
+                if chosen:
+                    return dt.date.fromisoformat(str(chosen))
+    return business_date_of_run(params, logical_date)
+
+
+def prepare_step(business_date: dt.date, settings: Settings | None = None) -> list[dict[str, str]]:
+    """The DAG's prepare: plan and prepare the day's files as `[officer] id` (the service preparer), then one
+    approval request per municipality (subject, body with the payout summary, municipality_code)."""
+    from seisan.config import load_settings
+    from seisan.home_lock import hold_home
+
+    settings = settings or load_settings()
+    with hold_home(settings.home, f"seisan payments prepare --date {business_date}",
+                   wait_seconds=settings.lock_wait_seconds):
+        prepare_payment_files(settings, business_date, officer_of(settings, None))
+        return approval_requests(settings, business_date)
+
+
+def export_step(business_date: dt.date, requests: Sequence[dict[str, str]], decisions: Sequence[Any] | None,
+                settings: Settings | None = None) -> dict[str, Any]:
+    """The DAG's export: hand over the files of each municipality whose approval request was answered Approve
+    (decisions are the HITL outputs, in the order of `requests`); the files must carry both signatures."""
+    from seisan.config import load_settings
+    from seisan.home_lock import hold_home
+
+    settings = settings or load_settings()
+    summary: dict[str, Any] = {"exported": [], "already_exported": [], "refused": {}, "rejected": []}
+    with hold_home(settings.home, f"seisan payments export --date {business_date}",
+                   wait_seconds=settings.lock_wait_seconds):
+        for request, decision in zip(requests, list(decisions or []), strict=False):
+            municipality = request["municipality_code"]
+            if APPROVE not in (decision or {}).get("chosen_options", []):
+                summary["rejected"].append(municipality)
+                continue
+            user = (decision.get("responded_by_user") or {})
+            result = export_payment_files(settings, business_date, municipality_code=municipality,
+                                          decided_by=str(user.get("id") or user.get("name") or "") or None)
+            summary["exported"] += result.exported
+            summary["already_exported"] += result.already_exported
+            summary["refused"].update({name: [r.sentence for r in rs] for name, rs in result.refused})
+    return summary
