@@ -140,3 +140,20 @@ def test_officer_init_command_refuses_the_repository(seisan_home):
     with pytest.raises(OfficerError, match="inside the git work tree"):
         args.handler(args)
     assert not (REPO_ROOT / "tmp-keys").exists()
+
+
+def test_settings_for_officers_and_payment_files(tmp_path):
+    from seisan.config import load_settings
+
+    none = Path("/nonexistent/seisan.toml")
+    defaults = load_settings(config_file=none, env={"SEISAN_HOME": str(tmp_path / "home"),
+                                                    "XDG_CONFIG_HOME": str(tmp_path / "cfg")})
+    assert defaults.officer_id == ""
+    assert defaults.officer_key_dir == (tmp_path / "cfg" / "seisan" / "officer-keys").resolve()
+    assert defaults.officers_file == (tmp_path / "home" / "officers.toml").resolve()
+    assert defaults.payments_export_dir == (tmp_path / "home" / "bank-outbox").resolve()
+    chosen = load_settings(config_file=none, env={"SEISAN_OFFICER_ID": "OFF-KATO",
+                                                  "SEISAN_OFFICER_KEY_DIR": str(tmp_path / "k"),
+                                                  "SEISAN_PAYMENTS_OFFICERS_FILE": str(tmp_path / "o.toml")})
+    assert (chosen.officer_id, chosen.officer_key_dir, chosen.officers_file) == (
+        "OFF-KATO", (tmp_path / "k").resolve(), (tmp_path / "o.toml").resolve())

@@ -54,4 +54,4 @@ def test_repository_config_file_matches_defaults() -> None:
     from_file = load_settings(config_file=DEFAULT_CONFIG_FILE, env={})
     from_defaults = load_settings(config_file=Path("/nonexistent/seisan.toml"), env={})
     assert from_file == from_defaults, "seisan.toml documents the defaults; keep the two equal"
-    assert set(DEFAULTS) == {"paths", "ingest", "demo"}
+    assert set(DEFAULTS) == {"paths", "ingest", "demo", "officer", "payments"}
