@@ -143,3 +143,4 @@ class PaymentRefusal(StrEnum):
     KEY_UNREGISTERED = "payment_key_unregistered"          # signer not in the registry, or not with that key
     WRONG_ROLE = "payment_wrong_role"                      # signer registered without the preparer/approver role
     ALREADY_APPROVED = "payment_already_approved"          # another officer approved the file already
+    PAYOUT_IN_OTHER_FILE = "payment_payout_in_other_file"  # a payout id already handed over in another file

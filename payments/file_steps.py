@@ -18,8 +18,10 @@ This module takes paths, keys and the registry from its caller; it never reads c
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,23 @@ from payments.officers import Registry
 from payments.signing import Refusal, SigningRefused, Verification, approve, sign_as_preparer, signed_fields, verify
 
 EXPORTS_RECORD = "exports.json"
+LOCK_FILE = ".payments.lock"
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold the payments folder for one prepare, approve or export (two approvers at once must not both read
+    the unapproved manifest and both write it); the kernel drops the lock when a holder is killed. Temporary
+    dot-files left by a killed writer are removed while the lock is held: nobody else is writing then."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        for stray in folder.glob(".*.tmp"):
+            stray.unlink(missing_ok=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +95,39 @@ def _write_if_absent(path: Path, data: bytes, what: str) -> bool:
     return True
 
 
+def _payouts_in_other_files(payments_dir: Path, name: str, payout_ids: Sequence[str]) -> dict[str, str]:
+    """payout id -> the other payment file of the folder that already carries it."""
+    wanted, found = set(payout_ids), {}
+    for other in payment_files(payments_dir):
+        if other.name == name:
+            continue
+        manifest, _ = _manifest_beside(other)
+        for payout_id in (manifest or {}).get("payout_ids", []):
+            if payout_id in wanted:
+                found[payout_id] = other.name
+    return found
+
+
 def prepare_batch(batch: PaymentBatch, payments_dir: Path, officer_id: str,
                   private_key: ed25519.Ed25519PrivateKey, registry: Registry) -> PreparedFile:
     """Write the batch's file and its manifest signed by the preparer `officer_id`, or find them written.
 
     An existing manifest for the same content is kept as it is (it may carry an approval already); one signed
-    over other content, or by another preparer, is refused rather than replaced.
+    over other content, or by another preparer, is refused rather than replaced; a payout already in another
+    file of the day is refused (it would be paid twice).
     """
+    with folder_lock(payments_dir):
+        return _prepare_locked(batch, payments_dir, officer_id, private_key, registry)
+
+
+def _prepare_locked(batch: PaymentBatch, payments_dir: Path, officer_id: str,
+                    private_key: ed25519.Ed25519PrivateKey, registry: Registry) -> PreparedFile:
     rendered = render_payment_file(batch, officer_id)
+    elsewhere = _payouts_in_other_files(payments_dir, rendered.name, rendered.manifest["payout_ids"])
+    if elsewhere:
+        payout_id, other = sorted(elsewhere.items())[0]
+        raise PaymentFileError(f"payout {payout_id} of batch {batch.batch_id} is already in {other}; a payout is "
+                               f"paid once ({len(elsewhere)} payout(s) overlap)")
     signed = sign_as_preparer(rendered.manifest, rendered.data, officer_id, private_key, registry)
     path, manifest_path = payments_dir / rendered.name, payments_dir / rendered.manifest_name
     wrote = _write_if_absent(path, rendered.data, "payment file")
@@ -106,8 +150,9 @@ def prepare_batch(batch: PaymentBatch, payments_dir: Path, officer_id: str,
 def prepare_batches(batches: Sequence[PaymentBatch], payments_dir: Path, officer_id: str,
                     private_key: ed25519.Ed25519PrivateKey, registry: Registry) -> list[PreparedFile]:
     """`prepare_batch` for each batch, in batch_id order (so a kill and rerun do the same work in the same order)."""
-    return [prepare_batch(batch, payments_dir, officer_id, private_key, registry)
-            for batch in sorted(batches, key=lambda b: b.batch_id)]
+    with folder_lock(payments_dir):
+        return [_prepare_locked(batch, payments_dir, officer_id, private_key, registry)
+                for batch in sorted(batches, key=lambda b: b.batch_id)]
 
 
 def _manifest_beside(path: Path) -> tuple[dict[str, Any] | None, Refusal | None]:
@@ -133,6 +178,12 @@ def approve_file(path: Path, officer_id: str, private_key: ed25519.Ed25519Privat
                  registry: Registry) -> bool:
     """Add `officer_id`'s approval to the manifest beside `path`; True when written now, False when that
     officer had approved it already. SigningRefused (one sentence per reason) otherwise."""
+    with folder_lock(path.parent):
+        return _approve_locked(path, officer_id, private_key, registry)
+
+
+def _approve_locked(path: Path, officer_id: str, private_key: ed25519.Ed25519PrivateKey,
+                    registry: Registry) -> bool:
     manifest, refusal = _manifest_beside(path)
     if manifest is None:
         raise SigningRefused((refusal,))
@@ -186,15 +237,33 @@ def export_files(payments_dir: Path, to_dir: Path, registry: Registry, *, now: d
     `to_dir`, each exactly once, and record it in exports.json. `on_exported(manifest)` (the ledger's
     mark_issued) is called for every file handed over now or before: it must be idempotent, and calling it again
     heals a kill between the hand-over and the ledger. `decided_by` (the Airflow approver) is recorded."""
+    with folder_lock(payments_dir):
+        return _export_locked(payments_dir, to_dir, registry, now, municipality_code, on_exported, decided_by)
+
+
+def _double_payment_refusal(name: str, manifest: dict[str, Any],
+                            exports: dict[str, dict[str, Any]]) -> Refusal | None:
+    """A payout id this file shares with a file already handed over (only a planning defect can cause it)."""
+    for other, entry in sorted(exports.items()):
+        shared = sorted(set(entry.get("payout_ids", [])) & set(manifest["payout_ids"]))
+        if other != name and shared:
+            return Refusal(PaymentRefusal.PAYOUT_IN_OTHER_FILE,
+                           f"Refused: payout {shared[0]} was already handed over in {other}; a payout is paid once.")
+    return None
+
+
+def _export_locked(payments_dir: Path, to_dir: Path, registry: Registry, now: dt.datetime,
+                   municipality_code: str | None, on_exported: Callable[[dict[str, Any]], None] | None,
+                   decided_by: str | None) -> ExportResult:
     exports = read_exports(payments_dir)
     exported, already, refused = [], [], []
     for path in payment_files(payments_dir, municipality_code):
         check = verify_file(path, registry)
-        if not check.ok:
-            refused.append((path.name, check.refusals))
-            continue
         manifest, _ = _manifest_beside(path)
-        assert manifest is not None  # verify_file read it
+        double = _double_payment_refusal(path.name, manifest, exports) if check.ok and manifest else None
+        if not check.ok or double is not None:
+            refused.append((path.name, check.refusals or (double,)))
+            continue
         if path.name in exports:
             already.append(path.name)
         else:

@@ -224,9 +224,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
 def write_atomically(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write `path` so that no reader ever sees part of it: a temporary file in the same folder (a dot name no
     one picks up), fsync, rename over `path`, fsync the folder. A kill at any point leaves either the old file
-    or the new one, and at worst a stray temporary file that the next write replaces."""
+    or the new one, and at worst a stray temporary dot-file (payments.file_steps removes those under its lock)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
+    # one temporary name per process: two writers never share (and truncate) one temporary file
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         view = memoryview(data)

@@ -11,8 +11,9 @@ rerun rewrites a byte-identical manifest.
 `verify` checks, and reports every failure as a `Refusal` (a reason code of contracts.reasons.PaymentRefusal and
 one sentence): the bytes against the manifest's SHA-256; the file read back with the independent reader
 (contracts.zengin_transfer.read_transfer_file: layout, trailer count and total) against the manifest's count,
-total and payout ids; both signatures; that the signers are registered with those keys and roles; and that the
-approver is not the preparer. This module must never sign anything it has not verified first.
+total, payout ids and amounts, transfer date and paying account; both signatures; that the signers are
+registered with those keys and roles; and that the approver is not the preparer.
+This module must never sign anything it has not verified first.
 """
 
 from __future__ import annotations
@@ -157,9 +158,18 @@ def _content_refusals(data: bytes, manifest: dict[str, Any], file_name: str | No
         return [Refusal(PaymentRefusal.FILE_UNREADABLE,
                         f"Refused: the file is not a valid 総合振込 file (record {first.record_number}: "
                         f"{first.detail}).")]
+    header, payouts = read.file.header, manifest.get("payouts") or []
+    payer = manifest.get("payer") or {}
     found = {"record_count": read.file.count, "total": read.file.total,
-             "payout_ids": [record.edi for record in read.file.records]}
-    differing = [key for key, value in found.items() if manifest.get(key) != value]
+             "payout_ids": [record.edi for record in read.file.records],
+             "payouts": [record.amount for record in read.file.records],
+             "transfer_date": header.transfer_mmdd,
+             "payer": (header.client_code, header.bank_code, header.branch_code, header.account_number)}
+    claimed = {**manifest, "payouts": [p.get("transfer_yen") for p in payouts if isinstance(p, dict)],
+               "transfer_date": str(manifest.get("transfer_date", ""))[5:].replace("-", ""),
+               "payer": (payer.get("client_code"), payer.get("bank_code"), payer.get("branch_code"),
+                         payer.get("account_number"))}
+    differing = [key for key, value in found.items() if claimed.get(key) != value]
     if differing:
         return [Refusal(PaymentRefusal.MANIFEST_MISMATCH,
                         f"Refused: the file's {', '.join(differing)} differ from its manifest.")]

@@ -129,3 +129,30 @@ def test_export_step_hands_over_only_municipalities_answered_approve(home, tmp_p
     record = json.loads((payments_dir(settings, b.BUSINESS_DATE) / "exports.json").read_text(encoding="utf-8"))
     assert record[files["131016"].name]["decided_by"] == "kato"
     assert [r["municipality_code"] for r in approval_requests(settings, b.BUSINESS_DATE)] == ["271004"]
+
+
+def _overlapping_batch():
+    from dataclasses import replace
+
+    small = b.small_batch()
+    return replace(small, batch_id="B-131016-20261202-2", payouts=small.payouts[1:])
+
+
+def test_a_payout_in_two_files_is_refused_at_prepare_and_at_export(home, tmp_path):
+    settings, files = home
+    with pytest.raises(ValueError, match="PO-20261202-0002 of batch B-131016-20261202-2 is already in"):
+        prepare_payment_files(settings, b.BUSINESS_DATE, "OFF-SATO", batches=[_overlapping_batch()])
+    small = files["131016"]
+    assert run("payments", "approve", str(small), "--officer", "OFF-KATO") == 0
+    assert run("payments", "export", "--date", "2026-11-30", "--municipality", "131016") == 0
+    # someone removes the handed-over file from out/ and plans its payout again: the record still knows
+    small.unlink()
+    small.with_name(small.name.replace(".txt", ".manifest.json")).unlink()
+    again = prepare_payment_files(settings, b.BUSINESS_DATE, "OFF-SATO", batches=[_overlapping_batch()])
+    assert run("payments", "approve", str(again[0].path), "--officer", "OFF-KATO") == 0
+    from seisan.payments_file_steps import export_payment_files
+
+    result = export_payment_files(settings, b.BUSINESS_DATE, municipality_code="131016")
+    assert result.exported == ()
+    assert [(name, [r.code for r in rs]) for name, rs in result.refused] == [
+        (again[0].path.name, ["payment_payout_in_other_file"])]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from contracts.reasons import PaymentRefusal
 from contracts.zengin_transfer import write_transfer_file
-from payments.file_steps import approve_file, prepare_batch, verify_file
+from payments.file_steps import approve_file, payment_files, prepare_batch, verify_file
 from payments.files import manifest_bytes, manifest_name_for, sha256_hex, transfer_file_of
 from payments.officers import init_officer_key, load_private_key
 from payments.signing import SigningRefused, sign_as_preparer, verify
@@ -105,7 +105,7 @@ def test_wrong_role_is_refused(prepared, officers, tmp_path):
     assert refusal_codes(lambda: prepare_batch(b.small_batch(), tmp_path / "other", "OFF-KATO",
                                                officers.key("OFF-KATO"), officers.registry)) == [
         PaymentRefusal.WRONG_ROLE]
-    assert not (tmp_path / "other").exists()  # nothing written for a refused preparer
+    assert payment_files(tmp_path / "other") == []  # nothing written for a refused preparer
 
 
 def test_second_approver_after_one_is_refused(prepared, officers):
@@ -137,6 +137,7 @@ def test_a_new_file_with_a_matching_new_hash_fails_the_signatures(prepared, offi
     forged = prepared.read_bytes().replace(b"0000123456", b"0000923456")
     forged = forged.replace(b"000000128016", b"000000928016")
     manifest.update(file_sha256=sha256_hex(forged), total=928_016)
+    manifest["payouts"][0].update(amount_yen=923_456, transfer_yen=923_456)  # consistent: only signatures catch it
     assert codes(verify(forged, manifest, officers.registry)) == [
         PaymentRefusal.SIGNATURE_INVALID, PaymentRefusal.SIGNATURE_INVALID]
 
@@ -154,6 +155,18 @@ def test_file_the_reader_rejects_is_refused_even_if_the_preparer_signed_it(offic
 def test_manifest_count_or_total_not_the_files_is_refused(prepared, officers):
     manifest = json.loads(manifest_path(prepared).read_text(encoding="utf-8"))
     manifest["record_count"] = 3
+    assert codes(verify(prepared.read_bytes(), manifest, officers.registry)) == [PaymentRefusal.MANIFEST_MISMATCH]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("transfer_date", "2026-12-03"),
+    ("payer", {"client_code": "1234567891", "bank_code": "0001", "branch_code": "004", "account_type": 1,
+               "account_number": "7654321"}),
+    ("payout_ids", ["PO-20261202-0001", "PO-20261202-0003"]),
+])
+def test_manifest_date_payer_or_ids_not_the_files_are_refused(prepared, officers, field, value):
+    manifest = json.loads(manifest_path(prepared).read_text(encoding="utf-8"))
+    manifest[field] = value
     assert codes(verify(prepared.read_bytes(), manifest, officers.registry)) == [PaymentRefusal.MANIFEST_MISMATCH]
 
 
@@ -223,3 +236,25 @@ def test_manifest_bytes_are_stable_through_prepare_and_approve(tmp_path, officer
         results.append((path.read_bytes(), manifest_path(path).read_bytes()))
     assert results[0] == results[1]
     assert manifest_bytes(json.loads(results[0][1])) == results[0][1]
+
+
+def test_two_approvers_at_once_one_wins_the_other_is_refused(prepared, officers):
+    import threading
+
+    barrier, outcomes = threading.Barrier(2), {}
+
+    def approve_as(officer_id: str) -> None:
+        key = officers.key(officer_id)
+        barrier.wait()
+        try:
+            outcomes[officer_id] = approve_file(prepared, officer_id, key, officers.registry)
+        except SigningRefused as refused:
+            outcomes[officer_id] = [str(r.code) for r in refused.refusals]
+
+    threads = [threading.Thread(target=approve_as, args=(o,)) for o in ("OFF-KATO", "OFF-ITO")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(map(str, outcomes.values())) == ["True", "['payment_already_approved']"]
+    assert verify_file(prepared, officers.registry).ok
