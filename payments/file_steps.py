@@ -218,6 +218,8 @@ def _export_one(path: Path, manifest: dict[str, Any], to_dir: Path) -> bool:
     file is there already. PaymentFileError when another file of that name is."""
     data = path.read_bytes()
     target = to_dir / path.name
+    for stray in (*to_dir.glob(f".{path.name}.*.tmp"), *to_dir.glob(f".{manifest_name_for(path.name)}.*.tmp")):
+        stray.unlink(missing_ok=True)  # left by a killed export of this very file (we hold its folder's lock)
     if target.exists():
         if sha256_hex(target.read_bytes()) != manifest["file_sha256"]:
             raise PaymentFileError(f"{target} holds another file of the same name; nothing was handed over")

@@ -137,6 +137,8 @@ def test_kill_then_rerun_gives_identical_files_and_no_double_hand_over(tmp_path,
     assert export_record(rerun) == export_record(after)
     raw_record = json.loads(rerun.get(f"payments/{EXPORTS_RECORD}", b"{}"))
     assert all(entry["to"] == str(work / "outbox") for entry in raw_record.values())
+    leftovers = [p.name for folder in FOLDERS for p in sorted((work / folder).glob(".*.tmp"))]
+    assert leftovers == [], "temporary files of the killed run are cleaned up by the rerun"
     for name, inode in handed_over.items():  # a file handed over before the kill is not written again
         assert (work / "outbox" / name).stat().st_ino == inode, f"{name} handed over twice"
 
