@@ -244,3 +244,17 @@ def export_step(business_date: dt.date, requests: Sequence[dict[str, str]], deci
             summary["already_exported"] += result.already_exported
             summary["refused"].update({name: [r.sentence for r in rs] for name, rs in result.refused})
     return summary
+
+
+def payments_on_command_line(settings: Settings, business_date: dt.date, approver_id: str, *,
+                             ask: Callable[[str], str] = input, say: Callable[[str], None] = print,
+                             batches: Sequence[PaymentBatch] | None = None) -> ExportResult:
+    """What `seisan run --date D` does after settlement_daily, in place of the DAG's human-in-the-loop wait:
+    prepare D's files as the service preparer `[officer] id`, ask approver `approver_id` about each one (the
+    payout summary, then y/N), and hand over the approved ones. `batches` replaces planning (tests)."""
+    prepare_payment_files(settings, business_date, officer_of(settings, None), batches=batches)
+    decide_on_command_line(settings, business_date, approver_id, ask=ask, say=say)
+    result = export_payment_files(settings, business_date, actor=approver_id, decided_by=approver_id)
+    for name in result.exported:
+        say(f"handed over {name} to {settings.payments_export_dir}")
+    return result

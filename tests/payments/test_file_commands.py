@@ -156,3 +156,16 @@ def test_a_payout_in_two_files_is_refused_at_prepare_and_at_export(home, tmp_pat
     assert result.exported == ()
     assert [(name, [r.code for r in rs]) for name, rs in result.refused] == [
         (again[0].path.name, ["payment_payout_in_other_file"])]
+
+
+def test_seisan_run_decision_prepares_asks_and_hands_over_the_approved(home):
+    from seisan.payments_file_steps import payments_on_command_line
+
+    settings, files = home
+    answers = iter(["yes", "n"])  # files in name order: 131016 approved, then 271004 left
+    said: list[str] = []
+    result = payments_on_command_line(settings, b.BUSINESS_DATE, "OFF-KATO", ask=lambda _: next(answers),
+                                      say=said.append, batches=[b.small_batch(), b.big_batch(1)])
+    assert result.exported == (files["131016"].name,)
+    assert [name for name, _ in result.refused] == [files["271004"].name]  # never approved: not handed over
+    assert (settings.payments_export_dir / files["131016"].name).read_bytes() == files["131016"].read_bytes()
