@@ -182,3 +182,20 @@ class CarryReason(StrEnum):
     ACCOUNT_UNCHANGED_AFTER_RETURN = "account_unchanged_after_return"  # a 振込不能 return, account not corrected
     NO_ACCOUNT_IN_FORCE = "no_account_in_force"            # no merchants master row in force on the date
     FEE_EXCEEDS_AMOUNT = "fee_exceeds_amount"              # payee bears the fee and it leaves nothing to send
+
+
+class PaymentRefusal(StrEnum):
+    """Why a payment file is refused by `seisan payments approve | verify | export` (payments.signing). Each
+    refusal is shown as one sentence; docs/formats.md lists each with an example. Append; never rename."""
+
+    FILE_TAMPERED = "payment_file_tampered"                # the bytes' SHA-256 is not the manifest's
+    FILE_UNREADABLE = "payment_file_unreadable"            # the independent reader rejects the Zengin file
+    MANIFEST_MISMATCH = "payment_manifest_mismatch"        # count, total, payout ids or file name differ
+    MANIFEST_MISSING = "payment_manifest_missing"          # no manifest beside the file, or not a manifest
+    SIGNATURE_MISSING = "payment_signature_missing"        # no preparer's, or no approver's (second) signature
+    SIGNATURE_INVALID = "payment_signature_invalid"        # a signature does not verify over the manifest
+    SAME_OFFICER = "payment_same_officer"                  # the approver is the preparer: four eyes need two
+    KEY_UNREGISTERED = "payment_key_unregistered"          # signer not in the registry, or not with that key
+    WRONG_ROLE = "payment_wrong_role"                      # signer registered without the preparer/approver role
+    ALREADY_APPROVED = "payment_already_approved"          # another officer approved the file already
+    PAYOUT_IN_OTHER_FILE = "payment_payout_in_other_file"  # a payout id already handed over in another file

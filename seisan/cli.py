@@ -25,6 +25,7 @@ from pathlib import Path
 
 from seisan.cli_breaks import add_breaks_commands
 from seisan.cli_recon import add_reconcile_command, add_report_command, print_recon_outcome
+from seisan.cli_payments_file import add_officer_commands, add_payments_file_commands
 from seisan.cli_payments_plan import payments_subcommands
 from seisan.config import ConfigError, Settings, load_settings
 from seisan.home_lock import HomeBusy, hold_home
@@ -211,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--limit", type=_positive_int, default=200, help="rows to print at most (default 200)")
     sql.set_defaults(handler=cmd_sql)
     add_breaks_commands(commands)
-    payments_subcommands(commands)
+    add_payments_file_commands(payments_subcommands(commands))
+    add_officer_commands(commands)
     return parser
 
 

@@ -25,9 +25,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "ingest": {"max_file_bytes": 256 * 1024 * 1024, "max_records": 2_000_000, "settle_seconds": 5},
     "demo": {"start": "2026-11-02", "days": 7, "municipalities": 3, "residents": 2500, "seed": 20261126,
              "faults": "typical"},
-    "officer": {"id": ""},
+    "officer": {"id": "", "key_dir": ""},
     "gate": {"materiality_yen": 0},
     "report": {"language": "ja"},
+    "payments": {"officers_file": "", "export_dir": ""},
 }
 REPORT_LANGUAGES = ("ja", "en")
 
@@ -57,9 +58,13 @@ class Settings:
     max_file_bytes / max_records: ingestion limits; settle_seconds: a file modified less than this long
     before an ingest is left for the next run (the delivery rule, docs/formats.md); demo: the demo world;
     lock_wait_seconds: how long a command waits for another one to release the home (SEISAN_LOCK_WAIT_SECONDS);
-    officer_id: who `seisan breaks` acts as when no --officer is given ([officer] id, SEISAN_OFFICER_ID; "" = none).
-    materiality_yen: a municipality's open breaks may hold up to this many yen at risk and its gate still opens.
-    report_language: the daily reconciliation report's language ("ja" or "en").
+    officer_id: `[officer] id` (SEISAN_OFFICER_ID), who runs the officer commands (breaks, payments
+    prepare/approve) when no `--officer` is given, "" = none; officer_key_dir: where officers' private keys live
+    (`[officer] key_dir`, default $XDG_CONFIG_HOME/seisan/officer-keys, never in the repository);
+    materiality_yen: a municipality's open breaks may hold up to this many yen at risk and its gate still opens;
+    report_language: the daily reconciliation report's language ("ja" or "en");
+    officers_file: the officer registry (`[payments] officers_file`, default <home>/officers.toml);
+    payments_export_dir: the bank hand-over folder of `seisan payments export` (default <home>/bank-outbox).
     """
 
     home: Path
@@ -76,6 +81,9 @@ class Settings:
     officer_id: str = ""
     materiality_yen: int = 0
     report_language: str = "ja"
+    officer_key_dir: Path = Path("~/.config/seisan/officer-keys")
+    officers_file: Path = Path("officers.toml")
+    payments_export_dir: Path = Path("bank-outbox")
 
 
 def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -148,6 +156,15 @@ def _report_language(value: Any) -> str:
     return str(value)
 
 
+def _officer_key_dir(configured: str, env: Mapping[str, str]) -> Path:
+    """`[officer] key_dir`, else the user's config folder: private keys never live under SEISAN_HOME or the
+    repository (payments.officers refuses a key folder inside a git work tree)."""
+    if configured:
+        return Path(configured).expanduser().resolve()
+    config_home = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config").expanduser()
+    return (config_home / "seisan" / "officer-keys").resolve()
+
+
 def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the configuration file (SEISAN_CONFIG, else ./seisan.toml, else the repository's) and the
     environment, and resolve every path to an absolute one."""
@@ -189,4 +206,9 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
         officer_id=str(values["officer"]["id"]).strip(),
         materiality_yen=_non_negative_yen("gate.materiality_yen", values["gate"]["materiality_yen"]),
         report_language=_report_language(values["report"]["language"]),
+        officer_key_dir=_officer_key_dir(str(values["officer"]["key_dir"]), env),
+        officers_file=(Path(values["payments"]["officers_file"]).expanduser().resolve()
+                       if values["payments"]["officers_file"] else home / "officers.toml"),
+        payments_export_dir=(Path(values["payments"]["export_dir"]).expanduser().resolve()
+                             if values["payments"]["export_dir"] else home / "bank-outbox"),
     )
