@@ -26,7 +26,9 @@ import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Asset, Param, dag, task
 
-SETTLEMENT_DONE = Asset("seisan://settlement_daily/report")
+from seisan.steps import SETTLEMENT_DONE_URI
+
+SETTLEMENT_DONE = Asset(SETTLEMENT_DONE_URI)
 
 
 def _hitl_kwargs(request: dict) -> dict:

@@ -7,8 +7,11 @@ For business date D (Asia/Tokyo): **ingest** every delivered file named for D or
 **quality** (the data-quality checkpoint: `recon.check_results`, `recon.source_freshness`, Data Docs under
 `out/D/data-docs/`), **reconcile** (every source matched against every other: `recon.findings`,
 `recon.match_summary`; the break store `recon.breaks`, `recon.break_events`), **gate** (each municipality's
-release gate, open or blocked with its reasons: `recon.gate`) and **report** (the officers' daily
-reconciliation report `out/D/reconciliation-D.html` and `out/D/breaks-D.csv`).
+release gate, open or blocked with its reasons: `recon.gate`), **payments** (what the bank did with earlier
+payment files — confirmations, fees, returns — then, for each municipality whose gate is open, its closed
+settlement periods frozen into statements and one payout batch planned: `payments.*`) and **report** (the
+officers' daily reconciliation report `out/D/reconciliation-D.html` and `out/D/breaks-D.csv`; it updates the
+asset `seisan://settlement_daily/report`, on which the DAG payments_approval prepares the files for officers).
 
 **Outcomes, not crashes**: a failed expectation or a blocked gate is a result the run records and reports; the
 tasks succeed. A task fails only when it could not do its work (and then re-running it is safe).
@@ -26,7 +29,11 @@ This file holds no business rule: each task hands the run's params and logical d
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Asset, Param, dag, task
+
+from seisan.steps import SETTLEMENT_DONE_URI
+
+SETTLEMENT_DONE = Asset(SETTLEMENT_DONE_URI)
 
 
 @dag(
@@ -71,12 +78,22 @@ def settlement_daily():
         return gate_step(business_date_of_run(params, logical_date))
 
     @task
-    def report(params=None, logical_date=None) -> dict:
+    def payments(params=None, logical_date=None) -> dict:
+        from seisan.steps import business_date_of_run, payments_step
+
+        return payments_step(business_date_of_run(params, logical_date))
+
+    @task(outlets=[SETTLEMENT_DONE])
+    def report(params=None, logical_date=None, outlet_events=None) -> dict:
         from seisan.steps import business_date_of_run, report_step
 
-        return report_step(business_date_of_run(params, logical_date))
+        date = business_date_of_run(params, logical_date)
+        summary = report_step(date)
+        if outlet_events is not None:  # payments_approval runs on this event, for this business date
+            outlet_events[SETTLEMENT_DONE].extra = {"business_date": date.isoformat()}
+        return summary
 
-    ingest() >> build_marts() >> quality() >> reconcile() >> gate() >> report()
+    ingest() >> build_marts() >> quality() >> reconcile() >> gate() >> payments() >> report()
 
 
 settlement_daily()

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from seisan.cli_breaks import add_breaks_commands
-from seisan.cli_recon import add_reconcile_command, add_report_command, print_recon_outcome
 from seisan.cli_payments_file import add_officer_commands, add_payments_file_commands
 from seisan.cli_payments_plan import payments_subcommands
+from seisan.cli_recon import add_reconcile_command, add_report_command, print_recon_outcome
 from seisan.config import ConfigError, Settings, load_settings
 from seisan.home_lock import HomeBusy, hold_home
 

@@ -25,8 +25,8 @@ from payments.file_steps import (
     verify_file,
 )
 from payments.files import manifest_name_for, read_manifest
-from payments.model import PaymentBatch
 from payments.ledger import batch_payout_ids, mark_batched, mark_issued
+from payments.model import PaymentBatch
 from payments.officers import Registry, load_private_key, load_registry
 from payments.planning import plan_batches
 from payments.schema import ensure_schema

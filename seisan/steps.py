@@ -22,6 +22,8 @@ from seisan.home_lock import hold_home
 
 log = logging.getLogger("seisan")
 BUSINESS_DATE_PARAM = "business_date"
+# The asset settlement_daily's last task updates (extra: {"business_date": D}); payments_approval runs on it.
+SETTLEMENT_DONE_URI = "seisan://settlement_daily/report"
 
 
 class _NoMyNumbers(logging.Filter):
@@ -160,6 +162,30 @@ def gate_step(business_date: str | dt.date, settings: Settings | None = None) ->
                    "blocked": {d.municipality_code: [str(r.code) for r in d.reasons]
                                for d in decisions if not d.is_open}}
         _record(settings, date, "gate", started, summary)
+    return summary
+
+
+def payments_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
+    """The payments part of the day, after the gate: what the bank did with earlier files (confirmations, fee
+    checks, 振込不能 returns), then each municipality whose gate is open: its closed periods frozen into
+    statements and one payout batch planned (payments.ledger, payments.planning). Files are prepared and
+    approved by officers afterwards (seisan payments prepare|approve|export, or the DAG payments_approval)."""
+    import duckdb
+
+    from payments.daily import run_payments_day
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    with hold_home(settings.home, f"seisan payments --date {date}", wait_seconds=settings.lock_wait_seconds,
+                   say=log.info):
+        started = dt.datetime.now(dt.UTC)
+        with duckdb.connect(str(settings.warehouse)) as con:
+            summary = run_payments_day(con, date, now=started.replace(tzinfo=None))
+        for muni in summary["municipalities"]:
+            log.info("payments %s %s: %s", date, muni["municipality_code"],
+                     f"batch {muni['batch_id']}, {muni['payouts']} payouts, {muni['total_transfer_yen']:,} yen"
+                     if muni["batch_id"] else (muni["note"] or "nothing to pay"))
+        _record(settings, date, "payments", started, summary)
     return summary
 
 

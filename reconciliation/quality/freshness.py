@@ -23,8 +23,8 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
-import jpholiday
 
+from contracts.bank_calendar import bank_day_on_or_before, is_bank_business_day
 from contracts.schemas import MASTER_KINDS, PLATFORM_KINDS
 from reconciliation.quality.spec import Target, Where, a_at_least_b, in_set
 
@@ -34,26 +34,6 @@ FRESHNESS_DDL = """
 create table if not exists recon.source_freshness (
     run_date DATE, source VARCHAR, kind VARCHAR, municipality_code VARCHAR, expected BOOLEAN, arrived BOOLEAN,
     latest_business_date DATE, source_key VARCHAR, freshness_floor_date DATE)"""
-
-_BANK_YEAR_END_HOLIDAYS = ((12, 31), (1, 1), (1, 2), (1, 3))
-
-
-def is_bank_business_day(day: dt.date) -> bool:
-    """A Japanese bank business day (銀行営業日): a weekday that is neither a national holiday (jpholiday) nor one
-    of the banks' year-end holidays, 31 December to 3 January. Zengin statements (bank/) come on these days.
-    The same rule as simulator.calendar, which reconciliation may not import (tests/test_architecture.py)."""
-    if day.weekday() >= 5 or (day.month, day.day) in _BANK_YEAR_END_HOLIDAYS:
-        return False
-    return not jpholiday.is_holiday(day)
-
-
-def previous_bank_business_day(day: dt.date) -> dt.date:
-    """The last bank business day strictly before `day`."""
-    day -= dt.timedelta(days=1)
-    while not is_bank_business_day(day):
-        day -= dt.timedelta(days=1)
-    return day
-
 
 def _values(kinds: list[str]) -> str:
     return ", ".join(f"('{kind}')" for kind in kinds)
@@ -119,7 +99,7 @@ def write_source_freshness(con: duckdb.DuckDBPyConnection, run_date: dt.date) ->
     """Replace run_date's rows of recon.source_freshness (the caller holds the transaction); returns the count."""
     con.execute("delete from recon.source_freshness where run_date = ?", [run_date])
     params = {"run_date": run_date, "is_bank_day": is_bank_business_day(run_date),
-              "previous_bank_day": previous_bank_business_day(run_date)}
+              "previous_bank_day": bank_day_on_or_before(run_date - dt.timedelta(days=1))}
     con.execute(f"insert into recon.source_freshness by name ({FRESHNESS_SQL})", params)
     return con.execute("select count(*) from recon.source_freshness where run_date = ?", [run_date]).fetchone()[0]
 

@@ -22,7 +22,6 @@ import ingestion
 import simulator
 from reconciliation.quality import all_targets, run_checkpoint
 from reconciliation.quality.checkpoint import validate_targets
-from reconciliation.quality.freshness import is_bank_business_day, previous_bank_business_day
 from reconciliation.quality.spec import Target
 from seisan.marts import build_marts
 
@@ -57,15 +56,6 @@ def clean_run(world: Path, tmp_path_factory: pytest.TempPathFactory):
                                 "freshness_floor_date from recon.source_freshness where run_date = ?",
                                 [WEEKDAY]).fetchall()
     return result, failed, freshness, docs
-
-
-def test_bank_calendar():
-    assert not is_bank_business_day(dt.date(2026, 11, 3))   # 文化の日
-    assert not is_bank_business_day(dt.date(2026, 12, 31))  # banks' year end
-    assert not is_bank_business_day(SUNDAY)
-    assert is_bank_business_day(WEEKDAY)
-    assert previous_bank_business_day(SUNDAY) == WEEKDAY
-    assert previous_bank_business_day(dt.date(2026, 11, 4)) == dt.date(2026, 11, 2)
 
 
 def test_clean_world_passes_every_suite(clean_run):

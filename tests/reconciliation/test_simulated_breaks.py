@@ -11,6 +11,7 @@ name to CHECKED_PAIRS; its fault kinds by adding a row to EXPECTATIONS.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +30,16 @@ MONEY_PAIRS = {"partner_payments", "acquirer_charges", "acquirer_deposits", "pla
                "control_flags", "control_held_uses", "control_annual_cap"}
 MONEY_START = dt.date(2026, 11, 27)
 
-FAULTY = [WorldSpec(42, "typical"), WorldSpec(43, "typical"), WorldSpec(44, "hostile"),
-          WorldSpec(45, "typical", days=12, marts="daily", start=MONEY_START),
+# CI runs one world of each kind (transaction pairs typical and hostile, money pairs hostile and none); the soak
+# runs every world, more seeds and both fault levels of the money pairs (about 15 minutes on 2 cores):
+#     SEISAN_ALL_WORLDS=1 uv run --frozen pytest tests/reconciliation/test_simulated_breaks.py -q -p no:cacheprovider
+ALL_WORLDS = os.environ.get("SEISAN_ALL_WORLDS", "") not in ("", "0")
+FAULTY = [WorldSpec(42, "typical"), WorldSpec(44, "hostile"),
           WorldSpec(46, "hostile", days=12, marts="daily", start=MONEY_START)]
-CLEAN = [WorldSpec(41, "none", marts="daily"), WorldSpec(47, "none", days=12, marts="daily", start=MONEY_START)]
+CLEAN = [WorldSpec(47, "none", days=12, marts="daily", start=MONEY_START)]
+if ALL_WORLDS:
+    FAULTY += [WorldSpec(43, "typical"), WorldSpec(45, "typical", days=12, marts="daily", start=MONEY_START)]
+    CLEAN += [WorldSpec(41, "none", marts="daily")]
 
 
 @dataclass(frozen=True, slots=True)
