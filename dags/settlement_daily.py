@@ -31,9 +31,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from seisan.steps import SETTLEMENT_DONE_URI
-
-SETTLEMENT_DONE = Asset(SETTLEMENT_DONE_URI)
+SETTLEMENT_DONE = Asset("seisan://settlement_daily/report")  # the same URI in both DAG files (test)
 
 
 @dag(

@@ -22,8 +22,6 @@ from seisan.home_lock import hold_home
 
 log = logging.getLogger("seisan")
 BUSINESS_DATE_PARAM = "business_date"
-# The asset settlement_daily's last task updates (extra: {"business_date": D}); payments_approval runs on it.
-SETTLEMENT_DONE_URI = "seisan://settlement_daily/report"
 
 
 class _NoMyNumbers(logging.Filter):

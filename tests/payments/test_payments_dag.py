@@ -24,6 +24,13 @@ def test_dag_file_is_thin():
     assert ast.get_docstring(tree)
 
 
+def test_settlement_daily_updates_the_asset_payments_approval_runs_on():
+    daily = (DAG_FILE.parent / "settlement_daily.py").read_text(encoding="utf-8")
+    uri = 'Asset("seisan://settlement_daily/report")'
+    assert uri in daily and uri in DAG_FILE.read_text(encoding="utf-8")
+    assert "@task(outlets=[SETTLEMENT_DONE])\n    def report(" in daily
+
+
 def test_dag_parses_with_prepare_hitl_approval_export(tmp_path):
     script = textwrap.dedent(f"""
         import os
