@@ -94,6 +94,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"({', '.join(f'{t} {s}' for t, s in sorted(result.task_states.items()))})")
         say(format_ingest_report(ingest_report(settings.warehouse, args.date)))
         print_recon_outcome(settings, args.date, say)
+        if args.approve_as:
+            from seisan.payments_file_steps import payments_on_command_line
+
+            say(f"payment files for {args.date}: prepared as {settings.officer_id or '(no [officer] id)'}, "
+                f"each shown to {args.approve_as} to approve")
+            payments_on_command_line(settings, args.date, args.approve_as, say=say)
     return 0
 
 
@@ -183,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Run the Airflow DAG settlement_daily for DATE on an embedded Airflow "
                                           "home under SEISAN_HOME (no scheduler or web server needed).")
     run.add_argument("--date", type=_date, required=True, help="business date, YYYY-MM-DD")
+    run.add_argument("--approve-as", metavar="OFFICER", default=None,
+                     help="after the run, prepare the day's payment files as [officer] id, show each payout "
+                          "summary to OFFICER (a second registered officer, signing with their own key) to approve "
+                          "y/N, and hand the approved files to the bank folder: the DAG payments_approval's "
+                          "decision on the command line")
     run.set_defaults(handler=cmd_run)
 
     marts = commands.add_parser("marts", help="build the dbt marts for one business date (without Airflow)",

@@ -5,7 +5,7 @@ import pytest
 
 from seisan.cli import build_parser, main
 
-COMMANDS = ("simulate", "ingest", "marts", "run", "demo", "sql", "reconcile", "report")
+COMMANDS = ("simulate", "ingest", "marts", "run", "demo", "sql", "reconcile", "report", "breaks", "payments", "officer")
 
 
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,3 +93,9 @@ def test_sql_error_is_one_sentence(seisan_home, capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err
     assert err.startswith("seisan: the query failed:")
     assert "Traceback" not in err
+
+
+def test_run_offers_the_payment_approval_on_the_command_line() -> None:
+    args = build_parser().parse_args(["run", "--date", "2026-12-01", "--approve-as", "OFF-KATO"])
+    assert args.approve_as == "OFF-KATO"
+    assert build_parser().parse_args(["run", "--date", "2026-12-01"]).approve_as is None
