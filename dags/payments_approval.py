@@ -15,7 +15,7 @@ request defaults to *Reject* after two days (nothing is paid; run the DAG again 
 **Chaining**: runs when the asset `seisan://settlement_daily/report` is updated (settlement_daily's last task
 declares it as its outlet, with `business_date` in the event's extra) or when triggered with `business_date`.
 **Re-running**: every task is idempotent for its business date: files are byte-identical, nothing is paid twice.
-From the command line: `seisan payments prepare|approve|export` (docs/payments-files.md).
+From the command line: `seisan payments prepare|approve|export` (docs/payments.md, "Payment files").
 """
 
 from __future__ import annotations

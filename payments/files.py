@@ -65,7 +65,7 @@ def manifest_name_for(file_name: str) -> str:
 
 
 def file_name_for(batch: PaymentBatch) -> str:
-    """`<municipality>_<transfer date YYYY-MM-DD>_<batch id>.txt` (docs/payments-files.md)."""
+    """`<municipality>_<transfer date YYYY-MM-DD>_<batch id>.txt` (docs/payments.md, "Payment files")."""
     if not MUNICIPALITY_CODE_RE.fullmatch(batch.municipality_code):
         raise PaymentFileError(f"municipality code {batch.municipality_code!r} is not 6 digits")
     if not BATCH_ID_RE.fullmatch(batch.batch_id):
@@ -161,7 +161,7 @@ def sha256_hex(data: bytes) -> str:
 
 def manifest_fields(batch: PaymentBatch, name: str, data: bytes, prepared_by: str) -> dict[str, Any]:
     """The manifest before signatures: FORMATS.md's fields (file_sha256, record_count, total, prepared_by,
-    approved_by, signature) and what an auditor needs to tie the file to the ledger (docs/payments-files.md)."""
+    approved_by, signature) and what an auditor needs to tie the file to the ledger (docs/payments.md, "Payment files")."""
     payouts = batch.payouts
     return {
         "format": MANIFEST_FORMAT,

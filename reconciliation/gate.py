@@ -1,7 +1,7 @@
 """The release gate: per business date (run date) and municipality, may its money move — `open` or `blocked`,
 with every reason (contracts.reasons.GateReason) and the numbers behind it, in `recon.gate`.
 
-A municipality is blocked by any of (docs/reconciliation-gate.md):
+A municipality is blocked by any of (docs/reconciliation.md, "The release gate"):
 - open breaks (recon.breaks status 'open', data dated on or before the run date) whose summed amount at risk is
   above the materiality threshold (exactly at the threshold is open); each break code is listed with its count
   and amount. A break that names no municipality counts for every municipality: nobody can tell whose money it

@@ -1,4 +1,4 @@
-"""`seisan payments prepare | approve | verify | export` and `seisan officer init` (docs/payments-files.md).
+"""`seisan payments prepare | approve | verify | export` and `seisan officer init` (docs/payments.md, "Payment files").
 
 The lead wires them into seisan/cli.py with one line each:
     add_payments_file_commands(payments_subparsers)   # beside payledger's payments_subcommands(commands)

@@ -202,7 +202,7 @@ def test_blocked_exactly_when_open_amount_exceeds_materiality(amounts, materiali
 def test_every_gate_reason_is_documented_with_an_example() -> None:
     root = Path(__file__).resolve().parents[2]
     formats = (root / "docs" / "formats.md").read_text(encoding="utf-8")
-    gate_doc = (root / "docs" / "reconciliation-gate.md").read_text(encoding="utf-8")
+    gate_doc = (root / "docs" / "reconciliation.md").read_text(encoding="utf-8")
     for code in GateReason:
         row = next((line for line in formats.splitlines() if line.startswith(f"| `{code}` |")), None)
         assert row is not None and row.count("|") == 5, f"{code} needs a row with an example in docs/formats.md"
