@@ -161,7 +161,8 @@ def sha256_hex(data: bytes) -> str:
 
 def manifest_fields(batch: PaymentBatch, name: str, data: bytes, prepared_by: str) -> dict[str, Any]:
     """The manifest before signatures: FORMATS.md's fields (file_sha256, record_count, total, prepared_by,
-    approved_by, signature) and what an auditor needs to tie the file to the ledger (docs/payments.md, "Payment files")."""
+    approved_by, signature) and what an auditor needs to tie the file to the ledger (docs/payments.md, "Payment
+    files")."""
     payouts = batch.payouts
     return {
         "format": MANIFEST_FORMAT,

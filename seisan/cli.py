@@ -17,25 +17,20 @@ a second command on the same home waits for the first, then gives up with a sent
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from seisan.cli_breaks import add_breaks_commands
+from seisan.cli_common import date_arg as _date
+from seisan.cli_common import holding_home as _holding_home
+from seisan.cli_common import say
 from seisan.cli_payments_file import add_officer_commands, add_payments_file_commands
 from seisan.cli_payments_plan import payments_subcommands
 from seisan.cli_recon import add_reconcile_command, add_report_command, print_recon_outcome
-from seisan.config import ConfigError, Settings, load_settings
-from seisan.home_lock import HomeBusy, hold_home
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
+from seisan.config import ConfigError, load_settings
+from seisan.home_lock import HomeBusy
 
 
 def _positive_int(text: str) -> int:
@@ -46,16 +41,6 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{value} must be positive")
     return value
-
-
-def say(message: str) -> None:
-    """Progress for people: one line, flushed at once."""
-    print(message, flush=True)
-
-
-def _holding_home(settings: Settings, command: str, shared: bool = False):
-    """The home's lock for one command; waiting for another command is said once on the terminal."""
-    return hold_home(settings.home, command, shared=shared, wait_seconds=settings.lock_wait_seconds, say=say)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from contracts.codes import mask_my_numbers
 from contracts.reasons import BreakResolution
+from seisan.cli_common import date_arg as _date
+from seisan.cli_common import say as _say
 from seisan.config import ConfigError, Settings, load_settings
 from seisan.home_lock import hold_home
 
@@ -31,17 +33,6 @@ STATUS_CHOICES = ("open", "pending", "resolved", "all")
 LIST_COLUMNS = ("break_id", "status", "break_code", "municipality", "business_date", "first_seen", "aging_days",
                 "amount_at_risk_yen", "left", "right", "expected", "actual", "assignee")
 EVENT_COLUMNS = ("event_id", "at_utc", "run_date", "event", "actor", "reason_code", "note", "detail")
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
 
 
 def _shown(value: object) -> object:

@@ -9,22 +9,12 @@ Each handler returns the exit status: 0 done, 1 refused or failed (every refusal
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
+from seisan.cli_common import date_arg as _date
+from seisan.cli_common import say as _say
 from seisan.config import load_settings
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
 
 
 def _refused(name: str, refusals) -> None:

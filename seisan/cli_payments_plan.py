@@ -13,16 +13,9 @@ from collections.abc import Sequence
 
 import duckdb
 
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
+from seisan.cli_common import date_arg as _date
+from seisan.cli_common import holding_home as _holding_home
+from seisan.cli_common import say as _say
 
 
 def _group(commands: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -73,8 +66,6 @@ def _settings():
 
 
 def cmd_payments_plan(args: argparse.Namespace) -> int:
-    from seisan.cli import _holding_home
-
     settings = _settings()
     with _holding_home(settings, f"seisan payments plan --date {args.date}", shared=args.compare):
         con = duckdb.connect(str(settings.warehouse), read_only=args.compare)
@@ -89,8 +80,6 @@ def cmd_payments_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_payments_status(args: argparse.Namespace) -> int:
-    from seisan.cli import _holding_home
-
     settings = _settings()
     with _holding_home(settings, "seisan payments status", shared=True):
         con = duckdb.connect(str(settings.warehouse), read_only=True)

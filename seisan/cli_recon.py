@@ -16,24 +16,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from seisan.cli_common import date_arg as _date
+from seisan.cli_common import holding_home as _holding_home
+from seisan.cli_common import say as _say
 from seisan.config import Settings, load_settings
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
-
-
-def _holding_home(settings: Settings, command: str):
-    from seisan.home_lock import hold_home
-
-    return hold_home(settings.home, command, wait_seconds=settings.lock_wait_seconds, say=_say)
 
 
 def report_path(settings: Settings, date: dt.date) -> Path:
