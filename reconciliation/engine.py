@@ -97,7 +97,8 @@ def run_matching(con: duckdb.DuckDBPyConnection, run_date: date, rules_dir: Path
         con.execute("ROLLBACK")
         raise
     finally:
-        for table in ("_rc_keys", "_rc_j", "_rc_totals", "_rc_resolved", "_rc_findings", "_rc_summary"):
+        for table in ("_rc_scan", "_rc_keys", "_rc_lrows", "_rc_rrows", "_rc_j", "_rc_totals", "_rc_resolved",
+                      "_rc_findings", "_rc_summary"):
             con.execute(f"DROP TABLE IF EXISTS temp.{table}")
     return MatchingResult(run_date=run_date, pairs=outcomes, findings=sum(o.breaks + o.pending for o in outcomes),
                           breaks=sum(o.breaks for o in outcomes), pending=sum(o.pending for o in outcomes),
@@ -135,18 +136,19 @@ def _date_literal(day: date) -> str:
 
 # --- pairs ------------------------------------------------------------------------------------------------------
 def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str, *, slim: bool = False,
-              restrict: bool = False) -> str:
+              restrict: str | None = None, rid: bool = False) -> str:
     """The side's rows in scope, renamed: k0.., d, m, a, c0.. (compared columns), sha, line, lin (lineage
-    list on an n side, else NULL), pw (pending_while). slim: only k0.., c0.. and p (true), for the key scan;
-    restrict: only rows whose key is in _rc_keys (NULL keys included)."""
+    list on an n side, else NULL), pw (pending_while). slim: only k0.., c0.. and p (true), for the key scan, plus
+    the row's rowid as rid when rid; restrict 'key': only rows whose key is in _rc_keys (NULL keys included);
+    restrict '<temp table>': only the rows whose rowid is in that table's column rid."""
     keys = [f"{k} AS k{i}" for i, k in enumerate(side.key)]
     pw = side.pending_while or "false"
     sha, line = side.lineage
     when = f"CAST({side.date} AS DATE)"   # a timestamp column counts by its calendar date
     if slim and not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
-        sql = (f"SELECT {', '.join(keys + compared)}, true AS p FROM {side.relation} "
-               f"WHERE {when} <= {day}")
+        sql = (f"SELECT {', '.join(keys + compared)}, true AS p{', rowid AS rid' if rid else ''} "
+               f"FROM {side.relation} WHERE {when} <= {day}")
     elif not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
         sql = (f"SELECT {', '.join(keys)}, {when} AS d, {side.municipality} AS m, "
@@ -163,7 +165,10 @@ def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str
         if slim:
             names = [f"k{i}" for i in range(len(side.key))] + [f"c{i}" for i in range(len(columns))]
             sql = f"SELECT {', '.join(names)}, true AS p FROM ({sql})"
-    if restrict:
+    if restrict not in (None, "key"):
+        # by rowid, within this transaction: a hash probe of the few kept rows' ids, not of every key
+        sql += f" AND rowid IN (SELECT rid FROM {restrict})"
+    elif restrict == "key":
         # a row with a NULL key part matches nothing: it is an orphan, always looked at
         names = ", ".join(f"k{i}" for i in range(len(side.key)))
         nulls = " OR ".join(f"k{i} IS NULL" for i in range(len(side.key)))
@@ -201,37 +206,86 @@ def _pair_columns(rule: Rule) -> tuple[list[str], list[str]]:
     return [c.left for c in rule.compare], [c.right for c in rule.compare]
 
 
-def _keys_sql(rule: Rule, day: str) -> str:
-    """CREATE the temp table _rc_keys: every key that needs a look -- on one side only, repeated on a side, or
-    whose pair disagrees on a compared field. The one pass over all rows: the join carries only keys and compared
-    columns (a plain full outer join's load), plus one count per key and side for repeats. The bulk, single rows
-    agreeing on everything, is only counted (_rc_totals)."""
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """How the kept rows of each side are read again in full: by rowid (a plain table, not summed: the slim pass
+    carries each row's rowid) or by key (a view, or an n side summed per key)."""
+
+    left_rowid: bool = False
+    right_rowid: bool = False
+
+
+def _keys_sql(rule: Rule, day: str, reads: _Reads) -> str:
+    """Three statements. _rc_scan, one row: the one pass over all rows -- both sides reduced to keys and compared
+    columns (and rowids), FULL OUTER JOINed on the key (a plain full outer join's load); an ungrouped aggregate
+    over its output counts pairs and orphans and lists the output rows that need a look: orphans and pairs
+    that disagree. The bulk, one row a side agreeing on everything, is only counted. Rows in scope per side are
+    counted apart (a count, no hashing).
+
+    Exclusivity without a hash aggregate per side: the join gives sum(nl * nr) pair rows over the keys on both
+    sides, while sum(nl) = left rows - left orphans; they are equal only when every such key has exactly one right
+    row (nl * nr = nl iff nr = 1), and the same the other way. When both hold (`unique`), no paired key repeats
+    and the listed rows are all that needs a look. When not, the keys each side repeats are added (one aggregate
+    per side, only then). A key repeated on one side only is all orphans, listed anyway.
+
+    _rc_keys: the keys to look at. _rc_lrows/_rc_rrows: the rowids of a rowid side's rows to read again."""
     assert rule.right is not None
     left_cols, right_cols = _pair_columns(rule)
-    left_sql = _side_sql(rule, rule.left, left_cols, rule.cardinality == "n:1", day, slim=True)
-    right_sql = _side_sql(rule, rule.right, right_cols, rule.cardinality == "1:n", day, slim=True)
+    left_sql = _side_sql(rule, rule.left, left_cols, rule.cardinality == "n:1", day, slim=True,
+                         rid=reads.left_rowid)
+    right_sql = _side_sql(rule, rule.right, right_cols, rule.cardinality == "1:n", day, slim=True,
+                          rid=reads.right_rowid)
     n_keys = len(rule.left.key)
     key_list = ", ".join(f"k{i}" for i in range(n_keys))
     on = " AND ".join(f"l.k{i} = r.k{i}" for i in range(n_keys))
     projected = [f"l.c{i} AS l_c{i}, r.c{i} AS r_c{i}" for i in range(len(rule.compare))]
     keys = [f"coalesce(l.k{i}, r.k{i}) AS k{i}" for i in range(n_keys)]
+    rids = ["l.rid AS l_rid" if reads.left_rowid else "CAST(NULL AS BIGINT) AS l_rid",
+            "r.rid AS r_rid" if reads.right_rowid else "CAST(NULL AS BIGINT) AS r_rid"]
     all_agree = " AND ".join(_agree_sql(c, i) for i, c in enumerate(rule.compare)) or "true"
+    kept = ", ".join([f"'k{i}': k{i}" for i in range(n_keys)] + ["'l_rid': l_rid", "'r_rid': r_rid"])
+    unique = "(SELECT unique_pairs FROM _rc_scan)"
+    rows = []
+    for prefix, side_sql, rowid in (("l", left_sql, reads.left_rowid), ("r", right_sql, reads.right_rowid)):
+        if not rowid:
+            rows.append(f"CREATE OR REPLACE TEMP TABLE _rc_{prefix}rows AS SELECT CAST(NULL AS BIGINT) AS rid "
+                        "LIMIT 0")
+            continue
+        in_keys = (f"({key_list}) IN (SELECT ({key_list}) FROM _rc_keys)" if n_keys > 1
+                   else "k0 IN (SELECT k0 FROM _rc_keys)")
+        nulls = " OR ".join(f"k{i} IS NULL" for i in range(n_keys))
+        rows.append(f"""
+CREATE OR REPLACE TEMP TABLE _rc_{prefix}rows AS
+SELECT k.{prefix}_rid AS rid FROM (SELECT unnest(kept) AS k FROM _rc_scan) WHERE k.{prefix}_rid IS NOT NULL
+UNION
+SELECT rid FROM ({side_sql}) WHERE NOT {unique} AND ({in_keys} OR {nulls})""")
     return f"""
-CREATE OR REPLACE TEMP TABLE _rc_keys AS
+CREATE OR REPLACE TEMP TABLE _rc_scan AS
 WITH l AS NOT MATERIALIZED ({left_sql}), r AS NOT MATERIALIZED ({right_sql}),
 j AS (
-    SELECT {', '.join(keys + projected)},
-        l.p AS l_p, r.p AS r_p
+    SELECT {', '.join(keys + projected + rids)}, l.p AS l_p, r.p AS r_p
     FROM l FULL OUTER JOIN r ON {on}
+),
+o AS (
+    SELECT count(*) FILTER (WHERE l_p AND r_p) AS pair_rows, count(*) FILTER (WHERE r_p IS NULL) AS left_orphans,
+        count(*) FILTER (WHERE l_p IS NULL) AS right_orphans,
+        coalesce(list({{{kept}}}) FILTER (WHERE l_p IS NULL OR r_p IS NULL OR NOT ({all_agree})), []) AS kept
+    FROM j
 )
-SELECT {key_list} FROM j WHERE l_p IS NULL OR r_p IS NULL OR NOT ({all_agree})
+SELECT o.*, pair_rows = (SELECT count(*) FROM l) - left_orphans
+    AND pair_rows = (SELECT count(*) FROM r) - right_orphans AS unique_pairs
+FROM o;
+CREATE OR REPLACE TEMP TABLE _rc_keys AS
+WITH l AS NOT MATERIALIZED ({left_sql}), r AS NOT MATERIALIZED ({right_sql})
+SELECT DISTINCT {', '.join(f'k.k{i} AS k{i}' for i in range(n_keys))} FROM (SELECT unnest(kept) AS k FROM _rc_scan)
 UNION
-SELECT {key_list} FROM l GROUP BY ALL HAVING count(*) > 1
+SELECT {key_list} FROM l WHERE NOT {unique} GROUP BY ALL HAVING count(*) > 1
 UNION
-SELECT {key_list} FROM r GROUP BY ALL HAVING count(*) > 1"""
+SELECT {key_list} FROM r WHERE NOT {unique} GROUP BY ALL HAVING count(*) > 1;
+{';'.join(rows)}"""
 
 
-def _join_sql(rule: Rule, day: str) -> str:
+def _join_sql(rule: Rule, day: str, reads: _Reads) -> str:
     """CREATE the temp table _rc_j: the rows of the FULL OUTER JOIN of both sides on the key that need a look --
     orphans, keys that a side repeats (`multi`), pairs with a compared field that disagrees (`agree_i`). A pair of
     single rows that agrees on everything is the bulk of the data and is only counted (_rc_totals), never
@@ -239,8 +293,10 @@ def _join_sql(rule: Rule, day: str) -> str:
     left, right = rule.left, rule.right
     assert right is not None
     left_cols, right_cols = _pair_columns(rule)
-    left_sql = _side_sql(rule, left, left_cols, rule.cardinality == "n:1", day, restrict=True)
-    right_sql = _side_sql(rule, right, right_cols, rule.cardinality == "1:n", day, restrict=True)
+    left_sql = _side_sql(rule, left, left_cols, rule.cardinality == "n:1", day,
+                         restrict="_rc_lrows" if reads.left_rowid else "key")
+    right_sql = _side_sql(rule, right, right_cols, rule.cardinality == "1:n", day,
+                          restrict="_rc_rrows" if reads.right_rowid else "key")
     n_keys = len(left.key)
     key_list = ", ".join(f"k{i}" for i in range(n_keys))
     on = " AND ".join(f"l.k{i} = r.k{i}" for i in range(n_keys))
@@ -421,9 +477,29 @@ FROM (
 ) GROUP BY m"""
 
 
+def _reads(con: duckdb.DuckDBPyConnection, rule: Rule) -> _Reads:
+    """Read a side's kept rows again by rowid when its relation is a table (a view has no rowid) with no column of
+    that name, and the side is not summed per key."""
+    assert rule.right is not None
+    return _Reads(left_rowid=rule.cardinality != "n:1" and _has_rowid(con, rule.left.relation),
+                  right_rowid=rule.cardinality != "1:n" and _has_rowid(con, rule.right.relation))
+
+
+def _has_rowid(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    schema, name = relation.split(".")
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM duckdb_tables() WHERE schema_name = $1 AND table_name = $2 "
+        "        AND (database_name = current_database() OR temporary)) = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM duckdb_views() WHERE schema_name = $1 AND view_name = $2) "
+        "AND NOT EXISTS (SELECT 1 FROM duckdb_columns() WHERE schema_name = $1 AND table_name = $2 "
+        "                AND lower(column_name) = 'rowid')", [schema, name]).fetchone()
+    return bool(row and row[0])
+
+
 def _run_pair(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
-    con.execute(_keys_sql(rule, day))
-    con.execute(_join_sql(rule, day))
+    reads = _reads(con, rule)
+    con.execute(_keys_sql(rule, day, reads))
+    con.execute(_join_sql(rule, day, reads))
     con.execute(_totals_sql(rule, day))
     con.execute(_resolve_sql(rule))
     con.execute(_pair_findings_sql(rule, day))
@@ -486,12 +562,14 @@ def _run_check(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutc
     return _outcome(con, rule, 0)
 
 
-def compiled_sql(rule: Rule, run_date: date) -> dict[str, str]:
+def compiled_sql(rule: Rule, run_date: date, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, str]:
     """The SQL the engine runs for a pair rule on run_date, by step (keys, join, totals, resolve, findings): for
-    reading, debugging and the tests that check exclusivity on `_rc_resolved`."""
+    reading, debugging and the tests that check exclusivity on `_rc_resolved`. Without con, kept rows are read
+    again by key; with con, by rowid where the engine would (a table side, not summed)."""
     day = _date_literal(run_date)
-    return {"keys": _keys_sql(rule, day), "join": _join_sql(rule, day), "totals": _totals_sql(rule, day),
-            "resolve": _resolve_sql(rule),
+    reads = _reads(con, rule) if con is not None else _Reads()
+    return {"keys": _keys_sql(rule, day, reads), "join": _join_sql(rule, day, reads),
+            "totals": _totals_sql(rule, day), "resolve": _resolve_sql(rule),
             "findings": _pair_findings_sql(rule, day)}
 
 
