@@ -215,18 +215,32 @@ class _Reads:
     right_rowid: bool = False
 
 
-def _keys_sql(rule: Rule, day: str, reads: _Reads) -> str:
-    """Three statements. _rc_scan, one row: the one pass over all rows -- both sides reduced to keys and compared
-    columns (and rowids), FULL OUTER JOINed on the key (a plain full outer join's load); an ungrouped aggregate
-    over its output counts pairs and orphans and lists the output rows that need a look: orphans and pairs
-    that disagree. The bulk, one row a side agreeing on everything, is only counted. Rows in scope per side are
+@dataclass(frozen=True, slots=True)
+class _KeySteps:
+    """The statements that find what needs a look: `scan` (the one pass over all rows), `kept` (keys and rowids
+    from it) and `repeats` (keys a side repeats, and their rowids: needed, and run, only when the scan found
+    a repeated key among the paired ones; they add nothing otherwise)."""
+
+    scan: str
+    kept: tuple[str, ...]
+    repeats: tuple[str, ...]
+
+    def sql(self) -> str:
+        return ";\n".join((self.scan, *self.kept, *self.repeats))
+
+
+def _keys_sql(rule: Rule, day: str, reads: _Reads) -> _KeySteps:
+    """_rc_scan, one row: the one pass over all rows -- both sides reduced to keys and compared columns (and
+    rowids), FULL OUTER JOINed on the key (a plain full outer join's load); an ungrouped aggregate over its
+    output counts pairs and orphans and lists the output rows that need a look: orphans and pairs that
+    disagree. The bulk, one row a side agreeing on everything, is only counted. Rows in scope per side are
     counted apart (a count, no hashing).
 
     Exclusivity without a hash aggregate per side: the join gives sum(nl * nr) pair rows over the keys on both
     sides, while sum(nl) = left rows - left orphans; they are equal only when every such key has exactly one right
-    row (nl * nr = nl iff nr = 1), and the same the other way. When both hold (`unique`), no paired key repeats
-    and the listed rows are all that needs a look. When not, the keys each side repeats are added (one aggregate
-    per side, only then). A key repeated on one side only is all orphans, listed anyway.
+    row (nl * nr = nl iff nr = 1), and the same the other way. When both hold (`unique_pairs`), no paired key
+    repeats and the listed rows are all that needs a look. When not, the keys each side repeats are added (one
+    aggregate per side, only then). A key repeated on one side only is all orphans, listed anyway.
 
     _rc_keys: the keys to look at. _rc_lrows/_rc_rrows: the rowids of a rowid side's rows to read again."""
     assert rule.right is not None
@@ -245,21 +259,10 @@ def _keys_sql(rule: Rule, day: str, reads: _Reads) -> str:
     all_agree = " AND ".join(_agree_sql(c, i) for i, c in enumerate(rule.compare)) or "true"
     kept = ", ".join([f"'k{i}': k{i}" for i in range(n_keys)] + ["'l_rid': l_rid", "'r_rid': r_rid"])
     unique = "(SELECT unique_pairs FROM _rc_scan)"
-    rows = []
-    for prefix, side_sql, rowid in (("l", left_sql, reads.left_rowid), ("r", right_sql, reads.right_rowid)):
-        if not rowid:
-            rows.append(f"CREATE OR REPLACE TEMP TABLE _rc_{prefix}rows AS SELECT CAST(NULL AS BIGINT) AS rid "
-                        "LIMIT 0")
-            continue
-        in_keys = (f"({key_list}) IN (SELECT ({key_list}) FROM _rc_keys)" if n_keys > 1
-                   else "k0 IN (SELECT k0 FROM _rc_keys)")
-        nulls = " OR ".join(f"k{i} IS NULL" for i in range(n_keys))
-        rows.append(f"""
-CREATE OR REPLACE TEMP TABLE _rc_{prefix}rows AS
-SELECT k.{prefix}_rid AS rid FROM (SELECT unnest(kept) AS k FROM _rc_scan) WHERE k.{prefix}_rid IS NOT NULL
-UNION
-SELECT rid FROM ({side_sql}) WHERE NOT {unique} AND ({in_keys} OR {nulls})""")
-    return f"""
+    in_keys = (f"({key_list}) IN (SELECT ({key_list}) FROM _rc_keys)" if n_keys > 1
+               else "k0 IN (SELECT k0 FROM _rc_keys)")
+    nulls = " OR ".join(f"k{i} IS NULL" for i in range(n_keys))
+    scan = f"""
 CREATE OR REPLACE TEMP TABLE _rc_scan AS
 WITH l AS NOT MATERIALIZED ({left_sql}), r AS NOT MATERIALIZED ({right_sql}),
 j AS (
@@ -274,15 +277,32 @@ o AS (
 )
 SELECT o.*, pair_rows = (SELECT count(*) FROM l) - left_orphans
     AND pair_rows = (SELECT count(*) FROM r) - right_orphans AS unique_pairs
-FROM o;
+FROM o"""
+    keep = [f"""
 CREATE OR REPLACE TEMP TABLE _rc_keys AS
+SELECT DISTINCT {', '.join(f'k.k{i} AS k{i}' for i in range(n_keys))} FROM (SELECT unnest(kept) AS k FROM _rc_scan)"""]
+    repeats = [f"""
+INSERT INTO _rc_keys
 WITH l AS NOT MATERIALIZED ({left_sql}), r AS NOT MATERIALIZED ({right_sql})
-SELECT DISTINCT {', '.join(f'k.k{i} AS k{i}' for i in range(n_keys))} FROM (SELECT unnest(kept) AS k FROM _rc_scan)
-UNION
 SELECT {key_list} FROM l WHERE NOT {unique} GROUP BY ALL HAVING count(*) > 1
 UNION
-SELECT {key_list} FROM r WHERE NOT {unique} GROUP BY ALL HAVING count(*) > 1;
-{';'.join(rows)}"""
+SELECT {key_list} FROM r WHERE NOT {unique} GROUP BY ALL HAVING count(*) > 1
+EXCEPT
+SELECT {key_list} FROM _rc_keys"""]
+    for prefix, side_sql, rowid in (("l", left_sql, reads.left_rowid), ("r", right_sql, reads.right_rowid)):
+        if not rowid:
+            keep.append(f"CREATE OR REPLACE TEMP TABLE _rc_{prefix}rows AS SELECT CAST(NULL AS BIGINT) AS rid LIMIT 0")
+            continue
+        keep.append(f"""
+CREATE OR REPLACE TEMP TABLE _rc_{prefix}rows AS
+SELECT k.{prefix}_rid AS rid FROM (SELECT unnest(kept) AS k FROM _rc_scan) WHERE k.{prefix}_rid IS NOT NULL""")
+        # every row of a kept key (a repeated key's rows agreeing with a candidate are not in the scan's list)
+        repeats.append(f"""
+INSERT INTO _rc_{prefix}rows
+SELECT rid FROM ({side_sql}) WHERE NOT {unique} AND ({in_keys} OR {nulls})
+EXCEPT
+SELECT rid FROM _rc_{prefix}rows""")
+    return _KeySteps(scan=scan, kept=tuple(keep), repeats=tuple(repeats))
 
 
 def _join_sql(rule: Rule, day: str, reads: _Reads) -> str:
@@ -498,7 +518,11 @@ def _has_rowid(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
 
 def _run_pair(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
     reads = _reads(con, rule)
-    con.execute(_keys_sql(rule, day, reads))
+    steps = _keys_sql(rule, day, reads)
+    con.execute(steps.scan)
+    unique = con.execute("SELECT unique_pairs FROM _rc_scan").fetchone()
+    for statement in steps.kept + (() if unique and unique[0] else steps.repeats):
+        con.execute(statement)
     con.execute(_join_sql(rule, day, reads))
     con.execute(_totals_sql(rule, day))
     con.execute(_resolve_sql(rule))
@@ -568,7 +592,7 @@ def compiled_sql(rule: Rule, run_date: date, con: duckdb.DuckDBPyConnection | No
     again by key; with con, by rowid where the engine would (a table side, not summed)."""
     day = _date_literal(run_date)
     reads = _reads(con, rule) if con is not None else _Reads()
-    return {"keys": _keys_sql(rule, day, reads), "join": _join_sql(rule, day, reads),
+    return {"keys": _keys_sql(rule, day, reads).sql(), "join": _join_sql(rule, day, reads),
             "totals": _totals_sql(rule, day), "resolve": _resolve_sql(rule),
             "findings": _pair_findings_sql(rule, day)}
 
