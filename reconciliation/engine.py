@@ -138,16 +138,16 @@ def _date_literal(day: date) -> str:
 def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str, *, slim: bool = False,
               restrict: str | None = None, rid: bool = False) -> str:
     """The side's rows in scope, renamed: k0.., d, m, a, c0.. (compared columns), sha, line, lin (lineage
-    list on an n side, else NULL), pw (pending_while). slim: only k0.., c0.. and p (true), for the key scan, plus
-    the row's rowid as rid when rid; restrict 'key': only rows whose key is in _rc_keys (NULL keys included);
-    restrict '<temp table>': only the rows whose rowid is in that table's column rid."""
+    list on an n side, else NULL), pw (pending_while). slim: only k0.., c0.. and p (true), for the key scan, or
+    the row's rowid as rid instead of p when rid; restrict 'key': only rows whose key is in _rc_keys (NULL keys
+    included); restrict '<temp table>': only the rows whose rowid is in that table's column rid."""
     keys = [f"{k} AS k{i}" for i, k in enumerate(side.key)]
     pw = side.pending_while or "false"
     sha, line = side.lineage
     when = f"CAST({side.date} AS DATE)"   # a timestamp column counts by its calendar date
     if slim and not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
-        sql = (f"SELECT {', '.join(keys + compared)}, true AS p{', rowid AS rid' if rid else ''} "
+        sql = (f"SELECT {', '.join(keys + compared)}, {'rowid AS rid' if rid else 'true AS p'} "
                f"FROM {side.relation} WHERE {when} <= {day}")
     elif not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
@@ -259,6 +259,16 @@ def _keys_sql(rule: Rule, day: str, reads: _Reads) -> _KeySteps:
     all_agree = " AND ".join(_agree_sql(c, i) for i, c in enumerate(rule.compare)) or "true"
     kept = ", ".join([f"'k{i}': k{i}" for i in range(n_keys)] + ["'l_rid': l_rid", "'r_rid': r_rid"])
     unique = "(SELECT unique_pairs FROM _rc_scan)"
+
+    def present(prefix: str) -> str:   # the row's rowid, or p, is never NULL: NULL is the missing side
+        rowid = reads.left_rowid if prefix == "l" else reads.right_rowid
+        return f"{prefix}.{'rid' if rowid else 'p'} IS NOT NULL"
+
+    def count(side: Side, summed: bool, cte: str) -> str:
+        # rows in scope; on a plain side straight from the relation (no rowid to read: often from metadata)
+        return (f"SELECT count(*) FROM {cte}" if summed else
+                f"SELECT count(*) FROM {side.relation} WHERE CAST({side.date} AS DATE) <= {day}")
+
     in_keys = (f"({key_list}) IN (SELECT ({key_list}) FROM _rc_keys)" if n_keys > 1
                else "k0 IN (SELECT k0 FROM _rc_keys)")
     nulls = " OR ".join(f"k{i} IS NULL" for i in range(n_keys))
@@ -266,17 +276,17 @@ def _keys_sql(rule: Rule, day: str, reads: _Reads) -> _KeySteps:
 CREATE OR REPLACE TEMP TABLE _rc_scan AS
 WITH l AS NOT MATERIALIZED ({left_sql}), r AS NOT MATERIALIZED ({right_sql}),
 j AS (
-    SELECT {', '.join(keys + projected + rids)}, l.p AS l_p, r.p AS r_p
+    SELECT {', '.join(keys + projected + rids)}, {present('l')} AS l_p, {present('r')} AS r_p
     FROM l FULL OUTER JOIN r ON {on}
 ),
 o AS (
-    SELECT count(*) FILTER (WHERE l_p AND r_p) AS pair_rows, count(*) FILTER (WHERE r_p IS NULL) AS left_orphans,
-        count(*) FILTER (WHERE l_p IS NULL) AS right_orphans,
-        coalesce(list({{{kept}}}) FILTER (WHERE l_p IS NULL OR r_p IS NULL OR NOT ({all_agree})), []) AS kept
+    SELECT count(*) FILTER (WHERE l_p AND r_p) AS pair_rows, count(*) FILTER (WHERE NOT r_p) AS left_orphans,
+        count(*) FILTER (WHERE NOT l_p) AS right_orphans,
+        coalesce(list({{{kept}}}) FILTER (WHERE NOT l_p OR NOT r_p OR NOT ({all_agree})), []) AS kept
     FROM j
 )
-SELECT o.*, pair_rows = (SELECT count(*) FROM l) - left_orphans
-    AND pair_rows = (SELECT count(*) FROM r) - right_orphans AS unique_pairs
+SELECT o.*, pair_rows = ({count(rule.left, rule.cardinality == "n:1", "l")}) - left_orphans
+    AND pair_rows = ({count(rule.right, rule.cardinality == "1:n", "r")}) - right_orphans AS unique_pairs
 FROM o"""
     keep = [f"""
 CREATE OR REPLACE TEMP TABLE _rc_keys AS
