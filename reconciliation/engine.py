@@ -371,9 +371,11 @@ def _names(rule: Rule, prefix: str) -> list[str]:
         f"{prefix}_c{i}" for i in range(len(rule.compare))]
 
 
-def _resolve_sql(rule: Rule) -> str:
+def _resolve_sql(rule: Rule, unique_pairs: bool = False) -> str:
     """CREATE the temp table _rc_resolved: one row per matched pair ('match') and per unmatched side row
-    ('left_orphan', 'right_orphan', 'left_ambiguous', 'right_ambiguous'), from _rc_j."""
+    ('left_orphan', 'right_orphan', 'left_ambiguous', 'right_ambiguous'), from _rc_j. unique_pairs: the scan
+    proved that no key with rows on both sides repeats, so no row needs best-score matching (the statement is
+    the first branch alone; the others would be empty)."""
     left, right = _names(rule, "l"), _names(rule, "r")
     agrees = [f"agree_{i}" for i in range(len(rule.compare))]
     everything = ", ".join(left + right + agrees + ["l_present", "r_present"])
@@ -384,6 +386,11 @@ def _resolve_sql(rule: Rule) -> str:
     score = " + ".join(f"CAST({a} AS INTEGER)" for a in agrees) or "0"
     lw = ", ".join([f"l_k{i}" for i in range(len(rule.left.key))] + ["l_sha", "l_line"])
     rw = ", ".join([f"r_k{i}" for i in range(len(rule.left.key))] + ["r_sha", "r_line"])
+    direct = f"""SELECT {everything}, CASE WHEN l_present AND r_present THEN 'match' WHEN l_present THEN 'left_orphan'
+    ELSE 'right_orphan' END AS outcome
+FROM _rc_j WHERE NOT (multi AND l_present AND r_present)"""
+    if unique_pairs:
+        return f"CREATE OR REPLACE TEMP TABLE _rc_resolved AS {direct}"
     return f"""
 CREATE OR REPLACE TEMP TABLE _rc_resolved AS
 WITH
@@ -398,9 +405,7 @@ v AS (SELECT *,
         bool_or(matched) OVER lw AS l_matched, bool_or(ln > 1 OR (score = rbest AND rn > 1)) OVER lw AS l_tied,
         bool_or(matched) OVER rw AS r_matched, bool_or(rn > 1 OR (score = lbest AND ln > 1)) OVER rw AS r_tied
       FROM u WINDOW lw AS (PARTITION BY {lw}), rw AS (PARTITION BY {rw}))
-SELECT {everything}, CASE WHEN l_present AND r_present THEN 'match' WHEN l_present THEN 'left_orphan'
-    ELSE 'right_orphan' END AS outcome
-FROM _rc_j WHERE NOT (multi AND l_present AND r_present)
+{direct}
 UNION ALL
 SELECT {everything}, 'match' AS outcome FROM v WHERE matched
 UNION ALL
@@ -530,12 +535,13 @@ def _run_pair(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutco
     reads = _reads(con, rule)
     steps = _keys_sql(rule, day, reads)
     con.execute(steps.scan)
-    unique = con.execute("SELECT unique_pairs FROM _rc_scan").fetchone()
-    for statement in steps.kept + (() if unique and unique[0] else steps.repeats):
+    row = con.execute("SELECT unique_pairs FROM _rc_scan").fetchone()
+    unique = bool(row and row[0])
+    for statement in steps.kept + (() if unique else steps.repeats):
         con.execute(statement)
     con.execute(_join_sql(rule, day, reads))
     con.execute(_totals_sql(rule, day))
-    con.execute(_resolve_sql(rule))
+    con.execute(_resolve_sql(rule, unique))
     con.execute(_pair_findings_sql(rule, day))
     con.execute(_summary_sql(rule, _PAIR_COUNTS))
     matched = con.execute("SELECT coalesce(sum(matched_pairs), 0) FROM _rc_summary WHERE pair = ?",
