@@ -439,45 +439,56 @@ def _window_sql(window: Tolerance | None, date_column: str, day: str) -> tuple[s
 
 
 def _pair_findings_sql(rule: Rule, day: str) -> str:
-    """INSERT run_date's findings of a pair from _rc_resolved into _rc_findings."""
+    """INSERT run_date's findings of a pair from _rc_resolved into _rc_findings: each resolved row gives a list of
+    candidate findings (one per compared field of a matched pair, one for an orphan or an ambiguous row), NULL
+    where it does not apply; the non-NULL ones are the findings. One SELECT, not a UNION per kind: the statement
+    is planned on every run and its planning is most of its cost on a few hundred rows."""
     assert rule.right is not None and rule.left_orphan is not None and rule.right_orphan is not None
     n_keys = len(rule.left.key)
-    common = (f"'{rule.pair}' AS pair, @code AS break_code, @status AS status, @business_date AS business_date, "
-              f"@municipality AS municipality_code, '{rule.left.source}' AS left_source, {_key_sql('l', n_keys)} "
-              f"AS left_key, '{rule.right.source}' AS right_source, {_key_sql('r', n_keys)} AS right_key, "
-              "@expected AS expected, @actual AS actual, CAST(@amount AS BIGINT) AS amount_at_risk_yen, "
-              f"@pending_until AS pending_until, {_lineage_sql('l')} AS left_lineage, "
-              f"{_lineage_sql('r')} AS right_lineage")
-    parts = []
-    all_agree = " AND ".join(f"agree_{i}" for i in range(len(rule.compare))) or "true"
+    candidates = []
     for i, compare in enumerate(rule.compare):
         yen = compare.tolerance is not None and compare.tolerance.unit == "yen"
         amount = (f"abs(CAST(l_c{i} AS BIGINT) - CAST(r_c{i} AS BIGINT))" if yen
                   else "greatest(abs(coalesce(l_a, 0)), abs(coalesce(r_a, 0)))")
-        select = _fill(common, code=f"'{compare.break_code}'", status="'break'", business_date="coalesce(l_d, r_d)",
-                               municipality="coalesce(l_m, r_m)", expected=f"CAST(l_c{i} AS VARCHAR)",
-                               actual=f"CAST(r_c{i} AS VARCHAR)", amount=f"coalesce({amount}, 0)",
-                               pending_until="CAST(NULL AS DATE)")
-        parts.append(f"SELECT {select} FROM bad WHERE NOT agree_{i}")
+        finding = _finding_struct(code=f"'{compare.break_code}'", status="'break'",
+                                  business_date="coalesce(l_d, r_d)", municipality="coalesce(l_m, r_m)",
+                                  expected=f"CAST(l_c{i} AS VARCHAR)", actual=f"CAST(r_c{i} AS VARCHAR)",
+                                  amount=f"coalesce({amount}, 0)", pending_until="NULL")
+        candidates.append(f"CASE WHEN outcome = 'match' AND NOT agree_{i} THEN {finding} END")
     for prefix, orphan in (("l", rule.left_orphan), ("r", rule.right_orphan)):
         in_window, last = _window_sql(orphan.window, f"{prefix}_d", day)
         pending = f"({in_window} OR coalesce({prefix}_pw, false))"
         value = f"CAST({prefix}_a AS VARCHAR)"
-        status = f"CASE WHEN {pending} THEN 'pending' ELSE 'break' END"
-        select = _fill(common, code=f"'{orphan.break_code}'", status=status,
-                               business_date=f"{prefix}_d", municipality=f"{prefix}_m",
-                               expected=value if prefix == "l" else "NULL", actual=value if prefix == "r" else "NULL",
-                               amount=f"abs(coalesce({prefix}_a, 0))",
-                               pending_until=f"CASE WHEN {in_window} THEN {last} END")
+        expected, actual = (value, "NULL") if prefix == "l" else ("NULL", value)
         side = "left" if prefix == "l" else "right"
-        parts.append(f"SELECT {select} FROM _rc_resolved WHERE outcome = '{side}_orphan'")
-        select = _fill(common, code="'ambiguous_match'", status="'break'", business_date=f"{prefix}_d",
-                               municipality=f"{prefix}_m", expected=value if prefix == "l" else "NULL",
-                               actual=value if prefix == "r" else "NULL", amount=f"abs(coalesce({prefix}_a, 0))",
-                               pending_until="CAST(NULL AS DATE)")
-        parts.append(f"SELECT {select} FROM _rc_resolved WHERE outcome = '{side}_ambiguous'")
-    return (f"INSERT INTO _rc_findings WITH bad AS MATERIALIZED (SELECT * FROM _rc_resolved WHERE outcome = 'match' "
-            f"AND NOT ({all_agree})) " + "\nUNION ALL\n".join(parts))
+        finding = _finding_struct(code=f"'{orphan.break_code}'",
+                                  status=f"CASE WHEN {pending} THEN 'pending' ELSE 'break' END",
+                                  business_date=f"{prefix}_d", municipality=f"{prefix}_m", expected=expected,
+                                  actual=actual, amount=f"abs(coalesce({prefix}_a, 0))",
+                                  pending_until=f"CASE WHEN {in_window} THEN {last} END")
+        candidates.append(f"CASE WHEN outcome = '{side}_orphan' THEN {finding} END")
+        finding = _finding_struct(code="'ambiguous_match'", status="'break'", business_date=f"{prefix}_d",
+                                  municipality=f"{prefix}_m", expected=expected, actual=actual,
+                                  amount=f"abs(coalesce({prefix}_a, 0))", pending_until="NULL")
+        candidates.append(f"CASE WHEN outcome = '{side}_ambiguous' THEN {finding} END")
+    listed = ",\n        ".join(candidates)
+    return f"""
+INSERT INTO _rc_findings
+SELECT '{rule.pair}' AS pair, f.code AS break_code, f.status AS status, f.business_date AS business_date,
+    f.municipality AS municipality_code, '{rule.left.source}' AS left_source, {_key_sql('l', n_keys)} AS left_key,
+    '{rule.right.source}' AS right_source, {_key_sql('r', n_keys)} AS right_key, f.expected AS expected,
+    f.actual AS actual, f.amount AS amount_at_risk_yen, f.pending_until AS pending_until,
+    {_lineage_sql('l')} AS left_lineage, {_lineage_sql('r')} AS right_lineage
+FROM (SELECT *, unnest([
+        {listed}]) AS f FROM _rc_resolved)
+WHERE f IS NOT NULL"""
+
+
+def _finding_struct(**values: str) -> str:
+    """One candidate finding as a struct of fixed field types (every candidate of the list has the same type)."""
+    types = {"code": "VARCHAR", "status": "VARCHAR", "business_date": "DATE", "municipality": "VARCHAR",
+             "expected": "VARCHAR", "actual": "VARCHAR", "amount": "BIGINT", "pending_until": "DATE"}
+    return "{" + ", ".join(f"'{name}': CAST({values[name]} AS {kind})" for name, kind in types.items()) + "}"
 
 
 def _summary_sql(rule: Rule, rows_sql: str) -> str:
@@ -611,10 +622,3 @@ def compiled_sql(rule: Rule, run_date: date, con: duckdb.DuckDBPyConnection | No
     return {"keys": _keys_sql(rule, day, reads).sql(), "join": _join_sql(rule, day, reads),
             "totals": _totals_sql(rule, day), "resolve": _resolve_sql(rule),
             "findings": _pair_findings_sql(rule, day)}
-
-
-def _fill(template: str, **values: str) -> str:
-    """Put each value in place of its @name in template (the SQL holds braces, so no str.format)."""
-    for name in sorted(values, key=len, reverse=True):
-        template = template.replace(f"@{name}", values[name])
-    return template
