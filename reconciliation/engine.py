@@ -315,11 +315,12 @@ SELECT rid FROM _rc_{prefix}rows""")
     return _KeySteps(scan=scan, kept=tuple(keep), repeats=tuple(repeats))
 
 
-def _join_sql(rule: Rule, day: str, reads: _Reads) -> str:
+def _join_sql(rule: Rule, day: str, reads: _Reads, unique_pairs: bool = False) -> str:
     """CREATE the temp table _rc_j: the rows of the FULL OUTER JOIN of both sides on the key that need a look --
     orphans, keys that a side repeats (`multi`), pairs with a compared field that disagrees (`agree_i`). A pair of
     single rows that agrees on everything is the bulk of the data and is only counted (_rc_totals), never
-    materialised."""
+    materialised. unique_pairs (the scan proved no paired key repeats): `multi` could only mark orphans, which
+    are orphans either way, so it is false and not computed."""
     left, right = rule.left, rule.right
     assert right is not None
     left_cols, right_cols = _pair_columns(rule)
@@ -336,6 +337,16 @@ def _join_sql(rule: Rule, day: str, reads: _Reads) -> str:
     multi_on = " AND ".join(f"coalesce(l.k{i}, r.k{i}) = {{t}}.k{i}" for i in range(n_keys))
     agrees = [f"{_agree_sql(c, i)} AS agree_{i}" for i, c in enumerate(rule.compare)]
     all_agree = " AND ".join(_agree_sql(c, i) for i, c in enumerate(rule.compare)) or "true"
+    if unique_pairs:
+        return f"""
+CREATE OR REPLACE TEMP TABLE _rc_j AS
+WITH l AS ({left_sql}), r AS ({right_sql}),
+j AS (
+    SELECT {', '.join(projected)}, l.d IS NOT NULL AS l_present, r.d IS NOT NULL AS r_present, false AS multi
+    FROM l FULL OUTER JOIN r ON {on}
+)
+SELECT *{''.join(', ' + a for a in agrees)} FROM j
+WHERE NOT (l_present AND r_present AND {all_agree})"""
     return f"""
 CREATE OR REPLACE TEMP TABLE _rc_j AS
 WITH l AS ({left_sql}), r AS ({right_sql}),
@@ -527,19 +538,25 @@ def _reads(con: duckdb.DuckDBPyConnection, rule: Rule) -> _Reads:
     """Read a side's kept rows again by rowid when its relation is a table (a view has no rowid) with no column of
     that name, and the side is not summed per key."""
     assert rule.right is not None
-    return _Reads(left_rowid=rule.cardinality != "n:1" and _has_rowid(con, rule.left.relation),
-                  right_rowid=rule.cardinality != "1:n" and _has_rowid(con, rule.right.relation))
+    left, right = _has_rowid(con, rule.left.relation, rule.right.relation)
+    return _Reads(left_rowid=rule.cardinality != "n:1" and left, right_rowid=rule.cardinality != "1:n" and right)
 
 
-def _has_rowid(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, name = relation.split(".")
-    row = con.execute(
-        "SELECT (SELECT count(*) FROM duckdb_tables() WHERE schema_name = $1 AND table_name = $2 "
-        "        AND (database_name = current_database() OR temporary)) = 1 "
-        "AND NOT EXISTS (SELECT 1 FROM duckdb_views() WHERE schema_name = $1 AND view_name = $2) "
-        "AND NOT EXISTS (SELECT 1 FROM duckdb_columns() WHERE schema_name = $1 AND table_name = $2 "
-        "                AND lower(column_name) = 'rowid')", [schema, name]).fetchone()
-    return bool(row and row[0])
+_CATALOG_SQL = """
+SELECT 'table', schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() OR temporary
+UNION ALL
+SELECT 'view', schema_name, view_name FROM duckdb_views()
+UNION ALL
+SELECT 'rowid column', schema_name, table_name FROM duckdb_columns() WHERE lower(column_name) = 'rowid'"""
+
+
+def _has_rowid(con: duckdb.DuckDBPyConnection, left: str, right: str) -> tuple[bool, bool]:
+    """Per relation: a table of the current database (or temporary), not shadowed by a view, without a column
+    named rowid -- so `rowid` is its row id."""
+    found: dict[str, list[str]] = {}
+    for kind, schema, name in con.execute(_CATALOG_SQL).fetchall():
+        found.setdefault(f"{schema}.{name}", []).append(kind)
+    return found.get(left) == ["table"], found.get(right) == ["table"]
 
 
 def _run_pair(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
@@ -550,7 +567,7 @@ def _run_pair(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutco
     unique = bool(row and row[0])
     for statement in steps.kept + (() if unique else steps.repeats):
         con.execute(statement)
-    con.execute(_join_sql(rule, day, reads))
+    con.execute(_join_sql(rule, day, reads, unique))
     con.execute(_totals_sql(rule, day))
     con.execute(_resolve_sql(rule, unique))
     con.execute(_pair_findings_sql(rule, day))
