@@ -4,15 +4,20 @@ run_date's rows of `recon.findings` and `recon.match_summary` (docs/reconciliati
 How a pair is matched (all in SQL, no per-row Python):
 1. each side is read with `date <= run_date` (the whole history: a late file simply changes the answer); the n
    side of a 1:n / n:1 pair is summed per key first;
-2. one pass over all rows (`_rc_keys`): the two sides, reduced to keys and compared columns, are joined on the
-   key (FULL OUTER JOIN) and each side's repeated keys are counted. Keys on one side only, keys a side repeats and
-   pairs that disagree on a compared field are kept; the bulk -- one row a side, agreeing on everything -- is a
-   match and only counted (`_rc_totals`, rows and amounts per municipality);
-3. the rows of the kept keys are read again in full (`_rc_j`) and resolved (`_rc_resolved`). A key repeated on a
-   side goes through exclusive best-score matching: a candidate's score is the number of compared fields that
-   agree; a pair matches only when each is the other's unique best. A row left over that is tied (two or more
-   equally good candidates, either way) is `ambiguous_match` -- never first-wins; a row that lost to a strictly
-   better one is an orphan;
+2. one pass over all rows (`_rc_scan`): the two sides, reduced to keys, compared columns and (for a table) row
+   ids, are joined on the key (FULL OUTER JOIN: a plain full outer join's load) and an ungrouped aggregate lists
+   the rows that need a look -- orphans and pairs that disagree on a compared field -- and counts pair rows and
+   orphans. The bulk -- one row a side, agreeing on everything -- is a match and only counted (`_rc_totals`, rows
+   and amounts per municipality). Exclusivity is proven by counting, not by a hash aggregate per side: the join
+   gives sum(nl * nr) pair rows over the keys on both sides, which equals the left rows paired (sum nl) only when
+   every such key has one right row, and the right rows paired only when it has one left row. When a count
+   disagrees, the keys each side repeats are added to the kept keys (`_rc_keys`; one aggregate per side, only
+   then);
+3. the kept rows are read again in full (`_rc_j`: by row id from a table, by key from a view or a summed side)
+   and resolved (`_rc_resolved`). A key repeated on a side goes through exclusive best-score matching: a
+   candidate's score is the number of compared fields that agree; a pair matches only when each is the other's
+   unique best. A row left over that is tied (two or more equally good candidates, either way) is
+   `ambiguous_match` -- never first-wins; a row that lost to a strictly better one is an orphan;
 4. each compared field of a matched pair that disagrees beyond its tolerance is one finding; an orphan is
    `pending` while run_date < row date + window (or while the side's `pending_while` column is true), else a
    break.
