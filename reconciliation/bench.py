@@ -1,7 +1,8 @@
 """Matching at scale (`make bench`, via seisan.bench): terminal records <-> platform uses with N records a side and
 a few hundred disagreements, generated in DuckDB, matched by the engine with the shipped rule file and, in the
 same run, by a plain DuckDB FULL OUTER JOIN on auth_id that keeps the rows that disagree (the least any
-reconciliation must do). Reports both times and their ratio (target: engine <= 1.5 x the join).
+reconciliation must do). Reports both times and their ratio (target: engine <= 1.5 x the join), in wall seconds
+and in CPU seconds of the process.
 
 A benchmark is a command, not a test: it measures and reports. It works on an in-memory DuckDB database.
 """
