@@ -4,15 +4,20 @@ run_date's rows of `recon.findings` and `recon.match_summary` (docs/reconciliati
 How a pair is matched (all in SQL, no per-row Python):
 1. each side is read with `date <= run_date` (the whole history: a late file simply changes the answer); the n
    side of a 1:n / n:1 pair is summed per key first;
-2. one pass over all rows (`_rc_keys`): the two sides, reduced to keys and compared columns, are joined on the
-   key (FULL OUTER JOIN) and each side's repeated keys are counted. Keys on one side only, keys a side repeats and
-   pairs that disagree on a compared field are kept; the bulk -- one row a side, agreeing on everything -- is a
-   match and only counted (`_rc_totals`, rows and amounts per municipality);
-3. the rows of the kept keys are read again in full (`_rc_j`) and resolved (`_rc_resolved`). A key repeated on a
-   side goes through exclusive best-score matching: a candidate's score is the number of compared fields that
-   agree; a pair matches only when each is the other's unique best. A row left over that is tied (two or more
-   equally good candidates, either way) is `ambiguous_match` -- never first-wins; a row that lost to a strictly
-   better one is an orphan;
+2. one pass over all rows (`_rc_scan`): the two sides, reduced to keys, compared columns and (for a table) row
+   ids, are joined on the key (FULL OUTER JOIN: a plain full outer join's load) and an ungrouped aggregate lists
+   the rows that need a look -- orphans and pairs that disagree on a compared field -- and counts pair rows and
+   orphans. The bulk -- one row a side, agreeing on everything -- is a match and only counted (`_rc_totals`, rows
+   and amounts per municipality). Exclusivity is proven by counting, not by a hash aggregate per side: the join
+   gives sum(nl * nr) pair rows over the keys on both sides, which equals the left rows paired (sum nl) only when
+   every such key has one right row, and the right rows paired only when it has one left row. When a count
+   disagrees, the keys each side repeats are added to the kept keys (`_rc_keys`; one aggregate per side, only
+   then);
+3. the kept rows are read again in full (`_rc_j`: by row id from a table, by key from a view or a summed side)
+   and resolved (`_rc_resolved`). A key repeated on a side goes through exclusive best-score matching: a
+   candidate's score is the number of compared fields that agree; a pair matches only when each is the other's
+   unique best. A row left over that is tied (two or more equally good candidates, either way) is
+   `ambiguous_match` -- never first-wins; a row that lost to a strictly better one is an orphan;
 4. each compared field of a matched pair that disagrees beyond its tolerance is one finding; an orphan is
    `pending` while run_date < row date + window (or while the side's `pending_while` column is true), else a
    break.
@@ -97,7 +102,8 @@ def run_matching(con: duckdb.DuckDBPyConnection, run_date: date, rules_dir: Path
         con.execute("ROLLBACK")
         raise
     finally:
-        for table in ("_rc_keys", "_rc_j", "_rc_totals", "_rc_resolved", "_rc_findings", "_rc_summary"):
+        for table in ("_rc_scan", "_rc_keys", "_rc_lrows", "_rc_rrows", "_rc_j", "_rc_totals", "_rc_resolved",
+                      "_rc_findings", "_rc_summary"):
             con.execute(f"DROP TABLE IF EXISTS temp.{table}")
     return MatchingResult(run_date=run_date, pairs=outcomes, findings=sum(o.breaks + o.pending for o in outcomes),
                           breaks=sum(o.breaks for o in outcomes), pending=sum(o.pending for o in outcomes),
@@ -135,18 +141,19 @@ def _date_literal(day: date) -> str:
 
 # --- pairs ------------------------------------------------------------------------------------------------------
 def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str, *, slim: bool = False,
-              restrict: bool = False) -> str:
+              restrict: str | None = None, rid: bool = False) -> str:
     """The side's rows in scope, renamed: k0.., d, m, a, c0.. (compared columns), sha, line, lin (lineage
-    list on an n side, else NULL), pw (pending_while). slim: only k0.., c0.. and p (true), for the key scan;
-    restrict: only rows whose key is in _rc_keys (NULL keys included)."""
+    list on an n side, else NULL), pw (pending_while). slim: only k0.., c0.. and p (true), for the key scan, or
+    the row's rowid as rid instead of p when rid; restrict 'key': only rows whose key is in _rc_keys (NULL keys
+    included); restrict '<temp table>': only the rows whose rowid is in that table's column rid."""
     keys = [f"{k} AS k{i}" for i, k in enumerate(side.key)]
     pw = side.pending_while or "false"
     sha, line = side.lineage
     when = f"CAST({side.date} AS DATE)"   # a timestamp column counts by its calendar date
     if slim and not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
-        sql = (f"SELECT {', '.join(keys + compared)}, true AS p FROM {side.relation} "
-               f"WHERE {when} <= {day}")
+        sql = (f"SELECT {', '.join(keys + compared)}, {'rowid AS rid' if rid else 'true AS p'} "
+               f"FROM {side.relation} WHERE {when} <= {day}")
     elif not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
         sql = (f"SELECT {', '.join(keys)}, {when} AS d, {side.municipality} AS m, "
@@ -163,7 +170,10 @@ def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str
         if slim:
             names = [f"k{i}" for i in range(len(side.key))] + [f"c{i}" for i in range(len(columns))]
             sql = f"SELECT {', '.join(names)}, true AS p FROM ({sql})"
-    if restrict:
+    if restrict not in (None, "key"):
+        # by rowid, within this transaction: a hash probe of the few kept rows' ids, not of every key
+        sql += f" AND rowid IN (SELECT rid FROM {restrict})"
+    elif restrict == "key":
         # a row with a NULL key part matches nothing: it is an orphan, always looked at
         names = ", ".join(f"k{i}" for i in range(len(side.key)))
         nulls = " OR ".join(f"k{i} IS NULL" for i in range(len(side.key)))
@@ -201,46 +211,128 @@ def _pair_columns(rule: Rule) -> tuple[list[str], list[str]]:
     return [c.left for c in rule.compare], [c.right for c in rule.compare]
 
 
-def _keys_sql(rule: Rule, day: str) -> str:
-    """CREATE the temp table _rc_keys: every key that needs a look -- on one side only, repeated on a side, or
-    whose pair disagrees on a compared field. The one pass over all rows: the join carries only keys and compared
-    columns (a plain full outer join's load), plus one count per key and side for repeats. The bulk, single rows
-    agreeing on everything, is only counted (_rc_totals)."""
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """How the kept rows of each side are read again in full: by rowid (a plain table, not summed: the slim pass
+    carries each row's rowid) or by key (a view, or an n side summed per key)."""
+
+    left_rowid: bool = False
+    right_rowid: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _KeySteps:
+    """The statements that find what needs a look: `scan` (the one pass over all rows), `kept` (keys and rowids
+    from it) and `repeats` (keys a side repeats, and their rowids: needed, and run, only when the scan found
+    a repeated key among the paired ones; they add nothing otherwise)."""
+
+    scan: str
+    kept: tuple[str, ...]
+    repeats: tuple[str, ...]
+
+    def sql(self) -> str:
+        return ";\n".join((self.scan, *self.kept, *self.repeats))
+
+
+def _keys_sql(rule: Rule, day: str, reads: _Reads) -> _KeySteps:
+    """_rc_scan, one row: the one pass over all rows -- both sides reduced to keys and compared columns (and
+    rowids), FULL OUTER JOINed on the key (a plain full outer join's load); an ungrouped aggregate over its
+    output counts pairs and orphans and lists the output rows that need a look: orphans and pairs that
+    disagree. The bulk, one row a side agreeing on everything, is only counted. Rows in scope per side are
+    counted apart (a count, no hashing).
+
+    Exclusivity without a hash aggregate per side: the join gives sum(nl * nr) pair rows over the keys on both
+    sides, while sum(nl) = left rows - left orphans; they are equal only when every such key has exactly one right
+    row (nl * nr = nl iff nr = 1), and the same the other way. When both hold (`unique_pairs`), no paired key
+    repeats and the listed rows are all that needs a look. When not, the keys each side repeats are added (one
+    aggregate per side, only then). A key repeated on one side only is all orphans, listed anyway.
+
+    _rc_keys: the keys to look at. _rc_lrows/_rc_rrows: the rowids of a rowid side's rows to read again."""
     assert rule.right is not None
     left_cols, right_cols = _pair_columns(rule)
-    left_sql = _side_sql(rule, rule.left, left_cols, rule.cardinality == "n:1", day, slim=True)
-    right_sql = _side_sql(rule, rule.right, right_cols, rule.cardinality == "1:n", day, slim=True)
+    left_sql = _side_sql(rule, rule.left, left_cols, rule.cardinality == "n:1", day, slim=True,
+                         rid=reads.left_rowid)
+    right_sql = _side_sql(rule, rule.right, right_cols, rule.cardinality == "1:n", day, slim=True,
+                          rid=reads.right_rowid)
     n_keys = len(rule.left.key)
     key_list = ", ".join(f"k{i}" for i in range(n_keys))
     on = " AND ".join(f"l.k{i} = r.k{i}" for i in range(n_keys))
     projected = [f"l.c{i} AS l_c{i}, r.c{i} AS r_c{i}" for i in range(len(rule.compare))]
     keys = [f"coalesce(l.k{i}, r.k{i}) AS k{i}" for i in range(n_keys)]
+    rids = ["l.rid AS l_rid" if reads.left_rowid else "CAST(NULL AS BIGINT) AS l_rid",
+            "r.rid AS r_rid" if reads.right_rowid else "CAST(NULL AS BIGINT) AS r_rid"]
     all_agree = " AND ".join(_agree_sql(c, i) for i, c in enumerate(rule.compare)) or "true"
-    return f"""
-CREATE OR REPLACE TEMP TABLE _rc_keys AS
+    kept = ", ".join([f"'k{i}': k{i}" for i in range(n_keys)] + ["'l_rid': l_rid", "'r_rid': r_rid"])
+    unique = "(SELECT unique_pairs FROM _rc_scan)"
+
+    def present(prefix: str) -> str:   # the row's rowid, or p, is never NULL: NULL is the missing side
+        rowid = reads.left_rowid if prefix == "l" else reads.right_rowid
+        return f"{prefix}.{'rid' if rowid else 'p'} IS NOT NULL"
+
+    def count(side: Side, summed: bool, cte: str) -> str:
+        # rows in scope; on a plain side straight from the relation (no rowid to read: often from metadata)
+        return (f"SELECT count(*) FROM {cte}" if summed else
+                f"SELECT count(*) FROM {side.relation} WHERE CAST({side.date} AS DATE) <= {day}")
+
+    in_keys = (f"({key_list}) IN (SELECT ({key_list}) FROM _rc_keys)" if n_keys > 1
+               else "k0 IN (SELECT k0 FROM _rc_keys)")
+    nulls = " OR ".join(f"k{i} IS NULL" for i in range(n_keys))
+    scan = f"""
+CREATE OR REPLACE TEMP TABLE _rc_scan AS
 WITH l AS NOT MATERIALIZED ({left_sql}), r AS NOT MATERIALIZED ({right_sql}),
 j AS (
-    SELECT {', '.join(keys + projected)},
-        l.p AS l_p, r.p AS r_p
+    SELECT {', '.join(keys + projected + rids)}, {present('l')} AS l_p, {present('r')} AS r_p
     FROM l FULL OUTER JOIN r ON {on}
+),
+o AS (
+    SELECT count(*) FILTER (WHERE l_p AND r_p) AS pair_rows, count(*) FILTER (WHERE NOT r_p) AS left_orphans,
+        count(*) FILTER (WHERE NOT l_p) AS right_orphans,
+        coalesce(list({{{kept}}}) FILTER (WHERE NOT l_p OR NOT r_p OR NOT ({all_agree})), []) AS kept
+    FROM j
 )
-SELECT {key_list} FROM j WHERE l_p IS NULL OR r_p IS NULL OR NOT ({all_agree})
+SELECT o.*, pair_rows = ({count(rule.left, rule.cardinality == "n:1", "l")}) - left_orphans
+    AND pair_rows = ({count(rule.right, rule.cardinality == "1:n", "r")}) - right_orphans AS unique_pairs
+FROM o"""
+    keep = [f"""
+CREATE OR REPLACE TEMP TABLE _rc_keys AS
+SELECT DISTINCT {', '.join(f'k.k{i} AS k{i}' for i in range(n_keys))} FROM (SELECT unnest(kept) AS k FROM _rc_scan)"""]
+    repeats = [f"""
+INSERT INTO _rc_keys
+WITH l AS NOT MATERIALIZED ({left_sql}), r AS NOT MATERIALIZED ({right_sql})
+SELECT {key_list} FROM l WHERE NOT {unique} GROUP BY ALL HAVING count(*) > 1
 UNION
-SELECT {key_list} FROM l GROUP BY ALL HAVING count(*) > 1
-UNION
-SELECT {key_list} FROM r GROUP BY ALL HAVING count(*) > 1"""
+SELECT {key_list} FROM r WHERE NOT {unique} GROUP BY ALL HAVING count(*) > 1
+EXCEPT
+SELECT {key_list} FROM _rc_keys"""]
+    for prefix, side_sql, rowid in (("l", left_sql, reads.left_rowid), ("r", right_sql, reads.right_rowid)):
+        if not rowid:
+            keep.append(f"CREATE OR REPLACE TEMP TABLE _rc_{prefix}rows AS SELECT CAST(NULL AS BIGINT) AS rid LIMIT 0")
+            continue
+        keep.append(f"""
+CREATE OR REPLACE TEMP TABLE _rc_{prefix}rows AS
+SELECT k.{prefix}_rid AS rid FROM (SELECT unnest(kept) AS k FROM _rc_scan) WHERE k.{prefix}_rid IS NOT NULL""")
+        # every row of a kept key (a repeated key's rows agreeing with a candidate are not in the scan's list)
+        repeats.append(f"""
+INSERT INTO _rc_{prefix}rows
+SELECT rid FROM ({side_sql}) WHERE NOT {unique} AND ({in_keys} OR {nulls})
+EXCEPT
+SELECT rid FROM _rc_{prefix}rows""")
+    return _KeySteps(scan=scan, kept=tuple(keep), repeats=tuple(repeats))
 
 
-def _join_sql(rule: Rule, day: str) -> str:
+def _join_sql(rule: Rule, day: str, reads: _Reads, unique_pairs: bool = False) -> str:
     """CREATE the temp table _rc_j: the rows of the FULL OUTER JOIN of both sides on the key that need a look --
     orphans, keys that a side repeats (`multi`), pairs with a compared field that disagrees (`agree_i`). A pair of
     single rows that agrees on everything is the bulk of the data and is only counted (_rc_totals), never
-    materialised."""
+    materialised. unique_pairs (the scan proved no paired key repeats): `multi` could only mark orphans, which
+    are orphans either way, so it is false and not computed."""
     left, right = rule.left, rule.right
     assert right is not None
     left_cols, right_cols = _pair_columns(rule)
-    left_sql = _side_sql(rule, left, left_cols, rule.cardinality == "n:1", day, restrict=True)
-    right_sql = _side_sql(rule, right, right_cols, rule.cardinality == "1:n", day, restrict=True)
+    left_sql = _side_sql(rule, left, left_cols, rule.cardinality == "n:1", day,
+                         restrict="_rc_lrows" if reads.left_rowid else "key")
+    right_sql = _side_sql(rule, right, right_cols, rule.cardinality == "1:n", day,
+                          restrict="_rc_rrows" if reads.right_rowid else "key")
     n_keys = len(left.key)
     key_list = ", ".join(f"k{i}" for i in range(n_keys))
     on = " AND ".join(f"l.k{i} = r.k{i}" for i in range(n_keys))
@@ -250,6 +342,16 @@ def _join_sql(rule: Rule, day: str) -> str:
     multi_on = " AND ".join(f"coalesce(l.k{i}, r.k{i}) = {{t}}.k{i}" for i in range(n_keys))
     agrees = [f"{_agree_sql(c, i)} AS agree_{i}" for i, c in enumerate(rule.compare)]
     all_agree = " AND ".join(_agree_sql(c, i) for i, c in enumerate(rule.compare)) or "true"
+    if unique_pairs:
+        return f"""
+CREATE OR REPLACE TEMP TABLE _rc_j AS
+WITH l AS ({left_sql}), r AS ({right_sql}),
+j AS (
+    SELECT {', '.join(projected)}, l.d IS NOT NULL AS l_present, r.d IS NOT NULL AS r_present, false AS multi
+    FROM l FULL OUTER JOIN r ON {on}
+)
+SELECT *{''.join(', ' + a for a in agrees)} FROM j
+WHERE NOT (l_present AND r_present AND {all_agree})"""
     return f"""
 CREATE OR REPLACE TEMP TABLE _rc_j AS
 WITH l AS ({left_sql}), r AS ({right_sql}),
@@ -285,9 +387,11 @@ def _names(rule: Rule, prefix: str) -> list[str]:
         f"{prefix}_c{i}" for i in range(len(rule.compare))]
 
 
-def _resolve_sql(rule: Rule) -> str:
+def _resolve_sql(rule: Rule, unique_pairs: bool = False) -> str:
     """CREATE the temp table _rc_resolved: one row per matched pair ('match') and per unmatched side row
-    ('left_orphan', 'right_orphan', 'left_ambiguous', 'right_ambiguous'), from _rc_j."""
+    ('left_orphan', 'right_orphan', 'left_ambiguous', 'right_ambiguous'), from _rc_j. unique_pairs: the scan
+    proved that no key with rows on both sides repeats, so no row needs best-score matching (the statement is
+    the first branch alone; the others would be empty)."""
     left, right = _names(rule, "l"), _names(rule, "r")
     agrees = [f"agree_{i}" for i in range(len(rule.compare))]
     everything = ", ".join(left + right + agrees + ["l_present", "r_present"])
@@ -298,6 +402,11 @@ def _resolve_sql(rule: Rule) -> str:
     score = " + ".join(f"CAST({a} AS INTEGER)" for a in agrees) or "0"
     lw = ", ".join([f"l_k{i}" for i in range(len(rule.left.key))] + ["l_sha", "l_line"])
     rw = ", ".join([f"r_k{i}" for i in range(len(rule.left.key))] + ["r_sha", "r_line"])
+    direct = f"""SELECT {everything}, CASE WHEN l_present AND r_present THEN 'match' WHEN l_present THEN 'left_orphan'
+    ELSE 'right_orphan' END AS outcome
+FROM _rc_j WHERE NOT (multi AND l_present AND r_present)"""
+    if unique_pairs:
+        return f"CREATE OR REPLACE TEMP TABLE _rc_resolved AS {direct}"
     return f"""
 CREATE OR REPLACE TEMP TABLE _rc_resolved AS
 WITH
@@ -312,9 +421,7 @@ v AS (SELECT *,
         bool_or(matched) OVER lw AS l_matched, bool_or(ln > 1 OR (score = rbest AND rn > 1)) OVER lw AS l_tied,
         bool_or(matched) OVER rw AS r_matched, bool_or(rn > 1 OR (score = lbest AND ln > 1)) OVER rw AS r_tied
       FROM u WINDOW lw AS (PARTITION BY {lw}), rw AS (PARTITION BY {rw}))
-SELECT {everything}, CASE WHEN l_present AND r_present THEN 'match' WHEN l_present THEN 'left_orphan'
-    ELSE 'right_orphan' END AS outcome
-FROM _rc_j WHERE NOT (multi AND l_present AND r_present)
+{direct}
 UNION ALL
 SELECT {everything}, 'match' AS outcome FROM v WHERE matched
 UNION ALL
@@ -348,45 +455,56 @@ def _window_sql(window: Tolerance | None, date_column: str, day: str) -> tuple[s
 
 
 def _pair_findings_sql(rule: Rule, day: str) -> str:
-    """INSERT run_date's findings of a pair from _rc_resolved into _rc_findings."""
+    """INSERT run_date's findings of a pair from _rc_resolved into _rc_findings: each resolved row gives a list of
+    candidate findings (one per compared field of a matched pair, one for an orphan or an ambiguous row), NULL
+    where it does not apply; the non-NULL ones are the findings. One SELECT, not a UNION per kind: the statement
+    is planned on every run and its planning is most of its cost on a few hundred rows."""
     assert rule.right is not None and rule.left_orphan is not None and rule.right_orphan is not None
     n_keys = len(rule.left.key)
-    common = (f"'{rule.pair}' AS pair, @code AS break_code, @status AS status, @business_date AS business_date, "
-              f"@municipality AS municipality_code, '{rule.left.source}' AS left_source, {_key_sql('l', n_keys)} "
-              f"AS left_key, '{rule.right.source}' AS right_source, {_key_sql('r', n_keys)} AS right_key, "
-              "@expected AS expected, @actual AS actual, CAST(@amount AS BIGINT) AS amount_at_risk_yen, "
-              f"@pending_until AS pending_until, {_lineage_sql('l')} AS left_lineage, "
-              f"{_lineage_sql('r')} AS right_lineage")
-    parts = []
-    all_agree = " AND ".join(f"agree_{i}" for i in range(len(rule.compare))) or "true"
+    candidates = []
     for i, compare in enumerate(rule.compare):
         yen = compare.tolerance is not None and compare.tolerance.unit == "yen"
         amount = (f"abs(CAST(l_c{i} AS BIGINT) - CAST(r_c{i} AS BIGINT))" if yen
                   else "greatest(abs(coalesce(l_a, 0)), abs(coalesce(r_a, 0)))")
-        select = _fill(common, code=f"'{compare.break_code}'", status="'break'", business_date="coalesce(l_d, r_d)",
-                               municipality="coalesce(l_m, r_m)", expected=f"CAST(l_c{i} AS VARCHAR)",
-                               actual=f"CAST(r_c{i} AS VARCHAR)", amount=f"coalesce({amount}, 0)",
-                               pending_until="CAST(NULL AS DATE)")
-        parts.append(f"SELECT {select} FROM bad WHERE NOT agree_{i}")
+        finding = _finding_struct(code=f"'{compare.break_code}'", status="'break'",
+                                  business_date="coalesce(l_d, r_d)", municipality="coalesce(l_m, r_m)",
+                                  expected=f"CAST(l_c{i} AS VARCHAR)", actual=f"CAST(r_c{i} AS VARCHAR)",
+                                  amount=f"coalesce({amount}, 0)", pending_until="NULL")
+        candidates.append(f"CASE WHEN outcome = 'match' AND NOT agree_{i} THEN {finding} END")
     for prefix, orphan in (("l", rule.left_orphan), ("r", rule.right_orphan)):
         in_window, last = _window_sql(orphan.window, f"{prefix}_d", day)
         pending = f"({in_window} OR coalesce({prefix}_pw, false))"
         value = f"CAST({prefix}_a AS VARCHAR)"
-        status = f"CASE WHEN {pending} THEN 'pending' ELSE 'break' END"
-        select = _fill(common, code=f"'{orphan.break_code}'", status=status,
-                               business_date=f"{prefix}_d", municipality=f"{prefix}_m",
-                               expected=value if prefix == "l" else "NULL", actual=value if prefix == "r" else "NULL",
-                               amount=f"abs(coalesce({prefix}_a, 0))",
-                               pending_until=f"CASE WHEN {in_window} THEN {last} END")
+        expected, actual = (value, "NULL") if prefix == "l" else ("NULL", value)
         side = "left" if prefix == "l" else "right"
-        parts.append(f"SELECT {select} FROM _rc_resolved WHERE outcome = '{side}_orphan'")
-        select = _fill(common, code="'ambiguous_match'", status="'break'", business_date=f"{prefix}_d",
-                               municipality=f"{prefix}_m", expected=value if prefix == "l" else "NULL",
-                               actual=value if prefix == "r" else "NULL", amount=f"abs(coalesce({prefix}_a, 0))",
-                               pending_until="CAST(NULL AS DATE)")
-        parts.append(f"SELECT {select} FROM _rc_resolved WHERE outcome = '{side}_ambiguous'")
-    return (f"INSERT INTO _rc_findings WITH bad AS MATERIALIZED (SELECT * FROM _rc_resolved WHERE outcome = 'match' "
-            f"AND NOT ({all_agree})) " + "\nUNION ALL\n".join(parts))
+        finding = _finding_struct(code=f"'{orphan.break_code}'",
+                                  status=f"CASE WHEN {pending} THEN 'pending' ELSE 'break' END",
+                                  business_date=f"{prefix}_d", municipality=f"{prefix}_m", expected=expected,
+                                  actual=actual, amount=f"abs(coalesce({prefix}_a, 0))",
+                                  pending_until=f"CASE WHEN {in_window} THEN {last} END")
+        candidates.append(f"CASE WHEN outcome = '{side}_orphan' THEN {finding} END")
+        finding = _finding_struct(code="'ambiguous_match'", status="'break'", business_date=f"{prefix}_d",
+                                  municipality=f"{prefix}_m", expected=expected, actual=actual,
+                                  amount=f"abs(coalesce({prefix}_a, 0))", pending_until="NULL")
+        candidates.append(f"CASE WHEN outcome = '{side}_ambiguous' THEN {finding} END")
+    listed = ",\n        ".join(candidates)
+    return f"""
+INSERT INTO _rc_findings
+SELECT '{rule.pair}' AS pair, f.code AS break_code, f.status AS status, f.business_date AS business_date,
+    f.municipality AS municipality_code, '{rule.left.source}' AS left_source, {_key_sql('l', n_keys)} AS left_key,
+    '{rule.right.source}' AS right_source, {_key_sql('r', n_keys)} AS right_key, f.expected AS expected,
+    f.actual AS actual, f.amount AS amount_at_risk_yen, f.pending_until AS pending_until,
+    {_lineage_sql('l')} AS left_lineage, {_lineage_sql('r')} AS right_lineage
+FROM (SELECT *, unnest([
+        {listed}]) AS f FROM _rc_resolved)
+WHERE f IS NOT NULL"""
+
+
+def _finding_struct(**values: str) -> str:
+    """One candidate finding as a struct of fixed field types (every candidate of the list has the same type)."""
+    types = {"code": "VARCHAR", "status": "VARCHAR", "business_date": "DATE", "municipality": "VARCHAR",
+             "expected": "VARCHAR", "actual": "VARCHAR", "amount": "BIGINT", "pending_until": "DATE"}
+    return "{" + ", ".join(f"'{name}': CAST({values[name]} AS {kind})" for name, kind in types.items()) + "}"
 
 
 def _summary_sql(rule: Rule, rows_sql: str) -> str:
@@ -421,11 +539,42 @@ FROM (
 ) GROUP BY m"""
 
 
+def _reads(con: duckdb.DuckDBPyConnection, rule: Rule) -> _Reads:
+    """Read a side's kept rows again by rowid when its relation is a table (a view has no rowid) with no column of
+    that name, and the side is not summed per key."""
+    assert rule.right is not None
+    left, right = _has_rowid(con, rule.left.relation, rule.right.relation)
+    return _Reads(left_rowid=rule.cardinality != "n:1" and left, right_rowid=rule.cardinality != "1:n" and right)
+
+
+_CATALOG_SQL = """
+SELECT 'table', schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() OR temporary
+UNION ALL
+SELECT 'view', schema_name, view_name FROM duckdb_views()
+UNION ALL
+SELECT 'rowid column', schema_name, table_name FROM duckdb_columns() WHERE lower(column_name) = 'rowid'"""
+
+
+def _has_rowid(con: duckdb.DuckDBPyConnection, left: str, right: str) -> tuple[bool, bool]:
+    """Per relation: a table of the current database (or temporary), not shadowed by a view, without a column
+    named rowid -- so `rowid` is its row id."""
+    found: dict[str, list[str]] = {}
+    for kind, schema, name in con.execute(_CATALOG_SQL).fetchall():
+        found.setdefault(f"{schema}.{name}", []).append(kind)
+    return found.get(left) == ["table"], found.get(right) == ["table"]
+
+
 def _run_pair(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
-    con.execute(_keys_sql(rule, day))
-    con.execute(_join_sql(rule, day))
+    reads = _reads(con, rule)
+    steps = _keys_sql(rule, day, reads)
+    con.execute(steps.scan)
+    row = con.execute("SELECT unique_pairs FROM _rc_scan").fetchone()
+    unique = bool(row and row[0])
+    for statement in steps.kept + (() if unique else steps.repeats):
+        con.execute(statement)
+    con.execute(_join_sql(rule, day, reads, unique))
     con.execute(_totals_sql(rule, day))
-    con.execute(_resolve_sql(rule))
+    con.execute(_resolve_sql(rule, unique))
     con.execute(_pair_findings_sql(rule, day))
     con.execute(_summary_sql(rule, _PAIR_COUNTS))
     matched = con.execute("SELECT coalesce(sum(matched_pairs), 0) FROM _rc_summary WHERE pair = ?",
@@ -486,17 +635,12 @@ def _run_check(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutc
     return _outcome(con, rule, 0)
 
 
-def compiled_sql(rule: Rule, run_date: date) -> dict[str, str]:
+def compiled_sql(rule: Rule, run_date: date, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, str]:
     """The SQL the engine runs for a pair rule on run_date, by step (keys, join, totals, resolve, findings): for
-    reading, debugging and the tests that check exclusivity on `_rc_resolved`."""
+    reading, debugging and the tests that check exclusivity on `_rc_resolved`. Without con, kept rows are read
+    again by key; with con, by rowid where the engine would (a table side, not summed)."""
     day = _date_literal(run_date)
-    return {"keys": _keys_sql(rule, day), "join": _join_sql(rule, day), "totals": _totals_sql(rule, day),
-            "resolve": _resolve_sql(rule),
+    reads = _reads(con, rule) if con is not None else _Reads()
+    return {"keys": _keys_sql(rule, day, reads).sql(), "join": _join_sql(rule, day, reads),
+            "totals": _totals_sql(rule, day), "resolve": _resolve_sql(rule),
             "findings": _pair_findings_sql(rule, day)}
-
-
-def _fill(template: str, **values: str) -> str:
-    """Put each value in place of its @name in template (the SQL holds braces, so no str.format)."""
-    for name in sorted(values, key=len, reverse=True):
-        template = template.replace(f"@{name}", values[name])
-    return template

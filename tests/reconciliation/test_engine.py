@@ -222,3 +222,31 @@ def test_a_timestamp_date_column_counts_by_its_calendar_date(con, tmp_path: Path
     run_matching(con, DAY, write_rules(tmp_path / "rules", rule))
     assert con.execute("SELECT break_code, status, business_date FROM recon.findings").fetchall() == [
         ("use_missing_in_platform", "pending", DAY)]
+
+
+def test_a_repeat_hidden_among_agreeing_pairs_is_still_ambiguous(con, tmp_path: Path) -> None:
+    # 50 keys one row a side, all agreeing; D: two identical terminal rows and one ledger row agreeing with both.
+    # Every joined row agrees, so no row is kept for disagreeing: only the counts of the one pass show that a
+    # paired key repeats (52 pair rows, but 51 ledger rows paired). D's three rows are ambiguous, the 50 others match.
+    bulk = [_row(f"K{i:02d}", 100 + i, day=YESTERDAY) for i in range(50)]
+    make_sides(con, [*bulk, _row("D", 300, day=YESTERDAY), _row("D", 300, day=YESTERDAY)],
+               [*bulk, _row("D", 300, day=YESTERDAY)])
+    result = run_matching(con, DAY, write_rules(tmp_path / "rules", pair_rule()))
+    assert findings(con) == sorted([
+        ("ambiguous_match", "break", "D", None, "300", None, 300, None),
+        ("ambiguous_match", "break", "D", None, "300", None, 300, None),
+        ("ambiguous_match", "break", None, "D", None, "300", 300, None),
+    ], key=repr)
+    assert result.pairs[0].matched_pairs == 50
+
+
+def test_a_key_repeated_on_one_side_only_gives_one_orphan_per_row(con, tmp_path: Path) -> None:
+    # E twice at the terminal, never on the platform; the other keys pair one to one: two orphans, own break ids
+    make_sides(con, [_row("A1"), _row("E", 200, day=YESTERDAY), _row("E", 250, day=YESTERDAY)], [_row("A1")])
+    result = run_matching(con, DAY, write_rules(tmp_path / "rules", pair_rule()))
+    assert findings(con) == sorted([
+        ("use_missing_in_platform", "break", "E", None, "200", None, 200, None),
+        ("use_missing_in_platform", "break", "E", None, "250", None, 250, None),
+    ], key=repr)
+    ids = {r[0] for r in con.execute("SELECT break_id FROM recon.findings").fetchall()}
+    assert len(ids) == 2 and result.pairs[0].matched_pairs == 1
