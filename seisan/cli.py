@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from seisan.cli_bank import add_bank_commands
 from seisan.cli_breaks import add_breaks_commands
 from seisan.cli_payments_file import add_officer_commands, add_payments_file_commands
 from seisan.cli_payments_plan import payments_subcommands
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_breaks_commands(commands)
     add_payments_file_commands(payments_subcommands(commands))
     add_officer_commands(commands)
+    add_bank_commands(commands)
     return parser
 
 
