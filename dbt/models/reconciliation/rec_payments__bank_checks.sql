@@ -6,10 +6,10 @@
 -- A check is reconciled from the day after the payments step made it (reconciled_on): the payments step runs
 -- after reconcile, so a rerun of a day sees exactly what its first run saw.
 -- depends_on: {{ ref('stg_bank__statement_lines') }} {{ ref('int_municipalities__versioned') }}
-{%- set checks = adapter.get_relation(database=target.database, schema='payments', identifier='bank_checks') if execute else none %}
-{%- set payouts = adapter.get_relation(database=target.database, schema='payments', identifier='payouts') if execute else none %}
-{%- set batches = adapter.get_relation(database=target.database, schema='payments', identifier='batches') if execute else none %}
-{%- set source_items = adapter.get_relation(database=target.database, schema='payments', identifier='payout_items') if execute else none %}
+{%- set checks = payments_relation('bank_checks') %}
+{%- set payouts = payments_relation('payouts') %}
+{%- set batches = payments_relation('batches') %}
+{%- set source_items = payments_relation('payout_items') %}
 {% if checks is none or payouts is none or batches is none or source_items is none %}
 
 select
