@@ -6,7 +6,7 @@ bank is a separate, later step (`seisan bank execute --date D`, simulated worlds
 folder and rewrites the statements of the inbox that seisan has not ingested yet (files named for dates after D).
 
 What it does with one 総合振込 file (contracts.zengin_transfer reads it; contracts.zengin_statement writes):
-- executes it on its 振込指定日 (MMDD, the first such date on or after D), or the next bank business day when that
+- executes it on its 振込指定日 (MMDD, the such date nearest D), or the next bank business day when that
   is not one or is already ingested (D or earlier), into that day's statement of the paying account (created,
   chained to the previous one, when the world has none for that day; when the world forged that statement on
   purpose — ingestion rejects it whole — the lines are lost with it, `bank_execution_in_rejected_statement` in
@@ -216,16 +216,19 @@ def _dump_json(path: Path, value: Any) -> None:
 
 
 def transfer_date_of(mmdd: str, run_date: dt.date) -> dt.date:
-    """The 振込指定日 a file's MMDD names: the first such date on or after the hand-over date."""
+    """The 振込指定日 a file's MMDD names (it has no year): the date with that MMDD nearest the hand-over date,
+    so a file handed over on 30 December for 0104 means 4 January of the next year, and a stale file a past
+    date (executed on the next bank day after the hand-over)."""
     month, day = int(mmdd[:2]), int(mmdd[2:])
-    for year in range(run_date.year, run_date.year + 9):
+    candidates = []
+    for year in (run_date.year - 1, run_date.year, run_date.year + 1):
         try:
-            candidate = dt.date(year, month, day)
+            candidates.append(dt.date(year, month, day))
         except ValueError:
             continue   # 29 February of a common year
-        if candidate >= run_date:
-            return candidate
-    raise BankError(f"振込指定日 {mmdd} is not a date")
+    if not candidates:
+        raise BankError(f"振込指定日 {mmdd} is not a date")
+    return min(candidates, key=lambda d: (abs((d - run_date).days), d))
 
 
 def schedule_fee(payer_bank: str, payer_branch: str, record: TransferRecord) -> int:

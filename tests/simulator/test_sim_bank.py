@@ -167,3 +167,12 @@ def test_bank_break_codes_have_one_owner_and_are_documented() -> None:
         code = BreakCode(f"bank_{check.value}")
         assert f"`{code}`" in formats and f"`{code}`" in recon, code
     assert "payments_bank_checks" in {rule.pair for rule in load_rules()}
+
+
+def test_transfer_date_of_infers_the_year_nearest_the_hand_over() -> None:
+    from simulator.bank import transfer_date_of
+
+    assert transfer_date_of("1202", dt.date(2026, 12, 1)) == dt.date(2026, 12, 2)
+    assert transfer_date_of("0104", dt.date(2026, 12, 30)) == dt.date(2027, 1, 4)
+    assert transfer_date_of("1230", dt.date(2027, 1, 2)) == dt.date(2026, 12, 30)   # stale: in the past
+    assert transfer_date_of("0229", dt.date(2028, 2, 27)) == dt.date(2028, 2, 29)
