@@ -65,6 +65,9 @@ def pay_day(officers: DemoOfficers, day: dt.date, progress: Callable[[str], None
     executed = execute(settings.inbox, settings.payments_export_dir, day)
     new = [e for e in executed.executions if not e.already]
     returns = sum(len(e.returned_payout_ids) for e in new)
+    if not prepared and not new:
+        progress(f"      payments {day}: no payment file (no open gate with a closed period on a bank day)")
+        return
     progress(f"      payments {day}: {len(prepared)} file(s) prepared by {PREPARER}, approved by {APPROVER}, "
              f"{len(exported.exported)} handed over; the simulated bank executed {len(new)} "
              f"({sum(e.total_yen for e in new):,} yen, fees {sum(e.fee_yen for e in new):,} yen"

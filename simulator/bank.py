@@ -20,11 +20,14 @@ What it does with one 総合振込 file (contracts.zengin_transfer reads it; con
   (`bank_transfer_returned` in faults.json);
 - rewrites every later statement of the account so each opening balance stays the previous closing balance.
 Deterministic (same world, same files, same dates → same bytes) and idempotent: what was executed is recorded in
-`<inbox>/bank-sim/executed.json` by the file's SHA-256, so executing the same file again changes nothing.
+`<inbox>/bank-sim/executed.json` by the file's SHA-256, so executing the same file again changes nothing. Every
+byte one execution changes is first written to `bank-sim/journal.json` and then to its files, so a killed run
+leaves nothing half done: the next run completes the journal before anything else.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -45,6 +48,7 @@ from simulator.world import FEE_TABLE, Account, World, rng_for
 STATE_DIR = "bank-sim"            # beside faults.json: the inbox scan ignores it (ingestion/inbox.py)
 MASTER_FILE = "bank.json"         # the bank's own knowledge, written when the world is simulated
 EXECUTED_FILE = "executed.json"   # what was executed, by file SHA-256
+JOURNAL_FILE = "journal.json"     # one execution's writes, while they are being written
 FORMAT = "seisan.simulated-bank/1"
 RETURN_AFTER_BANK_DAYS = 2
 PAYMENT_FILE_SUFFIX = ".txt"
@@ -208,13 +212,6 @@ def _load_json(path: Path, default: Any) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else default
 
 
-def _dump_json(path: Path, value: Any) -> None:
-    """Write atomically (a temporary name, then rename): a killed run leaves the old record whole."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
 def transfer_date_of(mmdd: str, run_date: dt.date) -> dt.date:
     """The 振込指定日 a file's MMDD names (it has no year): the date with that MMDD nearest the hand-over date,
     so a file handed over on 30 December for 0104 means 4 January of the next year, and a stale file a past
@@ -283,16 +280,17 @@ def _posting_day(inbox: Path, payer: _Payer, earliest: dt.date) -> dt.date:
 
 
 def _post(inbox: Path, payer: _Payer, run_date: dt.date, postings: Sequence[_Posting],
-          inquiry: dict[str, int]) -> list[str]:
-    """Add the postings to the account's statements after run_date and re-chain every later statement (each
-    opening = the previous closing). Statements of run_date or earlier are never touched (already ingested)."""
+          inquiry: dict[str, int]) -> dict[str, bytes]:
+    """The account's statements after run_date with the postings added and every later statement re-chained
+    (each opening = the previous closing): inbox path → new bytes (written by the caller, through the journal).
+    Statements of run_date or earlier are never touched (already ingested)."""
     statements = _account_statements(inbox, payer)
     by_day: dict[dt.date, list[_Posting]] = {}
     for posting in postings:
         if posting.day <= run_date:
             raise BankError(f"cannot post to {posting.day}: statements up to {run_date} are ingested already")
         by_day.setdefault(posting.day, []).append(posting)
-    written: list[str] = []
+    written: dict[str, bytes] = {}
     shift = 0                         # how much every later opening balance moves
     previous: Statement | None = None
     key = f"{payer.bank_code}_{payer.branch_code}_{payer.account_number}"
@@ -327,12 +325,7 @@ def _post(inbox: Path, payer: _Payer, run_date: dt.date, postings: Sequence[_Pos
                                            description=posting.description, edi=posting.edi))
         statement = Statement(header, lines + tuple(new_lines))
         shift += sum(p.amount if p.direction == "credit" else -p.amount for p in adds)
-        path = inbox / _statement_path(payer, day)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")   # never a half-written statement in the inbox
-        tmp.write_bytes(write_statement(statement))
-        tmp.replace(path)
-        written.append(_statement_path(payer, day))
+        written[_statement_path(payer, day)] = write_statement(statement)
         previous = statement
     return written
 
@@ -377,10 +370,11 @@ def execute(inbox: Path, handover: Path, run_date: dt.date) -> ExecuteResult:
         raise BankError(f"{inbox} is not a simulated world ({STATE_DIR}/{MASTER_FILE} missing): the simulated bank "
                         f"executes files only into a world written by `seisan simulate`")
     master = _load_json(state / MASTER_FILE, {})
-    record = _load_json(state / EXECUTED_FILE, {"format": FORMAT, "files": {}, "inquiry": {}})
     unknown = {(a["bank_code"], a["branch_code"], a["account_number"]): a for a in master["unknown_accounts"]}
     overcharge = {f["execution"]: f["extra_yen"] for f in master["fee_over_schedule"]}
-    executions, refused, written, entries = [], [], [], []
+    _finish_journal(inbox)   # a run killed while writing: its writes are completed first
+    record = _load_json(state / EXECUTED_FILE, {"format": FORMAT, "files": {}, "inquiry": {}})
+    executions, refused, written = [], [], []
     for path in handed_over_files(Path(handover)):
         data = path.read_bytes()
         sha = _sha256(data)
@@ -397,18 +391,20 @@ def execute(inbox: Path, handover: Path, run_date: dt.date) -> ExecuteResult:
                                               unknown, overcharge.get(ordinal, 0), master, record["inquiry"])
         record["files"][sha] = outcome
         executions.append(_execution_of(outcome, already=False))
-        written += paths
-        entries += faults
-        # the record and the ground truth after each file: a kill between files redoes none of them
-        _append_faults(inbox, entries)
-        entries = []
-        _dump_json(state / EXECUTED_FILE, record)
+        written += list(paths)
+        # every byte one execution changes (statements, ground truth, the record) is journalled first and then
+        # written: a kill leaves either nothing of it or a journal the next run completes
+        writes = {**paths, f"{STATE_DIR}/{EXECUTED_FILE}": _json(record)}
+        if faults:
+            writes["faults.json"] = _faults_with(inbox, faults)
+        _write_journal(inbox, writes)
+        _finish_journal(inbox)
     return ExecuteResult(run_date, tuple(executions), tuple(refused), tuple(sorted(set(written))))
 
 
 def _execute_one(inbox: Path, name: str, sha: str, batch_id: str | None, tf: TransferFile, run_date: dt.date,
                  unknown: dict, extra_yen: int, master: dict, inquiry: dict[str, int]
-                 ) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
+                 ) -> tuple[dict[str, Any], dict[str, bytes], list[dict[str, Any]]]:
     h = tf.header
     payer = _Payer(h.bank_code, h.branch_code, h.account_number)
     transfer_date = transfer_date_of(h.transfer_mmdd, run_date)
@@ -433,6 +429,7 @@ def _execute_one(inbox: Path, name: str, sha: str, batch_id: str | None, tf: Tra
                "return_on": return_day.isoformat() if returns else None}
     faults = []
     statement_path = _statement_path(payer, day)
+    where = _statement_path(payer, return_day)
     if lost:
         faults.append({"layer": "bank", "kind": "bank_execution_in_rejected_statement", "path": statement_path,
                        "line_number": 0, "arrives": day.isoformat(),
@@ -440,14 +437,13 @@ def _execute_one(inbox: Path, name: str, sha: str, batch_id: str | None, tf: Tra
                        "file": name, "batch": batch_id, "expected": tf.total})
     elif extra_yen:
         faults.append({"layer": "bank", "kind": "bank_fee_over_schedule", "path": statement_path,
-                       "line_number": _line_of(inbox / statement_path, INQUIRY_BASE + numbers[1]),
+                       "line_number": _line_of(paths[statement_path], day, INQUIRY_BASE + numbers[1]),
                        "arrives": day.isoformat(), "expect": {"break": "bank_fees_over_schedule"},
                        "file": name, "batch": batch_id, "expected": fees, "actual": fees + extra_yen})
     for offset, r in enumerate(returns):
-        where = _statement_path(payer, return_day)
         faults.append({"layer": "bank", "kind": "bank_transfer_returned", "path": where,
-                       "line_number": _line_of(inbox / where, INQUIRY_BASE + numbers[len(numbers) - len(returns)
-                                                                                     + offset]),
+                       "line_number": _line_of(paths[where], return_day,
+                                               INQUIRY_BASE + numbers[len(numbers) - len(returns) + offset]),
                        "arrives": return_day.isoformat(),
                        "expect": {"break": "bank_payout_returned", "payout_state": "returned, then requeued once "
                                   "the merchants master names another account"},
@@ -456,9 +452,9 @@ def _execute_one(inbox: Path, name: str, sha: str, batch_id: str | None, tf: Tra
     return outcome, paths, faults
 
 
-def _line_of(path: Path, inquiry_number: int) -> int:
+def _line_of(data: bytes, day: dt.date, inquiry_number: int) -> int:
     """The record number (= line number, CRLF records) of the statement line with that 照会番号."""
-    statement = read_statement(path.read_bytes(), dt.datetime.strptime(path.stem[-8:], "%Y%m%d").date()).statement
+    statement = read_statement(data, day).statement
     wanted = f"{inquiry_number:08d}"
     return next(i for i, line in enumerate(statement.lines, start=2) if line.inquiry_number == wanted)
 
@@ -469,14 +465,36 @@ def _execution_of(outcome: dict[str, Any], *, already: bool) -> Execution:
                      outcome["schedule_fee_yen"], tuple(outcome["returned_payout_ids"]), already)
 
 
-def _append_faults(inbox: Path, entries: list[dict[str, Any]]) -> None:
-    """Add the bank's ground truth to faults.json, numbered after the entries already there."""
-    if not entries:
-        return
-    path = inbox / "faults.json"
-    truth = _load_json(path, {"entries": []})
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _faults_with(inbox: Path, entries: list[dict[str, Any]]) -> bytes:
+    """faults.json with the bank's ground truth added, numbered after the entries already there."""
+    truth = _load_json(inbox / "faults.json", {"entries": []})
     for entry in entries:
         truth["entries"].append({"id": f"F{len(truth['entries']) + 1:04d}", **entry})
+    return (json.dumps(truth, ensure_ascii=False, indent=1, default=str) + "\n").encode("utf-8")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A temporary dot-name (never read by the inbox scan), then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(truth, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+    tmp.write_bytes(data)
     tmp.replace(path)
+
+
+def _write_journal(inbox: Path, writes: dict[str, bytes]) -> None:
+    journal = {path: base64.b64encode(data).decode("ascii") for path, data in sorted(writes.items())}
+    _write_atomically(inbox / STATE_DIR / JOURNAL_FILE, _json(journal))
+
+
+def _finish_journal(inbox: Path) -> None:
+    """Write every file a journal holds (again: the bytes are final, so this is idempotent), then drop it."""
+    path = inbox / STATE_DIR / JOURNAL_FILE
+    if not path.exists():
+        return
+    for relative, encoded in sorted(json.loads(path.read_text(encoding="utf-8")).items()):
+        _write_atomically(inbox / relative, base64.b64decode(encoded))
+    path.unlink()

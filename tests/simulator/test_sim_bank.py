@@ -176,3 +176,32 @@ def test_transfer_date_of_infers_the_year_nearest_the_hand_over() -> None:
     assert transfer_date_of("0104", dt.date(2026, 12, 30)) == dt.date(2027, 1, 4)
     assert transfer_date_of("1230", dt.date(2027, 1, 2)) == dt.date(2026, 12, 30)   # stale: in the past
     assert transfer_date_of("0229", dt.date(2028, 2, 27)) == dt.date(2028, 2, 29)
+
+
+def test_a_run_killed_while_writing_is_completed_by_the_next(world, tmp_path: Path, monkeypatch) -> None:
+    """The journal: a run that dies after journalling an execution and before writing any of it (the death is
+    injected where the writes would start) is finished by the next run, which executes nothing twice: the inbox
+    then equals the one an uninterrupted run leaves."""
+    import simulator.bank as bank
+
+    inbox, handover = world
+    clean = tmp_path / "clean"
+    shutil.copytree(inbox, clean)
+    execute(clean, handover, HANDED_OVER)
+
+    finish = bank._finish_journal
+
+    def dies_once_journalled(folder: Path) -> None:
+        if (folder / "bank-sim" / "journal.json").exists():
+            raise KeyboardInterrupt
+        finish(folder)
+
+    monkeypatch.setattr(bank, "_finish_journal", dies_once_journalled)
+    with pytest.raises(KeyboardInterrupt):
+        execute(inbox, handover, HANDED_OVER)
+    monkeypatch.undo()
+    assert (inbox / "bank-sim" / "journal.json").exists() and not (inbox / "bank-sim" / "executed.json").exists()
+    again = execute(inbox, handover, HANDED_OVER)
+    assert [e.already for e in again.executions] == [True]
+    assert {p.relative_to(inbox): p.read_bytes() for p in sorted(inbox.rglob("*")) if p.is_file()} == {
+        p.relative_to(clean): p.read_bytes() for p in sorted(clean.rglob("*")) if p.is_file()}
