@@ -205,3 +205,18 @@ def test_a_run_killed_while_writing_is_completed_by_the_next(world, tmp_path: Pa
     assert [e.already for e in again.executions] == [True]
     assert {p.relative_to(inbox): p.read_bytes() for p in sorted(inbox.rglob("*")) if p.is_file()} == {
         p.relative_to(clean): p.read_bytes() for p in sorted(clean.rglob("*")) if p.is_file()}
+
+
+def test_the_command_executes_then_finds_it_done(world, seisan_home, capsys) -> None:
+    from seisan.cli import main
+
+    inbox, handover = world
+    argv = ["bank", "execute", "--date", "2026-12-01", "--inbox", str(inbox), "--from", str(handover)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "executed: 131016_2026-12-02_PB-TEST.txt on 2026-12-02: 119,999 yen transferred, 1,650 yen fees" in out
+    assert "1 returned 振込不能 later" in out and out.count("statement written:") == 3
+    assert main(argv) == 0
+    assert "executed before: 131016_2026-12-02_PB-TEST.txt" in capsys.readouterr().out
+    assert main(["bank", "execute", "--date", "2026-12-01", "--inbox", str(handover)]) == 1
+    assert "not a simulated world" in capsys.readouterr().err
