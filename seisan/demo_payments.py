@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def pay_day(officers: DemoOfficers, day: dt.date, progress: Callable[[str], None
     from simulator.bank import execute
 
     settings = officers.settings
+    started = time.monotonic()
     prepared = prepare_payment_files(settings, day, PREPARER, key_dir=officers.key_dir)
     for item in prepared:
         approve_payment_file(settings, item.path, APPROVER, officers.key_dir)
@@ -66,9 +68,10 @@ def pay_day(officers: DemoOfficers, day: dt.date, progress: Callable[[str], None
     new = [e for e in executed.executions if not e.already]
     returns = sum(len(e.returned_payout_ids) for e in new)
     if not prepared and not new:
-        progress(f"      payments {day}: no payment file (no open gate with a closed period on a bank day)")
+        progress(f"      payments {day}: no payment file (no open gate with a closed period on a bank day); "
+                 f"{time.monotonic() - started:.1f} s")
         return
     progress(f"      payments {day}: {len(prepared)} file(s) prepared by {PREPARER}, approved by {APPROVER}, "
              f"{len(exported.exported)} handed over; the simulated bank executed {len(new)} "
              f"({sum(e.total_yen for e in new):,} yen, fees {sum(e.fee_yen for e in new):,} yen"
-             f"{f', {returns} to be returned 振込不能' if returns else ''})")
+             f"{f', {returns} to be returned 振込不能' if returns else ''}); {time.monotonic() - started:.1f} s")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import pytest
 
 import ingestion
 import simulator
+from contracts.bank_calendar import add_bank_days, is_bank_business_day
 from contracts.reasons import BreakCode
 from payments.daily import run_payments_day
 from payments.planning import municipalities_in_force
@@ -36,7 +38,8 @@ from seisan.payments_file_steps import approve_payment_file, export_payment_file
 from simulator.bank import execute
 
 START, DAYS, RUN_DAYS = dt.date(2026, 3, 2), 8, 9   # Monday; the last run is the day after the world ends
-SEED = 7
+# CI runs seed 7 (its world has every bank fault); SEISAN_BANK_SEEDS="3,11,…" runs more worlds (a soak)
+SEEDS = [7] + [int(s) for s in os.environ.get("SEISAN_BANK_SEEDS", "").split(",") if s.strip()]
 NOW = dt.datetime(2026, 3, 20, 9, 0)
 
 
@@ -51,7 +54,8 @@ def _copy_bank_statements(sim: Path, inbox: Path, through: dt.date) -> None:
 
 
 @pytest.mark.slow
-def test_bank_faults_are_found_and_returns_repaid_once(seisan_home, tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("seed", SEEDS)
+def test_bank_faults_are_found_and_returns_repaid_once(seisan_home, tmp_path, monkeypatch, seed) -> None:
     officers = b.make_officers(tmp_path / "officers")
     monkeypatch.setenv("SEISAN_PAYMENTS_OFFICERS_FILE", str(officers.registry_path))
     monkeypatch.setenv("SEISAN_OFFICER_KEY_DIR", str(officers.key_dir))
@@ -60,7 +64,7 @@ def test_bank_faults_are_found_and_returns_repaid_once(seisan_home, tmp_path, mo
     settings.home.mkdir(parents=True, exist_ok=True)
 
     sim, inbox = tmp_path / "sim", tmp_path / "inbox"
-    simulator.simulate(sim, START, DAYS, 2, 150, SEED, faults="typical")
+    simulator.simulate(sim, START, DAYS, 2, 150, seed, faults="typical")
     shutil.copytree(sim, inbox, ignore=shutil.ignore_patterns("bank", "bank-sim", "faults.json"))
     end = START + dt.timedelta(days=RUN_DAYS - 1)
     with duckdb.connect(str(settings.warehouse)) as con:
@@ -94,47 +98,85 @@ def test_bank_faults_are_found_and_returns_repaid_once(seisan_home, tmp_path, mo
         assert all(e.already for e in again.executions) and again.statements_written == ()
 
     truth = json.loads((sim / "faults.json").read_text(encoding="utf-8"))["entries"]
-    fee_faults = [e for e in truth if e["kind"] == "bank_fee_over_schedule"]
-    returns = [e for e in truth if e["kind"] == "bank_transfer_returned"]
-    wrong = [e for e in truth if e["kind"] == "merchant_account_wrong"]
-    assert files_executed >= 2 and fee_faults and returns and wrong
+    wrong = {e["merchant_id"]: e for e in truth if e["kind"] == "merchant_account_wrong"}
+    assert files_executed >= 2 and wrong
     with duckdb.connect(str(settings.warehouse)) as con:
-        for fault in fee_faults:
-            batch_id = fault["batch"]
-            rows = con.execute("select break_code, expected, actual, amount_at_risk_yen, status from recon.breaks "
-                               "where break_code = ? and left_key like ?",
-                               [BreakCode.BANK_FEES_OVER_SCHEDULE.value, f"{batch_id}|%"]).fetchall()
-            assert rows == [(BreakCode.BANK_FEES_OVER_SCHEDULE.value, str(fault["expected"]), str(fault["actual"]),
-                             fault["actual"] - fault["expected"], "open")]
-            assert con.execute("select total_fee_yen from payments.batches where batch_id = ?",
-                               [batch_id]).fetchone() == (fault["expected"],)
-        for fault in returns:
-            payout_id = fault["payout_id"]
-            state, merchant, transfer_yen = con.execute(
-                "select state, merchant_id, transfer_yen from payments.payouts where payout_id = ?",
-                [payout_id]).fetchone()
-            assert (state, merchant, transfer_yen) == ("requeued", fault["merchant_id"], fault["amount"])
-            # the break was raised while the payout waited, and resolved by itself once it was paid again
-            status, resolution = con.execute(
-                "select status, resolution from recon.breaks where break_code = ? and left_key like ?",
-                [BreakCode.BANK_PAYOUT_RETURNED.value, f"{payout_id}|%"]).fetchone()
-            assert (status, resolution) == ("resolved", "auto")
-            # paid again exactly once, to the corrected account, and that transfer went through
-            repaid = con.execute("select p.payout_id, p.state, p.account_number from payments.payout_items i "
-                                 "join payments.payouts p using (payout_id) where i.source_id = ?",
-                                 [payout_id]).fetchall()
-            assert len(repaid) == 1 and repaid[0][1] == "confirmed"
-            listed = next(e for e in wrong if e["merchant_id"] == fault["merchant_id"])["listed_account_number"]
-            assert repaid[0][2] != listed
-        # no other bank break than the faults': every other file's fees matched, every total was withdrawn
-        others = con.execute("select break_code, count(*) from recon.breaks where starts_with(break_code, 'bank_') "
-                             "group by all order by 1").fetchall()
-        lost = [e for e in truth if e["kind"] == "bank_execution_in_rejected_statement"]
-        for fault in lost:   # executed into a statement the world forged: seisan never sees the withdrawal
-            assert con.execute("select expected, status from recon.breaks where break_code = ? and left_key like ?",
-                               [BreakCode.BANK_BATCH_WITHDRAWAL_MISSING.value, f"{fault['batch']}|%"]
-                               ).fetchall() == [(str(fault["expected"]), "open")]
-        expected = {BreakCode.BANK_FEES_OVER_SCHEDULE.value: len(fee_faults),
-                    BreakCode.BANK_PAYOUT_RETURNED.value: len(returns),
-                    BreakCode.BANK_BATCH_WITHDRAWAL_MISSING.value: len(lost)}
-        assert dict(others) == {code: n for code, n in expected.items() if n}
+        found = _check_ground_truth(con, truth, wrong, end)
+    # CI's world goes the whole way: overcharged, returned, re-queued, re-paid, confirmed, break resolved
+    assert seed != 7 or all(found.values()), found
+
+
+def _seen(day: dt.date, end: dt.date) -> bool:
+    """A statement line dated `day` is ingested and confirmed by the run of `day`, and reconciled the day after
+    (the payments step runs after reconcile): its break exists by the last run `end` iff day + 1 <= end."""
+    return day + dt.timedelta(days=1) <= end
+
+
+def _first_bank_day(on_or_after: dt.date) -> dt.date:
+    return on_or_after if is_bank_business_day(on_or_after) else add_bank_days(on_or_after, 1)
+
+
+def _check_ground_truth(con, truth: list[dict], wrong: dict[str, dict], end: dt.date) -> dict[str, int]:
+    """Every bank fault of faults.json whose consequence falls inside the run is found, as an independent
+    timeline of the run predicts it; no other bank break. Returns what was checked, by kind."""
+    found = {"fees": 0, "returned": 0, "repaid_and_resolved": 0, "lost": 0}
+    expected_breaks: dict[str, int] = {}
+
+    def breaks(code: BreakCode, subject: str) -> list[tuple]:
+        return con.execute("select expected, actual, amount_at_risk_yen, status, resolution from recon.breaks "
+                           "where break_code = ? and left_key like ?", [code.value, f"{subject}|%"]).fetchall()
+
+    for fault in (e for e in truth if e["kind"] == "bank_fee_over_schedule"):
+        assert con.execute("select total_fee_yen from payments.batches where batch_id = ?",
+                           [fault["batch"]]).fetchone() == (fault["expected"],)   # the schedule's fees
+        if _seen(dt.date.fromisoformat(fault["arrives"]), end):
+            assert breaks(BreakCode.BANK_FEES_OVER_SCHEDULE, fault["batch"]) == [
+                (str(fault["expected"]), str(fault["actual"]), fault["actual"] - fault["expected"], "open", None)]
+            found["fees"] += 1
+    for fault in (e for e in truth if e["kind"] == "bank_transfer_returned"):
+        returned_on = dt.date.fromisoformat(fault["arrives"])
+        corrected_on = dt.date.fromisoformat(wrong[fault["merchant_id"]]["corrected_on"])
+        state, merchant, transfer_yen = con.execute(
+            "select state, merchant_id, transfer_yen from payments.payouts where payout_id = ?",
+            [fault["payout_id"]]).fetchone()
+        assert (merchant, transfer_yen) == (fault["merchant_id"], fault["amount"])
+        if returned_on > end:
+            continue
+        # planned again on the first bank day the return is in and the corrected account in force
+        repay_day = _first_bank_day(max(returned_on, corrected_on))
+        repaid = con.execute("select p.state, p.account_number, p.transfer_date from payments.payout_items i "
+                             "join payments.payouts p using (payout_id) where i.source_id = ?",
+                             [fault["payout_id"]]).fetchall()
+        if repay_day > end:
+            assert (state, repaid) == ("returned", [])
+        else:
+            assert state == "requeued" and len(repaid) == 1   # paid again exactly once
+            assert repaid[0][1] != wrong[fault["merchant_id"]]["listed_account_number"]
+        if not _seen(returned_on, end):
+            continue
+        found["returned"] += 1
+        rows = breaks(BreakCode.BANK_PAYOUT_RETURNED, fault["payout_id"])
+        assert [r[:3] for r in rows] == [(str(fault["amount"]), str(fault["amount"]), 0)]
+        transfer_date = repaid[0][2] if repaid else None
+        if transfer_date is not None and transfer_date <= end:
+            assert repaid[0][0] == "confirmed"
+        if transfer_date is not None and _seen(transfer_date, end):
+            assert rows[0][3:] == ("resolved", "auto")   # resolved by itself once the re-payment went through
+            found["repaid_and_resolved"] += 1
+        else:
+            assert rows[0][3:] == ("open", None)
+            expected_breaks[BreakCode.BANK_PAYOUT_RETURNED.value] = (
+                expected_breaks.get(BreakCode.BANK_PAYOUT_RETURNED.value, 0) + 1)
+    for fault in (e for e in truth if e["kind"] == "bank_execution_in_rejected_statement"):
+        # executed into a statement the world forged: the next statement of the account shows it missing
+        if _seen(add_bank_days(dt.date.fromisoformat(fault["arrives"]), 1), end):
+            assert [r[:2] + r[3:4] for r in breaks(BreakCode.BANK_BATCH_WITHDRAWAL_MISSING, fault["batch"])] == [
+                (str(fault["expected"]), None, "open")]
+            found["lost"] += 1
+    expected_breaks[BreakCode.BANK_FEES_OVER_SCHEDULE.value] = found["fees"]
+    expected_breaks[BreakCode.BANK_BATCH_WITHDRAWAL_MISSING.value] = found["lost"]
+    # no other bank break than the faults': every other file's total was withdrawn and its fees matched
+    open_bank = dict(con.execute("select break_code, count(*) from recon.breaks where starts_with(break_code, "
+                                 "'bank_') and status = 'open' group by all").fetchall())
+    assert open_bank == {code: n for code, n in expected_breaks.items() if n}
+    return found
