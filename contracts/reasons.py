@@ -137,6 +137,14 @@ class BreakCode(StrEnum):
     PARTNER_UNKNOWN = "partner_unknown"                    # likewise a partner
     CANCEL_EXCEEDS_USE = "cancel_exceeds_use"              # a cancel beyond what its use still holds
     CANCEL_MERCHANT_MISMATCH = "cancel_merchant_mismatch"  # a cancel naming another merchant than its use's, or none
+    # --- what the bank did with the payment files (rule payments_bank_checks: "bank_" + a PayoutCheck problem) ----
+    BANK_BATCH_WITHDRAWAL_MISSING = "bank_batch_withdrawal_missing"  # no 総合振込 withdrawal of an issued file's total
+    BANK_FEES_OVER_SCHEDULE = "bank_fees_over_schedule"    # the bank charged more transfer fees than the schedule
+    BANK_FEES_UNDER_SCHEDULE = "bank_fees_under_schedule"  # the bank charged less than the schedule (ours may be old)
+    BANK_FEES_WITHDRAWAL_MISSING = "bank_fees_withdrawal_missing"  # a confirmed file, no fee withdrawal that day
+    BANK_PAYOUT_RETURNED = "bank_payout_returned"          # 振込不能: a payout came back; open until paid again
+    BANK_RETURN_AMOUNT_MISMATCH = "bank_return_amount_mismatch"    # a 振込不能 deposit != the payout's transfer
+    BANK_RETURN_UNKNOWN_PAYOUT = "bank_return_unknown_payout"      # a 振込不能 deposit naming no issued payout
 
 
 class BreakResolution(StrEnum):
@@ -172,6 +180,15 @@ class PayoutCheck(StrEnum):
     PAYOUT_RETURNED = "payout_returned"                    # 振込不能 deposit with EDI = an issued payout's id
     RETURN_AMOUNT_MISMATCH = "return_amount_mismatch"      # 振込不能 deposit amount != the payout's transfer
     RETURN_UNKNOWN_PAYOUT = "return_unknown_payout"        # 振込不能 deposit whose EDI names no issued payout
+
+
+# PayoutChecks that are problems for an officer: reconciliation raises each as the break "bank_" + its code
+# (BreakCode.BANK_*; rule reconciliation/rules/payments_bank_checks.yml). The others record a match.
+PAYOUT_CHECK_PROBLEMS = frozenset({
+    PayoutCheck.BATCH_WITHDRAWAL_MISSING, PayoutCheck.FEES_OVER_SCHEDULE, PayoutCheck.FEES_UNDER_SCHEDULE,
+    PayoutCheck.FEES_WITHDRAWAL_MISSING, PayoutCheck.PAYOUT_RETURNED, PayoutCheck.RETURN_AMOUNT_MISMATCH,
+    PayoutCheck.RETURN_UNKNOWN_PAYOUT,
+})
 
 
 class CarryReason(StrEnum):

@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from seisan.cli_bank import add_bank_commands
 from seisan.cli_breaks import add_breaks_commands
 from seisan.cli_common import date_arg as _date
 from seisan.cli_common import holding_home as _holding_home
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_breaks_commands(commands)
     add_payments_file_commands(payments_subcommands(commands))
     add_officer_commands(commands)
+    add_bank_commands(commands)
     return parser
 
 

@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable
 
 from seisan.config import ConfigError, Settings
+from seisan.demo_payments import DemoOfficers, demo_officers, pay_day
 from seisan.home_lock import LOCK_FILE_NAME
 
 DEMO_MARKER = ".seisan-demo"
-_DEMO_OWNED = ("inbox", "raw", "out", "warehouse.duckdb", "warehouse.duckdb.wal", "dbt")
+_DEMO_OWNED = ("inbox", "raw", "out", "warehouse.duckdb", "warehouse.duckdb.wal", "dbt", "bank-outbox",
+               "demo-officers.toml")
 
 
 def prepare_demo_home(settings: Settings, fresh: bool) -> None:
@@ -41,10 +43,9 @@ def prepare_demo_home(settings: Settings, fresh: bool) -> None:
 
 def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = True) -> None:
     """Simulate, run every day through the DAG, and print what happened and where it is."""
-    from seisan.airflow_runner import run_daily_dag
-    from seisan.cli_recon import gate_counts, print_recon_outcome, report_path
-    from seisan.summary import format_ingest_report, ingest_report, step_seconds
-    from simulator import deliver, simulate
+    from seisan.cli_recon import print_recon_outcome, report_path
+    from seisan.summary import format_ingest_report, ingest_report
+    from simulator import simulate
 
     demo = settings.demo
     # The demo delivers its own files, complete, just before each run: no settle time to wait for.
@@ -57,7 +58,39 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
     simulate(settings.inbox, demo.start, demo.days, demo.municipalities, demo.residents, demo.seed,
              faults=demo.faults, progress=lambda m: progress("      " + m))
     progress(f"[2/3] running settlement_daily for each business date (Airflow in-process, home "
-             f"{settings.airflow_home})")
+             f"{settings.airflow_home}); then two demo officers sign the day's payment files and the simulated "
+             f"bank executes them")
+    officers = demo_officers(settings)
+    try:
+        _run_days(settings, officers, progress)
+    finally:
+        officers.close()   # the demo officers' private keys live only as long as the demo
+    progress("[3/3] summary of all runs")
+    progress(format_ingest_report(ingest_report(settings.warehouse)))
+    last_day = demo.start + dt.timedelta(days=demo.days - 1)
+    print_recon_outcome(settings, last_day, progress)
+    progress(f"done in {time.monotonic() - started:.0f} s. Where everything is:")
+    for label, path in (("inbox (simulated deliveries)", settings.inbox),
+                        ("injected faults (ground truth)", settings.inbox / "faults.json"),
+                        ("warehouse (DuckDB: raw.*, marts.*)", settings.warehouse),
+                        ("raw Parquet", settings.raw_dir), ("Airflow home and task logs", settings.airflow_home),
+                        ("outputs", settings.out_dir),
+                        ("reconciliation report (last day)", report_path(settings, last_day)),
+                        ("payment files and manifests", settings.out_dir / "<D>" / "payments"),
+                        ("handed over to the bank", officers.settings.payments_export_dir),
+                        ("what the simulated bank executed", settings.inbox / "bank-sim" / "executed.json")):
+        progress(f"  {label:<36} {path}")
+    progress("  look inside: uv run seisan sql \"select reason_code, count(*) from raw.quarantine group by 1\"")
+
+
+def _run_days(settings: Settings, officers: DemoOfficers, progress: Callable[[str], None]) -> None:
+    """Each day: deliver its late files, run settlement_daily, then its payment files (seisan/demo_payments.py)."""
+    from seisan.airflow_runner import run_daily_dag
+    from seisan.cli_recon import gate_counts
+    from seisan.summary import ingest_report, step_seconds
+    from simulator import deliver
+
+    demo = settings.demo
     for offset in range(demo.days):
         day = demo.start + dt.timedelta(days=offset)
         arrived = deliver(settings.inbox, day)
@@ -69,16 +102,4 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
                  f"(ingest {steps.get('ingest', 0):.1f} s, marts {steps.get('build_marts', 0):.1f} s); "
                  f"{len(arrived)} late or repeated deliveries; {report.rows_loaded:,} records loaded, "
                  f"{report.rows_quarantined:,} quarantined; {gate_counts(settings, day)}")
-    progress("[3/3] summary of all runs")
-    progress(format_ingest_report(ingest_report(settings.warehouse)))
-    last_day = demo.start + dt.timedelta(days=demo.days - 1)
-    print_recon_outcome(settings, last_day, progress)
-    progress(f"done in {time.monotonic() - started:.0f} s. Where everything is:")
-    for label, path in (("inbox (simulated deliveries)", settings.inbox),
-                        ("injected faults (ground truth)", settings.inbox / "faults.json"),
-                        ("warehouse (DuckDB: raw.*, marts.*)", settings.warehouse),
-                        ("raw Parquet", settings.raw_dir), ("Airflow home and task logs", settings.airflow_home),
-                        ("outputs", settings.out_dir),
-                        ("reconciliation report (last day)", report_path(settings, last_day))):
-        progress(f"  {label:<36} {path}")
-    progress("  look inside: uv run seisan sql \"select reason_code, count(*) from raw.quarantine group by 1\"")
+        pay_day(officers, day, progress)

@@ -61,6 +61,7 @@ def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, resi
              faults: str = "none", progress: Callable[[str], None] | None = None, workers: int | None = None,
              municipalities_csv: Path | None = None) -> SimulationSummary:
     """Write a simulated world's inbox into `out_dir` (created; existing simulation files are replaced)."""
+    from simulator import bank as sim_bank
     from simulator import faults as fx
     from simulator.outputs import bank_files, master_files, partner_files, planned_deposits, platform_files
     from simulator.point_platform import run_platform
@@ -95,6 +96,9 @@ def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, resi
     fx.row_faults(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
     cuts = fx.truncated_csv(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
     extra_masters = fx.master_faults(book)
+    account_faults = sim_bank.wrong_accounts(world, _uses_by_merchant(out), faults)
+    sim_bank.list_wrong_accounts(account_faults, [f for f in csv_files + [f for f, _ in extra_masters]
+                                                  if f.kind.name == "master_merchants"])
     extra_partner = fx.partner_file_faults(book, csv_files)
     bank = bank_files(world, fx.deposit_faults(book, planned_deposits(world, out)))
     fx.zengin_faults(book, bank)
@@ -113,8 +117,21 @@ def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, resi
         files[f.path] = (f.day, f.data())
     fx.redeliveries(book, files)
     entries = book.finish()
+    entries += sim_bank.wrong_account_entries(account_faults, first_id=len(entries) + 1)
     _write(Path(out_dir), files, book.later, entries, world, seed, faults, start, days)
+    sim_bank.write_bank_master(Path(out_dir), world, faults, account_faults)
     return _summary(files, csv_files, entries, out, terminal_files, bank, time.monotonic() - started, say)
+
+
+def _uses_by_merchant(out: Any) -> dict[tuple[str, str, dt.date], int]:
+    """Yen used per (municipality, merchant, day): the simulated bank's wrong account goes to a busy merchant."""
+    totals: dict[tuple[str, str, dt.date], int] = {}
+    for day, events in out.ledger.items():
+        for e in events:
+            if e.event_type == "use" and e.merchant_id:
+                key = (e.municipality_code, e.merchant_id, day)
+                totals[key] = totals.get(key, 0) + abs(e.amount)
+    return totals
 
 
 def _locate_recon_rows(book: Any, csv_files: list) -> None:
