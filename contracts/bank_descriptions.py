@@ -1,7 +1,7 @@
 """摘要内容 of the paying account's statement lines that a payment file causes (FORMATS.md bank/, "What appears
 in it"): the simulated bank writes them, reconciliation and the payout ledger read them.
 
-One owner for the three texts; payments.ledger still spells its own copies (DESCRIPTION_*) and may import these.
+One owner for the three texts: the payout ledger (payments.ledger) and the simulated bank import them.
 """
 
 from __future__ import annotations

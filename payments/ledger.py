@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from contracts.bank_descriptions import FEES_WITHDRAWAL, RETURN_DEPOSIT, TRANSFER_WITHDRAWAL
 from contracts.reasons import PayoutCheck
 from payments.model import PaymentBatch
 from payments.schema import ensure_schema
@@ -38,9 +39,9 @@ ALLOWED_FROM: Mapping[str, frozenset[str | None]] = {
 }
 
 # 摘要内容 of the paying account's statement lines (FORMATS.md bank/, "What appears in it")
-DESCRIPTION_TRANSFER = "ｿｳｺﾞｳﾌﾘｺﾐ"
-DESCRIPTION_FEES = "ﾌﾘｺﾐﾃｽｳﾘﾖｳ"
-DESCRIPTION_RETURN = "ﾌﾘｺﾐﾌﾉｳ"
+DESCRIPTION_TRANSFER = TRANSFER_WITHDRAWAL
+DESCRIPTION_FEES = FEES_WITHDRAWAL
+DESCRIPTION_RETURN = RETURN_DEPOSIT
 
 
 class IllegalTransition(ValueError):
