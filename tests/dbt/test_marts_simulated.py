@@ -2,11 +2,14 @@
 
 simulator -> inbox -> ingestion -> raw -> one dbt build; then every (date, municipality, programme, resident)
 balance the platform reported must equal fct_balances (a key the platform does not list must be 0 in seisan).
+CI runs seed 1 (the reconciliation's platform_balances rule checks the same on its clean world every day);
+SEISAN_ALL_WORLDS=1 runs seeds 1-3.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import duckdb
 import pytest
@@ -28,7 +31,7 @@ DIFFERENCES = """
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3] if os.environ.get("SEISAN_ALL_WORLDS", "") not in ("", "0") else [1])
 def test_balances_equal_platform_balances(tmp_path, seed):
     inbox, end = tmp_path / "inbox", START + dt.timedelta(days=DAYS - 1)
     simulator.simulate(inbox, START, DAYS, 2, 150, seed, faults="none")
