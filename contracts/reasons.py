@@ -117,7 +117,7 @@ class BreakCode(StrEnum):
     GRANT_WITHOUT_CONVERSION = "grant_without_conversion"  # a platform conversion grant with no applied conversion
     RESIDENT_MISMATCH = "resident_mismatch"                # matched pair, MyKey IDs differ
     MUNICIPALITY_MISMATCH = "municipality_mismatch"        # matched pair, municipality codes differ
-    # --- money pairs (helper "money"): partners, acquirer, balances, expiries ----------------------------------
+    # --- money pairs: partners, acquirer, balances, expiries -------------------------------------------------------
     PARTNER_PAYMENT_MISSING = "partner_payment_missing"    # a month's receivable not paid by its due date (10th)
     PARTNER_OVERPAYMENT = "partner_overpayment"            # paid more than owed in one transfer, or nothing was owed
     ACQUIRER_LINE_MISSING_CHARGE = "acquirer_line_missing_charge"  # an acquirer settlement line, no platform charge

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import duckdb
 
 from payments.schema import ensure_schema
+from reconciliation.gate import is_open as gate_is_open  # the gate's one rule: no open decision, no pay
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,20 +41,6 @@ class FreezeResult:
 def short_hash(*parts: object) -> str:
     """16 upper-case hex digits of the SHA-256 of the parts joined by '|': every id of payments is one."""
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:16].upper()
-
-
-def gate_is_open(con: duckdb.DuckDBPyConnection, run_date: dt.date, municipality_code: str) -> bool:
-    """design9.md "Gate": recon.gate row of (run_date, municipality) with status 'open'. Read with SQL (the
-    gate module is another helper's); no table or no row means the gate has not been decided: closed."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'recon' and table_name = 'gate'"
-    ).fetchone()
-    if not exists or exists[0] == 0:
-        return False
-    row = con.execute(
-        "select status from recon.gate where run_date = ? and municipality_code = ?", [run_date, municipality_code]
-    ).fetchone()
-    return row is not None and row[0] == "open"
 
 
 # Payable amount per closed period, as the marts compute it today (both signs: a negative period is owed back).

@@ -5,25 +5,16 @@ simulated bank (simulator/bank.py) reads the bank hand-over folder (`[payments] 
 what a real bank would: the withdrawals of each file's total and fees into the paying account's statement of the
 transfer date, and 振込不能 returns days later for accounts the bank does not hold; the following days' runs
 ingest those statements and reconcile them. A real deployment has a real bank: there this command refuses.
-
-The lead wires it into seisan/cli.py with one line: `add_bank_commands(commands)`.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
+from seisan.cli_common import date_arg as _date
 from seisan.config import load_settings
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
 
 
 def cmd_bank_execute(args: argparse.Namespace) -> int:

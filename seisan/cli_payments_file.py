@@ -1,8 +1,6 @@
 """`seisan payments prepare | approve | verify | export` and `seisan officer init` (docs/payments.md, "Payment files").
 
-The lead wires them into seisan/cli.py with one line each:
-    add_payments_file_commands(payments_subparsers)   # beside payledger's payments_subcommands(commands)
-    add_officer_commands(commands)
+seisan/cli.py adds them to the `payments` group (seisan/cli_payments_plan.py) and the top level.
 Each handler returns the exit status: 0 done, 1 refused or failed (every refusal printed as one sentence).
 """
 
