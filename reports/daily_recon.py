@@ -22,16 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 import re
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.codes import mask_my_numbers
 from contracts.schemas import MERCHANT_ID, MYKEY_ID, TERMINAL_ID
-from reports.officer_csv import show_controls, write_officer_csv
+from reports.officer_csv import show_controls, write_atomically, write_officer_csv
 
 LANGUAGES = ("ja", "en")
 DATA_DOCS_LINK = "data-docs/index.html"
@@ -350,20 +348,8 @@ def _csv_rows(day: _Day) -> list[tuple]:
 
 
 def _write_text(path: Path, text: str) -> Path:
-    """Write `path` atomically (temporary file in the same folder, fsync, rename): never half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            os.fchmod(out.fileno(), 0o640)
-            out.write(text.encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Write `path` atomically: never half a page."""
+    return write_atomically(path, text.encode("utf-8"))
 
 
 def write_daily_recon_report(con, out_dir: Path, run_date: dt.date, *, language: str = "ja") -> DailyReconReport:

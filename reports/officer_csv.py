@@ -83,10 +83,10 @@ def officer_csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -
     return "\n".join(lines) + "\n"
 
 
-def write_officer_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
-    """Write an officer CSV at `path` atomically (private temporary file in the same folder, fsync, rename)."""
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write `path` atomically (private temporary file in the same folder, fsync, rename, fsync of the folder):
+    a reader finds the old file or the whole new one, never half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = officer_csv_text(columns, rows).encode("utf-8")
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
@@ -104,3 +104,8 @@ def write_officer_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequenc
     finally:
         os.close(directory)
     return path
+
+
+def write_officer_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
+    """Write an officer CSV at `path` atomically (write_atomically)."""
+    return write_atomically(path, officer_csv_text(columns, rows).encode("utf-8"))
