@@ -69,6 +69,12 @@ class PolicyCost:
     fees_per_year_yen: int
     avg_wait_days: float
     carried_end_yen: int
+    periods_ended: int = 0     # period ends of this cycle inside the history: 0 means nothing to scale from
+
+    @property
+    def known(self) -> bool:
+        """False when no period of this cycle ended in the history: its cost is not known yet, not zero."""
+        return self.periods_ended > 0
 
 
 def period_ends(cycle: str, settlement_day: str | None) -> Callable[[dt.date], bool]:
@@ -114,8 +120,9 @@ def replay(daily: dict[str, list[tuple[dt.date, int]]], first: dt.date, last: dt
             day += dt.timedelta(days=1)
         carried_end += balance
     scale = 365 / days_seen
+    periods_ended = sum(1 for offset in range(days_seen) if ends(first + dt.timedelta(days=offset)))
     return PolicyCost(policy, days_seen, round(transfers * scale), round(fees * scale),
-                      round(wait_weighted / paid_total, 1) if paid_total else 0.0, carried_end)
+                      round(wait_weighted / paid_total, 1) if paid_total else 0.0, carried_end, periods_ended)
 
 
 def policies_for(current_cycle: str, current_day: str | None, current_min: int) -> list[Policy]:
@@ -167,11 +174,15 @@ def format_costs(municipality_code: str, costs: Sequence[PolicyCost]) -> str:
     header = (f"{municipality_code}: transfer fees for a year, scaled from {costs[0].days_seen} days of history "
               f"(× 365 / {costs[0].days_seen}); * = current settings")
     rows = [("", "cycle", "min_payout_yen", "transfers/year", "fees_yen/year", "avg_wait_days", "carried_end_yen")]
-    for c in sorted(costs, key=lambda c: (c.fees_per_year_yen, c.avg_wait_days)):
-        rows.append(("*" if c.policy.is_current else "", c.policy.label, f"{c.policy.min_payout_yen:,}",
-                     f"{c.transfers_per_year:,}", f"{c.fees_per_year_yen:,}", f"{c.avg_wait_days:.1f}",
+    for c in sorted(costs, key=lambda c: (not c.known, c.fees_per_year_yen, c.avg_wait_days)):
+        known = (f"{c.transfers_per_year:,}", f"{c.fees_per_year_yen:,}", f"{c.avg_wait_days:.1f}") if c.known \
+            else ("n/a", "n/a", "n/a")
+        rows.append(("*" if c.policy.is_current else "", c.policy.label, f"{c.policy.min_payout_yen:,}", *known,
                      f"{c.carried_end_yen:,}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
              for r in rows]
-    return "\n".join([header, *lines])
+    unknown = sorted({c.policy.label for c in costs if not c.known})
+    note = ([f"n/a: no {', '.join(unknown)} period ended in these {costs[0].days_seen} days, so its cost is not "
+             f"known yet (not zero); compare again once the history holds one"] if unknown else [])
+    return "\n".join([header, *lines, *note])

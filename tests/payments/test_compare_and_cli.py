@@ -37,6 +37,19 @@ def test_replay_hand_computed(policy: Policy, transfers: int, fees: int, wait: f
     assert cost.carried_end_yen == carried
 
 
+def test_a_cycle_with_no_period_end_in_the_history_is_unknown_not_free() -> None:
+    december = DAYS[1:]     # 1-13 December: no month end, two Sundays
+    monthly = replay(DAILY, december[0], december[-1], Policy("monthly", "end", 0), _fee)
+    weekly = replay(DAILY, december[0], december[-1], Policy("weekly", "7", 0, is_current=True), _fee)
+    assert (monthly.periods_ended, monthly.known, monthly.transfers_per_year) == (0, False, 0)
+    assert (weekly.periods_ended, weekly.known) == (2, True)
+    text = format_costs(MUNI, [monthly, weekly])
+    rows = text.splitlines()
+    assert rows[2].startswith("*") and "weekly(7)" in rows[2]          # known costs first
+    assert "monthly(end)" in rows[3] and rows[3].count("n/a") == 3     # never shown as 0 yen a year
+    assert "no monthly(end) period ended" in rows[-1]
+
+
 def test_replay_minimum_carries_a_week_into_the_next() -> None:
     daily = {"M00000001": [(d, 2_500) for d in DAYS]}
     cost = replay(daily, DAYS[0], DAYS[-1], Policy("weekly", "7", 30_000), _fee)
