@@ -13,7 +13,15 @@ import time
 from collections.abc import Callable
 
 from seisan.config import ConfigError, Settings
-from seisan.demo_payments import DemoOfficers, demo_officers, pay_day
+from seisan.demo_payments import (
+    APPROVER,
+    DemoOfficers,
+    demo_officers,
+    pay_day,
+    payout_story,
+    work_breaks,
+    worked_municipality,
+)
 from seisan.home_lock import LOCK_FILE_NAME
 
 DEMO_MARKER = ".seisan-demo"
@@ -69,6 +77,8 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
     progress(format_ingest_report(ingest_report(settings.warehouse)))
     last_day = demo.start + dt.timedelta(days=demo.days - 1)
     print_recon_outcome(settings, last_day, progress)
+    for line in payout_story(settings):
+        progress(line)
     progress(f"done in {time.monotonic() - started:.0f} s. Where everything is:")
     for label, path in (("inbox (simulated deliveries)", settings.inbox),
                         ("injected faults (ground truth)", settings.inbox / "faults.json"),
@@ -91,6 +101,10 @@ def _run_days(settings: Settings, officers: DemoOfficers, progress: Callable[[st
     from simulator import deliver
 
     demo = settings.demo
+    worked = worked_municipality(settings)
+    if worked:
+        progress(f"      each morning {APPROVER} works the breaks of "
+                 f"{worked} only (the municipality with a wrong merchant account); the others stay as found")
     for offset in range(demo.days):
         day = demo.start + dt.timedelta(days=offset)
         arrived = deliver(settings.inbox, day)
@@ -102,4 +116,5 @@ def _run_days(settings: Settings, officers: DemoOfficers, progress: Callable[[st
                  f"(ingest {steps.get('ingest', 0):.1f} s, marts {steps.get('build_marts', 0):.1f} s); "
                  f"{len(arrived)} late or repeated deliveries; {report.rows_loaded:,} records loaded, "
                  f"{report.rows_quarantined:,} quarantined; {gate_counts(settings, day)}")
+        work_breaks(officers, day, worked, progress)
         pay_day(officers, day, progress)

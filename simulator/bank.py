@@ -78,14 +78,19 @@ def wrong_accounts(world: World, uses_by_merchant: dict[tuple[str, str, dt.date]
                    level: str) -> tuple[WrongAccount, ...]:
     """Choose the merchants whose account is listed wrong (typical: one, hostile: two, none: none): store
     merchants of the first municipality, active throughout, with the largest use amount on the first bank day
-    (so a payout goes to the wrong account early), corrected by the first merchants snapshot after that day.
+    (so a payout goes to the wrong account early), corrected by the first merchants snapshot after a return of that
+    day's payout would have arrived (RETURN_AFTER_BANK_DAYS bank days later).
     `uses_by_merchant`: (municipality, merchant, day) → yen used."""
     if level == "none":
         return ()
     first_bank_day = next((world.date(i) for i in range(world.days) if is_bank_business_day(world.date(i))), None)
     if first_bank_day is None:
         return ()
-    corrected_on = next((d for d in world.master_changes.get("merchants", ()) if d > first_bank_day), None)
+    # The account is corrected the way it is in life: after the bank has returned a transfer to it. A payout
+    # on the first bank day would come back RETURN_AFTER_BANK_DAYS later; the first merchants snapshot after
+    # that day lists the right account, so payouts planned in between go to the wrong one too.
+    return_known_on = add_bank_days(first_bank_day, RETURN_AFTER_BANK_DAYS)
+    corrected_on = next((d for d in world.master_changes.get("merchants", ()) if d > return_known_on), None)
     if corrected_on is None:
         return ()
     municipality = world.municipalities[0].code
