@@ -16,15 +16,17 @@ PAGE_MARGIN_MM = 16
 
 
 def styles() -> dict[str, object]:
-    """Paragraph styles in IPAexGothic: title, heading, body, small."""
+    """Paragraph styles in IPAexGothic: title, heading, body, small (CJK line breaking: Japanese has no spaces)."""
     from reportlab.lib.styles import ParagraphStyle
 
     font = register_pdf_font()
     return {
-        "title": ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=4),
-        "heading": ParagraphStyle("heading", fontName=font, fontSize=11, leading=15, spaceBefore=8, spaceAfter=3),
-        "body": ParagraphStyle("body", fontName=font, fontSize=9, leading=13),
-        "small": ParagraphStyle("small", fontName=font, fontSize=7.5, leading=10.5),
+        "title": ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=4, wordWrap="CJK"),
+        "heading": ParagraphStyle("heading", fontName=font, fontSize=11, leading=15, spaceBefore=8, spaceAfter=3,
+                                  wordWrap="CJK"),
+        "body": ParagraphStyle("body", fontName=font, fontSize=9, leading=13, wordWrap="CJK"),
+        "small": ParagraphStyle("small", fontName=font, fontSize=7.5, leading=10.5, wordWrap="CJK",
+                                spaceAfter=2),
     }
 
 
