@@ -30,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 
+from contracts.codes import mask_my_numbers
 from reports.officer_csv import write_atomically
 from reports.typeset import era_date, yen
 
@@ -213,10 +214,10 @@ def statement_figures(con: duckdb.DuckDBPyConnection, payout_id: str) -> Merchan
     use_yen, cancel_yen = sum(p.use_yen for p in periods), sum(p.cancel_yen for p in periods)
     statement = MerchantStatement(
         payout_id=pid, batch_id=batch_id, state=state, municipality_code=muni_code,
-        municipality_name=muni_name or "", merchant_id=merchant_id, merchant_name=merchant_name or "",
+        municipality_name=_shown(muni_name), merchant_id=merchant_id, merchant_name=_shown(merchant_name),
         business_date=business_date, transfer_date=transfer_date, bank_code=bank_code, branch_code=branch_code,
         account_type=int(account_type), account_number_masked=mask_account_number(account_number),
-        holder_kana=holder_kana, periods=periods, adjustments=adjustments,
+        holder_kana=_shown(holder_kana), periods=periods, adjustments=adjustments,
         use_count=sum(p.use_count for p in periods), use_yen=use_yen,
         cancel_count=sum(p.cancel_count for p in periods), cancel_yen=cancel_yen, items_yen=use_yen - cancel_yen,
         held_yen=sum(p.held_yen for p in periods), adjustments_yen=int(adjustment_yen),
@@ -225,6 +226,11 @@ def statement_figures(con: duckdb.DuckDBPyConnection, payout_id: str) -> Merchan
         amount_yen=int(amount_yen), transfer_yen=int(transfer_yen))
     check_adds_up(statement, statement_sources_yen=int(statement_yen), sources_yen=int(sources_yen))
     return statement
+
+
+def _shown(text: str | None) -> str:
+    """Master text as a statement may print it: a My Number typed into a name by mistake is masked."""
+    return mask_my_numbers(text or "") or ""
 
 
 def check_adds_up(s: MerchantStatement, *, statement_sources_yen: int, sources_yen: int) -> None:
@@ -279,7 +285,7 @@ def figure_lines(s: MerchantStatement) -> list[tuple[str, str, str]]:
         ("精算対象額 (利用 − 取消)", "", yen(s.items_yen)),
         ("保留 (加盟店指定・状態の確認待ち、今回は支払いません)", "", yen(-s.held_yen)),
         ("過去の精算期間の調整", f"{len(s.adjustments):,}件", yen(s.adjustments_yen)),
-        ("前回からの繰越 (端数・組戻しの再振込)", "", yen(s.carried_in_yen)),
+        ("前回からの繰越 (手数料の端数・振込不能分の再振込)", "", yen(s.carried_in_yen)),
         ("次回への繰越 (端数)", "", yen(-s.carried_out_yen)),
         (fee_label, "", yen(-s.fee_deducted_yen)),
         ("お振込金額", "", yen(s.transfer_yen)),

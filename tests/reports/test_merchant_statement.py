@@ -99,3 +99,10 @@ def test_written_under_the_day_and_rerun_is_byte_identical(con, tmp_path) -> Non
     assert [p.read_bytes() for p in again] == first
     assert sorted(p.name for p in (tmp_path / "2026-11-30" / "statements").iterdir()) == [
         "PO-A.pdf", "PO-B.pdf", "PO-C.pdf"]  # no temporary file left behind
+
+
+def test_a_my_number_typed_into_a_master_name_is_masked() -> None:
+    con = world()
+    con.execute("update marts.dim_merchants set name = '山田商店 123456789018' where merchant_id = 'M00000001'")
+    text = pdf_text(render_statement_pdf(statement_figures(con, "PO-A")))
+    assert "123456789018" not in text and "山田商店" in text
