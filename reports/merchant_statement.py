@@ -30,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 
+from contracts.banks import bank_name_kana, branch_name_kana
 from contracts.codes import mask_my_numbers
 from reports.officer_csv import write_atomically
 from reports.typeset import era_date, yen
@@ -292,8 +293,21 @@ def figure_lines(s: MerchantStatement) -> list[tuple[str, str, str]]:
     ]
 
 
+def _bank_names(bank_code: str, branch_code: str) -> tuple[str, str]:
+    """(" ﾐｽﾞﾎ", " ﾎﾝﾃﾝ") from contracts.banks when the codes are known there, else empty (never guessed)."""
+    try:
+        bank = f" {bank_name_kana(bank_code)}"
+    except KeyError:
+        return "", ""
+    try:
+        return bank, f" {branch_name_kana(bank_code, branch_code)}"
+    except KeyError:
+        return bank, ""
+
+
 def _header_rows(s: MerchantStatement) -> list[list[str]]:
-    account = (f"金融機関コード {s.bank_code}  支店コード {s.branch_code}  "
+    bank, branch = _bank_names(s.bank_code, s.branch_code)
+    account = (f"{s.bank_code}{bank}  支店 {s.branch_code}{branch}  "
                f"{ACCOUNT_TYPES.get(s.account_type, str(s.account_type))}  口座番号 {s.account_number_masked}")
     return [
         ["加盟店", f"{s.merchant_name} 様 (加盟店ID {s.merchant_id})"],
