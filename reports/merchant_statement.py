@@ -199,16 +199,25 @@ order by a.period_start_date, a.period_end_date, a.seq
 """
 
 
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, parameters: object) -> list[tuple]:
+    try:
+        return con.execute(sql, parameters).fetchall()
+    except duckdb.CatalogException as exc:
+        raise StatementError(f"the warehouse lacks a table the statement reads ({str(exc).splitlines()[0]}): run "
+                             f"`seisan marts` and `seisan payments plan` for the date first") from None
+
+
 def statement_figures(con: duckdb.DuckDBPyConnection, payout_id: str) -> MerchantStatement:
     """Every figure of the statement of `payout_id`, checked to add up (StatementError if it does not)."""
-    row = con.execute(_PAYOUT_SQL, {"id": payout_id}).fetchone()
+    found = _rows(con, _PAYOUT_SQL, {"id": payout_id})
+    row = found[0] if found else None
     if row is None:
         raise StatementError(f"payout {payout_id} is not in payments.payouts; check the id (it is the EDI情報 of "
                              f"the bank file) or run `seisan payments plan` for its date first")
     periods = tuple(StatementPeriod(r[0], r[1], *(int(v) for v in r[2:]))
-                    for r in con.execute(_PERIODS_SQL, {"id": payout_id}).fetchall())
+                    for r in _rows(con, _PERIODS_SQL, {"id": payout_id}))
     adjustments = tuple(StatementAdjustment(r[0], r[1], int(r[2]), int(r[3]), r[4])
-                        for r in con.execute(_ADJUSTMENTS_SQL, {"id": payout_id}).fetchall())
+                        for r in _rows(con, _ADJUSTMENTS_SQL, {"id": payout_id}))
     (pid, batch_id, state, muni_code, muni_name, merchant_id, merchant_name, business_date, transfer_date,
      bank_code, branch_code, account_type, account_number, holder_kana, fee_bearer, fee_yen, amount_yen,
      transfer_yen, statement_yen, adjustment_yen, carried_in_yen, sources_yen, carried_out_yen) = row
@@ -261,9 +270,9 @@ def check_adds_up(s: MerchantStatement, *, statement_sources_yen: int, sources_y
 
 def payout_ids_of_day(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[str]:
     """Every payout in the payment files (batches) of business date D, by id."""
-    ids = [r[0] for r in con.execute(
-        "select p.payout_id from payments.payouts p inner join payments.batches b using (batch_id) "
-        "where b.business_date = ? order by p.payout_id limit ?", [business_date, PAYOUTS_PER_DAY_MAX + 1]).fetchall()]
+    ids = [r[0] for r in _rows(
+        con, "select p.payout_id from payments.payouts p inner join payments.batches b using (batch_id) "
+             "where b.business_date = ? order by p.payout_id limit ?", [business_date, PAYOUTS_PER_DAY_MAX + 1])]
     if len(ids) > PAYOUTS_PER_DAY_MAX:
         raise StatementError(f"{business_date} has more than {PAYOUTS_PER_DAY_MAX} payouts; write their statements "
                              f"one municipality at a time")

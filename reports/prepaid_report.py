@@ -111,7 +111,11 @@ def prepaid_figures(con: duckdb.DuckDBPyConnection, reference_date: dt.date,
         raise PrepaidReportError(f"the marts are built through {built or 'no date'}, before the 基準日 "
                                  f"{reference_date}: run `seisan marts --date D` for a business date D on or after "
                                  f"{reference_date} first")
-    rows = con.execute(_FIGURES_SQL, {"d": reference_date, "m": municipality}).fetchall()
+    try:
+        rows = con.execute(_FIGURES_SQL, {"d": reference_date, "m": municipality}).fetchall()
+    except duckdb.CatalogException as exc:
+        raise PrepaidReportError(f"the warehouse lacks a mart the prepaid report reads ({str(exc).splitlines()[0]}): "
+                                 f"run `seisan marts --date D` for a date on or after {reference_date} first") from None
     if not rows:
         raise PrepaidReportError(f"municipality {municipality} is not in force on {reference_date} in "
                                  f"marts.dim_municipalities; check the code")

@@ -67,3 +67,14 @@ def test_prepaid_command_writes_pdf_and_csv_and_refuses_other_dates(home: Path,
 def test_no_warehouse_says_what_to_run(seisan_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "prepaid", "--date", dt.date(2026, 3, 31).isoformat()]) == 1
     assert "no warehouse at" in capsys.readouterr().err
+
+
+def test_a_warehouse_without_payments_tables_says_what_to_run(seisan_home: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    seisan_home.mkdir(parents=True)
+    duckdb.connect(str(seisan_home / "warehouse.duckdb")).close()
+    assert main(["report", "statements", "--date", "2026-11-30"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the warehouse lacks a table the statement reads" in err
+    assert main(["report", "prepaid", "--date", "2026-09-30"]) == 1
+    assert "built through no date" in capsys.readouterr().err
