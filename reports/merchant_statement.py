@@ -75,7 +75,8 @@ class StatementAdjustment:
 class MerchantStatement:
     """Every figure of one statement, integer yen.
 
-    payout_id: as in the bank file's EDI情報; business_date: the planning date (the payment file's date);
+    payout_id: as in the bank file's EDI情報; state: payments.payouts.state; repaid_by_payout_id: the payout
+    that paid this one again after the bank returned it (振込不能), if any; business_date: the planning date;
     transfer_date: 振込指定日. use_/cancel_ counts and yen: of all items of the periods, held ones included;
     items_yen = use_yen − cancel_yen; held_yen: the held part of items; adjustments_yen: later changes of earlier
     periods; carried_in_yen: remainders and returned payouts paid with this payout; carried_out_yen: this payout's
@@ -87,6 +88,7 @@ class MerchantStatement:
     payout_id: str
     batch_id: str
     state: str
+    repaid_by_payout_id: str | None
     municipality_code: str
     municipality_name: str
     merchant_id: str
@@ -149,7 +151,8 @@ select payout.payout_id, payout.batch_id, payout.state, payout.municipality_code
        (select any_value(name) from muni), payout.merchant_id, (select any_value(name) from merchant),
        payout.business_date, payout.transfer_date, payout.bank_code, payout.branch_code, payout.account_type,
        payout.account_number, payout.holder_kana, payout.fee_bearer, payout.fee_yen, payout.amount_yen,
-       payout.transfer_yen, statement_yen, adjustment_yen, carried_in_yen, sources_yen, carried_out_yen
+       payout.transfer_yen, statement_yen, adjustment_yen, carried_in_yen, sources_yen, carried_out_yen,
+       (select min(p.payout_id) from payments.payouts p where p.requeue_of = $id) as repaid_by
 from payout, sources, carried_out
 """
 
@@ -220,10 +223,10 @@ def statement_figures(con: duckdb.DuckDBPyConnection, payout_id: str) -> Merchan
                         for r in _rows(con, _ADJUSTMENTS_SQL, {"id": payout_id}))
     (pid, batch_id, state, muni_code, muni_name, merchant_id, merchant_name, business_date, transfer_date,
      bank_code, branch_code, account_type, account_number, holder_kana, fee_bearer, fee_yen, amount_yen,
-     transfer_yen, statement_yen, adjustment_yen, carried_in_yen, sources_yen, carried_out_yen) = row
+     transfer_yen, statement_yen, adjustment_yen, carried_in_yen, sources_yen, carried_out_yen, repaid_by) = row
     use_yen, cancel_yen = sum(p.use_yen for p in periods), sum(p.cancel_yen for p in periods)
     statement = MerchantStatement(
-        payout_id=pid, batch_id=batch_id, state=state, municipality_code=muni_code,
+        payout_id=pid, batch_id=batch_id, state=state, repaid_by_payout_id=repaid_by, municipality_code=muni_code,
         municipality_name=_shown(muni_name), merchant_id=merchant_id, merchant_name=_shown(merchant_name),
         business_date=business_date, transfer_date=transfer_date, bank_code=bank_code, branch_code=branch_code,
         account_type=int(account_type), account_number_masked=mask_account_number(account_number),
@@ -327,7 +330,14 @@ def _header_rows(s: MerchantStatement) -> list[list[str]]:
         ["口座名義", s.holder_kana],
         ["振込手数料の負担", FEE_BEARERS.get(s.fee_bearer, s.fee_bearer)],
         ["精算日 (振込データ作成日)", era_date(s.business_date)],
+        *([["状態", _returned_note(s)]] if s.state in ("returned", "requeued") else []),
     ]
+
+
+def _returned_note(s: MerchantStatement) -> str:
+    if s.repaid_by_payout_id:
+        return f"振込不能で返却されました。振込ID {s.repaid_by_payout_id} で再振込しています。"
+    return "振込不能で返却されました。口座の登録が訂正され次第、再振込します。"
 
 
 def render_statement_pdf(s: MerchantStatement) -> bytes:

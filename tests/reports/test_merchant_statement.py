@@ -42,8 +42,19 @@ def test_figures_equal_the_hand_computed_ones(con) -> None:
     assert (c.fee_yen, c.fee_deducted_yen, c.transfer_yen) == (440, 0, 50_000)
 
 
+def test_a_returned_payout_paid_again(con) -> None:
+    d = statement_figures(con, "PO-D")
+    assert (d.periods, d.items_yen, d.carried_in_yen, d.fee_deducted_yen, d.transfer_yen) == ((), 0, 7_000, 0, 7_000)
+    r = statement_figures(con, "PO-R")
+    assert (r.state, r.repaid_by_payout_id, r.items_yen, r.transfer_yen) == ("requeued", "PO-D", 7_000, 7_000)
+    text = pdf_text(render_statement_pdf(r))
+    assert "振込不能で返却されました。振込ID PO-D で再振込しています。" in text.replace("\n", "")
+    d_text = pdf_text(render_statement_pdf(d))
+    assert "前回からの繰越" in d_text and "振込不能で返却" not in d_text
+
+
 def test_day_lists_every_payout_of_its_payment_files(con) -> None:
-    assert payout_ids_of_day(con, D) == ["PO-A", "PO-B", "PO-C"]
+    assert payout_ids_of_day(con, D) == ["PO-A", "PO-B", "PO-C", "PO-D"]
     assert payout_ids_of_day(con, D.replace(day=29)) == []
 
 
@@ -78,7 +89,7 @@ def test_pdf_shows_the_amounts_the_payout_id_and_only_embedded_ipaexgothic(con) 
 
 
 def test_pdf_never_shows_a_full_account_number_or_a_twelve_digit_number(con) -> None:
-    for payout_id in ("PO-A", "PO-B", "PO-C"):
+    for payout_id in ("PO-A", "PO-B", "PO-C", "PO-D", "PO-R"):
         s = statement_figures(con, payout_id)
         text = pdf_text(render_statement_pdf(s))
         assert ACCOUNTS[s.merchant_id] not in text.replace(" ", "")
@@ -93,12 +104,13 @@ def test_payer_borne_fee_is_shown_but_not_deducted(con) -> None:
 def test_written_under_the_day_and_rerun_is_byte_identical(con, tmp_path) -> None:
     paths = write_statements(con, tmp_path, payout_ids_of_day(con, D))
     assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
-        f"2026-11-30/statements/PO-{x}.pdf" for x in "ABC"]
+        f"2026-11-30/statements/PO-{x}.pdf" for x in "ABCD"]
     first = [p.read_bytes() for p in paths]
-    again = write_statements(con, tmp_path, ["PO-A", "PO-B", "PO-C"])
+    again = write_statements(con, tmp_path, ["PO-A", "PO-B", "PO-C", "PO-D"])
     assert [p.read_bytes() for p in again] == first
     assert sorted(p.name for p in (tmp_path / "2026-11-30" / "statements").iterdir()) == [
-        "PO-A.pdf", "PO-B.pdf", "PO-C.pdf"]  # no temporary file left behind
+        "PO-A.pdf", "PO-B.pdf", "PO-C.pdf", "PO-D.pdf"]  # no temporary file left behind
+    assert write_statements(con, tmp_path, ["PO-R"]) == [tmp_path / "2026-11-20" / "statements" / "PO-R.pdf"]
 
 
 def test_a_my_number_typed_into_a_master_name_is_masked() -> None:

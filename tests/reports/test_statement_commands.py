@@ -35,7 +35,7 @@ def test_statements_of_a_day_and_of_one_payout(home: Path, capsys: pytest.Captur
     assert main(["report", "statements", "--date", "2026-11-30"]) == 0
     out = capsys.readouterr().out
     folder = home / "out" / "2026-11-30" / "statements"
-    assert f"statement: {folder / 'PO-A.pdf'}" in out and "3 statement(s) written" in out
+    assert f"statement: {folder / 'PO-A.pdf'}" in out and "4 statement(s) written" in out
     assert main(["report", "statements", "--payout", "PO-B"]) == 0
     assert write_merchant_statements(load_settings(), payout_id="PO-C") == [folder / "PO-C.pdf"]
 
