@@ -41,7 +41,16 @@ from payments.files import (
 )
 from payments.model import PaymentBatch
 from payments.officers import Registry
-from payments.signing import Refusal, SigningRefused, Verification, approve, sign_as_preparer, signed_fields, verify
+from payments.signing import (
+    Refusal,
+    SigningRefused,
+    Verification,
+    approve,
+    sign_as_preparer,
+    signed_fields,
+    verify,
+    with_approval_signature,
+)
 
 EXPORTS_RECORD = "exports.json"
 LOCK_FILE = ".payments.lock"
@@ -283,3 +292,20 @@ def _export_locked(payments_dir: Path, to_dir: Path, registry: Registry, now: dt
         if on_exported is not None:
             on_exported(manifest)
     return ExportResult(tuple(exported), tuple(already), tuple(refused))
+
+
+def attach_approval(path: Path, officer_id: str, signature_b64: str, registry: Registry) -> bool:
+    """Add a detached approval (payments.signing.approval_signature, made on the approver's own machine) to the
+    manifest beside `path`, once it verifies (payments.signing.with_approval_signature); True when written now,
+    False when that approval was there already. SigningRefused (one sentence per reason) otherwise."""
+    with folder_lock(path.parent):
+        manifest, refusal = _manifest_beside(path)
+        if manifest is None:
+            raise SigningRefused((refusal,))
+        approved = with_approval_signature(manifest, path.read_bytes(), officer_id, signature_b64, registry)
+        new_bytes = manifest_bytes(approved)
+        manifest_path = path.with_name(manifest_name_for(path.name))
+        if manifest_path.read_bytes() == new_bytes:
+            return False
+        write_atomically(manifest_path, new_bytes)
+        return True

@@ -232,3 +232,38 @@ def approve(manifest: dict[str, Any], data: bytes, officer_id: str, private_key:
     approved["signature"] = {**manifest["signature"],
                              APPROVER: _signature_entry(approved, APPROVER, officer_id, private_key)}
     return approved
+
+
+def approval_signature(manifest: dict[str, Any], data: bytes, officer_id: str,
+                       private_key: ed25519.Ed25519PrivateKey, registry: Registry) -> str:
+    """A detached approval: the base64 Ed25519 signature `approve` would add for `officer_id`, made where the
+    private key lives (the officer's own machine) and carried to the console, which attaches it with
+    `with_approval_signature`. The same checks as `approve` come first: nothing unverified is signed."""
+    return approve(manifest, data, officer_id, private_key, registry)["signature"][APPROVER]["signature"]
+
+
+def with_approval_signature(manifest: dict[str, Any], data: bytes, officer_id: str, signature_b64: str,
+                            registry: Registry) -> dict[str, Any]:
+    """The manifest with a detached approval (from `approval_signature`) of registered approver `officer_id`
+    attached, after `verify` has checked the whole file with it: bytes, totals, the preparer's signature, the
+    approver's signature over the signed fields with the key the registry holds for `officer_id`, and four eyes.
+    SigningRefused otherwise. Attaching the same approval again returns the same manifest."""
+    refusals = []
+    current = manifest.get("approved_by")
+    if current is not None and current != officer_id:
+        refusals.append(Refusal(PaymentRefusal.ALREADY_APPROVED,
+                                f"Refused: the file is already approved by officer {current}."))
+    officer = registry.get(officer_id)
+    if officer is None:
+        refusals.append(Refusal(PaymentRefusal.KEY_UNREGISTERED,
+                                f"Refused: officer {officer_id} is not in the officer registry."))
+    if refusals:
+        raise SigningRefused(tuple(refusals))
+    approved = {**manifest, "approved_by": officer_id}
+    approved["signature"] = {**(manifest.get("signature") or {}),
+                             APPROVER: {"officer_id": officer_id, "public_key": officer.public_key,
+                                        "signature": signature_b64.strip()}}
+    check = verify(data, approved, registry)
+    if not check.ok:
+        raise SigningRefused(check.refusals)
+    return approved

@@ -10,6 +10,7 @@
     seisan report prepaid --date YYYY-03-31|09-30       prepaid unused balance and deposit at a 基準日
     seisan demo                                         simulate a small world and run every day of it
     seisan sql QUERY                                    read-only query against the warehouse
+    seisan console [--port 8710]                        the officers' console in a browser (docs/console.md)
 
 Errors are printed as one clear sentence saying what to do next, with exit status 2 (usage) or 1 (failure).
 ingest, marts, run and demo hold SEISAN_HOME for themselves while they run (sql shares it with other readers):
@@ -29,6 +30,7 @@ from seisan.cli_breaks import add_breaks_commands
 from seisan.cli_common import date_arg as _date
 from seisan.cli_common import holding_home as _holding_home
 from seisan.cli_common import say
+from seisan.cli_console import add_console_commands
 from seisan.cli_payments_file import add_officer_commands, add_payments_file_commands
 from seisan.cli_payments_plan import payments_subcommands
 from seisan.cli_recon import add_reconcile_command, add_report_command, print_recon_outcome
@@ -216,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_payments_file_commands(payments_subcommands(commands))
     add_officer_commands(commands)
     add_bank_commands(commands)
+    add_console_commands(commands)
     return parser
 
 

@@ -49,6 +49,21 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sign_approval(args: argparse.Namespace) -> int:
+    from payments.signing import SigningRefused
+    from seisan.payments_file_steps import approval_signature_of, officer_of
+
+    settings = load_settings()
+    officer = officer_of(settings, args.officer)
+    try:
+        signature = approval_signature_of(settings, args.file, officer, args.key_dir)
+    except SigningRefused as refused:
+        _refused(args.file.name, refused.refusals)
+        return 1
+    print(signature, flush=True)
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from seisan.payments_file_steps import verify_payment_file
 
@@ -114,6 +129,15 @@ def add_payments_file_commands(payments_subparsers) -> None:
     approve.add_argument("file", type=Path, help="the payment file (.txt) under out/<D>/payments/")
     _officer_options(approve)
     approve.set_defaults(handler=cmd_approve)
+
+    sign = payments_subparsers.add_parser(
+        "sign-approval", help="print your approval signature of a file, for the console (key stays here)",
+        description="Verify FILE and the manifest beside it (downloaded from the console's Payments page), sign "
+                    "it as approver with your own key on this machine, and print the signature (base64) to paste "
+                    "into the console. Nothing is written; the console verifies the signature before it keeps it.")
+    sign.add_argument("file", type=Path, help="the payment file (.txt), with its .manifest.json beside it")
+    _officer_options(sign)
+    sign.set_defaults(handler=cmd_sign_approval)
 
     verify = payments_subparsers.add_parser(
         "verify", help="check a payment file's bytes, totals and both signatures",

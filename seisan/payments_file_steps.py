@@ -93,6 +93,16 @@ def approve_payment_file(settings: Settings, path: Path, officer_id: str, key_di
     return approve_file(path, officer_id, key_of(settings, officer_id, key_dir), registry_of(settings))
 
 
+def approval_signature_of(settings: Settings, path: Path, officer_id: str, key_dir: Path | None = None) -> str:
+    """The detached approval signature of `officer_id` for the file at `path` (and the manifest beside it), made
+    with the officer's own key: what the console's approval form takes (console/payments_view.py)."""
+    from payments.signing import approval_signature
+
+    manifest = read_manifest(path.with_name(manifest_name_for(path.name)))
+    return approval_signature(manifest, path.read_bytes(), officer_id, key_of(settings, officer_id, key_dir),
+                              registry_of(settings))
+
+
 def verify_payment_file(settings: Settings, path: Path) -> Verification:
     return verify_file(path, registry_of(settings))
 
