@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.accounts import User
+from contracts.codes import is_valid_municipality_code
 
 CODE_TOKEN = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
 LISTED_SUFFIXES = (".pdf", ".csv", ".html", ".xlsx", ".json", ".txt", ".zip", ".png", ".svg")
@@ -56,9 +57,8 @@ def owner(relative: Path, payouts: dict[str, str]) -> tuple[str | None, bool]:
     if len(parts) >= 3 and parts[1] == "statements":
         code = payouts.get(relative.stem)
         return code, code is not None
-    codes = {m for part in parts for m in CODE_TOKEN.findall(part)}
-    dates = {m for part in parts for m in re.findall(r"[0-9]{4}-?[0-9]{2}-?[0-9]{2}", part)}
-    codes = {c for c in codes if not any(c in d for d in dates)}  # 20261102 is a date, not a code
+    # a 6-digit token with the municipality check digit (JIS X 0402) is a code; 202611 (a month) is not
+    codes = {m for part in parts for m in CODE_TOKEN.findall(part) if is_valid_municipality_code(m)}
     if len(codes) == 1:
         return codes.pop(), True
     return None, not codes
