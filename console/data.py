@@ -151,7 +151,9 @@ def chart(con, run_date: dt.date, scope: frozenset[str] | None) -> list[ChartPoi
         held = dict(con.execute(
             "select run_date, sum(held_amount_yen + open_break_amount_yen)::bigint from recon.gate "
             f"where run_date between $since and $d and {where} group by 1", args).fetchall())
-    dates = sorted(set(matched) | set(held))
+    if not matched and not held:
+        return []
+    dates = [since + dt.timedelta(days=n) for n in range(CHART_DAYS)]  # every day a slot: gaps show as gaps
     return [ChartPoint(d, int(matched.get(d) or 0), int(held.get(d) or 0)) for d in dates]
 
 
@@ -164,7 +166,7 @@ def chart_svg(points: list[ChartPoint], labels: tuple[str, str], width: int = 64
     top = max(max(p.matched_yen, p.held_yen) for p in points) or 1
     plot_h, left, bottom = height - 40, 10, height - 22
     step = (width - left - 10) / len(points)
-    bar = max(step / 2 - 1, 1)
+    bar = max(min(step / 2 - 1, 12), 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
              f'aria-label="{html.escape(labels[0])} / {html.escape(labels[1])}">',
              f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#888"/>']

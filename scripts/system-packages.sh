@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages seisan needs, for a purpose:
 #   demo  - building pyscard (libpcsclite-dev, gcc) so the whole environment syncs
-#   test  - the above plus the PC/SC stack the reader-agent tests drive (pcscd, vsmartcard-vpcd, opensc)
+#   test  - the above plus the PC/SC stack the reader-agent tests drive (pcscd, vsmartcard-vpcd, opensc) and the
+#           real browser the console's end-to-end test drives (chromium, chromium-driver: Debian's, not Playwright's)
 # As root it runs apt-get; otherwise it names what to install and fails if something is missing.
 set -euo pipefail
 purpose="${1:-test}"
 packages=(libpcsclite-dev gcc pkg-config)
 if [ "$purpose" = "test" ]; then
-  packages+=(pcscd vsmartcard-vpcd opensc pcsc-tools)
+  packages+=(pcscd vsmartcard-vpcd opensc pcsc-tools chromium chromium-driver)
 fi
 missing=()
 for p in "${packages[@]}"; do
