@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,8 @@ _DDL = (
         disabled INTEGER NOT NULL DEFAULT 0,
         language TEXT NOT NULL DEFAULT 'ja',
         created_at TEXT NOT NULL,
-        changed_at TEXT NOT NULL)""",
+        changed_at TEXT NOT NULL,
+        sessions_after REAL NOT NULL DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS audit_log (
         event_id INTEGER PRIMARY KEY AUTOINCREMENT,
         at_utc TEXT NOT NULL,
@@ -74,7 +76,8 @@ class User:
     """One console account. username: the login name (for an officer, the officer id used in break events and
     on payment files); role: officer | municipality | auditor; municipalities: the codes it may see (empty with
     `all_municipalities` for an officer of every municipality and for an auditor); disabled: may not log in;
-    language: 'ja' or 'en'."""
+    language: 'ja' or 'en'; sessions_after: sessions issued before this time (epoch seconds) are void — logging out,
+    disabling, a new role or password ends every session of the account, not only the cookie of one browser."""
 
     username: str
     role: str
@@ -82,6 +85,7 @@ class User:
     all_municipalities: bool
     disabled: bool
     language: str = "ja"
+    sessions_after: float = 0.0
 
     def sees(self, municipality_code: str | None) -> bool:
         """May this account see data of `municipality_code`? None (a break that names no municipality: nobody
@@ -177,7 +181,7 @@ def add_user(con: sqlite3.Connection, username: str, role: str, municipalities: 
     _check_password(password)
     now = _now()
     try:
-        con.execute("INSERT INTO users VALUES (?, ?, ?, ?, 0, 'ja', ?, ?)",
+        con.execute("INSERT INTO users VALUES (?, ?, ?, ?, 0, 'ja', ?, ?, 0)",
                     [username, role, _stored_codes(codes, all_codes), _HASHER.hash(password), now, now])
     except sqlite3.IntegrityError as exc:
         raise AccountError(f"user {username!r} exists already; use `seisan console user role` to change it") from exc
@@ -185,28 +189,32 @@ def add_user(con: sqlite3.Connection, username: str, role: str, municipalities: 
 
 
 def _row_user(row: tuple) -> User:
-    username, role, stored, disabled, language = row
+    username, role, stored, disabled, language, sessions_after = row
     codes = json.loads(stored)
     all_codes = role == "auditor" or codes == [ALL_MUNICIPALITIES]
-    return User(username, role, frozenset() if all_codes else frozenset(codes), all_codes, bool(disabled), language)
+    return User(username, role, frozenset() if all_codes else frozenset(codes), all_codes, bool(disabled), language,
+                float(sessions_after))
+
+
+_USER_COLUMNS = "username, role, municipalities, disabled, language, sessions_after"
 
 
 def get_user(con: sqlite3.Connection, username: str) -> User:
-    row = con.execute("SELECT username, role, municipalities, disabled, language FROM users WHERE username = ?",
-                      [username]).fetchone()
+    row = con.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", [username]).fetchone()
     if row is None:
         raise AccountError(f"no user {username!r}")
     return _row_user(row)
 
 
 def list_users(con: sqlite3.Connection) -> list[User]:
-    rows = con.execute("SELECT username, role, municipalities, disabled, language FROM users ORDER BY username")
+    rows = con.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY username")
     return [_row_user(r) for r in rows.fetchall()]
 
 
 def set_disabled(con: sqlite3.Connection, username: str, disabled: bool = True) -> User:
     get_user(con, username)
     con.execute("UPDATE users SET disabled = ?, changed_at = ? WHERE username = ?", [int(disabled), _now(), username])
+    end_sessions(con, username)
     return get_user(con, username)
 
 
@@ -215,6 +223,7 @@ def set_role(con: sqlite3.Connection, username: str, role: str, municipalities: 
     codes, all_codes = parse_municipalities(role, municipalities)
     con.execute("UPDATE users SET role = ?, municipalities = ?, changed_at = ? WHERE username = ?",
                 [role, _stored_codes(codes, all_codes), _now(), username])
+    end_sessions(con, username)
     return get_user(con, username)
 
 
@@ -223,6 +232,12 @@ def set_password(con: sqlite3.Connection, username: str, password: str) -> None:
     _check_password(password)
     con.execute("UPDATE users SET password_hash = ?, changed_at = ? WHERE username = ?",
                 [_HASHER.hash(password), _now(), username])
+    end_sessions(con, username)
+
+
+def end_sessions(con: sqlite3.Connection, username: str) -> None:
+    """Void every session of the account issued until now (logout, disable, role or password change)."""
+    con.execute("UPDATE users SET sessions_after = ? WHERE username = ?", [time.time(), username])
 
 
 def set_language(con: sqlite3.Connection, username: str, language: str) -> None:

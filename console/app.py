@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,8 @@ def _context(console: Console, request: Request) -> Ctx:
     if session.get("u"):
         try:
             found = console.accounts(accounts.get_user, session["u"])
-            user = None if found.disabled else found
+            issued = float(session.get("iat") or 0)
+            user = None if found.disabled or issued <= found.sessions_after else found
         except accounts.AccountError:
             user = None
     if user is None:
@@ -267,7 +269,7 @@ def _login_routes(app: FastAPI, console: Console, ctx_of) -> None:
         console.audit(ctx, "login")
         response = RedirectResponse("/today", status_code=303)
         # a new token for the new session: a token an attacker planted before login is worth nothing after
-        console.sessions.set_cookie(response, {"u": user.username, "csrf": new_csrf_token(),
+        console.sessions.set_cookie(response, {"u": user.username, "csrf": new_csrf_token(), "iat": time.time(),
                                                "lang": ctx.session.get("lang") or user.language})
         return response
 
@@ -277,6 +279,7 @@ def _login_routes(app: FastAPI, console: Console, ctx_of) -> None:
         _need_user(ctx)
         await _form(ctx)
         console.audit(ctx, "logout")
+        console.accounts(accounts.end_sessions, ctx.user.username)
         response = RedirectResponse("/login", status_code=303)
         console.sessions.clear_cookie(response)
         return response

@@ -98,8 +98,12 @@ def test_logins_logouts_and_sessions(fresh) -> None:
     assert login(client, "gone", PASSWORD).status_code == 401  # disabled
     assert login(client, "OFF-KATO").status_code == 303
     assert client.get("/today", follow_redirects=False).status_code == 200
+    kept = client.cookies.get(SESSION_COOKIE)
     assert client.post("/logout", data={"csrf_token": csrf_of(client)}, follow_redirects=False).status_code == 303
     assert client.get("/today", follow_redirects=False).status_code == 303
+    replayed = TestClient(app)  # a copy of the cookie taken before the logout is void too
+    replayed.cookies.set(SESSION_COOKIE, kept)
+    assert replayed.get("/today", follow_redirects=False).status_code == 303
     tampered = TestClient(app)
     tampered.cookies.set(SESSION_COOKIE, "eyJ1IjoiYXVkaXQifQ.forged.signature")
     assert tampered.get("/today", follow_redirects=False).status_code == 303
