@@ -368,6 +368,8 @@ def _break_routes(app: FastAPI, console: Console, ctx_of) -> None:
         municipality = municipality or None
         if municipality is not None and not user.sees(municipality):
             raise NotFound()
+        if municipality is None and not user.all_municipalities and len(user.municipalities) == 1:
+            (municipality,) = user.municipalities  # read only its own rows
         with console.read("seisan console breaks list") as con:
             found = list_breaks(con, status=status, municipality_code=municipality, break_code=code or None)
         visible = [data.shown_break(b, user.sees_keys) for b in found if user.sees(b.municipality_code)]
