@@ -2,44 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import shutil
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from world import PASSWORD, SECRET, World, build_world, fast_hashing  # noqa: E402
-
-from console.app import create_app  # noqa: E402
-from console.security import ConsoleConfig  # noqa: E402
-from seisan.config import load_settings  # noqa: E402
-
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def settings_for(home: Path):
-    return load_settings(env={"SEISAN_HOME": str(home), "SEISAN_LOCK_WAIT_SECONDS": "5"})
-
-
-def app_for(home: Path):
-    return create_app(settings_for(home), ConsoleConfig(secret=SECRET, cookie_secure=False))
-
-
-def csrf_of(client: TestClient, path: str = "/today") -> str:
-    found = CSRF_RE.search(client.get(path).text)
-    assert found, f"no CSRF token on {path}"
-    return found.group(1)
-
-
-def login(client: TestClient, username: str, password: str = PASSWORD):
-    token = csrf_of(client, "/login")
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
-                       follow_redirects=False)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # console_world
+from console_world import World, app_for, build_world, copy_world, fast_hashing, login  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -47,11 +18,6 @@ def template_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     """The world, built once per session; tests take copies (copying is ten times cheaper than building)."""
     fast_hashing()
     return build_world(tmp_path_factory.mktemp("console-template") / "home")
-
-
-def copy_world(template: World, home: Path) -> World:
-    shutil.copytree(template.home, home, symlinks=True)
-    return replace(template, home=home, key_dir=home / template.key_dir.relative_to(template.home))
 
 
 @pytest.fixture(scope="module")

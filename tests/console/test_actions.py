@@ -9,9 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import app_for, copy_world, csrf_of, login, settings_for
+from console_world import CHIYODA, PASSWORD, PAY_DATE, SECRET, app_for, copy_world, csrf_of, login, settings_for
 from fastapi.testclient import TestClient
-from world import CHIYODA, PASSWORD, PAY_DATE, SECRET
 
 from console.accounts import audit_rows
 from console.app import accounts_connection, create_app

@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import app_for, copy_world
-from world import CHIYODA, MYKEY_ID, PASSWORD, PAY_DATE, SAPPORO
+from console_world import CHIYODA, MYKEY_ID, PASSWORD, PAY_DATE, SAPPORO, app_for, copy_world
 
 from payments.files import manifest_name_for, read_manifest
 from payments.officers import load_private_key, load_registry

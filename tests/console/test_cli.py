@@ -22,7 +22,7 @@ def _run(monkeypatch, capsys, *argv: str, stdin: str = "") -> tuple[int, str, st
 
 
 def test_accounts_from_the_command_line(seisan_home: Path, monkeypatch, capsys) -> None:
-    from world import fast_hashing
+    from console_world import fast_hashing
 
     fast_hashing()
     password = "a long enough password\n"

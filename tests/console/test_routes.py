@@ -3,7 +3,7 @@ same answer as for something that does not exist — and what a municipality mus
 
 from __future__ import annotations
 
-from world import CHIYODA, MYKEY_ID, PAY_DATE, RUN_DATE, SAPPORO, USERS
+from console_world import CHIYODA, MYKEY_ID, PAY_DATE, RUN_DATE, SAPPORO, USERS
 
 ROLES = [None, *USERS]
 OK, NF, LOGIN = 200, 404, 303

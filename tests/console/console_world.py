@@ -9,20 +9,26 @@ value of 131016's break, and 011002's own breaks, files and payment file.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shutil
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 
 from audit import StepRun, record_step_run
 from console import accounts
+from console.app import create_app
+from console.security import ConsoleConfig
 from ingestion.schema import ensure_raw_schema
 from payments.file_steps import prepare_batches
 from payments.schema import ensure_schema
 from reconciliation.breaks import ensure_break_store, sync_breaks
 from reconciliation.gate import decide_gates
+from seisan.config import load_settings
 
 TESTS = Path(__file__).resolve().parents[1]
 for folder in ("reconciliation", "payments"):
@@ -165,3 +171,31 @@ def build_world(home: Path) -> World:
     accounts.set_disabled(con, "gone")
     con.close()
     return World(home, key_dir, chiyoda, sapporo, none_break, chiyoda_file, sapporo_file)
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def settings_for(home: Path):
+    return load_settings(env={"SEISAN_HOME": str(home), "SEISAN_LOCK_WAIT_SECONDS": "5"})
+
+
+def app_for(home: Path):
+    return create_app(settings_for(home), ConsoleConfig(secret=SECRET, cookie_secure=False))
+
+
+def csrf_of(client: TestClient, path: str = "/today") -> str:
+    found = CSRF_RE.search(client.get(path).text)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD):
+    token = csrf_of(client, "/login")
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       follow_redirects=False)
+
+
+def copy_world(template: World, home: Path) -> World:
+    shutil.copytree(template.home, home, symlinks=True)
+    return replace(template, home=home, key_dir=home / template.key_dir.relative_to(template.home))
