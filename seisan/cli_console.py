@@ -153,3 +153,39 @@ def add_console_commands(commands) -> None:
         parser.add_argument("name")
     actions.add_parser("list", help="list the accounts")
     user.set_defaults(handler=cmd_user)
+
+
+DEMO_APPROVER = "OFF-DEMO-KATO"  # seisan.demo_payments.APPROVER: the demo officer who works breaks and approves
+
+
+def demo_accounts(settings: Settings, municipality_code: str) -> list[tuple[str, str, str]]:
+    """Three console accounts on a demo home — the demo approver (officer of every municipality), the
+    municipality `municipality_code`, an auditor — each with a fresh random password (an account left by an
+    earlier demo gets a new one); (name, role, password) of each, for the demo to print. Demo homes only."""
+    from console import accounts
+
+    wanted = ((DEMO_APPROVER, "officer", ["*"]), (f"muni-{municipality_code}", "municipality", [municipality_code]),
+              ("auditor", "auditor", []))
+    con = _accounts(settings)
+    made = []
+    try:
+        for name, role, codes in wanted:
+            password = secrets.token_urlsafe(12)
+            try:
+                accounts.add_user(con, name, role, codes, password)
+            except accounts.AccountError:
+                accounts.set_role(con, name, role, codes)
+                accounts.set_password(con, name, password)
+                accounts.set_disabled(con, name, False)
+            accounts.audit(con, "seisan demo", "command line", "user add", target=name, detail=f"demo {role}")
+            made.append((name, role, password))
+    finally:
+        con.close()
+    return made
+
+
+def console_command_line(settings: Settings) -> str:
+    """The command that opens the console on this home (the demo's officer registry included)."""
+    registry = settings.home / "demo-officers.toml"
+    extra = f" SEISAN_PAYMENTS_OFFICERS_FILE={registry}" if registry.is_file() else ""
+    return f"SEISAN_HOME={settings.home}{extra} uv run seisan console   # then open http://127.0.0.1:{DEFAULT_PORT}/"

@@ -65,3 +65,21 @@ def test_the_session_secret_is_made_once_0600_or_taken_from_the_environment(seis
 def test_seisan_console_serves_on_loopback_by_default() -> None:
     args = build_parser().parse_args(["console"])
     assert (args.host, args.port, args.handler) == ("127.0.0.1", 8710, cmd_console)
+
+
+def test_demo_accounts_can_log_in_and_are_renewed(seisan_home: Path) -> None:
+    from console_world import fast_hashing
+
+    from seisan.cli_console import console_command_line, demo_accounts
+
+    fast_hashing()
+    settings = load_settings()
+    first = demo_accounts(settings, "034029")
+    assert [(name, role) for name, role, _ in first] == [("OFF-DEMO-KATO", "officer"),
+                                                         ("muni-034029", "municipality"), ("auditor", "auditor")]
+    again = demo_accounts(settings, "034029")
+    con = accounts.connect(seisan_home / accounts.DB_FILE_NAME)
+    for (name, _, old), (_, _, new) in zip(first, again, strict=True):
+        assert old != new and accounts.authenticate(con, name, new) and not accounts.authenticate(con, name, old)
+    assert accounts.get_user(con, "muni-034029").municipalities == frozenset({"034029"})
+    assert console_command_line(settings).startswith(f"SEISAN_HOME={seisan_home} uv run seisan console")
