@@ -246,8 +246,10 @@ def run_log(con, limit: int = RUN_LOG_ROWS_MAX) -> list[tuple]:
     """audit.step_runs, newest first (business date, step, started, seconds, summary)."""
     if not table_exists(con, "audit", "step_runs"):
         return []
-    return con.execute("select business_date, step, started_at, seconds, summary::varchar from audit.step_runs "
+    rows = con.execute("select business_date, step, started_at, seconds, summary::varchar from audit.step_runs "
                        "order by started_at desc limit ?", [limit]).fetchall()
+    return [(d, step, started.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if started else "", seconds, summary)
+            for d, step, started, seconds, summary in rows]
 
 
 def check_results(con, run_date: dt.date) -> list[tuple]:
