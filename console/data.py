@@ -176,7 +176,7 @@ def chart_svg(points: list[ChartPoint], labels: tuple[str, str], width: int = 64
             h = round(plot_h * value / top, 1)
             parts.append(f'<rect x="{x + j * bar:.1f}" y="{bottom - h:.1f}" width="{bar:.1f}" height="{h}" '
                          f'fill="{colour}"><title>{p.run_date} {html.escape(labels[j])} {value:,}</title></rect>')
-        if i % 7 == 0 or i == len(points) - 1:
+        if i % 7 == 0 or (i == len(points) - 1 and i % 7 >= 4):
             parts.append(f'<text x="{x:.1f}" y="{height - 6}" font-size="10">{p.run_date:%m-%d}</text>')
     parts.append(f'<text x="{left}" y="12" font-size="11">max {top:,}</text></svg>')
     return "".join(parts)

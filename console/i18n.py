@@ -74,7 +74,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "csrf": ("フォームの有効期限が切れました。ページを再読み込みしてください。",
              "The form has expired; reload the page and try again."),
     "breaks_of_none": ("自治体不明", "no municipality"),
-    "sender": ("送信元", "Source"),
+    "sender": ("送信元", "Source"), "payout_lines": ("振込明細", "Payouts, merchant by merchant"),
     "awaiting": ("第二承認待ち（作成者の署名は検証済）",
                  "awaiting the second approval (preparer's signature verified)"),
     "registry_missing": ("担当者登録簿がありません", "no officer registry"),
