@@ -188,3 +188,29 @@ def test_downloads_are_audited(fresh) -> None:
     client = _client(app, "chiyoda")
     assert client.get(f"/reports/file/prepaid/2026-09-30/prepaid-2026-09-30-{CHIYODA}.pdf").status_code == 200
     assert ("chiyoda", "download", f"prepaid/2026-09-30/prepaid-2026-09-30-{CHIYODA}.pdf", "ok") in _audit(app)
+
+
+def test_a_run_holding_the_home_makes_pages_say_busy_but_logins_still_work(fresh) -> None:
+    """While another process (a DAG run) holds the home's exclusive lock, a page waits briefly and answers 503;
+    the accounts file is not the warehouse, so logging in and the audit log keep working."""
+    import subprocess
+    import sys
+
+    world, _ = fresh
+    app = create_app(settings_for(world.home), ConsoleConfig(secret=SECRET, cookie_secure=False,
+                                                             lock_wait_seconds=0.3))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time\n"
+         f"fd = os.open({str(world.home / '.seisan.lock')!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(60)\n"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        client = TestClient(app)
+        assert login(client, "OFF-KATO").status_code == 303
+        response = client.get("/today")
+        assert response.status_code == 503 and "処理の実行中です" in response.text
+    finally:
+        holder.kill()
+        holder.wait()
+    assert client.get("/today").status_code == 200
