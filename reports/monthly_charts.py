@@ -86,7 +86,7 @@ def fee_cycles_png(figures: MonthlyFigures) -> bytes | None:
         return None
     plt, figure = _figure()
     axes = figure.add_subplot(1, 1, 1)
-    labels = [c.label + (" *" if c.is_current else "") for c in figures.fee_cycles]
+    labels = [c.label + ("＊" if c.is_current else "") for c in figures.fee_cycles]
     values = [c.fees_per_year_yen or 0 for c in figures.fee_cycles]
     colours = [UNKNOWN_COLOUR if c.fees_per_year_yen is None else CURRENT_COLOUR if c.is_current else BAR_COLOUR
                for c in figures.fee_cycles]
@@ -95,7 +95,7 @@ def fee_cycles_png(figures: MonthlyFigures) -> bytes | None:
         text = "n/a（未確定）" if cycle.fees_per_year_yen is None else f"{cycle.fees_per_year_yen:,}円"
         axes.annotate(text, (bar.get_width(), bar.get_y() + bar.get_height() / 2), xytext=(3, 0),
                       textcoords="offset points", va="center")
-    axes.set_title("精算サイクル別の振込手数料（年換算、* = 現在の設定）")
+    axes.set_title("精算サイクル別の振込手数料（年換算、＊＝現在の設定）")
     axes.invert_yaxis()
     axes.margins(x=0.25)
     _yen_axis(axes.xaxis)

@@ -231,6 +231,18 @@ class MonthlyFigures:
         return per_unit(self.operating_cost_yen, self.used_yen, scale=10_000)
 
 
+_WEEKDAYS = "月火水木金土日"
+
+
+def cycle_label(cycle: str, settlement_day: str | None) -> str:
+    """日次 / 週次（日曜締め） / 月次（月末締め）, 月次（10日締め）: a settlement cycle as an officer reads it."""
+    if cycle == "weekly" and settlement_day and settlement_day.isdigit() and 1 <= int(settlement_day) <= 7:
+        return f"週次（{_WEEKDAYS[int(settlement_day) - 1]}曜締め）"
+    if cycle == "monthly":
+        return "月次（月末締め）" if settlement_day in (None, "", "end") else f"月次（{settlement_day}日締め）"
+    return {"daily": "日次"}.get(cycle, cycle)
+
+
 def per_unit(cost_yen: int | None, quantity: int | None, scale: int = 1) -> Decimal | None:
     """cost × scale / quantity to 0.01 yen (half up); None when either is unknown or quantity is 0."""
     if cost_yen is None or not quantity:

@@ -34,7 +34,7 @@ def styles():
             "cell": ParagraphStyle("cell", fontName=font, fontSize=8.5, leading=11)}
 
 
-def table(section: Section, style: dict, widths_mm: Sequence[float] | None = None):
+def table(section: Section, style: dict, widths_mm: Sequence[float] | None = None, font_size: float = 8.5):
     """One section as a ReportLab table: numbers right-aligned, a 合計 row when the section totals columns."""
     from reportlab.lib import colors
     from reportlab.lib.units import mm
@@ -55,7 +55,7 @@ def table(section: Section, style: dict, widths_mm: Sequence[float] | None = Non
                if any(isinstance(r[i], Yen | Count | Ratio) for r in section.rows)]
     t = Table([header] + body, colWidths=[w * mm for w in widths_mm] if widths_mm else None, repeatRows=1,
               hAlign="LEFT")
-    commands = [("FONT", (0, 0), (-1, -1), register_pdf_font(), 8.5),
+    commands = [("FONT", (0, 0), (-1, -1), register_pdf_font(), font_size),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#999999")),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
