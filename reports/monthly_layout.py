@@ -5,7 +5,8 @@ written 12,345円), `Count` (a number of things), `Ratio` (a Decimal such as yen
 figure that is not known (written "—" with the section's note saying why, never 0). A section may name the
 columns to total: the PDF writes the sum of those cells, the workbook a =SUM() formula over them, and the layout
 asserts that the sum equals the figure the figures object holds, so the total row cannot drift from the figures.
-The renderers add nothing but typography.
+The renderers add nothing but typography. Text from the masters (programme names, categories) has any My Number
+masked (contracts.codes.mask_my_numbers): a report goes to a municipality.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from contracts.codes import mask_my_numbers
 from reports.monthly_figures import (
     FEE_BEARER_LABELS,
     SOURCE_LABELS,
@@ -110,14 +112,14 @@ def _points(f: MonthlyFigures) -> Section:
 
 
 def _grants(f: MonthlyFigures) -> Section:
-    rows = tuple((g.program_code, g.program_name, SOURCE_LABELS.get(g.source, g.source), Count(g.lot_count),
-                  Yen(g.amount_yen)) for g in f.grants)
+    rows = tuple((g.program_code, mask_my_numbers(g.program_name), SOURCE_LABELS.get(g.source, g.source),
+                  Count(g.lot_count), Yen(g.amount_yen)) for g in f.grants)
     return Section("grants", "ポイント付与（事業・財源別）", ("事業コード", "事業名", "財源", "件数", "付与額"), rows,
                    (3, 4), (sum(g.lot_count for g in f.grants), f.granted_yen))
 
 
 def _uses(f: MonthlyFigures) -> Section:
-    rows = tuple((u.category, "オンライン" if u.channel == "online" else "端末", Yen(u.amount_yen))
+    rows = tuple((mask_my_numbers(u.category), "オンライン" if u.channel == "online" else "端末", Yen(u.amount_yen))
                  for u in f.uses_by_category)
     return Section("uses", "ポイント利用（加盟店業種別、取消控除後）", ("業種", "利用方法", "利用額"), rows, (2,),
                    (f.used_yen,), notes=(f"端末利用 {yen(f.used_terminal_yen)}、オンライン利用 "

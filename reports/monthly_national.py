@@ -98,6 +98,7 @@ def write_national_pdf(all_figures: Sequence[MonthlyFigures], month: Month, path
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), invariant=1, title=f"{TITLE} {month}", author="seisan",
                             creator="seisan", producer="seisan", leftMargin=10 * mm, rightMargin=10 * mm,
-                            topMargin=12 * mm, bottomMargin=12 * mm)
+                            topMargin=12 * mm, bottomMargin=12 * mm,
+                            initialFontName=style["body"].fontName)
     doc.build(flow)
     return write_atomically(path, out.getvalue())

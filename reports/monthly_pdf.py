@@ -93,7 +93,8 @@ def story(figures: MonthlyFigures) -> list:
 
 
 def pdf_bytes(flow: list, title: str) -> bytes:
-    """A4 PDF of a story, byte-stable (invariant=1), page numbers in the footer."""
+    """A4 PDF of a story, byte-stable (invariant=1), page numbers in the footer. The canvas starts in IPAexGothic:
+    ReportLab's default (Helvetica, neither embedded nor able to draw Japanese) would otherwise be listed."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
@@ -110,9 +111,10 @@ def pdf_bytes(flow: list, title: str) -> bytes:
     doc = SimpleDocTemplate(out, pagesize=A4, invariant=1, title=title, author="seisan", creator="seisan",
                             producer="seisan", subject=title, leftMargin=PAGE_MARGIN_MM * mm,
                             rightMargin=PAGE_MARGIN_MM * mm, topMargin=PAGE_MARGIN_MM * mm,
-                            bottomMargin=PAGE_MARGIN_MM * mm)
+                            bottomMargin=PAGE_MARGIN_MM * mm, initialFontName=font)
     doc.build(flow, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()
+
 
 
 def write_monthly_pdf(figures: MonthlyFigures, path: Path) -> Path:

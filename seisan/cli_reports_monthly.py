@@ -33,16 +33,20 @@ def monthly_dir(settings: Settings, month) -> Path:
     return settings.out_dir / "monthly" / str(month)
 
 
-def fee_cycles(con, code: str, run_date: dt.date) -> tuple:
+def fee_cycles(con, code: str, run_date: dt.date, progress: Callable[[str], None] = say) -> tuple:
     """Yearly transfer fees per settlement cycle at the municipality's current minimum payout (payments.compare);
-    empty when there is nothing to compare (no payable history, or the municipality has no payer settings)."""
+    empty when there is nothing to compare (no payable history, no payer settings, or no payments tables yet:
+    the progress line says why, and the report leaves the table and chart out)."""
+    import duckdb
+
     from payments.compare import compare_costs
     from payments.planning import PlanningError
     from reports.monthly_figures import FeeCycleCost, cycle_label
 
     try:
         costs = compare_costs(con, run_date, code)
-    except (PlanningError, LookupError):
+    except (PlanningError, LookupError, duckdb.CatalogException, duckdb.BinderException) as exc:
+        progress(f"  {code}: no fee comparison per settlement cycle ({str(exc).splitlines()[0]})")
         return ()
     current = next((c for c in costs if c.policy.is_current), None)
     if current is None:
@@ -76,7 +80,7 @@ def monthly_reports(settings: Settings, month, municipality: str | None = None,
                                          f"{', '.join(codes) or 'none'} by {month.last_day}")
             codes = [municipality]
         for code in codes:
-            figures = monthly_figures(con, code, month, fee_cycles(con, code, data_through))
+            figures = monthly_figures(con, code, month, fee_cycles(con, code, data_through, progress))
             stem = f"monthly-{code}-{month}"
             written += [write_monthly_pdf(figures, folder / f"{stem}.pdf"),
                         write_monthly_xlsx(figures, folder / f"{stem}.xlsx")]
