@@ -109,6 +109,7 @@ def workbook_bytes(figures: MonthlyFigures) -> bytes:
     """The workbook, byte-stable for the same figures."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.writer.excel import ExcelWriter
 
     wb = Workbook()
     cover = wb.active
@@ -125,7 +126,8 @@ def workbook_bytes(figures: MonthlyFigures) -> bytes:
     wb.properties.creator = wb.properties.lastModifiedBy = "seisan"
     wb.properties.title = f"{TITLE} {figures.municipality_name} {figures.month}"
     raw = io.BytesIO()
-    wb.save(raw)
+    # openpyxl's save() stamps `modified` with the clock; its writer, used directly, keeps ours
+    ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
     return _fixed_zip_times(raw.getvalue(), when)
 
 
