@@ -101,6 +101,17 @@ def heading_lines(figures: MonthlyFigures) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _summary(f: MonthlyFigures) -> Section:
+    """The few numbers an officer looks for first; each is repeated from its own section below."""
+    rows = (("当月の利用額（取消控除後）", Yen(f.used_yen)), ("月末残高（未使用ポイント）", Yen(f.closing_balance_yen)),
+            ("加盟店への振込額", Yen(f.transferred_yen)),
+            ("当月の運営コスト", None if f.operating_cost_yen is None else Yen(f.operating_cost_yen)),
+            ("運営コスト 利用1件あたり", _ratio(f.cost_per_use, "円/件")),
+            ("運営コスト 利用1万円あたり", _ratio(f.cost_per_10000_yen_used, "円")),
+            ("月末時点で未解決の照合差異", Count(f.open_break_count)), ("その金額", Yen(f.open_break_yen)))
+    return Section("summary", "主な数値", ("項目", "金額・件数"), rows)
+
+
 def _points(f: MonthlyFigures) -> Section:
     rows = [("月初残高", Yen(f.opening_balance_yen)), ("＋ 付与", Yen(f.granted_yen)), ("− 利用", Yen(f.used_yen)),
             ("− 失効", Yen(f.expired_yen)), ("− 調整（減算）", Yen(f.adjusted_out_yen))]
@@ -209,6 +220,6 @@ def _fee_cycles(f: MonthlyFigures) -> Section | None:
 def sections(figures: MonthlyFigures) -> tuple[Section, ...]:
     """The report's tables in reading order."""
     cost, compare = _costs(figures)
-    found = [_points(figures), _grants(figures), _uses(figures), _settlement(figures), cost, compare,
+    found = [_summary(figures), _points(figures), _grants(figures), _uses(figures), _settlement(figures), cost, compare,
              _fee_cycles(figures), _breaks(figures), _prepaid(figures)]
     return tuple(s for s in found if s is not None)

@@ -21,7 +21,8 @@ from reports.officer_csv import neutralise_text, write_atomically
 
 YEN_FORMAT = '#,##0"円";-#,##0"円"'
 COUNT_FORMAT = "#,##0"
-SHEET_NAMES = {"points": "残高", "grants": "付与", "uses": "利用", "settlement": "精算・振込", "cost": "運営コスト",
+SHEET_NAMES = {"summary": "主な数値",
+               "points": "残高", "grants": "付与", "uses": "利用", "settlement": "精算・振込", "cost": "運営コスト",
                "cost_compare": "コスト比較", "fee_cycles": "サイクル別手数料", "breaks": "未解決差異",
                "prepaid": "チャージ残高"}
 NOT_KNOWN = "—"
