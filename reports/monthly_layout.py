@@ -22,6 +22,7 @@ from reports.monthly_figures import (
     MonthlyFigures,
     per_unit,
 )
+from reports.officer_csv import show_controls
 from reports.typeset import era_date, era_month, yen
 
 NOT_KNOWN = "—"
@@ -85,7 +86,7 @@ def cell_text(cell: Cell) -> str:
         return f"{cell.number:,}"
     if isinstance(cell, Ratio):
         return f"{cell.value:,.2f}{cell.unit}"
-    return cell
+    return show_controls(cell)
 
 
 def heading_lines(figures: MonthlyFigures) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reports.monthly_figures import Month, MonthlyFigures
 from reports.monthly_layout import Count, Section, Yen
@@ -94,7 +95,7 @@ def write_national_pdf(all_figures: Sequence[MonthlyFigures], month: Month, path
             Paragraph(f"対象月: {era_month(month.year, month.month)}　自治体数: {len(all_figures)}　"
                       f"データ基準日: {through.isoformat()}", style["body"]),
             table(section, style, widths_mm=[30] + [16.4] * len(COLUMNS), font_size=6.4)]
-    flow += [Paragraph(note, style["note"]) for note in section.notes]
+    flow += [Paragraph(escape(note), style["note"]) for note in section.notes]
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), invariant=1, title=f"{TITLE} {month}", author="seisan",
                             creator="seisan", producer="seisan", leftMargin=10 * mm, rightMargin=10 * mm,

@@ -3,7 +3,8 @@
 It draws reports.monthly_layout's sections (the same tables the workbook holds) and the charts of
 reports.monthly_charts; it computes no figure. ReportLab runs with `invariant=1` (no creation time, fixed document
 id) and the charts carry no timestamp, so the same figures give the same bytes. Written atomically
-(reports.officer_csv.write_atomically). Never prints a resident identifier: the figures hold none.
+(reports.officer_csv.write_atomically). Never prints a resident identifier: the figures hold none. Text set as a
+ReportLab Paragraph is XML-escaped (a name from a master holding `<` or `&` is text, not markup).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reports.monthly_charts import balance_and_expiry_png, daily_use_png, fee_cycles_png
 from reports.monthly_figures import MonthlyFigures
@@ -40,7 +42,7 @@ def table(section: Section, style: dict, widths_mm: Sequence[float] | None = Non
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, Table, TableStyle
 
-    header = [Paragraph(c, style["cell"]) for c in section.columns]
+    header = [Paragraph(escape(c), style["cell"]) for c in section.columns]
     body = [[cell_text(c) for c in row] for row in section.rows]
     if not body:
         body = [["（該当なし）"] + [""] * (len(section.columns) - 1)]
@@ -80,13 +82,13 @@ def story(figures: MonthlyFigures) -> list:
 
     style = styles()
     flow: list = [Paragraph(TITLE, style["title"])]
-    flow += [Paragraph(line, style["body"]) for line in heading_lines(figures)]
+    flow += [Paragraph(escape(line), style["body"]) for line in heading_lines(figures)]
     by_key = {s.key: s for s in sections(figures)}
     charts = {"uses": [daily_use_png(figures)], "points": [balance_and_expiry_png(figures)],
               "fee_cycles": [png for png in [fee_cycles_png(figures)] if png]}
     for section in by_key.values():
-        flow.append(KeepTogether([Paragraph(section.title, style["heading"]), table(section, style),
-                                  *[Paragraph(note, style["note"]) for note in section.notes]]))
+        flow.append(KeepTogether([Paragraph(escape(section.title), style["heading"]), table(section, style),
+                                  *[Paragraph(escape(note), style["note"]) for note in section.notes]]))
         for png in charts.get(section.key, []):
             flow += [Spacer(1, 4), _image(png)]
     return flow

@@ -115,7 +115,7 @@ def build(path) -> None:
             ("M3", "家電", "store", D(2026, 1, 1))])
         con.executemany("insert into marts.dim_municipalities values (?, ?, ?, ?, ?, ?, ?)", [
             (A, "テスト市", "北海道", D(2026, 1, 1), "0001", "001", "1234567"),
-            (B, "見本町", "青森県", D(2026, 1, 1), "0005", "002", "7654321")])
+            (B, "見本町<&>", "青森県", D(2026, 1, 1), "0005", "002", "7654321")])
         con.executemany("insert into marts.fct_settlement_items values (?, ?, ?, ?)", [
             (A, D(2026, 11, 10), "payable", 2200), (A, D(2026, 11, 27), "payable", 4000),
             (A, D(2026, 11, 20), "payable", 1000), (A, D(2026, 11, 25), "payable", 5000),
