@@ -6,6 +6,7 @@
     seisan run --date D                                 the daily DAG for D, in-process
     seisan reconcile --date D                           quality, matching, breaks, gate and report for D
     seisan report daily --date D [--language en]        the daily reconciliation report of D again
+    seisan report monthly --month YYYY-MM [--municipality CODE]  monthly cost and usage reports (PDF, Excel)
     seisan report statements --date D | --payout ID     merchant settlement statements (精算明細書)
     seisan report prepaid --date YYYY-03-31|09-30       prepaid unused balance and deposit at a 基準日
     seisan demo                                         simulate a small world and run every day of it
@@ -32,6 +33,7 @@ from seisan.cli_common import say
 from seisan.cli_payments_file import add_officer_commands, add_payments_file_commands
 from seisan.cli_payments_plan import payments_subcommands
 from seisan.cli_recon import add_reconcile_command, add_report_command, print_recon_outcome
+from seisan.cli_reports_monthly import add_report_monthly_command
 from seisan.cli_reports_statements import add_statement_report_commands
 from seisan.config import ConfigError, load_settings
 from seisan.home_lock import HomeBusy
@@ -201,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_reconcile_command(commands)
     add_report_command(commands)
+    add_report_monthly_command(commands)
     add_statement_report_commands(commands)
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse",
