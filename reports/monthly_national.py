@@ -10,7 +10,6 @@ figures hold none.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,11 +81,10 @@ def _cell(column: Column, value: int | None):
 
 
 def write_national_pdf(all_figures: Sequence[MonthlyFigures], month: Month, path: Path) -> Path:
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate
+    from reportlab.platypus import Paragraph
 
-    from reports.monthly_pdf import styles, table
+    from reports.monthly_pdf import table
+    from reports.pdf import build_pdf, styles
 
     style = styles()
     section = summary_section(all_figures)
@@ -96,10 +94,6 @@ def write_national_pdf(all_figures: Sequence[MonthlyFigures], month: Month, path
                       f"データ基準日: {through.isoformat()}", style["body"]),
             table(section, style, widths_mm=[30] + [16.4] * len(COLUMNS), font_size=6.4)]
     flow += [Paragraph(escape(note), style["note"]) for note in section.notes]
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=landscape(A4), invariant=1, title=f"{TITLE} {month}", author="seisan",
-                            creator="seisan", producer="seisan", leftMargin=10 * mm, rightMargin=10 * mm,
-                            topMargin=12 * mm, bottomMargin=12 * mm,
-                            initialFontName=style["body"].fontName)
-    doc.build(flow)
-    return write_atomically(path, out.getvalue())
+    title = f"{TITLE} {month}"
+    return write_atomically(path, build_pdf(flow, title=title, footer=f"{title}　seisan", landscape=True,
+                                            margin_mm=10))

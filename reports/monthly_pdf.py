@@ -18,22 +18,10 @@ from reports.monthly_charts import balance_and_expiry_png, daily_use_png, fee_cy
 from reports.monthly_figures import MonthlyFigures
 from reports.monthly_layout import TITLE, Count, Ratio, Section, Yen, cell_text, column_sum, heading_lines, sections
 from reports.officer_csv import write_atomically
+from reports.pdf import build_pdf, styles
 from reports.typeset import register_pdf_font, yen
 
-PAGE_MARGIN_MM = 15
 CHART_WIDTH_MM = 180
-
-
-def styles():
-    from reportlab.lib.styles import ParagraphStyle
-
-    font = register_pdf_font()
-    return {"title": ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=4),
-            "heading": ParagraphStyle("heading", fontName=font, fontSize=11.5, leading=16, spaceBefore=8,
-                                      spaceAfter=3),
-            "body": ParagraphStyle("body", fontName=font, fontSize=9, leading=13),
-            "note": ParagraphStyle("note", fontName=font, fontSize=7.5, leading=10, textColor="#444444"),
-            "cell": ParagraphStyle("cell", fontName=font, fontSize=8.5, leading=11)}
 
 
 def table(section: Section, style: dict, widths_mm: Sequence[float] | None = None, font_size: float = 8.5):
@@ -94,32 +82,7 @@ def story(figures: MonthlyFigures) -> list:
     return flow
 
 
-def pdf_bytes(flow: list, title: str) -> bytes:
-    """A4 PDF of a story, byte-stable (invariant=1), page numbers in the footer. The canvas starts in IPAexGothic:
-    ReportLab's default (Helvetica, neither embedded nor able to draw Japanese) would otherwise be listed."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate
-
-    font = register_pdf_font()
-
-    def footer(canvas, doc) -> None:
-        canvas.saveState()
-        canvas.setFont(font, 7.5)
-        canvas.drawRightString(A4[0] - PAGE_MARGIN_MM * mm, 8 * mm, f"{title}　{doc.page}ページ")
-        canvas.restoreState()
-
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=A4, invariant=1, title=title, author="seisan", creator="seisan",
-                            producer="seisan", subject=title, leftMargin=PAGE_MARGIN_MM * mm,
-                            rightMargin=PAGE_MARGIN_MM * mm, topMargin=PAGE_MARGIN_MM * mm,
-                            bottomMargin=PAGE_MARGIN_MM * mm, initialFontName=font)
-    doc.build(flow, onFirstPage=footer, onLaterPages=footer)
-    return out.getvalue()
-
-
-
 def write_monthly_pdf(figures: MonthlyFigures, path: Path) -> Path:
     """Write the municipality's monthly report PDF at `path` (atomically)."""
     title = f"{TITLE} {figures.municipality_name} {figures.month}"
-    return write_atomically(path, pdf_bytes(story(figures), title))
+    return write_atomically(path, build_pdf(story(figures), title=title, footer=f"{title}　seisan"))
