@@ -95,7 +95,8 @@ def _files_of(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
         path = Path(path)
         if path.is_dir():
             folders.append(path)
-            files += sorted(p for p in path.rglob("*") if p.is_file())
+            files += sorted(p for p in path.rglob("*") if p.is_file()  # never lock or temporary dot-files
+                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
         elif path.is_file():
             files.append(path)
         else:
