@@ -146,9 +146,9 @@ def _anchors(con, first: dt.date, last: dt.date) -> list[str]:
             row = con.execute(f"select seq, row_hash from {table} where business_date between ? and ?{extra} "
                               "and seq is not null order by seq desc limit 1", [first, last]).fetchone()
             if row:
-                lines.append(f"- `{table}`: seq {row[0]}, row_hash `{row[1]}` — check with "
-                             f"`seisan audit verify --expect {table}={row[0]}:{row[1]}`")
-    return lines or ["- (no audit rows for this month)"]
+                lines.append(f"  - `{table}`: seq {row[0]}, row_hash `{row[1]}`; check with\n"
+                             f"    `seisan audit verify --expect {table}={row[0]}:{row[1]}`")
+    return lines or ["  - (no audit rows for this month)"]
 
 
 def _readme(month: str, names: Sequence[str], anchors: list[str]) -> bytes:
