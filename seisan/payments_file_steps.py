@@ -156,7 +156,8 @@ def export_payment_files(settings: Settings, business_date: dt.date, to_dir: Pat
     folder = payments_dir(settings, business_date)
     result = export_files(folder, to_dir, registry_of(settings), now=now, municipality_code=municipality_code,
                           on_exported=_mark_issued_callback(settings, now, actor), decided_by=decided_by)
-    handed = [to_dir / name for name in (*result.exported, *result.already_exported) if (to_dir / name).is_file()]
+    handed = [to_dir / name for file_name in (*result.exported, *result.already_exported)
+              for name in (file_name, manifest_name_for(file_name)) if (to_dir / name).is_file()]
     record = [folder / EXPORTS_RECORD] if (folder / EXPORTS_RECORD).is_file() else []
     _record_outputs(settings, business_date, "payments_export",
                     [(handed, "payment_export"), (record, "payment_exports_record")])
