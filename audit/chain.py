@@ -222,10 +222,11 @@ def verify_chain(con, table: ChainedTable) -> tuple[list[ChainProblem], ChainHea
             problems.append(ChainProblem("row_edited", f"{who} was edited: its fields no longer hash to its "
                                                        "row_hash."))
         if seq > prev_seq + 1:
-            missing = f"seq {prev_seq + 1}" if seq == prev_seq + 2 else f"seq {prev_seq + 1} to {seq - 1}"
+            missing = f"row seq {prev_seq + 1} was" if seq == prev_seq + 2 else \
+                f"rows seq {prev_seq + 1} to {seq - 1} were"
             after = f"seq {prev_seq}" if prev_fields is not None else "the genesis"
-            problems.append(ChainProblem("rows_deleted", f"{table.name} rows {missing} were deleted: the chain "
-                                                         f"breaks between {after} and seq {seq}."))
+            problems.append(ChainProblem("rows_deleted", f"{table.name} {missing} deleted: the chain breaks "
+                                                         f"between {after} and seq {seq}."))
         elif row["prev_hash"] != prev_hash:
             problems.append(ChainProblem("chain_broken", f"{who} does not follow seq {prev_seq}: its prev_hash is "
                                                          "not that row's row_hash (a row before it was rewritten "

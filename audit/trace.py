@@ -316,7 +316,8 @@ def trace_forward(con, file_key: str) -> Trace:
                                                    "expected_yen, actual_yen, line_number, detail from "
                                                    "payments.bank_checks where list_contains(?, file_sha256) "
                                                    "order by check_id", [shas])
-    trace.sections["lines"] = [{"file_sha256": sha, "line_number": None, "row": "the whole file"} for sha in shas]
+    trace.sections["lines"] = [{"file_sha256": sha, "line_number": None, "row": "where the trace starts"}
+                               for sha in shas]
     _finish(con, trace)
     if trace.sections["payouts"]:
         trace.notes.append("a payout's transfer holds every yen of its statements, from this file and others: "

@@ -132,7 +132,8 @@ def _row_line(section: str, r: dict[str, Any]) -> str:
                 f"{r['cancel_count']} cancels, {_yen(r['amount_yen'])}")
     if section == "ledger_events":
         return (f"{r['event_id']} {r['event_type']} {r['event_ts']} {_yen(r['amount_yen'])} mykey {r['mykey_id']} "
-                f"merchant {r['merchant_id']} auth {r['auth_id']} — line {r['line_number']} of {r['file_sha256']}")
+                f"merchant {r['merchant_id'] or '-'} auth {r['auth_id'] or '-'} — line {r['line_number']} of "
+                f"{r['file_sha256']}")
     if section == "terminal_records":
         return (f"{r['terminal_id']} seq {r['seq']} {r['record_type']} {r['ts']} {_yen(r['amount_yen'])} auth "
                 f"{r['auth_id']} — line {r['line_number']} of {r['file_sha256']}")

@@ -84,7 +84,7 @@ def test_a_log_written_before_the_chain_is_chained_in_insertion_order_determinis
      "audit.step_runs row seq 2 (step build_marts, business_date 2026-11-02, started_at 2026-11-02T21:00:10"),
     ("update audit.step_runs set summary = '{\"n\": 7}' where step = 'quality'", "row_edited", "seq 3 (step quality"),
     ("delete from audit.step_runs where seq = 2", "rows_deleted",
-     "rows seq 2 were deleted: the chain breaks between seq 1 and seq 3"),
+     "row seq 2 was deleted: the chain breaks between seq 1 and seq 3"),
     ("delete from audit.step_runs where seq in (1, 2)", "rows_deleted", "between the genesis and seq 3"),
     ("insert into audit.step_runs (business_date, step, started_at, finished_at, seconds) "
      "values (date '2026-11-02', 'gate', now(), now(), 0)", "row_inserted",

@@ -56,7 +56,7 @@ def test_verify_passes_untouched_and_names_one_edited_byte(home: Path, capsys) -
 @pytest.mark.parametrize("statement, expected", [
     ("update audit.step_runs set seconds = 1 where step = 'build_marts'",
      "[row_edited] audit.step_runs row seq 2 (step build_marts, business_date 2026-11-03"),
-    ("delete from audit.step_runs where seq = 3", "[rows_deleted] audit.step_runs rows seq 3 were deleted"),
+    ("delete from audit.step_runs where seq = 3", "[rows_deleted] audit.step_runs row seq 3 was deleted"),
     ("insert into audit.step_runs (business_date, step, started_at, finished_at, seconds) values "
      "(date '2026-11-04', 'gate', now(), now(), 1)", "[row_inserted] audit.step_runs holds a row that was inserted"),
 ])
