@@ -151,6 +151,21 @@ def _anchors(con, first: dt.date, last: dt.date) -> list[str]:
     return lines or ["  - (no audit rows for this month)"]
 
 
+def _listing(names: Sequence[str]) -> list[str]:
+    """Each file of the pack, except that a day's Data Docs is one line (it is dozens of pages and assets)."""
+    lines, docs_days = [], {}
+    for name in names:
+        parts = name.split("/")
+        if parts[:2] == ["quality", "data-docs"] and len(parts) > 3:
+            docs_days[parts[2]] = docs_days.get(parts[2], 0) + 1
+            if docs_days[parts[2]] == 1:
+                lines.append(parts[2])
+        else:
+            lines.append(name)
+    return [f"- `quality/data-docs/{line}/` ({docs_days[line]} files, start at index.html)" if line in docs_days
+            else f"- `{line}`" for line in lines]
+
+
 def _readme(month: str, names: Sequence[str], anchors: list[str]) -> bytes:
     payment_files = [n for n in names if n.startswith("payments/") and n.count("/") == 2 and n.endswith(".txt")]
     verify_lines = [f"      seisan payments verify {n}" for n in payment_files] or \
@@ -184,7 +199,7 @@ Every file of this folder is listed with its SHA-256 in `SHA256SUMS` (the zip be
   row_hash: docs/audit.md says how each row_hash is computed, so it can be recomputed without seisan.
 
 ## Files
-{chr(10).join(f"- `{name}`" for name in names)}
+{chr(10).join(_listing(names))}
 """
     return text.encode("utf-8")
 

@@ -343,9 +343,13 @@ def _finish(con, trace: Trace) -> None:
 
 
 def _runs_and_outputs(con, trace: Trace) -> None:
+    """The step runs behind the trace: the ingest runs that loaded its files; the runs of every step on the
+    dates its statements were frozen, its payouts planned and its breaks found; and, when it holds settlement
+    items (recomputed in full by every marts build), the latest build_marts run, whose tables it read."""
     ingest_dates = sorted({f["ingest_run_date"] for f in trace.sections.get("files", []) if f["ingest_run_date"]})
     later_dates = sorted({p["business_date"] for p in trace.sections.get("payouts", [])}
-                         | {b["business_date"] for b in trace.sections.get("breaks", [])})
+                         | {b["business_date"] for b in trace.sections.get("breaks", [])}
+                         | {s["frozen_on"] for s in trace.sections.get("statements", [])})
     if _exists(con, "audit.step_runs"):
         chained = {r[0] for r in con.execute("select column_name from information_schema.columns where "
                                              "table_schema = 'audit' and table_name = 'step_runs'").fetchall()}
@@ -354,7 +358,8 @@ def _runs_and_outputs(con, trace: Trace) -> None:
             select {seq}, step, business_date, started_at, finished_at, {digest} from audit.step_runs
             where (step = 'ingest' and list_contains(?, cast(business_date as varchar)))
                or (step <> 'ingest' and list_contains(?, cast(business_date as varchar)))
-            order by started_at, step""", [ingest_dates, later_dates])
+               or (? and started_at = (select max(started_at) from audit.step_runs where step = 'build_marts'))
+            order by started_at, step""", [ingest_dates, later_dates, bool(trace.sections.get("settlement_items"))])
     shas = [f["file_sha256"] for f in trace.sections.get("payment_files", []) if f.get("file_sha256")]
     if shas and _exists(con, "audit.outputs"):
         trace.sections["outputs"] = _rows(con, "select seq, path, kind, business_date, sha256, bytes, written_at, "

@@ -74,6 +74,7 @@ def test_every_starting_point_reaches_its_events_and_payouts(con, kind, key, seq
     assert trace.ids("ledger_events", "event_id") == events
     assert trace.ids("payouts", "payout_id") == payouts
     assert trace.sections["files"]
+    assert {"ingest", "build_marts"} <= {r["step"] for r in trace.sections["step_runs"]}  # loaded it, built it
 
 
 def test_a_break_traces_to_its_lines_and_never_shows_a_my_number(con) -> None:
