@@ -169,10 +169,34 @@ def _item_ids_of_statements(statements: list[dict[str, Any]]) -> list[str]:
 
 
 def _batches(con, batch_ids: list[str]) -> list[dict[str, Any]]:
-    return _rows(con, "select batch_id, municipality_code, business_date, transfer_date, payout_count, "
-                      "total_transfer_yen, total_fee_yen, file_path, file_sha256, prepared_by, approved_by, "
-                      "exported_at from payments.batches where list_contains(?, batch_id) order by batch_id",
-                 [batch_ids])
+    """The batches, each with its payment file: from payments.batches when it names one, else the latest
+    `payment_file` version audit.outputs recorded under the batch's file name (`<municipality>_<transfer
+    date>_<batch id>.txt`, payments.files.file_name_for)."""
+    batches = _rows(con, "select batch_id, municipality_code, business_date, transfer_date, payout_count, "
+                         "total_transfer_yen, total_fee_yen, file_path, file_sha256, prepared_by, approved_by, "
+                         "exported_at from payments.batches where list_contains(?, batch_id) order by batch_id",
+                    [batch_ids])
+    recorded = {row["batch_id"]: row for row in _payment_outputs(con, batch_ids) if row["kind"] == "payment_file"}
+    for batch in batches:
+        if not batch["file_path"] and batch["batch_id"] in recorded:
+            batch["file_path"] = recorded[batch["batch_id"]]["path"]
+            batch["file_sha256"] = recorded[batch["batch_id"]]["sha256"]
+    return batches
+
+
+def _payment_outputs(con, batch_ids: list[str]) -> list[dict[str, Any]]:
+    """Every version audit.outputs recorded of the batches' files, manifests (prepared, then approved) and the
+    copies handed to the bank, in the order written."""
+    if not batch_ids or not _exists(con, "audit.outputs"):
+        return []
+    return _rows(con, """
+        select b.batch_id, o.seq, o.path, o.kind, o.business_date, o.sha256, o.bytes, o.written_at, o.step
+        from audit.outputs as o
+        inner join (select unnest(?) as batch_id) as b
+            on ends_with(o.path, '_' || b.batch_id || '.txt')
+            or ends_with(o.path, '_' || b.batch_id || '.manifest.json')
+        where o.kind in ('payment_file', 'payment_manifest', 'payment_export') and o.seq is not null
+        order by o.seq""", [batch_ids])
 
 
 def _lines(rows: list[dict[str, Any]], what: str, key: str) -> list[dict[str, Any]]:
@@ -360,8 +384,4 @@ def _runs_and_outputs(con, trace: Trace) -> None:
                or (step <> 'ingest' and list_contains(?, cast(business_date as varchar)))
                or (? and started_at = (select max(started_at) from audit.step_runs where step = 'build_marts'))
             order by started_at, step""", [ingest_dates, later_dates, bool(trace.sections.get("settlement_items"))])
-    shas = [f["file_sha256"] for f in trace.sections.get("payment_files", []) if f.get("file_sha256")]
-    if shas and _exists(con, "audit.outputs"):
-        trace.sections["outputs"] = _rows(con, "select seq, path, kind, business_date, sha256, bytes, written_at, "
-                                               "step from audit.outputs where list_contains(?, sha256) order by seq",
-                                          [shas])
+    trace.sections["outputs"] = _payment_outputs(con, trace.ids("payment_files", "batch_id"))

@@ -29,7 +29,7 @@ def home(seisan_home: Path) -> Path:
     (day / "data-docs" / "index.html").write_text("<h1>checks</h1>")
     (day / "reconciliation-2026-11-03.html").write_text("<p>report</p>")
     with duckdb.connect(str(seisan_home / "warehouse.duckdb")) as con:
-        w.build(con)
+        w.build(con, b2_outputs=False)  # every output recorded here is on the home's disk
         for paths, kind in (([seisan_home / PAYMENT], "payment_file"), ([day / "data-docs"], "data_docs"),
                             ([day / "reconciliation-2026-11-03.html"], "daily_report")):
             record_outputs(con, paths, kind=kind, business_date=dt.date(2026, 11, 3), base_dir=seisan_home,

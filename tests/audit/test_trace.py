@@ -60,6 +60,11 @@ def test_the_repayment_traces_back_through_the_returned_payout(con) -> None:
     assert back.ids("payouts", "payout_id") == ["PO1", "PO3"]
     assert back.ids("settlement_items", "settlement_item_id") == ["I1"]
     assert back.ids("payment_files", "batch_id") == ["B1", "B2"]
+    assert back.ids("payment_files", "file_path") == ["out/2026-11-03/payments/012025_2026-11-05_B1.txt",
+                                                      "out/2026-11-06/payments/012025_2026-11-09_B2.txt"]
+    assert [(r["batch_id"], r["kind"], r["step"]) for r in back.sections["outputs"]] == [
+        ("B2", "payment_file", "payments_prepare"), ("B2", "payment_manifest", "payments_prepare"),
+        ("B2", "payment_manifest", "payments_approve")]
 
 
 @pytest.mark.parametrize("kind, key, seq, events, payouts", [

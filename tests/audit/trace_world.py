@@ -6,7 +6,8 @@
 - an unrelated file OTHER_SHA with E9 (use 800 at M3, never paid);
 - items I1 (M1, 1,300 = 1,000 + 500 − 200) and I2 (M2, 300), I9 (M3, 800, held); statements ST1 and ST2;
 - payouts PO1 (M1, 1,300; fee 0) and PO2 (M2, 300 − 110 fee borne by the merchant = 190) in batch B1 whose
-  file was prepared; then PO1 came back 振込不能 and PO3 (M1, 1,300) paid it again in batch B2;
+  file was prepared; then PO1 came back 振込不能 and PO3 (M1, 1,300) paid it again in batch B2 (whose file
+  payments.batches does not name, as the payments code leaves it today: audit.outputs recorded it);
 - break BRK-1 whose right side is line 4 of the ledger file (its `expected` holds a My Number);
 - step runs: ingest 2026-11-02, build_marts and payments 2026-11-03, payments 2026-11-06.
 
@@ -20,6 +21,8 @@ import datetime as dt
 import json
 
 from audit import StepRun, record_step_run
+from audit import chain as audit_chain
+from audit.outputs import OUTPUTS, ensure_outputs
 from contracts.codes import my_number_check_digit
 from ingestion.schema import ensure_raw_schema
 from payments.schema import ensure_schema
@@ -41,10 +44,12 @@ EVENTS = (  # event_id, type, amount, merchant, auth, terminal, cancel_of, chann
 )
 
 
-def build(con) -> None:
+def build(con, *, b2_outputs: bool = True) -> None:
+    """The world in `con`; `b2_outputs`: also B2's file and manifests in audit.outputs (not on any disk)."""
     ensure_raw_schema(con)
     ensure_schema(con)
     ensure_break_store(con)
+    ensure_outputs(con)
     _raw(con)
     _marts(con)
     _payments(con)
@@ -57,6 +62,15 @@ def build(con) -> None:
                                 ("payments", D_REPAY, 5000)):
         start = T0 + dt.timedelta(minutes=minutes)
         record_step_run(con, StepRun(date, step, start, start + dt.timedelta(seconds=3), {}))
+    if not b2_outputs:
+        return
+    b2 = f"out/{D_REPAY}/payments/{MUNI}_2026-11-09_B2"
+    audit_chain.append(con, OUTPUTS, [
+        {"path": f"{b2}{suffix}", "kind": kind, "business_date": D_REPAY, "sha256": digest * 32, "bytes": 240,
+         "written_at": T0 + dt.timedelta(days=4), "step": step}
+        for suffix, kind, digest, step in ((".txt", "payment_file", "b2", "payments_prepare"),
+                                           (".manifest.json", "payment_manifest", "m1", "payments_prepare"),
+                                           (".manifest.json", "payment_manifest", "m2", "payments_approve"))])
 
 
 def _raw(con) -> None:
@@ -110,8 +124,9 @@ def _payments(con) -> None:
                                                 ("B2", D_REPAY, dt.date(2026, 11, 9), 1, 1300)):
         con.execute("insert into payments.batches values (?, ?, ?, ?, '1234567890', 'ｼﾔｸｼﾖ', '0001', '001', 1, "
                     "'1234567', ?, ?, 110, ?, ?, ?, 'alice', 'bob', ?)",
-                    [batch, MUNI, date, transfer, count, total, at,
-                     f"out/{date}/payments/{MUNI}_{transfer}_{batch}.txt", batch.lower() * 32, at])
+                    [batch, MUNI, date, transfer, count, total, at,  # B2's file is known from audit.outputs only
+                     f"out/{date}/payments/{MUNI}_{transfer}_{batch}.txt" if batch == "B1" else None,
+                     batch.lower() * 32 if batch == "B1" else None, at])
     payouts = (("PO1", "B1", "M1", D_PLAN, 1300, 0, "payer", 1300, None, "requeued"),
                ("PO2", "B1", "M2", D_PLAN, 300, 110, "payee", 190, None, "issued"),
                ("PO3", "B2", "M1", D_REPAY, 1300, 0, "payer", 1300, "PO1", "issued"))
