@@ -46,13 +46,15 @@ def _expectations(values: list[str]) -> dict[str, str]:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from audit.verify import verify_audit
+    from contracts.codes import mask_my_numbers
 
     settings = load_settings()
     with _warehouse(settings, "seisan audit verify", read_only=True) as con:
         check = verify_audit(con, settings.home, expect_heads=_expectations(args.expect))
     heads = {"audit.step_runs": check.step_runs_head, "audit.outputs": check.outputs_head}
     if args.json:
-        say(json.dumps({"ok": check.ok, "problems": [{"code": p.code, "sentence": p.sentence} for p in check.problems],
+        say(json.dumps({"ok": check.ok, "problems": [{"code": p.code, "sentence": mask_my_numbers(p.sentence)}
+                                                      for p in check.problems],
                         "heads": {t: {"seq": h.seq, "row_hash": h.row_hash, "rows": h.rows} for t, h in heads.items()},
                         "outputs_checked": check.outputs_checked}, ensure_ascii=False, indent=2))
         return 0 if check.ok else 1
