@@ -309,6 +309,22 @@ def _forward_from_events(con, trace: Trace) -> None:
     trace.sections["payment_files"] = _batches(con, trace.ids("payouts", "batch_id"))
 
 
+PARTNER_LINKS = (  # a partner file's rows → the ledger events they stand for (the reconciliation pairs' keys)
+    ("raw.partner_conversion", "l.partner_code = r.partner_code and l.partner_txn_id = r.partner_txn_id"),
+    ("raw.partner_sales", "l.partner_code = r.partner_code and l.partner_txn_id = r.order_id"),
+    ("raw.partner_settlement", "l.payment_ref = r.payment_ref"),
+)
+
+
+def _partner_events(con, shas: list[str]) -> list[str]:
+    """Ledger events that the partner files' rows (conversions, online sales, acquirer settlements) stand for."""
+    parts = [f"select l.event_id from {table} as r inner join raw.platform_ledger as l on {on} "
+             "where list_contains(?, r.file_sha256)" for table, on in PARTNER_LINKS if _exists(con, table)]
+    if not parts:
+        return []
+    return [r[0] for r in con.execute(" union ".join(parts), [shas] * len(parts)).fetchall()]
+
+
 def trace_forward(con, file_key: str) -> Trace:
     """From one inbox file (its path relative to the inbox, or its SHA-256) to every yen it moved."""
     trace = Trace({"kind": "file", "id": file_key}, "forward")
@@ -325,8 +341,9 @@ def trace_forward(con, file_key: str) -> Trace:
     auth_ids = sorted({r["auth_id"] for r in terminal if r["auth_id"]})
     by_auth = [r[0] for r in con.execute("select event_id from raw.platform_ledger where list_contains(?, auth_id)",
                                          [auth_ids]).fetchall()] if auth_ids else []
+    partner = _partner_events(con, shas)
     trace.sections["terminal_records"] = terminal
-    trace.sections["ledger_events"] = _rows(con, EVENT_SQL, [sorted(set(direct) | set(by_auth))])
+    trace.sections["ledger_events"] = _rows(con, EVENT_SQL, [sorted(set(direct) | set(by_auth) | set(partner))])
     _forward_from_events(con, trace)
     if _exists(con, "recon.breaks"):
         trace.sections["breaks"] = _rows(con, """

@@ -55,6 +55,12 @@ def test_forward_from_a_file_reaches_every_yen_it_moved_and_the_payout_that_paid
     assert any("not this file's share" in note for note in forward.notes)
 
 
+def test_a_partner_file_reaches_the_ledger_events_its_rows_stand_for(con) -> None:
+    forward = trace_forward(con, "partner/P01/sales_20261102.csv")
+    assert forward.ids("ledger_events", "event_id") == ["E3"]
+    assert forward.ids("payouts", "payout_id") == ["PO2"]
+
+
 def test_the_repayment_traces_back_through_the_returned_payout(con) -> None:
     back = trace_back(con, "payout", "PO3")
     assert back.ids("payouts", "payout_id") == ["PO1", "PO3"]

@@ -4,6 +4,7 @@
   line 2), E2 use 500 at M1 (auth A2, line 3), E3 use 300 at M2 (online, line 4), E4 cancel 200 of E1 (line 5);
 - inbox file `terminal/T1/T1_20261102_0001.jsonl` (sha TERMINAL_SHA): T1 seq 1 (A1, line 1), seq 2 (A2, line 2);
 - an unrelated file OTHER_SHA with E9 (use 800 at M3, never paid);
+- a partner's online-sales file (sha SALES_SHA) whose order O-3 is E3 (the ledger's partner_txn_id);
 - items I1 (M1, 1,300 = 1,000 + 500 − 200) and I2 (M2, 300), I9 (M3, 800, held); statements ST1 and ST2;
 - payouts PO1 (M1, 1,300; fee 0) and PO2 (M2, 300 − 110 fee borne by the merchant = 190) in batch B1 whose
   file was prepared; then PO1 came back 振込不能 and PO3 (M1, 1,300) paid it again in batch B2 (whose file
@@ -28,7 +29,7 @@ from ingestion.schema import ensure_raw_schema
 from payments.schema import ensure_schema
 from reconciliation.breaks import ensure_break_store
 
-LEDGER_SHA, TERMINAL_SHA, OTHER_SHA = "a" * 64, "b" * 64, "c" * 64
+LEDGER_SHA, TERMINAL_SHA, OTHER_SHA, SALES_SHA = "a" * 64, "b" * 64, "c" * 64, "d" * 64
 LEDGER_PATH, TERMINAL_PATH = "platform/ledger_20261102.csv", "terminal/T1/T1_20261102_0001.jsonl"
 D, D_PLAN, D_REPAY = dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 6)
 MY_NUMBER = "12345678901" + str(my_number_check_digit("12345678901"))
@@ -76,7 +77,8 @@ def build(con, *, b2_outputs: bool = True) -> None:
 def _raw(con) -> None:
     for sha, path, source, kind in ((LEDGER_SHA, LEDGER_PATH, "platform", "platform_ledger"),
                                     (TERMINAL_SHA, TERMINAL_PATH, "terminal", "terminal_log"),
-                                    (OTHER_SHA, "platform/ledger_20261102_2.csv", "platform", "platform_ledger")):
+                                    (OTHER_SHA, "platform/ledger_20261102_2.csv", "platform", "platform_ledger"),
+                                    (SALES_SHA, "partner/P01/sales_20261102.csv", "partner", "partner_sales")):
         con.execute("insert into raw.file_manifest (file_sha256, path, source, kind, business_date, status, "
                     "ingested_at, ingest_run_date) values (?, ?, ?, ?, ?, 'loaded', ?, ?)",
                     [sha, path, source, kind, D, dt.datetime(2026, 11, 2, 22, 0), D])
@@ -85,6 +87,10 @@ def _raw(con) -> None:
                     "business_date) values (?, ?, ?, 'MK0000001', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [[e[0], dt.datetime(2026, 11, 2, 9, i), MUNI, e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8],
                       e[9], D] for i, e in enumerate(EVENTS)])
+    con.execute("update raw.platform_ledger set partner_code = 'P01', partner_txn_id = 'O-3' where event_id = 'E3'")
+    con.execute("insert into raw.partner_sales (order_id, order_ts, municipality_code, merchant_id, points_used, "
+                "status, partner_code, file_sha256, line_number, business_date) values ('O-3', ?, ?, 'M2', 300, "
+                "'completed', 'P01', ?, 2, ?)", [dt.datetime(2026, 11, 2, 9, 2), MUNI, SALES_SHA, D])
     con.executemany("insert into raw.terminal_records (terminal_id, seq, type, ts, merchant_id, municipality_code, "
                     "mykey_id, amount, auth_id, file_sha256, line_number, business_date) values "
                     "('T1', ?, 'use', ?, 'M1', ?, 'MK0000001', ?, ?, ?, ?, ?)",
