@@ -11,6 +11,8 @@
     seisan report prepaid --date YYYY-03-31|09-30       prepaid unused balance and deposit at a 基準日
     seisan demo                                         simulate a small world and run every day of it
     seisan sql QUERY                                    read-only query against the warehouse
+    seisan audit verify | pack --month M                the hash-chained audit trail; the month's audit pack
+    seisan trace KIND ID                                a payout, item, event, record or break to its inbox lines
 
 Errors are printed as one clear sentence saying what to do next, with exit status 2 (usage) or 1 (failure).
 ingest, marts, run and demo hold SEISAN_HOME for themselves while they run (sql shares it with other readers):
@@ -25,6 +27,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from seisan.cli_audit import add_audit_commands
 from seisan.cli_bank import add_bank_commands
 from seisan.cli_breaks import add_breaks_commands
 from seisan.cli_common import date_arg as _date
@@ -219,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_payments_file_commands(payments_subcommands(commands))
     add_officer_commands(commands)
     add_bank_commands(commands)
+    add_audit_commands(commands)
     return parser
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from payments.file_steps import (
+    EXPORTS_RECORD,
     ExportResult,
     PreparedFile,
     approve_file,
@@ -78,7 +79,9 @@ def prepare_payment_files(settings: Settings, business_date: dt.date, officer_id
     private_key = key_of(settings, officer_id, key_dir)
     if batches is not None:
         chosen = [b for b in batches if municipality_code in (None, b.municipality_code)]
-        return prepare_batches(chosen, payments_dir(settings, business_date), officer_id, private_key, registry)
+        prepared = prepare_batches(chosen, payments_dir(settings, business_date), officer_id, private_key, registry)
+        _record_prepared(settings, business_date, prepared)
+        return prepared
     at = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
     with _warehouse(settings) as con:
         planned = plan_batches(con, business_date, municipality=municipality_code, now=at)
@@ -86,11 +89,41 @@ def prepare_payment_files(settings: Settings, business_date: dt.date, officer_id
                                    registry)
         for batch in planned:  # after every file is written and verified: batched means "in a file on disk"
             mark_batched(con, batch, officer_id, at)
+    _record_prepared(settings, business_date, prepared)
     return prepared
 
 
+def _record_outputs(settings: Settings, business_date: dt.date | None, step: str,
+                    outputs: Sequence[tuple[Sequence[Path], str]]) -> None:
+    """What a payments step wrote, in audit.outputs (recording only; a new version only where bytes changed).
+    Without a warehouse (files made from given batches, outside the ledger) there is no trail to write to."""
+    if not settings.warehouse.is_file():
+        return
+    import duckdb
+
+    from audit import record_outputs
+
+    with duckdb.connect(str(settings.warehouse)) as con:
+        for paths, kind in outputs:
+            if paths:
+                record_outputs(con, paths, kind=kind, business_date=business_date, base_dir=settings.home,
+                               step=step)
+
+
+def _record_prepared(settings: Settings, business_date: dt.date, prepared: Sequence[PreparedFile]) -> None:
+    _record_outputs(settings, business_date, "payments_prepare",
+                    [([p.path for p in prepared], "payment_file"),
+                     ([p.manifest_path for p in prepared], "payment_manifest")])
+
+
 def approve_payment_file(settings: Settings, path: Path, officer_id: str, key_dir: Path | None = None) -> bool:
-    return approve_file(path, officer_id, key_of(settings, officer_id, key_dir), registry_of(settings))
+    """Sign `path`'s manifest as approver; the signed manifest (a new version of it) goes to audit.outputs."""
+    written = approve_file(path, officer_id, key_of(settings, officer_id, key_dir), registry_of(settings))
+    manifest_path = path.with_name(manifest_name_for(path.name))
+    business_date = read_manifest(manifest_path).get("business_date")
+    _record_outputs(settings, dt.date.fromisoformat(business_date) if business_date else None, "payments_approve",
+                    [([manifest_path], "payment_manifest")])
+    return written
 
 
 def verify_payment_file(settings: Settings, path: Path) -> Verification:
@@ -119,9 +152,16 @@ def export_payment_files(settings: Settings, business_date: dt.date, to_dir: Pat
                          actor: str = "seisan", decided_by: str | None = None) -> ExportResult:
     """Hand the day's verified, doubly signed files to the bank folder, once each; tell the ledger."""
     now = now or dt.datetime.now(dt.UTC)
-    return export_files(payments_dir(settings, business_date), to_dir or settings.payments_export_dir,
-                        registry_of(settings), now=now, municipality_code=municipality_code,
-                        on_exported=_mark_issued_callback(settings, now, actor), decided_by=decided_by)
+    to_dir = to_dir or settings.payments_export_dir
+    folder = payments_dir(settings, business_date)
+    result = export_files(folder, to_dir, registry_of(settings), now=now, municipality_code=municipality_code,
+                          on_exported=_mark_issued_callback(settings, now, actor), decided_by=decided_by)
+    handed = [to_dir / name for file_name in (*result.exported, *result.already_exported)
+              for name in (file_name, manifest_name_for(file_name)) if (to_dir / name).is_file()]
+    record = [folder / EXPORTS_RECORD] if (folder / EXPORTS_RECORD).is_file() else []
+    _record_outputs(settings, business_date, "payments_export",
+                    [(handed, "payment_export"), (record, "payment_exports_record")])
+    return result
 
 
 def payout_summary(manifest: dict[str, Any]) -> str:
