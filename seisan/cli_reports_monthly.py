@@ -17,6 +17,7 @@ from pathlib import Path
 
 from seisan.cli_common import holding_home, say
 from seisan.config import Settings, load_settings
+from seisan.steps import record_written
 
 
 def month_arg(text: str):
@@ -93,6 +94,7 @@ def monthly_reports(settings: Settings, month, municipality: str | None = None,
         written += [write_national_csv(all_figures, folder / f"national-{month}.csv"),
                     write_national_pdf(all_figures, month, folder / f"national-{month}.pdf")]
         progress(f"  national summary of {len(all_figures)} municipalities → {folder}/national-{month}.csv/.pdf")
+    record_written(settings, month.last_day, "report_monthly", [(written, "monthly_report")])
     return written
 
 

@@ -33,6 +33,7 @@ from payments.planning import plan_batches
 from payments.schema import ensure_schema
 from payments.signing import Verification
 from seisan.config import ConfigError, Settings
+from seisan.steps import record_written
 
 SUMMARY_PAYOUTS_SHOWN = 20  # the approval summary lists at most this many payouts (then "… and N more")
 
@@ -93,25 +94,8 @@ def prepare_payment_files(settings: Settings, business_date: dt.date, officer_id
     return prepared
 
 
-def _record_outputs(settings: Settings, business_date: dt.date | None, step: str,
-                    outputs: Sequence[tuple[Sequence[Path], str]]) -> None:
-    """What a payments step wrote, in audit.outputs (recording only; a new version only where bytes changed).
-    Without a warehouse (files made from given batches, outside the ledger) there is no trail to write to."""
-    if not settings.warehouse.is_file():
-        return
-    import duckdb
-
-    from audit import record_outputs
-
-    with duckdb.connect(str(settings.warehouse)) as con:
-        for paths, kind in outputs:
-            if paths:
-                record_outputs(con, paths, kind=kind, business_date=business_date, base_dir=settings.home,
-                               step=step)
-
-
 def _record_prepared(settings: Settings, business_date: dt.date, prepared: Sequence[PreparedFile]) -> None:
-    _record_outputs(settings, business_date, "payments_prepare",
+    record_written(settings, business_date, "payments_prepare",
                     [([p.path for p in prepared], "payment_file"),
                      ([p.manifest_path for p in prepared], "payment_manifest")])
 
@@ -121,7 +105,7 @@ def approve_payment_file(settings: Settings, path: Path, officer_id: str, key_di
     written = approve_file(path, officer_id, key_of(settings, officer_id, key_dir), registry_of(settings))
     manifest_path = path.with_name(manifest_name_for(path.name))
     business_date = read_manifest(manifest_path).get("business_date")
-    _record_outputs(settings, dt.date.fromisoformat(business_date) if business_date else None, "payments_approve",
+    record_written(settings, dt.date.fromisoformat(business_date) if business_date else None, "payments_approve",
                     [([manifest_path], "payment_manifest")])
     return written
 
@@ -159,7 +143,7 @@ def export_payment_files(settings: Settings, business_date: dt.date, to_dir: Pat
     handed = [to_dir / name for file_name in (*result.exported, *result.already_exported)
               for name in (file_name, manifest_name_for(file_name)) if (to_dir / name).is_file()]
     record = [folder / EXPORTS_RECORD] if (folder / EXPORTS_RECORD).is_file() else []
-    _record_outputs(settings, business_date, "payments_export",
+    record_written(settings, business_date, "payments_export",
                     [(handed, "payment_export"), (record, "payment_exports_record")])
     return result
 

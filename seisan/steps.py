@@ -82,7 +82,7 @@ def ingest_step(business_date: str | dt.date, settings: Settings | None = None) 
         _record(settings, date, "ingest", started, summary)
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             written = write_ingest_reports(con, settings.out_dir / date.isoformat(), date)
-        _record_outputs(settings, date, "ingest", [(written, "ingest_report")])
+        record_written(settings, date, "ingest", [(written, "ingest_report")])
     return summary
 
 
@@ -226,16 +226,20 @@ def _record(settings: Settings, date: dt.date, step: str, started_at: dt.datetim
             record_outputs(con, paths, kind=kind, business_date=date, base_dir=settings.home, step=step)
 
 
-def _record_outputs(settings: Settings, date: dt.date | None, step: str,
-                    outputs: Sequence[tuple[Sequence[Path], str]]) -> None:
-    """The files a step wrote, in audit.outputs (a new version only where the bytes changed)."""
+def record_written(settings: Settings, date: dt.date | None, step: str,
+                   outputs: Sequence[tuple[Sequence[Path], str]]) -> None:
+    """The files a step or command wrote, in audit.outputs (recording only; a new version only where the bytes
+    changed). Without a warehouse (files made outside the ledger) there is no trail to write to."""
+    if not settings.warehouse.is_file():
+        return
     import duckdb
 
     from audit import record_outputs
 
     with duckdb.connect(str(settings.warehouse)) as con:
         for paths, kind in outputs:
-            record_outputs(con, paths, kind=kind, business_date=date, base_dir=settings.home, step=step)
+            if paths:
+                record_outputs(con, paths, kind=kind, business_date=date, base_dir=settings.home, step=step)
 
 
 def _jsonable(value: Any) -> Any:
