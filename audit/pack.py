@@ -218,8 +218,14 @@ def _write_zip(zip_path: Path, folder: Path, names: Sequence[str]) -> None:
 
 
 def build_pack(con, month: str, *, home: Path, out_dir: Path) -> Pack:
-    """Write out/audit-pack/<month>/ (replacing an earlier pack of the month) and <month>.zip beside it."""
+    """Write out/audit-pack/<month>/ (replacing an earlier pack of the month) and <month>.zip beside it. A run log
+    written before the chain is chained first (the connection writes)."""
+    from audit.outputs import ensure_outputs
+    from audit.step_runs import ensure_step_runs
+
     first, last = month_bounds(month)
+    ensure_step_runs(con)
+    ensure_outputs(con)
     contents = _tables(con, first, last)
     sources = _files(con, home, out_dir, month, first, last)
     pack_root = out_dir / PACK_DIR

@@ -71,16 +71,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1
 
 
-def cmd_pack(args: argparse.Namespace) -> int:
+def audit_pack(settings: Settings, month: str) -> tuple[Any, bool]:
+    """Write the month's audit pack and record it in audit.outputs; (the pack, whether a new version was recorded).
+    The caller holds the home."""
+    import duckdb
+
     from audit import record_outputs
     from audit.pack import build_pack, month_bounds
 
-    settings = load_settings()
-    first, last = month_bounds(args.month)
-    with _warehouse(settings, f"seisan audit pack --month {args.month}", read_only=False) as con:
-        pack = build_pack(con, args.month, home=settings.home, out_dir=settings.out_dir)
+    _, last = month_bounds(month)
+    if not settings.warehouse.is_file():
+        raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `seisan run --date D` first")
+    with duckdb.connect(str(settings.warehouse)) as con:
+        pack = build_pack(con, month, home=settings.home, out_dir=settings.out_dir)
         recorded = record_outputs(con, [pack.zip_path, pack.folder / "SHA256SUMS"], kind="audit_pack",
                                   business_date=last, base_dir=settings.home, step="audit_pack")
+    return pack, bool(recorded)
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    from audit.pack import month_bounds
+
+    settings = load_settings()
+    first, last = month_bounds(args.month)
+    with holding_home(settings, f"seisan audit pack --month {args.month}"):
+        pack, recorded = audit_pack(settings, args.month)
     say(f"audit pack for {args.month} ({first} – {last}, 監査パック): {pack.folder} ({len(pack.files)} files)")
     say(f"zip: {pack.zip_path}")
     say("recorded in audit.outputs" if recorded else "identical to the pack recorded before: nothing new recorded")

@@ -100,7 +100,9 @@ def _write_reports(settings: Settings, progress: Callable[[str], None]) -> list[
     of every payout planned; (label, path) lines for the summary."""
     import duckdb
 
+    from audit.verify import verify_audit
     from reports.monthly_figures import Month
+    from seisan.cli_audit import audit_pack
     from seisan.cli_reports_monthly import monthly_dir, monthly_reports
     from seisan.cli_reports_statements import write_merchant_statements
 
@@ -113,8 +115,16 @@ def _write_reports(settings: Settings, progress: Callable[[str], None]) -> list[
                 .fetchall()]
     statements = sum(len(write_merchant_statements(settings, business_date=day)) for day in days)
     progress(f"merchant settlement statements (精算明細書): {statements} PDF(s), one per payout")
+    pack, _ = audit_pack(settings, str(month))
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        check = verify_audit(con, settings.home)
+    progress(f"audit pack for {month}: {len(pack.files)} files; audit verify: "
+             f"{'OK' if check.ok else f'FAILED ({len(check.problems)} problems)'} — {check.step_runs_head.rows} "
+             f"step runs and {check.outputs_head.rows} output versions chained, {check.outputs_checked} "
+             f"recorded files hashed again (try: uv run seisan trace file <an inbox file>)")
     return [("monthly reports (PDF, Excel, national)", monthly_dir(settings, month)),
-            ("merchant statements", settings.out_dir / "<D>" / "statements")]
+            ("merchant statements", settings.out_dir / "<D>" / "statements"),
+            ("audit pack (folder and zip)", pack.zip_path)]
 
 
 def _run_days(settings: Settings, officers: DemoOfficers, progress: Callable[[str], None]) -> None:
