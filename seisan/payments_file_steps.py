@@ -88,10 +88,21 @@ def prepare_payment_files(settings: Settings, business_date: dt.date, officer_id
         planned = plan_batches(con, business_date, municipality=municipality_code, now=at)
         prepared = prepare_batches(planned, payments_dir(settings, business_date), officer_id, private_key,
                                    registry)
+        files = {m["batch_id"]: (p, m) for p in prepared for m in [read_manifest(p.manifest_path)]}
         for batch in planned:  # after every file is written and verified: batched means "in a file on disk"
-            mark_batched(con, batch, officer_id, at)
+            path, manifest = files[batch.batch_id]
+            mark_batched(con, batch, officer_id, at, file_path=_home_relative(settings, path),
+                         file_sha256=manifest["file_sha256"])
     _record_prepared(settings, business_date, prepared)
     return prepared
+
+
+def _home_relative(settings: Settings, path: Path) -> str:
+    """A written file's path as payments.batches keeps it: relative to SEISAN_HOME when inside it."""
+    try:
+        return path.resolve().relative_to(settings.home.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _record_prepared(settings: Settings, business_date: dt.date, prepared: Sequence[PreparedFile]) -> None:
@@ -126,7 +137,8 @@ def _mark_issued_callback(settings: Settings, now: dt.datetime, actor: str):
         with duckdb.connect(str(settings.warehouse)) as con:
             ensure_schema(con)
             if batch_payout_ids(con, manifest["batch_id"]):
-                mark_issued(con, manifest["batch_id"], actor, now.replace(tzinfo=None))
+                mark_issued(con, manifest["batch_id"], actor, now.replace(tzinfo=None),
+                            approved_by=manifest.get("approved_by"))
 
     return on_exported
 
