@@ -1,5 +1,8 @@
 """`audit.step_runs`: one row per step run — business date, step, start, end, seconds, and the step's JSON
-summary. Appended by every step (DAG task or command line), read by `seisan demo` and auditors."""
+summary. Appended by every step (DAG task or command line), read by `seisan demo` and auditors.
+
+Hash-chained (audit.chain): each row carries seq, prev_hash and row_hash; a table written before the chain is
+chained in place, in insertion order, by the first append after the upgrade."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from audit.chain import ChainedTable, append, migrate
 
 STEP_RUNS_DDL = """
 create schema if not exists audit;
@@ -16,9 +21,15 @@ create table if not exists audit.step_runs (
     started_at timestamptz not null,
     finished_at timestamptz not null,
     seconds double not null,
-    summary json
+    summary json,
+    seq bigint,
+    prev_hash varchar,
+    row_hash varchar
 )
 """
+STEP_RUNS = ChainedTable("audit.step_runs", ("business_date", "step", "started_at", "finished_at", "seconds",
+                                             "summary"),
+                         frozenset({"started_at", "finished_at"}), ("step", "business_date", "started_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +48,17 @@ class StepRun:
 
 
 def record_step_run(con, run: StepRun) -> None:
-    """Append `run` to audit.step_runs (creating the table on first use)."""
+    """Append `run` to audit.step_runs, chained to the row before it (creating or chaining the table first)."""
+    ensure_step_runs(con)
+    append(con, STEP_RUNS, [{"business_date": run.business_date, "step": run.step, "started_at": run.started_at,
+                             "finished_at": run.finished_at, "seconds": run.seconds,
+                             "summary": json.dumps(run.summary, ensure_ascii=False, sort_keys=True)}])
+
+
+def ensure_step_runs(con) -> int:
+    """Create audit.step_runs, or chain one written before the chain; returns the rows chained now."""
     con.execute(STEP_RUNS_DDL)
-    con.execute("insert into audit.step_runs values (?, ?, ?, ?, ?, ?)",
-                [run.business_date, run.step, run.started_at, run.finished_at, run.seconds,
-                 json.dumps(run.summary, ensure_ascii=False, sort_keys=True)])
+    return migrate(con, STEP_RUNS)
 
 
 def latest_step_seconds(con, business_date: dt.date) -> dict[str, float]:

@@ -111,10 +111,18 @@ def batch_payout_ids(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[str]
         "select payout_id from payments.payouts where batch_id = ? order by payout_id", [batch_id]).fetchall()]
 
 
-def mark_batched(con: duckdb.DuckDBPyConnection, batch: PaymentBatch, actor: str, now: dt.datetime) -> TransitionResult:
-    """The payment file of `batch` has been written: its payouts pending → batched. The batch must be the
-    planned one (same ids and amounts): a file made from anything else is refused."""
+def mark_batched(con: duckdb.DuckDBPyConnection, batch: PaymentBatch, actor: str, now: dt.datetime, *,
+                 file_path: str | None = None, file_sha256: str | None = None) -> TransitionResult:
+    """The payment file of `batch` has been written: its payouts pending → batched, and the batch row names the
+    file (`file_path`, `file_sha256`) and its preparer `actor`. The batch must be the planned one (same ids and
+    amounts): a file made from anything else is refused, and so is a second, different file for the batch."""
     ensure_schema(con)
+    if file_sha256 is not None:
+        known = con.execute("select file_sha256 from payments.batches where batch_id = ?", [batch.batch_id]).fetchone()
+        if known is not None and known[0] not in (None, file_sha256):
+            raise IllegalTransition(f"batch {batch.batch_id} already has the payment file {known[0][:12]}…; a "
+                                    f"different file {file_sha256[:12]}… for it is refused (files are byte-identical "
+                                    f"on a rerun)")
     planned = {r[0]: r[1:] for r in con.execute(
         "select payout_id, transfer_yen, fee_yen from payments.payouts where batch_id = ?",
         [batch.batch_id]).fetchall()}
@@ -122,17 +130,31 @@ def mark_batched(con: duckdb.DuckDBPyConnection, batch: PaymentBatch, actor: str
     if not planned or planned != given:
         raise IllegalTransition(f"batch {batch.batch_id} is not the batch planned under that id "
                                 f"(payout ids or amounts differ); plan again and prepare from the planned batch")
-    return _in_transaction(con, lambda: _transition(con, sorted(given), "batched", actor, now,
-                                                    {"batch_id": batch.batch_id}))
+
+    def work() -> TransitionResult:
+        if file_sha256 is not None:
+            con.execute("update payments.batches set file_path = ?, file_sha256 = ?, prepared_by = ? "
+                        "where batch_id = ?", [file_path, file_sha256, actor, batch.batch_id])
+        return _transition(con, sorted(given), "batched", actor, now, {"batch_id": batch.batch_id})
+
+    return _in_transaction(con, work)
 
 
-def mark_issued(con: duckdb.DuckDBPyConnection, batch_id: str, actor: str, now: dt.datetime) -> TransitionResult:
-    """The batch's verified, doubly signed file was handed to the bank: batched → issued, all or none."""
+def mark_issued(con: duckdb.DuckDBPyConnection, batch_id: str, actor: str, now: dt.datetime, *,
+                approved_by: str | None = None) -> TransitionResult:
+    """The batch's verified, doubly signed file was handed to the bank: batched → issued, all or none; the batch
+    row keeps its approver and the first hand-over time."""
     ensure_schema(con)
     ids = batch_payout_ids(con, batch_id)
     if not ids:
         raise IllegalTransition(f"batch {batch_id} has no planned payouts, so it cannot be issued")
-    return _in_transaction(con, lambda: _transition(con, ids, "issued", actor, now, {"batch_id": batch_id}))
+
+    def work() -> TransitionResult:
+        con.execute("update payments.batches set approved_by = coalesce(?, approved_by), "
+                    "exported_at = coalesce(exported_at, ?) where batch_id = ?", [approved_by, now, batch_id])
+        return _transition(con, ids, "issued", actor, now, {"batch_id": batch_id})
+
+    return _in_transaction(con, work)
 
 
 def requeue(con: duckdb.DuckDBPyConnection, returned_payout_id: str, new_payout_id: str, now: dt.datetime) -> None:

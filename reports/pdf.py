@@ -27,6 +27,9 @@ def styles() -> dict[str, object]:
         "body": ParagraphStyle("body", fontName=font, fontSize=9, leading=13, wordWrap="CJK"),
         "small": ParagraphStyle("small", fontName=font, fontSize=7.5, leading=10.5, wordWrap="CJK",
                                 spaceAfter=2),
+        "note": ParagraphStyle("note", fontName=font, fontSize=7.5, leading=10, textColor="#444444",
+                               wordWrap="CJK"),
+        "cell": ParagraphStyle("cell", fontName=font, fontSize=8.5, leading=11, wordWrap="CJK"),
     }
 
 
@@ -56,25 +59,28 @@ def table(rows: Sequence[Sequence[str]], col_widths_mm: Sequence[float], *, head
     return result
 
 
-def build_pdf(flowables: Sequence[object], *, title: str, footer: str) -> bytes:
-    """The PDF bytes of `flowables` on A4 portrait, `footer` and the page number at the bottom of each page."""
-    from reportlab.lib.pagesizes import A4
+def build_pdf(flowables: Sequence[object], *, title: str, footer: str, landscape: bool = False,
+              margin_mm: float = PAGE_MARGIN_MM) -> bytes:
+    """The PDF bytes of `flowables` on A4 (portrait, or `landscape`), `footer` and the page number at the bottom of
+    each page."""
+    from reportlab.lib import pagesizes
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
 
     font = register_pdf_font()
+    page = pagesizes.landscape(pagesizes.A4) if landscape else pagesizes.A4
 
     def decorate(canvas, doc) -> None:
         canvas.saveState()
         canvas.setFont(font, 7.5)
-        canvas.drawString(PAGE_MARGIN_MM * mm, 9 * mm, footer)
-        canvas.drawRightString(A4[0] - PAGE_MARGIN_MM * mm, 9 * mm, f"{doc.page} ページ")
+        canvas.drawString(margin_mm * mm, 9 * mm, footer)
+        canvas.drawRightString(page[0] - margin_mm * mm, 9 * mm, f"{doc.page} ページ")
         canvas.restoreState()
 
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, title=title, author="seisan", creator="seisan", producer="seisan",
-                            subject=title, leftMargin=PAGE_MARGIN_MM * mm, rightMargin=PAGE_MARGIN_MM * mm,
-                            topMargin=PAGE_MARGIN_MM * mm, bottomMargin=18 * mm, invariant=1,
+    doc = SimpleDocTemplate(buffer, pagesize=page, title=title, author="seisan", creator="seisan", producer="seisan",
+                            subject=title, leftMargin=margin_mm * mm, rightMargin=margin_mm * mm,
+                            topMargin=margin_mm * mm, bottomMargin=18 * mm, invariant=1,
                             initialFontName=font, initialFontSize=9)  # else Helvetica is listed, unembedded
     doc.build(list(flowables), onFirstPage=decorate, onLaterPages=decorate)
     return buffer.getvalue()

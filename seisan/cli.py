@@ -6,10 +6,13 @@
     seisan run --date D                                 the daily DAG for D, in-process
     seisan reconcile --date D                           quality, matching, breaks, gate and report for D
     seisan report daily --date D [--language en]        the daily reconciliation report of D again
+    seisan report monthly --month YYYY-MM [--municipality CODE]  monthly cost and usage reports (PDF, Excel)
     seisan report statements --date D | --payout ID     merchant settlement statements (精算明細書)
     seisan report prepaid --date YYYY-03-31|09-30       prepaid unused balance and deposit at a 基準日
     seisan demo                                         simulate a small world and run every day of it
     seisan sql QUERY                                    read-only query against the warehouse
+    seisan audit verify | pack --month M                the hash-chained audit trail; the month's audit pack
+    seisan trace KIND ID                                a payout, item, event, record or break to its inbox lines
     seisan console [--port 8710]                        the officers' console in a browser (docs/console.md)
 
 Errors are printed as one clear sentence saying what to do next, with exit status 2 (usage) or 1 (failure).
@@ -25,6 +28,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from seisan.cli_audit import add_audit_commands
 from seisan.cli_bank import add_bank_commands
 from seisan.cli_breaks import add_breaks_commands
 from seisan.cli_common import date_arg as _date
@@ -34,6 +38,7 @@ from seisan.cli_console import add_console_commands
 from seisan.cli_payments_file import add_officer_commands, add_payments_file_commands
 from seisan.cli_payments_plan import payments_subcommands
 from seisan.cli_recon import add_reconcile_command, add_report_command, print_recon_outcome
+from seisan.cli_reports_monthly import add_report_monthly_command
 from seisan.cli_reports_statements import add_statement_report_commands
 from seisan.config import ConfigError, load_settings
 from seisan.home_lock import HomeBusy
@@ -203,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_reconcile_command(commands)
     add_report_command(commands)
+    add_report_monthly_command(commands)
     add_statement_report_commands(commands)
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse",
@@ -218,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_payments_file_commands(payments_subcommands(commands))
     add_officer_commands(commands)
     add_bank_commands(commands)
+    add_audit_commands(commands)
     add_console_commands(commands)
     return parser
 

@@ -20,6 +20,7 @@ from seisan.cli_common import date_arg as _date
 from seisan.cli_common import holding_home as _holding_home
 from seisan.cli_common import say as _say
 from seisan.config import Settings, load_settings
+from seisan.steps import record_written
 
 
 def _warehouse(settings: Settings):
@@ -47,7 +48,9 @@ def write_merchant_statements(settings: Settings, *, business_date: dt.date | No
             if not ids:
                 raise ValueError(f"no payouts were planned on {business_date}: run `seisan payments plan --date "
                                  f"{business_date}` (or `seisan run`) first, or pick a date with payment files")
-        return write_statements(con, settings.out_dir, ids)
+        written = write_statements(con, settings.out_dir, ids)
+    record_written(settings, business_date, "report_statements", [(written, "merchant_statement")])
+    return written
 
 
 def write_prepaid_reports(settings: Settings, reference_date: dt.date,
@@ -58,13 +61,15 @@ def write_prepaid_reports(settings: Settings, reference_date: dt.date,
 
     check_reference_date(reference_date)  # before opening anything: the wrong date is the likelier mistake
     with _warehouse(settings) as con:
-        return write_prepaid_report(con, settings.out_dir, reference_date, municipality)
+        written = write_prepaid_report(con, settings.out_dir, reference_date, municipality)
+    record_written(settings, reference_date, "report_prepaid", [(written, "prepaid_report")])
+    return written
 
 
 def cmd_report_statements(args: argparse.Namespace) -> int:
     settings = load_settings()
     what = f"--payout {args.payout}" if args.payout else f"--date {args.date}"
-    with _holding_home(settings, f"seisan report statements {what}", shared=True):
+    with _holding_home(settings, f"seisan report statements {what}"):
         paths = write_merchant_statements(settings, business_date=args.date, payout_id=args.payout)
     for path in paths:
         _say(f"statement: {path}")
@@ -74,7 +79,7 @@ def cmd_report_statements(args: argparse.Namespace) -> int:
 
 def cmd_report_prepaid(args: argparse.Namespace) -> int:
     settings = load_settings()
-    with _holding_home(settings, f"seisan report prepaid --date {args.date}", shared=True):
+    with _holding_home(settings, f"seisan report prepaid --date {args.date}"):
         paths = write_prepaid_reports(settings, args.date, args.municipality)
     for path in paths:
         _say(f"prepaid report: {path}")

@@ -79,6 +79,7 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
     print_recon_outcome(settings, last_day, progress)
     for line in payout_story(settings):
         progress(line)
+    reports = _write_reports(settings, progress)
     progress(f"done in {time.monotonic() - started:.0f} s. Where everything is:")
     for label, path in (("inbox (simulated deliveries)", settings.inbox),
                         ("injected faults (ground truth)", settings.inbox / "faults.json"),
@@ -88,9 +89,42 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
                         ("reconciliation report (last day)", report_path(settings, last_day)),
                         ("payment files and manifests", settings.out_dir / "<D>" / "payments"),
                         ("handed over to the bank", officers.settings.payments_export_dir),
-                        ("what the simulated bank executed", settings.inbox / "bank-sim" / "executed.json")):
+                        ("what the simulated bank executed", settings.inbox / "bank-sim" / "executed.json"),
+                        *reports):
         progress(f"  {label:<36} {path}")
     progress("  look inside: uv run seisan sql \"select reason_code, count(*) from raw.quarantine group by 1\"")
+
+
+def _write_reports(settings: Settings, progress: Callable[[str], None]) -> list[tuple[str, object]]:
+    """The month's cost and usage reports (PDF, Excel, national summary) and the merchants' settlement statements
+    of every payout planned; (label, path) lines for the summary."""
+    import duckdb
+
+    from audit.verify import verify_audit
+    from reports.monthly_figures import Month
+    from seisan.cli_audit import audit_pack
+    from seisan.cli_reports_monthly import monthly_dir, monthly_reports
+    from seisan.cli_reports_statements import write_merchant_statements
+
+    demo = settings.demo
+    month = Month(demo.start.year, demo.start.month)
+    progress(f"monthly cost and usage reports for {month} (the demo's days; the report says the month is not over):")
+    monthly_reports(settings, month, progress=progress)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        days = [row[0] for row in con.execute("select distinct business_date from payments.batches order by 1")
+                .fetchall()]
+    statements = sum(len(write_merchant_statements(settings, business_date=day)) for day in days)
+    progress(f"merchant settlement statements (精算明細書): {statements} PDF(s), one per payout")
+    pack, _ = audit_pack(settings, str(month))
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        check = verify_audit(con, settings.home)
+    progress(f"audit pack for {month}: {len(pack.files)} files; audit verify: "
+             f"{'OK' if check.ok else f'FAILED ({len(check.problems)} problems)'} — {check.step_runs_head.rows} "
+             f"step runs and {check.outputs_head.rows} output versions chained, {check.outputs_checked} "
+             f"recorded files hashed again (try: uv run seisan trace file <an inbox file>)")
+    return [("monthly reports (PDF, Excel, national)", monthly_dir(settings, month)),
+            ("merchant statements", settings.out_dir / "<D>" / "statements"),
+            ("audit pack (folder and zip)", pack.zip_path)]
 
 
 def _run_days(settings: Settings, officers: DemoOfficers, progress: Callable[[str], None]) -> None:

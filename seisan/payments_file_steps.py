@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from payments.file_steps import (
+    EXPORTS_RECORD,
     ExportResult,
     PreparedFile,
     approve_file,
@@ -32,6 +33,7 @@ from payments.planning import plan_batches
 from payments.schema import ensure_schema
 from payments.signing import Verification
 from seisan.config import ConfigError, Settings
+from seisan.steps import record_written
 
 SUMMARY_PAYOUTS_SHOWN = 20  # the approval summary lists at most this many payouts (then "… and N more")
 
@@ -78,19 +80,45 @@ def prepare_payment_files(settings: Settings, business_date: dt.date, officer_id
     private_key = key_of(settings, officer_id, key_dir)
     if batches is not None:
         chosen = [b for b in batches if municipality_code in (None, b.municipality_code)]
-        return prepare_batches(chosen, payments_dir(settings, business_date), officer_id, private_key, registry)
+        prepared = prepare_batches(chosen, payments_dir(settings, business_date), officer_id, private_key, registry)
+        _record_prepared(settings, business_date, prepared)
+        return prepared
     at = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
     with _warehouse(settings) as con:
         planned = plan_batches(con, business_date, municipality=municipality_code, now=at)
         prepared = prepare_batches(planned, payments_dir(settings, business_date), officer_id, private_key,
                                    registry)
+        files = {m["batch_id"]: (p, m) for p in prepared for m in [read_manifest(p.manifest_path)]}
         for batch in planned:  # after every file is written and verified: batched means "in a file on disk"
-            mark_batched(con, batch, officer_id, at)
+            path, manifest = files[batch.batch_id]
+            mark_batched(con, batch, officer_id, at, file_path=_home_relative(settings, path),
+                         file_sha256=manifest["file_sha256"])
+    _record_prepared(settings, business_date, prepared)
     return prepared
 
 
+def _home_relative(settings: Settings, path: Path) -> str:
+    """A written file's path as payments.batches keeps it: relative to SEISAN_HOME when inside it."""
+    try:
+        return path.resolve().relative_to(settings.home.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _record_prepared(settings: Settings, business_date: dt.date, prepared: Sequence[PreparedFile]) -> None:
+    record_written(settings, business_date, "payments_prepare",
+                    [([p.path for p in prepared], "payment_file"),
+                     ([p.manifest_path for p in prepared], "payment_manifest")])
+
+
 def approve_payment_file(settings: Settings, path: Path, officer_id: str, key_dir: Path | None = None) -> bool:
-    return approve_file(path, officer_id, key_of(settings, officer_id, key_dir), registry_of(settings))
+    """Sign `path`'s manifest as approver; the signed manifest (a new version of it) goes to audit.outputs."""
+    written = approve_file(path, officer_id, key_of(settings, officer_id, key_dir), registry_of(settings))
+    manifest_path = path.with_name(manifest_name_for(path.name))
+    business_date = read_manifest(manifest_path).get("business_date")
+    record_written(settings, dt.date.fromisoformat(business_date) if business_date else None, "payments_approve",
+                    [([manifest_path], "payment_manifest")])
+    return written
 
 
 def approval_signature_of(settings: Settings, path: Path, officer_id: str, key_dir: Path | None = None) -> str:
@@ -119,7 +147,8 @@ def _mark_issued_callback(settings: Settings, now: dt.datetime, actor: str):
         with duckdb.connect(str(settings.warehouse)) as con:
             ensure_schema(con)
             if batch_payout_ids(con, manifest["batch_id"]):
-                mark_issued(con, manifest["batch_id"], actor, now.replace(tzinfo=None))
+                mark_issued(con, manifest["batch_id"], actor, now.replace(tzinfo=None),
+                            approved_by=manifest.get("approved_by"))
 
     return on_exported
 
@@ -129,9 +158,16 @@ def export_payment_files(settings: Settings, business_date: dt.date, to_dir: Pat
                          actor: str = "seisan", decided_by: str | None = None) -> ExportResult:
     """Hand the day's verified, doubly signed files to the bank folder, once each; tell the ledger."""
     now = now or dt.datetime.now(dt.UTC)
-    return export_files(payments_dir(settings, business_date), to_dir or settings.payments_export_dir,
-                        registry_of(settings), now=now, municipality_code=municipality_code,
-                        on_exported=_mark_issued_callback(settings, now, actor), decided_by=decided_by)
+    to_dir = to_dir or settings.payments_export_dir
+    folder = payments_dir(settings, business_date)
+    result = export_files(folder, to_dir, registry_of(settings), now=now, municipality_code=municipality_code,
+                          on_exported=_mark_issued_callback(settings, now, actor), decided_by=decided_by)
+    handed = [to_dir / name for file_name in (*result.exported, *result.already_exported)
+              for name in (file_name, manifest_name_for(file_name)) if (to_dir / name).is_file()]
+    record = [folder / EXPORTS_RECORD] if (folder / EXPORTS_RECORD).is_file() else []
+    record_written(settings, business_date, "payments_export",
+                    [(handed, "payment_export"), (record, "payment_exports_record")])
+    return result
 
 
 def payout_summary(manifest: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ GUARDED_CONFIG = {
     "autoload_known_extensions": False,
     "lock_configuration": True,
 }
-TABLES_HINT = "Tables: raw.*, staging.*, marts.*, audit.step_runs (try: seisan sql \"show all tables\")"
+TABLES_HINT = "Tables: raw.*, staging.*, marts.*, audit.step_runs, audit.outputs (try: seisan sql \"show all tables\")"
 
 
 class QueryRefused(ValueError):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
-from pathlib import PurePath
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePath
 from typing import Any
 
 from contracts.codes import mask_my_numbers
@@ -81,7 +81,8 @@ def ingest_step(business_date: str | dt.date, settings: Settings | None = None) 
                                        settle_seconds=settings.settle_seconds))
         _record(settings, date, "ingest", started, summary)
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-            write_ingest_reports(con, settings.out_dir / date.isoformat(), date)
+            written = write_ingest_reports(con, settings.out_dir / date.isoformat(), date)
+        record_written(settings, date, "ingest", [(written, "ingest_report")])
     return summary
 
 
@@ -112,9 +113,10 @@ def quality_step(business_date: str | dt.date, settings: Settings | None = None)
     with hold_home(settings.home, f"seisan quality --date {date}", wait_seconds=settings.lock_wait_seconds,
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
+        docs_dir = settings.out_dir / date.isoformat() / "data-docs"
         with duckdb.connect(str(settings.warehouse)) as con:
-            summary = _jsonable(quality.run_checkpoint(con, date, settings.out_dir / date.isoformat() / "data-docs"))
-        _record(settings, date, "quality", started, summary)
+            summary = _jsonable(quality.run_checkpoint(con, date, docs_dir))
+        _record(settings, date, "quality", started, summary, outputs=[([docs_dir], "data_docs")])
     return summary
 
 
@@ -205,18 +207,39 @@ def report_step(business_date: str | dt.date, settings: Settings | None = None,
                                               language=language or settings.report_language)
         summary = _jsonable(report)
         log.info("reconciliation report for %s: %s", date, report.html_path)
-        _record(settings, date, "report", started, summary)
+        _record(settings, date, "report", started, summary,
+                outputs=[([report.html_path], "daily_report"), ([report.csv_path], "breaks_csv")])
     return summary
 
 
-def _record(settings: Settings, date: dt.date, step: str, started_at: dt.datetime, summary: dict[str, Any]) -> None:
+def _record(settings: Settings, date: dt.date, step: str, started_at: dt.datetime, summary: dict[str, Any],
+            outputs: Sequence[tuple[Sequence[Path], str]] = ()) -> None:
+    """The step's row in audit.step_runs, then the files it wrote in audit.outputs (one connection)."""
     import duckdb
 
-    from audit import StepRun, record_step_run
+    from audit import StepRun, record_outputs, record_step_run
 
     run = StepRun(date, step, started_at, dt.datetime.now(dt.UTC), summary)
     with duckdb.connect(str(settings.warehouse)) as con:
         record_step_run(con, run)
+        for paths, kind in outputs:
+            record_outputs(con, paths, kind=kind, business_date=date, base_dir=settings.home, step=step)
+
+
+def record_written(settings: Settings, date: dt.date | None, step: str,
+                   outputs: Sequence[tuple[Sequence[Path], str]]) -> None:
+    """The files a step or command wrote, in audit.outputs (recording only; a new version only where the bytes
+    changed). Without a warehouse (files made outside the ledger) there is no trail to write to."""
+    if not settings.warehouse.is_file():
+        return
+    import duckdb
+
+    from audit import record_outputs
+
+    with duckdb.connect(str(settings.warehouse)) as con:
+        for paths, kind in outputs:
+            if paths:
+                record_outputs(con, paths, kind=kind, business_date=date, base_dir=settings.home, step=step)
 
 
 def _jsonable(value: Any) -> Any:

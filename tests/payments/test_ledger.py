@@ -181,3 +181,18 @@ def test_daily_payments_step_confirms_then_plans() -> None:
     (muni,) = summary["municipalities"]
     assert (muni["statements_frozen"], muni["payouts"], muni["total_transfer_yen"]) == (1, 1, 2_000)
     assert run_payments_day(con, MON, now=NOW)["bank"]["payouts_confirmed"] == 0
+
+
+def test_the_batch_row_names_its_file_preparer_and_approver() -> None:
+    con, batch = _world()
+    sha = "ab" * 32
+    mark_batched(con, batch, "officer-a", NOW, file_path="out/2026-12-04/payments/f.txt", file_sha256=sha)
+    mark_batched(con, batch, "officer-a", NOW, file_path="out/2026-12-04/payments/f.txt", file_sha256=sha)  # rerun
+    with pytest.raises(IllegalTransition, match="different file"):
+        mark_batched(con, batch, "officer-a", NOW, file_path="out/2026-12-04/payments/f.txt", file_sha256="cd" * 32)
+    later = NOW + dt.timedelta(hours=1)
+    mark_issued(con, batch.batch_id, "seisan", NOW, approved_by="officer-b")
+    mark_issued(con, batch.batch_id, "seisan", later, approved_by="officer-b")  # handed over once: the first time
+    row = con.execute("select file_path, file_sha256, prepared_by, approved_by, exported_at from payments.batches "
+                      "where batch_id = ?", [batch.batch_id]).fetchone()
+    assert row == ("out/2026-12-04/payments/f.txt", sha, "officer-a", "officer-b", NOW.replace(tzinfo=None))
