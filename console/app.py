@@ -528,6 +528,45 @@ def _auditor_routes(app: FastAPI, console: Console, ctx_of) -> None:
         return _page(console, ctx, "auditor.html", run_date=run_date, checks=checks, runs=runs, docs=docs,
                      trail=trail)
 
+    @app.get("/auditor/verify", response_class=HTMLResponse)
+    def verify(request: Request):
+        """`seisan audit verify` in the browser: both chains recomputed, every recorded output hashed again."""
+        from audit.verify import verify_audit
+
+        ctx = ctx_of(request)
+        _auditor_user(ctx)
+        with console.read("seisan console audit verify") as con:
+            if not data.audit_chain_present(con):
+                check = None
+            else:
+                check = verify_audit(con, console.settings.home)
+        console.audit(ctx, "audit verify", outcome="ok" if check is None or check.ok else "problems")
+        return _page(console, ctx, "verify.html", check=check)
+
+    @app.get("/auditor/trace", response_class=HTMLResponse)
+    def trace(request: Request, kind: str = "payout", id: str = "", seq: int | None = None):
+        """`seisan trace KIND ID` in the browser: a payout, item, event, terminal record, auth id or break back to
+        the inbox lines, or an inbox file forward to every yen it moved."""
+        from audit.trace import SECTIONS, START_KINDS, trace_back, trace_forward
+
+        ctx = ctx_of(request)
+        _auditor_user(ctx)
+        found, error = None, None
+        if kind not in START_KINDS:
+            raise NotFound()
+        if id:
+            try:
+                with console.read("seisan console trace") as con:
+                    found = trace_forward(con, id) if kind == "file" else trace_back(
+                        con, kind, id, seq if kind == "terminal" else None)
+            except (ValueError, LookupError) as exc:
+                error = str(exc)
+            console.audit(ctx, "trace", target=f"{kind} {id}", outcome="ok" if error is None else "refused")
+        sections = [(name, found.sections.get(name, [])) for name in SECTIONS] if found else []
+        return _page(console, ctx, "trace.html", kinds=START_KINDS, kind=kind, id=id, seq=seq, trace=found,
+                     sections=[(n, rows) for n, rows in sections if rows], error=error,
+                     totals=found.totals() if found else {})
+
     @app.get("/auditor/data-docs/{date}/{relative:path}")
     def data_docs(request: Request, date: str, relative: str):
         ctx = ctx_of(request)

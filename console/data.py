@@ -252,6 +252,11 @@ def run_log(con, limit: int = RUN_LOG_ROWS_MAX) -> list[tuple]:
             for d, step, started, seconds, summary in rows]
 
 
+def audit_chain_present(con) -> bool:
+    """True when the hash-chained audit tables exist (the audit trail's `seisan audit verify` can run)."""
+    return table_exists(con, "audit", "step_runs") and table_exists(con, "audit", "outputs")
+
+
 def check_results(con, run_date: dt.date) -> list[tuple]:
     """recon.check_results of a run date: suite, expectation, target, municipality, severity, success, observed,
     unexpected count (failures first)."""

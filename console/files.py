@@ -4,8 +4,10 @@ Whose a file is, from where it lies (out/ layouts of reports/, payments/ and the
 - a path naming one municipality code (a 6-digit path component or file-name token: out/prepaid/<d>/
   prepaid-<d>-<code>.pdf, out/monthly/<YYYY-MM>/<code>/…, out/<D>/payments/<code>_…) is that municipality's;
 - out/<D>/statements/<payout_id>.pdf is the municipality of that payout (payments.payouts);
-- anything else (the daily reconciliation report, breaks CSV, Data Docs, a whole-country prepaid report) covers
-  every municipality: for accounts that see every municipality only.
+- anything else (the daily reconciliation report, breaks CSV, Data Docs, a whole-country prepaid report, the
+  national monthly summary) covers every municipality: for accounts that see every municipality only;
+- the audit pack (out/audit-pack/…) holds every municipality's evidence, whatever its files are named: for
+  accounts that see every municipality only.
 Payment files and their manifests (bank accounts of merchants) are listed for officers only, and Data Docs are
 served on the auditor page, not here. A requested path is resolved and must stay inside out/ (no `..`, no
 symbolic link out, no hidden file); anything else is "not found", like a file the account may not see.
@@ -20,6 +22,7 @@ from pathlib import Path
 from console.accounts import User
 from contracts.codes import is_valid_municipality_code
 
+AUDIT_PACK_DIR = "audit-pack"  # audit.pack.PACK_DIR: out/audit-pack/<YYYY-MM>/ and its zip
 CODE_TOKEN = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
 LISTED_SUFFIXES = (".pdf", ".csv", ".html", ".xlsx", ".json", ".txt", ".zip", ".png", ".svg")
 FILES_LISTED_MAX = 2000
@@ -41,6 +44,8 @@ class OutFile:
 
 
 def _kind(parts: tuple[str, ...]) -> str:
+    if parts[0] == AUDIT_PACK_DIR:
+        return "audit"
     if parts[0] in ("monthly", "prepaid"):
         return parts[0]
     if len(parts) > 1 and parts[1] in ("statements", "payments", "data-docs"):
@@ -69,6 +74,8 @@ def may_see(user: User, relative: Path, payouts: dict[str, str]) -> bool:
     if any(p.startswith(".") for p in parts):
         return False
     if len(parts) > 1 and parts[1] == "data-docs":  # every municipality's checks: for all-seeing accounts
+        return user.all_municipalities
+    if parts[0] == AUDIT_PACK_DIR:  # the whole month's evidence (payment files, raw tables): never a municipality's
         return user.all_municipalities
     if len(parts) > 1 and parts[1] == "payments" and user.role != "officer" and user.role != "auditor":
         return False

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from audit import StepRun, record_step_run
+from audit.outputs import ensure_outputs
 from console import accounts
 from console.app import create_app
 from console.security import ConsoleConfig
@@ -128,6 +129,7 @@ def _warehouse(home: Path) -> tuple[str, str, str]:
         decide_gates(con, RUN_DATE - dt.timedelta(days=1), materiality_yen=0, now=NOW)
         decide_gates(con, RUN_DATE, materiality_yen=0, now=NOW)
         record_step_run(con, StepRun(RUN_DATE, "gate", NOW, NOW + dt.timedelta(seconds=1), {"open": []}))
+        ensure_outputs(con)  # the audit trail's second chain (empty: no output recorded in this world)
         ensure_schema(con)
         con.execute("insert into payments.payouts values ('PO-20261202-0001', 'B-131016-20261202-1', ?, "
                     "'M00000001', ?, date '2026-12-02', '0005', '123', 1, '1234567', 'ｶ)ﾔﾏﾀﾞ', 'merchant', 123456, "

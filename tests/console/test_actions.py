@@ -214,3 +214,12 @@ def test_a_run_holding_the_home_makes_pages_say_busy_but_logins_still_work(fresh
         holder.kill()
         holder.wait()
     assert client.get("/today").status_code == 200
+
+
+def test_the_auditor_page_shows_a_tampered_run_log(fresh) -> None:
+    world, app = fresh
+    with duckdb.connect(str(world.home / "warehouse.duckdb")) as con:
+        con.execute("update audit.step_runs set seconds = 0.5")
+    page = _client(app, "audit").get("/auditor/verify?lang=en").text
+    assert "FAILED" in page and "row_edited" in page
+    assert ("audit", "audit verify", None, "problems") in _audit(app)

@@ -7,8 +7,8 @@ the console served by uvicorn on a loopback port. One walk through the morning:
   folder — the server never sees the key);
 - the municipality (chiyoda) sees only its own municipality, no MyKey ID, downloads its own report, and gets
   "not found" for Sapporo's break by URL;
-- the auditor sees the check results, the run log and the officer's actions in the console's audit log, and no
-  action forms.
+- the auditor sees the check results, the run log and the officer's actions in the console's audit log, verifies
+  the hash-chained trail (OK), and gets no action forms.
 
 Skipped when Chromium or chromedriver is absent, except in CI (CI=true), where it must run: scripts/
 system-packages.sh installs `chromium chromium-driver` for the test purpose. With SEISAN_SCREENSHOTS=DIR the
@@ -94,20 +94,31 @@ def _shot(driver, name: str) -> None:
         driver.save_screenshot(str(Path(folder) / f"console-{name}.png"))
 
 
+def _go(driver, element) -> None:
+    """Click a link or a submit button and wait until the next page replaced this one (no stale elements)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, WAIT_SECONDS).until(expected_conditions.staleness_of(page))
+
+
 def _login(driver, base: str, name: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(f"{base}/login?lang=ja")
     driver.find_element(By.ID, "username").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "login").click()
+    _go(driver, driver.find_element(By.ID, "login"))
     assert driver.find_element(By.ID, "who").text == name
 
 
 def _logout(driver) -> None:
     from selenium.webdriver.common.by import By
 
-    driver.find_element(By.ID, "logout").click()
+    _go(driver, driver.find_element(By.ID, "logout"))
     assert driver.find_element(By.ID, "username")
 
 
@@ -132,16 +143,16 @@ def _officer_morning(driver, base: str, world) -> None:
     _login(driver, base, "OFF-KATO")
     assert _gate_of(driver, CHIYODA) == "停止（支払不可）"
     _shot(driver, "today")
-    driver.find_element(By.LINK_TEXT, "balance_drift").click()
+    _go(driver, driver.find_element(By.LINK_TEXT, "balance_drift"))
     _shot(driver, "breaks")
-    driver.find_element(By.LINK_TEXT, world.chiyoda_break).click()
+    _go(driver, driver.find_element(By.LINK_TEXT, world.chiyoda_break))
     assert MYKEY_ID in driver.page_source  # an officer sees the key, to work the break
     driver.find_element(By.ID, "resolve-note").send_keys("残高は送信元で訂正され再送された")
     _shot(driver, "break")
-    driver.find_element(By.ID, "resolve").click()
+    _go(driver, driver.find_element(By.ID, "resolve"))
     assert "支払ゲートを再判定しました" in driver.find_element(By.ID, "done").text
     assert driver.find_element(By.ID, "status").text == "resolved"
-    driver.find_element(By.LINK_TEXT, "本日").click()
+    _go(driver, driver.find_element(By.LINK_TEXT, "本日"))
     assert _gate_of(driver, CHIYODA) == "開放（支払可）"
     assert _gate_of(driver, SAPPORO) == "停止（支払不可）"  # its partner file is still missing
 
@@ -149,9 +160,9 @@ def _officer_morning(driver, base: str, world) -> None:
 def _approve(driver, base: str, world) -> None:
     from selenium.webdriver.common.by import By
 
-    driver.find_element(By.LINK_TEXT, "支払ファイル").click()
+    _go(driver, driver.find_element(By.LINK_TEXT, "支払ファイル"))
     _shot(driver, "payments")
-    driver.find_element(By.LINK_TEXT, world.chiyoda_file).click()
+    _go(driver, driver.find_element(By.LINK_TEXT, world.chiyoda_file))
     path = world.home / "out" / PAY_DATE.isoformat() / "payments" / world.chiyoda_file
     manifest = read_manifest(path.with_name(manifest_name_for(path.name)))
     assert driver.find_element(By.ID, "digest").text == manifest["file_sha256"]
@@ -162,7 +173,7 @@ def _approve(driver, base: str, world) -> None:
                                    load_registry(world.home / "officers.toml"))
     driver.find_element(By.ID, "signature").send_keys(signature)
     _shot(driver, "payment")
-    driver.find_element(By.ID, "approve").click()
+    _go(driver, driver.find_element(By.ID, "approve"))
     assert driver.find_element(By.ID, "approved-by").text == "OFF-KATO"
     assert "両署名とも検証済" in driver.find_element(By.ID, "verification").text
     _logout(driver)
@@ -176,10 +187,10 @@ def _municipality(driver, base: str, world) -> None:
     assert _absent(driver, By.LINK_TEXT, "支払ファイル")
     driver.get(f"{base}/breaks?status=all")
     assert MYKEY_ID not in driver.page_source and "[ID]" in driver.page_source
-    driver.find_element(By.LINK_TEXT, "レポート").click()
+    _go(driver, driver.find_element(By.LINK_TEXT, "レポート"))
     _shot(driver, "reports")
     assert f"prepaid-2026-09-30-{SAPPORO}" not in driver.page_source
-    driver.find_element(By.PARTIAL_LINK_TEXT, f"prepaid-2026-09-30-{CHIYODA}.pdf").click()
+    driver.find_element(By.PARTIAL_LINK_TEXT, f"prepaid-2026-09-30-{CHIYODA}.pdf").click()  # a download: no new page
     deadline = time.monotonic() + WAIT_SECONDS
     wanted = driver.downloads / f"prepaid-2026-09-30-{CHIYODA}.pdf"
     while not wanted.exists():
@@ -198,12 +209,14 @@ def _auditor(driver, base: str, world) -> None:
     from selenium.webdriver.common.by import By
 
     _login(driver, base, "audit")
-    driver.find_element(By.LINK_TEXT, "監査").click()
+    _go(driver, driver.find_element(By.LINK_TEXT, "監査"))
     assert "rows_not_null" in driver.find_element(By.ID, "checks").text
     assert "gate" in driver.find_element(By.ID, "runs").text
     trail = driver.find_element(By.ID, "trail").text
     assert "resolve" in trail and "approve" in trail and "download" in trail
     _shot(driver, "auditor")
+    _go(driver, driver.find_element(By.ID, "verify-link"))
+    assert driver.find_element(By.ID, "verify-result").text.startswith("OK")
     driver.get(f"{base}/breaks/{world.chiyoda_break}")
     assert _absent(driver, By.ID, "resolve") and _absent(driver, By.ID, "reopen")
     _logout(driver)

@@ -56,6 +56,9 @@ def routes(world) -> list[tuple[str, dict[str | None, int]]]:
         (f"/auditor/data-docs/{RUN_DATE}/index.html", ONLY_ALL_SEEING),
         (f"/auditor/data-docs/{RUN_DATE}/..%2F..%2F..%2Fsecret.txt", NOWHERE),
         ("/auditor/data-docs/not-a-date/index.html", NOWHERE),
+        ("/auditor/verify", ONLY_ALL_SEEING), ("/auditor/trace", ONLY_ALL_SEEING),
+        (f"/auditor/trace?kind=break&id={world.chiyoda_break}", ONLY_ALL_SEEING),
+        ("/auditor/trace?kind=nonsense&id=x", NOWHERE),
         ("/nothing-here", NOWHERE | {None: NF}),
     ]
 
@@ -128,3 +131,10 @@ def test_payments_page_shows_totals_fees_and_the_signing_command(world, client_a
     assert 'id="approve"' not in client_as("audit").get(f"/payments/{PAY_DATE}/{world.chiyoda_file}").text
     listing = client_as("OFF-CHIYODA").get("/payments").text
     assert world.chiyoda_file in listing and world.sapporo_file not in listing
+
+
+def test_an_auditor_traces_a_break_to_its_inbox_line_and_verifies_the_trail(world, client_as) -> None:
+    page = client_as("audit").get(f"/auditor/trace?kind=break&id={world.chiyoda_break}&lang=en").text
+    assert world.chiyoda_break in page and "platform/platform_ledger_20261105.csv" in page
+    verified = client_as("audit").get("/auditor/verify").text
+    assert "OK — both chains recompute" in verified and "audit.step_runs" in verified
