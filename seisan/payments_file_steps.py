@@ -91,7 +91,7 @@ def prepare_payment_files(settings: Settings, business_date: dt.date, officer_id
         files = {m["batch_id"]: (p, m) for p in prepared for m in [read_manifest(p.manifest_path)]}
         for batch in planned:  # after every file is written and verified: batched means "in a file on disk"
             path, manifest = files[batch.batch_id]
-            mark_batched(con, batch, officer_id, at, file_path=_home_relative(settings, path),
+            mark_batched(con, batch, officer_id, at, file_path=_home_relative(settings, path.path),
                          file_sha256=manifest["file_sha256"])
     _record_prepared(settings, business_date, prepared)
     return prepared
