@@ -52,13 +52,15 @@ def names(con, run_date: dt.date) -> dict[str, str]:
 
 @dataclass(slots=True)
 class MunicipalityDay:
-    """One municipality's morning: gate (status, reasons as JSON-decoded dicts, amounts), expected files with
-    whether each arrived, open/pending breaks by code (code, status, count, yen, oldest days), what changed on
-    the run date (event type, count, yen), and the matching per pair."""
+    """One municipality's morning: gate (status, reasons as JSON-decoded dicts, amounts) and the gate of the run
+    date before (previous_gate_status), expected files with whether each arrived, open/pending breaks by code
+    (code, status, count, yen, oldest days), what changed on the run date (event type, count, yen), and the
+    matching per pair."""
 
     code: str
     name: str | None
     gate_status: str | None = None
+    previous_gate_status: str | None = None
     reasons: list[dict] = field(default_factory=list)
     open_breaks: int = 0
     open_break_amount_yen: int = 0
@@ -106,6 +108,10 @@ def today(con, run_date: dt.date, scope: frozenset[str] | None) -> list[Municipa
     """Each municipality of the scope with a gate, breaks or matching on `run_date` (sorted by code). Files
     expected of every municipality (no code) are listed under each."""
     gates = _gates(con, run_date, scope)
+    previous = {}
+    if table_exists(con, "recon", "gate"):
+        before = con.execute("select max(run_date) from recon.gate where run_date < ?", [run_date]).fetchone()[0]
+        previous = _gates(con, before, scope) if before is not None else {}
     sources = _grouped(con, _SOURCES, run_date, scope, ("recon", "source_freshness"))
     by_code = _grouped(con, _BY_CODE.replace("{where}", "municipality_code is not null and {where}"), run_date,
                        scope, ("recon", "breaks"))
@@ -121,6 +127,7 @@ def today(con, run_date: dt.date, scope: frozenset[str] | None) -> list[Municipa
             status, reasons, open_breaks, at_risk, held = gates[code]
             day.gate_status, day.reasons = status, json.loads(reasons)
             day.open_breaks, day.open_break_amount_yen, day.held_amount_yen = open_breaks, at_risk, held
+        day.previous_gate_status = previous[code][0] if code in previous else None
         day.sources = sources.get(None, []) + sources.get(code, [])
         day.by_code, day.changes, day.pairs = by_code.get(code, []), changes.get(code, []), pairs.get(code, [])
         days.append(day)
