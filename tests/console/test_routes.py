@@ -94,6 +94,7 @@ def test_today_shows_the_gate_files_breaks_and_chart(world, client_as) -> None:
     page = client_as("OFF-KATO").get("/today?lang=ja").text
     assert "停止（支払不可）" in page and "partner/payments" in page and "balance_drift" in page
     assert "<svg" in page and "千代田区" in page and "札幌市" in page
+    assert "（前日: 開放（支払可））" in page  # yesterday's gates were open
     english = client_as("OFF-KATO").get("/today?lang=en").text
     assert "blocked (no payment)" in english and "expected files not arrived" in english
     assert "Breaks by code" in client_as("OFF-KATO").get("/today").text  # the language is kept
