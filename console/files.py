@@ -104,6 +104,8 @@ def list_files(out_dir: Path, user: User, payouts: dict[str, str]) -> list[OutFi
         relative = path.relative_to(out_dir)
         if len(relative.parts) > 1 and relative.parts[1] == "data-docs":
             continue  # served, and linked from the daily report and the auditor page, but not listed file by file
+        if relative.parts[0] == AUDIT_PACK_DIR and len(relative.parts) > 2:
+            continue  # the pack is listed as its zip; its folder's files stay reachable but are not listed
         if may_see(user, relative, payouts):
             code, _ = owner(relative, payouts)
             found.append(OutFile(relative.as_posix(), path.stat().st_size, _kind(relative.parts), code))
