@@ -1,7 +1,9 @@
 # The two commands that do everything on a fresh machine: `make demo` and `make test`.
 SHELL := /bin/bash
 UV = $(shell scripts/ensure-uv.sh)
-PYTEST_ARGS ?=
+# Two pytest-xdist workers; each test file stays on one worker, the PC/SC tests share one (tests/conftest.py).
+# `make test PYTEST_ARGS=-n0` runs everything in one process.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 .PHONY: demo test setup setup-test bench lint clean
 

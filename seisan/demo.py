@@ -26,7 +26,7 @@ from seisan.home_lock import LOCK_FILE_NAME
 
 DEMO_MARKER = ".seisan-demo"
 _DEMO_OWNED = ("inbox", "raw", "out", "warehouse.duckdb", "warehouse.duckdb.wal", "dbt", "bank-outbox",
-               "demo-officers.toml")
+               "demo-officers.toml", "console.sqlite3", "console-secret")
 
 
 def prepare_demo_home(settings: Settings, fresh: bool) -> None:
@@ -93,6 +93,21 @@ def run_demo(settings: Settings, progress: Callable[[str], None], fresh: bool = 
                         *reports):
         progress(f"  {label:<36} {path}")
     progress("  look inside: uv run seisan sql \"select reason_code, count(*) from raw.quarantine group by 1\"")
+    from seisan.cli_console import console_command_line, demo_accounts
+
+    progress("the officers' console on this demo's data (nothing is left running; start it, then open the address "
+             "it prints; Ctrl-C stops it):")
+    progress(f"      {console_command_line(settings)}")
+    shown = worked_municipality(settings) or _first_municipality(settings)
+    for name, role, password in demo_accounts(settings, shown):
+        progress(f"      {role:<12} {name:<16} password {password}")
+
+
+def _first_municipality(settings: Settings) -> str:
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute("select min(municipality_code) from marts.dim_municipalities").fetchone()[0]
 
 
 def _write_reports(settings: Settings, progress: Callable[[str], None]) -> list[tuple[str, object]]:

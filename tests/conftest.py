@@ -23,3 +23,38 @@ def seisan_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# The longest test files, started first so that neither worker is left with a long one at the end (from
+# `make test PYTEST_ARGS="--durations=40"`); every other file keeps its place.
+LONGEST_FIRST = (
+    "tests/reconciliation/test_simulated_breaks.py",
+    "tests/seisan/test_daily_dag.py",
+    "tests/dbt/test_marts_late_masters_property.py",
+    "tests/dbt/test_marts_late_masters.py",
+    "tests/dbt/test_marts_incremental.py",
+    "tests/reconciliation/test_quality.py",
+    "tests/reliability/test_reliability_pii_scan_seisan_run.py",
+    "tests/payments/test_payments_simulated.py",
+)
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    return "pcsc" if "pcsc_stack" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`). Each test file stays on
+    one worker, so module- and session-scoped worlds are built once, and every test that drives the PC/SC stack
+    shares one worker, because a host has one pcscd. The group is the `@name` suffix of a test's id, which the
+    scheduler reads; pytest-xdist 3.8 writes it into `item._nodeid`, which pytest 9 no longer reads (it keeps the
+    id in `item._id`), so it is written here, on the worker, after xdist's own hook. The longest files go first.
+    A plain `pytest` (no -n) runs in the usual order."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: files stay whole
+    for item in items:
+        if "@" not in item.nodeid:
+            setattr(item, "_id" if hasattr(item, "_id") else "_nodeid", f"{item.nodeid}@{_xdist_group(item)}")
