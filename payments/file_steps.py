@@ -196,8 +196,12 @@ def _approve_locked(path: Path, officer_id: str, private_key: ed25519.Ed25519Pri
     manifest, refusal = _manifest_beside(path)
     if manifest is None:
         raise SigningRefused((refusal,))
-    approved = approve(manifest, path.read_bytes(), officer_id, private_key, registry)
-    new_bytes = manifest_bytes(approved)
+    return _write_manifest(path, approve(manifest, path.read_bytes(), officer_id, private_key, registry))
+
+
+def _write_manifest(path: Path, manifest: dict[str, Any]) -> bool:
+    """The manifest beside `path` rewritten as `manifest` (atomically); False when it already holds those bytes."""
+    new_bytes = manifest_bytes(manifest)
     manifest_path = path.with_name(manifest_name_for(path.name))
     if manifest_path.read_bytes() == new_bytes:
         return False
@@ -302,10 +306,5 @@ def attach_approval(path: Path, officer_id: str, signature_b64: str, registry: R
         manifest, refusal = _manifest_beside(path)
         if manifest is None:
             raise SigningRefused((refusal,))
-        approved = with_approval_signature(manifest, path.read_bytes(), officer_id, signature_b64, registry)
-        new_bytes = manifest_bytes(approved)
-        manifest_path = path.with_name(manifest_name_for(path.name))
-        if manifest_path.read_bytes() == new_bytes:
-            return False
-        write_atomically(manifest_path, new_bytes)
-        return True
+        return _write_manifest(path, with_approval_signature(manifest, path.read_bytes(), officer_id, signature_b64,
+                                                             registry))
