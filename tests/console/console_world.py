@@ -37,6 +37,7 @@ for folder in ("reconciliation", "payments"):
         sys.path.insert(0, str(TESTS / folder))
 from findings_table import Finding, write_findings  # noqa: E402
 from payfile_builders import big_batch, make_officers, small_batch  # noqa: E402
+from recon_tables import GATE_INPUTS_DDL  # noqa: E402
 
 RUN_DATE = dt.date(2026, 11, 5)
 PAY_DATE = dt.date(2026, 11, 30)
@@ -56,20 +57,6 @@ SAPPORO_BREAK = Finding("AUTH-0002", municipality_code=SAPPORO, amount_at_risk_y
 SAPPORO_PENDING = Finding("AUTH-0003", municipality_code=SAPPORO, status="pending", amount_at_risk_yen=300,
                           business_date=RUN_DATE)
 
-MARTS_DDL = """
-create schema if not exists marts;
-create table recon.check_results (
-    run_date date, suite varchar, expectation varchar, target varchar, municipality_code varchar,
-    severity varchar, success boolean, observed varchar, unexpected_count bigint, detail varchar);
-create table recon.source_freshness (
-    run_date date, source varchar, kind varchar, municipality_code varchar, expected boolean, arrived boolean,
-    latest_business_date date);
-create table marts.dim_municipalities (
-    municipality_version_key varchar, municipality_code varchar, name varchar, valid_from date, valid_to date);
-create table marts.fct_settlement_items (
-    settlement_item_id varchar, municipality_code varchar, merchant_id varchar, period_start_date date,
-    period_end_date date, settlement_status varchar, amount_yen bigint, is_payable boolean);
-"""
 
 USERS = {
     # name: (role, codes)
@@ -106,7 +93,7 @@ def _warehouse(home: Path) -> tuple[str, str, str]:
                     "ingested_at) values (?, 'platform/platform_ledger_20261105.csv', 'platform', 'ledger', ?, "
                     "'loaded', timestamp '2026-11-05 01:00:00')", [SHA, RUN_DATE])
         ensure_break_store(con)
-        con.execute(MARTS_DDL)
+        con.execute(GATE_INPUTS_DDL)
         for code, name in ((SAPPORO, "札幌市"), (CHIYODA, "千代田区")):
             con.execute("insert into marts.dim_municipalities values (?, ?, ?, date '2026-01-01', null)",
                         [f"v-{code}", code, name])

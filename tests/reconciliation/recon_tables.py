@@ -31,6 +31,12 @@ create table recon.breaks (
 create table recon.break_events (
     event_id varchar, break_id varchar, event_type varchar, run_date date, "at" timestamp, actor varchar,
     reason_code varchar, note varchar, detail_json varchar);
+"""
+
+# What the gate reads besides the break store: check results, source freshness and the two marts
+GATE_INPUTS_DDL = """
+create schema if not exists recon;
+create schema if not exists marts;
 create table recon.check_results (
     run_date date, suite varchar, expectation varchar, target varchar, municipality_code varchar,
     severity varchar, success boolean, observed varchar, unexpected_count bigint, detail varchar);
@@ -43,6 +49,7 @@ create table marts.fct_settlement_items (
     settlement_item_id varchar, municipality_code varchar, merchant_id varchar, period_start_date date,
     period_end_date date, settlement_status varchar, amount_yen bigint, is_payable boolean);
 """
+DDL += GATE_INPUTS_DDL
 
 RUN_DATE = dt.date(2026, 11, 5)
 NOW = dt.datetime(2026, 11, 5, 21, 30, tzinfo=dt.UTC)
