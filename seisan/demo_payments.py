@@ -138,6 +138,8 @@ def payout_story(settings: Settings) -> list[str]:
     that paid it again (payments.payouts.requeue_of) and that payout's state."""
     import duckdb
 
+    from reports.merchant_statement import mask_account_number
+
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         if not con.execute("select count(*) from information_schema.tables "
                            "where table_schema = 'payments' and table_name = 'payouts'").fetchone()[0]:
@@ -151,9 +153,8 @@ def payout_story(settings: Settings) -> list[str]:
             "where r.state in ('returned', 'requeued') order by r.transfer_date, r.payout_id").fetchall()
     lines = ["  payouts by state: " + ", ".join(f"{state} {count} ({total:,} yen)" for state, count, total in states)]
     for old_id, merchant, old_day, old_account, amount, new_id, new_day, new_account, new_state in repaid:
-        mask = "*" * 3
-        told = (f"paid again as {new_id} on {new_day} to account {mask}{new_account[-4:]} ({new_state})"
+        told = (f"paid again as {new_id} on {new_day} to account {mask_account_number(new_account)} ({new_state})"
                 if new_id else "not paid again yet (waiting for a corrected account in the merchants master)")
         lines.append(f"  returned 振込不能: {old_id} ({merchant}, {amount:,} yen, {old_day}, account "
-                     f"{mask}{old_account[-4:]}) → {told}")
+                     f"{mask_account_number(old_account)}) → {told}")
     return lines
