@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from contracts.codes import looks_like_my_number, mask_value
@@ -92,8 +92,8 @@ class _LineTap:
 
     __slots__ = ("_lines", "taken", "count")
 
-    def __init__(self, text: str) -> None:
-        self._lines = iter(io.StringIO(text, newline=""))
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
         self.taken: list[str] = []
         self.count = 0
 
@@ -124,37 +124,63 @@ def _raw_text(lines: list[str], fields: list[str]) -> str:
     return buffer.getvalue().rstrip("\n")
 
 
-def read_csv_text(text: str, max_records: int | None = None) -> CsvRead:
-    """Split decoded CSV text into header and records (RFC 4180, strict quoting, LF or CRLF).
+class CsvScan:
+    """A CSV text read record by record, in bounded memory (a file of any size): `header` once the header row is
+    read, then `records()` yields each data record; `error` is set when the text could not be read to its end
+    (the records yielded before it stand as read). The one reader of FORMATS.md's CSV rules: `read_csv_text`
+    collects what it yields, ingestion streams large files through it.
 
     Stops with error `csv_malformed` at broken quoting, `file_empty` without a header, and
-    `file_too_many_rows` once more than `max_records` records are seen.
+    `file_too_many_rows` once more than `max_records` records are seen. `lines` are physical lines with their
+    line endings (a text file opened with newline="", or io.StringIO(text, newline="")); a decoding error
+    raised by them propagates to the caller.
     """
-    tap = _LineTap(text)
-    reader = csv.reader(tap, strict=True)
-    try:
-        header_row = next(reader, None)
-    except csv.Error as error:
-        return CsvRead((), [], CsvError("csv_malformed", 1, f"header: {error}"))
-    if not header_row or all(not h for h in header_row):
-        return CsvRead((), [], CsvError("file_empty", 0, "the file has no header row"))
-    header = tuple(header_row)
-    records: list[CsvRecord] = []
-    while True:
-        tap.taken.clear()
-        start = tap.count + 1
+
+    def __init__(self, lines: Iterator[str], max_records: int | None = None) -> None:
+        self._tap = _LineTap(lines)
+        self._reader = csv.reader(self._tap, strict=True)
+        self._max_records = max_records
+        self.error: Problem | None = None
+        self.header: tuple[str, ...] = ()
         try:
-            fields = next(reader)
-        except StopIteration:
-            return CsvRead(header, records)
+            header_row = next(self._reader, None)
         except csv.Error as error:
-            return CsvRead(header, records, CsvError("csv_malformed", start, f"line {start}: {error}"))
-        if not fields:
-            continue
-        records.append(CsvRecord(start, fields, _raw_text(tap.taken, fields)))
-        if max_records is not None and len(records) > max_records:
-            return CsvRead(header, records, CsvError(
-                "file_too_many_rows", 0, f"more than {max_records} records (the configured limit)"))
+            self.error = CsvError("csv_malformed", 1, f"header: {error}")
+            return
+        if not header_row or all(not h for h in header_row):
+            self.error = CsvError("file_empty", 0, "the file has no header row")
+            return
+        self.header = tuple(header_row)
+
+    def records(self) -> Iterator[CsvRecord]:
+        if self.error is not None:
+            return
+        tap, reader, count = self._tap, self._reader, 0
+        while True:
+            tap.taken.clear()
+            start = tap.count + 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                self.error = CsvError("csv_malformed", start, f"line {start}: {error}")
+                return
+            if not fields:
+                continue
+            yield CsvRecord(start, fields, _raw_text(tap.taken, fields))
+            count += 1
+            if self._max_records is not None and count > self._max_records:
+                self.error = CsvError(
+                    "file_too_many_rows", 0, f"more than {self._max_records} records (the configured limit)")
+                return
+
+
+def read_csv_text(text: str, max_records: int | None = None) -> CsvRead:
+    """Split decoded CSV text into header and records (RFC 4180, strict quoting, LF or CRLF): `CsvScan`, kept."""
+    scan = CsvScan(iter(io.StringIO(text, newline="")), max_records)
+    records = list(scan.records())
+    return CsvRead(scan.header, records, scan.error)
 
 
 def read_csv(data: bytes, encoding: str = "utf-8", max_records: int | None = None) -> CsvRead:

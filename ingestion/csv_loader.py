@@ -11,13 +11,21 @@ to commit first (`duplicate_scope`).
 
 from __future__ import annotations
 
+import codecs
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from contracts.csvio import CsvRecord, read_csv
+from contracts.csvio import CsvRecord, CsvScan, read_csv
 from contracts.reasons import Reason
 from contracts.schemas import CSV_KINDS_BY_NAME, FileKind
 from contracts.validation import InMemoryMasters, RowContext, header_problem, valid_id, validate_record
@@ -75,6 +83,17 @@ def duplicate_scope(file: InboxFile) -> tuple[str, object]:
     return kind.table, file.business_date if scope else None
 
 
+def _loaded_key_condition(kind: FileKind, scope_value: object) -> tuple[str, list[object]]:
+    """The join condition (candidate rows `c`, raw table `r`) under which a row's key is already loaded."""
+    condition = " AND ".join(f"c.{k} = r.{k}" for k in kind.keys)
+    scope = _key_scope(kind)
+    params: list[object] = []
+    if scope:
+        condition += f" AND r.{scope} = ?"
+        params.append(scope_value)
+    return condition, params
+
+
 def _loaded_duplicates(
     con: duckdb.DuckDBPyConnection, kind: FileKind, rows: list[dict[str, Any]], scope_value: object
 ) -> set[int]:
@@ -89,12 +108,7 @@ def _loaded_duplicates(
             **{k: pa.array([r[k] for r in rows], types[k]) for k in kind.keys},
         }
     )
-    condition = " AND ".join(f"c.{k} = r.{k}" for k in kind.keys)
-    scope = _key_scope(kind)
-    params: list[object] = []
-    if scope:
-        condition += f" AND r.{scope} = ?"
-        params.append(scope_value)
+    condition, params = _loaded_key_condition(kind, scope_value)
     con.register("_ingest_keys", keys)
     try:
         found = con.execute(
@@ -115,8 +129,15 @@ def _master_id(kind: FileKind, header: tuple[str, ...], fields: list[str]) -> st
 
 
 def _validate(
-    kind: FileKind, header: tuple[str, ...], records: list[CsvRecord], context: RowContext
+    kind: FileKind,
+    header: tuple[str, ...],
+    records: list[CsvRecord],
+    context: RowContext,
+    in_file_duplicates: bool = True,
 ) -> tuple[list[dict[str, Any]], list[int], list[QuarantinedRecord]]:
+    """Rows that pass contracts.validation (typed) with their line numbers, and the records quarantined. With
+    `in_file_duplicates`, a row whose key repeats an earlier good row of `records` is quarantined too (a
+    streamed file leaves that to `_stream_duplicates`, over the whole file)."""
     good: list[dict[str, Any]] = []
     lines: list[int] = []
     bad: list[QuarantinedRecord] = []
@@ -126,6 +147,10 @@ def _validate(
         if typed is None:
             known = _master_id(kind, header, record.fields)
             bad.append(QuarantinedRecord.of(record.line_number, problems, record.raw_text, known))
+            continue
+        if not in_file_duplicates:
+            good.append(typed)
+            lines.append(record.line_number)
             continue
         key = tuple(typed[k] for k in kind.keys)
         if key in seen_keys:
@@ -211,8 +236,217 @@ def master_snapshot_keys(file: InboxFile, outcome: FileOutcome) -> tuple[str, li
     master = file.kind.removeprefix("master_")
     if outcome.status != FileStatus.LOADED or master not in REFERENCED_MASTERS:
         return None
+    column = REFERENCED_MASTERS[master]
     rows = outcome.tables.get(file.kind)
+    if rows is None and file.kind in outcome.spilled:
+        rows = pq.read_table(outcome.spilled[file.kind], columns=[column])
     if rows is None or rows.num_rows == 0:
         return None  # no rows loaded: no snapshot, the previous one stays in force (as in SQL)
     known = [q.master_id for q in outcome.quarantined if q.master_id is not None]
-    return master, rows.column(REFERENCED_MASTERS[master]).to_pylist() + known
+    return master, rows.column(column).to_pylist() + known
+
+
+# --- streaming: a file of any size in bounded memory ----------------------------------------------------------
+# A file over Limits.stream_bytes is never held whole: it is decoded and split by contracts.csvio.CsvScan as it
+# is read, validated STREAM_CHUNK_RECORDS records at a time by the same `_validate`, and its good rows are
+# written to a Parquet file in the batch's pending folder as they come. Key duplicates (within the file, and
+# against loaded rows) are then found by DuckDB over that file, and the rows to load are written once more,
+# without them, to the file's place in the batch (ingestion.store publishes it with the batch). Memory holds
+# one chunk, the quarantined records and DuckDB's bounded working set, whatever the file weighs. What differs
+# from a file loaded whole, and why: a streamed file kept out whole (undecodable, a broken header, too many
+# records, a conflict) gets one line-0 quarantine row instead of one row per record, since quarantining every
+# record of a file of any size would hold it whole after all; every row that loads, and every record
+# quarantined alone, is decided exactly as for a file read whole (tests/ingestion/test_streaming.py compares
+# the two paths table by table).
+
+STREAM_CHUNK_RECORDS = 10_000  # about 40 MB of records in Python at a time
+_STREAM_READ_BYTES = 1 << 20
+
+
+class StreamedFileChanged(Exception):
+    """The bytes streamed are not those hashed when the file was first read: it changed in between."""
+
+
+class _HashingReader(io.RawIOBase):
+    """A raw reader that hashes every byte it hands on (the SHA-256 of exactly what was parsed)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._handle.readinto(buffer)
+        if count:
+            self.digest.update(memoryview(buffer)[:count])
+        return count or 0
+
+
+@contextmanager
+def _text_stream(path: Path, encoding: str, expected_sha256: str) -> Iterator[io.TextIOWrapper]:
+    """The file's decoded text, physical lines kept (newline=""), a UTF-8 BOM dropped as `decode_csv` does.
+    On leaving, the rest of the file is read through the hash, which must equal `expected_sha256`
+    (StreamedFileChanged otherwise): everything decided was decided on the content the manifest names."""
+    name = encoding.lower().replace("_", "-")
+    codec = "utf-8-sig" if name in ("utf-8", "utf8") else name
+    with path.open("rb", buffering=0) as handle:
+        hashing = _HashingReader(handle)
+        buffered = io.BufferedReader(hashing, _STREAM_READ_BYTES)
+        text = io.TextIOWrapper(buffered, encoding=codec, errors="strict", newline="")
+        yield text
+        while buffered.read(_STREAM_READ_BYTES):
+            pass
+        if hashing.digest.hexdigest() != expected_sha256:
+            raise StreamedFileChanged(str(path))
+
+
+def _first_bad_line(path: Path, encoding: str) -> int:
+    """The physical line holding the first byte that does not decode (for the rejection's detail)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    newlines = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_STREAM_READ_BYTES):
+            pending = decoder.getstate()[0]
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                offset = max(error.start - len(pending), 0)
+                return newlines + chunk[:offset].count(b"\n") + 1
+            newlines += chunk.count(b"\n")
+    return newlines + 1
+
+
+def _stream_duplicates(
+    con: duckdb.DuckDBPyConnection, kind: FileKind, unchecked: Path, scope_value: object
+) -> list[tuple[int, str]]:
+    """(line, detail) of the streamed good rows whose key repeats an earlier good row of the file, or is
+    already loaded (for the first of the file's rows with that key): `_validate` and `_loaded_duplicates`'s
+    rule, over the whole file in DuckDB."""
+    keys = ", ".join(kind.keys)
+    condition, params = _loaded_key_condition(kind, scope_value)
+    source = f"read_parquet('{_sql_path(unchecked)}')"
+    rows = con.execute(
+        f"""
+        WITH ranked AS (
+            SELECT line_number, {keys}, row_number() OVER (PARTITION BY {keys} ORDER BY line_number) AS nth
+            FROM {source}
+        )
+        SELECT line_number, 'repeats' FROM ranked WHERE nth > 1
+        UNION ALL
+        SELECT DISTINCT c.line_number, 'loaded' FROM ranked c JOIN raw.{kind.table} r ON {condition}
+        WHERE c.nth = 1
+        ORDER BY 1
+        """,
+        params,
+    ).fetchall()
+    named = ", ".join(kind.keys)
+    said = {
+        "repeats": f"key {named} repeats an earlier row of this file",
+        "loaded": f"key {named} is already loaded",
+    }
+    return [(line, said[which]) for line, which in rows]
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _raw_texts(path: Path, encoding: str, sha256: str, wanted: set[int]) -> dict[int, str]:
+    """The raw text (as CsvScan gives it, My Numbers masked) of the records starting on `wanted` lines."""
+    found: dict[int, str] = {}
+    with _text_stream(path, encoding, sha256) as text:
+        for record in CsvScan(text).records():
+            if record.line_number in wanted:
+                found[record.line_number] = record.raw_text
+    return found
+
+
+def _chunks(records: Iterator[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
+    chunk: list[CsvRecord] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def load_csv_stream(
+    file: InboxFile, path: Path, ctx: CsvLoadContext, target: Path, chunk_records: int | None = None
+) -> FileOutcome:
+    """The outcome of one CSV file of a known kind read as a stream (module section above): its rows to load
+    are written to `target` (a Parquet file in the batch's pending folder, named in `outcome.spilled`), never
+    held whole. Raises StreamedFileChanged when the bytes read are not those of `ctx.sha256`."""
+    kind = CSV_KINDS_BY_NAME[file.kind]
+    encoding = _encoding_for(file, ctx)
+    if encoding is None:
+        return whole_file(
+            FileStatus.REJECTED,
+            Reason.PARTNER_UNKNOWN,
+            f"partner {file.groups['partner']} is not in the partners master in force on {file.business_date}",
+            None,
+        )
+    schema = CSV_TABLES[kind.name].arrow_schema()
+    unchecked = target.with_name(f".unchecked-{target.name}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        chunk = chunk_records or STREAM_CHUNK_RECORDS
+        return _stream_into(file, path, ctx, kind, encoding, schema, unchecked, target, chunk)
+    finally:
+        unchecked.unlink(missing_ok=True)
+
+
+def _stream_into(
+    file: InboxFile,
+    path: Path,
+    ctx: CsvLoadContext,
+    kind: FileKind,
+    encoding: str,
+    schema: pa.Schema,
+    unchecked: Path,
+    target: Path,
+    chunk_records: int,
+) -> FileOutcome:
+    context = RowContext(file.business_date, ctx.masters)
+    bad: list[QuarantinedRecord] = []
+    total = 0
+    try:
+        with _text_stream(path, encoding, ctx.sha256) as text, pq.ParquetWriter(unchecked, schema) as writer:
+            scan = CsvScan(text, ctx.max_records)
+            problem = header_problem(kind, scan.header) if scan.error is None else None
+            if scan.error is None and problem is None:
+                for chunk in _chunks(scan.records(), chunk_records):
+                    good, lines, chunk_bad = _validate(kind, scan.header, chunk, context, in_file_duplicates=False)
+                    total += len(chunk)
+                    bad.extend(chunk_bad)
+                    writer.write_table(_rows_table(kind, good, lines, file, ctx.sha256))
+    except UnicodeDecodeError:
+        line = _first_bad_line(path, "utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding)
+        detail = f"not valid {encoding} (first bad byte on line {line})"
+        return whole_file(FileStatus.REJECTED, Reason.FILE_ENCODING_INVALID, detail, None)
+    if scan.error is not None:
+        return whole_file(FileStatus.REJECTED, scan.error.code, scan.error.detail, None)
+    if problem is not None:
+        return whole_file(FileStatus.REJECTED, problem.code, problem.detail, None)
+    scope_value = file.groups.get("partner") if kind.source == "partner" else file.business_date
+    repeated = _stream_duplicates(ctx.con, kind, unchecked, scope_value)
+    if repeated:
+        texts = _raw_texts(path, encoding, ctx.sha256, {line for line, _ in repeated})
+        bad.extend(QuarantinedRecord(line, Reason.DUPLICATE_KEY, detail, texts.get(line)) for line, detail in repeated)
+    excluded = pa.table({"line_number": pa.array([line for line, _ in repeated], pa.int64())})
+    ctx.con.register("_stream_excluded", excluded)
+    try:
+        ctx.con.execute(
+            f"COPY (SELECT u.* FROM read_parquet('{_sql_path(unchecked)}') u ANTI JOIN _stream_excluded x "
+            f"ON u.line_number = x.line_number ORDER BY u.line_number) TO '{_sql_path(target)}' (FORMAT parquet)"
+        )
+    finally:
+        ctx.con.unregister("_stream_excluded")
+    with target.open("rb") as handle:
+        os.fsync(handle.fileno())
+    bad.sort(key=lambda q: q.line_number)
+    loaded = total - len(bad)
+    return FileOutcome(FileStatus.LOADED, total, loaded, quarantined=tuple(bad), spilled={kind.table: target})

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -93,7 +94,9 @@ class FileOutcome:
     conflicting file; rows_read: records in the file (0 for a release); rows_loaded: records that went into
     raw tables (a Zengin header, trailer and end count as loaded into bank_statements); tables: raw table ->
     rows (lineage included); quarantined: rejected records; gap_changes: terminal seq gap bookkeeping;
-    rows_released: records of an earlier evaluation that a late master released from quarantine (loaded now).
+    rows_released: records of an earlier evaluation that a late master released from quarantine (loaded now);
+    spilled: raw table -> a Parquet file in the batch's pending folder holding its rows, for a file streamed
+    in bounded memory (ingestion.csv_loader.load_csv_stream) instead of rows in `tables`.
     Accounting: rows_read = rows_loaded + rows_quarantined - rows_released.
     """
 
@@ -106,6 +109,7 @@ class FileOutcome:
     detail: str | None = None
     gap_changes: tuple[GapChange, ...] = ()
     rows_released: int = 0
+    spilled: dict[str, Path] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", FileStatus(self.status))

@@ -27,13 +27,16 @@ from typing import TypeVar
 import duckdb
 
 from contracts.reasons import Reason
+from contracts.schemas import CSV_KINDS_BY_NAME
 from contracts.validation import InMemoryMasters
 from ingestion.attempts import Attempt, Attempts
 from ingestion.bank_loader import LoadedStatements, load_bank_file, split_bank_records
 from ingestion.csv_loader import (
     CsvLoadContext,
+    StreamedFileChanged,
     duplicate_scope,
     load_csv,
+    load_csv_stream,
     master_snapshot_keys,
     split_csv_records,
 )
@@ -43,7 +46,7 @@ from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
 from ingestion.release import HeldFile, held_files, masters_to_check, record_check, release
 from ingestion.schema import ensure_raw_schema
-from ingestion.store import Written, recover_pending_parquet, write_batch
+from ingestion.store import Written, new_batch_id, recover_pending_parquet, staged_path, write_batch
 from ingestion.terminal_loader import (
     ParsedTerminalFile,
     TerminalLookups,
@@ -54,6 +57,8 @@ from ingestion.terminal_loader import (
 from ingestion.terminal_state import CertLookup, TerminalChains
 
 MIB = 1 << 20
+GIB = 1 << 30
+WHOLE_FILE_MAX_BYTES = 1 * GIB  # a terminal log or bank statement file over this is rejected file_too_large
 MAX_BATCH_FILES = 1000  # files per batch (one transaction)
 MAX_BATCH_BYTES = 16 * MIB  # inbox bytes per batch: bounds what a batch holds in memory ...
 MAX_BATCH_ROWS = 1_000_000  # ... and records decided but not yet written
@@ -64,14 +69,19 @@ _T = TypeVar("_T")
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Bounds on one file: its size in bytes and its number of records. Crossing one rejects the file.
-    Both come from configuration, so they are bounded themselves (1..LIMIT_MAX)."""
+    """Bounds on one file: its size in bytes and its number of records. Crossing one rejects the file. They
+    guard against garbage, not against a big platform: the defaults take a national first day (every resident's
+    certificate in one file, about 13 GB). stream_bytes: a CSV file larger than this is streamed in bounded
+    memory (csv_loader.load_csv_stream) instead of read whole; terminal logs and bank statements, small by
+    nature and checked as a whole (seals, chains, Zengin totals), are read whole up to WHOLE_FILE_MAX_BYTES.
+    All come from configuration, so they are bounded themselves (1..LIMIT_MAX)."""
 
-    max_file_bytes: int = 256 * MIB
-    max_records: int = 2_000_000
+    max_file_bytes: int = 64 * GIB
+    max_records: int = 100_000_000
+    stream_bytes: int = 64 * MIB
 
     def __post_init__(self) -> None:
-        for name in ("max_file_bytes", "max_records"):
+        for name in ("max_file_bytes", "max_records", "stream_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= LIMIT_MAX:
                 raise ValueError(f"{name} must be an integer from 1 to {LIMIT_MAX}, not {value!r}")
@@ -134,15 +144,17 @@ def _split_records(file: InboxFile, data: bytes) -> list[tuple[int, str | None]]
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """A file of the current batch before its turn: the file with the size and mtime of what was read, its
-    bytes (None when over the size limit: hashed only, or unreadable), the SHA-256 of exactly those bytes, for a
-    new terminal file their parse, and the verdict already reached when reading or parsing failed. Everything
-    decided about the file uses these bytes: it is read once."""
+    bytes (None when over the size limit or streamed: hashed only, or unreadable), the SHA-256 of exactly those
+    bytes (of every byte, when hashed only), for a new terminal file their parse, and the verdict already
+    reached when reading or parsing failed. Everything decided about the file uses these bytes: it is read once
+    (a streamed file is read twice, and its second read must hash the same)."""
 
     file: InboxFile
     sha256: str
     data: bytes | None = None
     parsed: ParsedTerminalFile | None = None
     failure: FileOutcome | None = None
+    streamed: bool = False  # a CSV file over Limits.stream_bytes: hashed only, streamed at its turn
 
 
 def _internal_error(exc: BaseException, what: str) -> FileOutcome:
@@ -165,6 +177,7 @@ class _Batch:
     rows: int = 0
     messages: list[str] = field(default_factory=list)
     crashed: list[tuple[str, str, str]] = field(default_factory=list)  # crashed markers this batch settles
+    batch_id: str | None = None  # set by a streamed file, whose rows are already staged under it
 
 
 @dataclass(slots=True)
@@ -187,9 +200,9 @@ class _Run:
     def flush(self) -> None:
         """Commit the open batch (rows, quarantine, gaps and manifest rows together), then say what it did."""
         batch, self.batch = self.batch, _Batch()
-        write_batch(self.con, self.raw_dir, batch.items)
+        write_batch(self.con, self.raw_dir, batch.items, batch.batch_id)
         self.attempts.settled(batch.crashed)
-        written = {name for item in batch.items for name in item.outcome.tables}
+        written = {name for item in batch.items for name in (*item.outcome.tables, *item.outcome.spilled)}
         if written & CACHED_MASTER_TABLES:
             self.in_force.forget()
         if "platform_mykey_certs" in written:
@@ -226,13 +239,21 @@ class _Run:
     def prepare(self, file: InboxFile) -> _Prepared:
         """Read and hash the file once; parse it ahead of its turn if it is a new terminal file (for
         prefetching). A file that cannot be read gets its file_unreadable verdict here."""
+        whole_only = file.kind in (TERMINAL_KIND, BANK_KIND)
+        limit = self.limits.max_file_bytes
+        keep = min(limit, WHOLE_FILE_MAX_BYTES if whole_only else self.limits.stream_bytes)
         try:
-            read = read_once(file.path, self.limits.max_file_bytes)
+            read = read_once(file.path, keep)
         except OSError as exc:
             detail = f"{type(exc).__name__} ({exc.errno}) reading the file; a later run tries again"
             failure = whole_file(FileStatus.REJECTED, Reason.FILE_UNREADABLE, detail, None)
             return _Prepared(file, UNREADABLE_SHA256, failure=failure)
         file, sha, data = replace(file, size_bytes=read.size_bytes, mtime_ns=read.mtime_ns), read.sha256, read.data
+        if data is None and read.size_bytes <= limit:
+            if not whole_only:
+                return _Prepared(file, sha, streamed=True)
+            detail = f"{read.size_bytes} bytes: a {file.kind} file is read whole, up to {WHOLE_FILE_MAX_BYTES} bytes"
+            return _Prepared(file, sha, failure=whole_file(FileStatus.REJECTED, Reason.FILE_TOO_LARGE, detail, None))
         item = _Prepared(file, sha, data)
         if file.kind != TERMINAL_KIND or data is None:
             return item
@@ -284,7 +305,7 @@ class _Run:
             return FileOutcome(FileStatus.DUPLICATE, 0, 0, detail="same name and content as a file already seen")
         if item.failure is not None:
             return item.failure
-        if item.data is None:
+        if item.data is None and not item.streamed:
             return whole_file(
                 FileStatus.REJECTED,
                 Reason.FILE_TOO_LARGE,
@@ -299,6 +320,9 @@ class _Run:
             return crashed
         data = item.data
         if decision is Verdict.CONFLICT:
+            if data is None:  # streamed: kept out whole as one line-0 row (csv_loader, streaming)
+                detail = "same name as a loaded file, different content"
+                return whole_file(FileStatus.CONFLICT, Reason.FILE_CONFLICTING_DUPLICATE, detail, None)
             records = self._guarded(item, lambda: _split_records(file, data))
             if isinstance(records, FileOutcome):
                 return records
@@ -308,9 +332,30 @@ class _Run:
                 "same name as a loaded file, different content",
                 records,
             )
+        if data is None:
+            self.flush()  # a streamed file is a batch of its own: its rows are staged under the batch's id
+            return self._guarded(item, lambda: self._load_streamed(item))
         if file.kind not in (TERMINAL_KIND, BANK_KIND) and duplicate_scope(file) in self.batch.scopes:
             self.flush()  # the duplicate-key check reads committed rows of this scope
         return self._guarded(item, lambda: self._load_new(item, data))
+
+    def _load_streamed(self, item: _Prepared) -> FileOutcome:
+        """A CSV file over Limits.stream_bytes, streamed into the open (empty) batch's staging folder. A file
+        whose bytes changed since they were hashed is file_unreadable (retried by a later run)."""
+        file = item.file
+        self.batch.batch_id = new_batch_id()
+        table = CSV_KINDS_BY_NAME[file.kind].table
+        target = staged_path(self.raw_dir, self.batch.batch_id, file.source, file.business_date, table)
+        context = CsvLoadContext(self.con, self.masters, self.in_force, item.sha256, self.limits.max_records)
+        try:
+            outcome = load_csv_stream(file, file.path, context, target)
+        except (StreamedFileChanged, OSError) as exc:
+            detail = f"{type(exc).__name__}: the file changed or vanished while read; a later run tries again"
+            return whole_file(FileStatus.REJECTED, Reason.FILE_UNREADABLE, detail, None)
+        snapshot = master_snapshot_keys(file, outcome)
+        if snapshot is not None:
+            self.masters.add_snapshot(snapshot[0], file.business_date, snapshot[1])
+        return outcome
 
     def _retried(self, item: _Prepared, outcome: FileOutcome) -> FileOutcome | None:
         """A retried rejection's outcome to record: the new outcome when its status or reason changed; a
@@ -361,13 +406,13 @@ class _Run:
             + (f" ({outcome.reason_code})" if outcome.reason_code else "")
             + f", {outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined"
         )
-        if self.batch.rows >= MAX_BATCH_ROWS:
+        if self.batch.rows >= MAX_BATCH_ROWS or self.batch.batch_id is not None:
             self.flush()
 
     def _add_release(self, file: InboxFile, held: HeldFile) -> None:
         """Decide the release of `held`'s rows (file read again; same bytes or nothing) and queue it."""
         try:
-            read = read_once(file.path, self.limits.max_file_bytes)
+            read = read_once(file.path, min(self.limits.max_file_bytes, self.limits.stream_bytes))
         except OSError:
             return  # unreadable now: the rows stay quarantined, a later run tries again
         data, sha = read.data, read.sha256

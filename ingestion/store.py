@@ -111,6 +111,16 @@ def _tables_of(items: list[Written], batch: str) -> dict[str, pa.Table]:
     return tables
 
 
+def staged_path(raw_dir: Path, batch: str, source: str, business_date: dt.date | None, table: str) -> Path:
+    """Where a batch stages `table`'s Parquet for one (source, business date), its folder created: a streamed
+    file's loader writes its rows there itself (FileOutcome.spilled), and `write_batch` with that batch id
+    publishes it. A crash before the batch commits leaves a folder the next run's recovery deletes."""
+    day = business_date.isoformat() if business_date is not None else UNDATED
+    path = raw_dir / PENDING_FOLDER / batch / f"source={source}/date={day}" / f"{table}-{batch}.parquet"
+    _make_dirs(path.parent)
+    return path
+
+
 def new_batch_id() -> str:
     """16 hex digits naming one attempt at writing a batch: 13 of the clock in microseconds (so ids sort by
     time) and 3 random. Never derived from the files: a batch that failed, or a retried file's new evaluation,
@@ -230,18 +240,19 @@ def _write_synced(path: Path, write: Callable[[BinaryIO], object]) -> None:
         os.fsync(handle.fileno())
 
 
-def _stage_parquet(folder: Path, batch: str, files: dict[str, pa.Table]) -> None:
-    """Write the batch's Parquet into its pending folder, each file synced, then the marker listing them
-    (written under a temporary name and renamed: a marker is complete or absent)."""
+def _stage_parquet(folder: Path, batch: str, files: dict[str, pa.Table], spilled: list[str]) -> None:
+    """Write the batch's Parquet into its pending folder, each file synced, then the marker listing them and the
+    `spilled` files a streaming loader already wrote and synced there (written under a temporary name and
+    renamed: a marker is complete or absent)."""
     _make_dirs(folder)
     for relative, rows in files.items():
         path = folder / relative
         _make_dirs(path.parent)
         _write_synced(path, lambda handle, rows=rows: pq.write_table(rows, handle))
         crash_point("stage")
-    for directory in {(folder / relative).parent for relative in files}:
+    for directory in {(folder / relative).parent for relative in [*files, *spilled]}:
         fsync_dir(directory)
-    marker = {"batch_id": batch, "files": sorted(files)}
+    marker = {"batch_id": batch, "files": sorted([*files, *spilled])}
     partial = folder / f"{_MARKER}.partial"
     _write_synced(partial, lambda handle: handle.write(json.dumps(marker).encode()))
     partial.replace(folder / _MARKER)
@@ -274,26 +285,50 @@ def _publish(folder: Path, raw_dir: Path) -> None:
     fsync_dir(folder.parent)
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, raw_dir: Path, items: list[Written]) -> str | None:
+def _spilled(items: list[Written], folder: Path) -> dict[str, list[str]]:
+    """Raw table -> the streamed Parquet files (relative to the batch's pending folder) holding its rows."""
+    found: dict[str, list[str]] = {}
+    for item in items:
+        for name, path in item.outcome.spilled.items():
+            found.setdefault(name, []).append(Path(path).relative_to(folder).as_posix())
+    return found
+
+
+def _append_parquet(con: duckdb.DuckDBPyConnection, table_name: str, path: Path) -> None:
+    names = ", ".join(TABLES[table_name].column_names)
+    source = str(path).replace("'", "''")
+    con.execute(f"INSERT INTO raw.{table_name} ({names}) SELECT {names} FROM read_parquet('{source}')")
+
+
+def write_batch(
+    con: duckdb.DuckDBPyConnection, raw_dir: Path, items: list[Written], batch: str | None = None
+) -> str | None:
     """All of a batch's rows and manifest rows, or nothing; then its Parquet files, in place. Returns the
-    batch id (None for an empty batch).
+    batch id (None for an empty batch). `batch`: the id a streaming loader already staged its rows under
+    (`staged_path`; a fresh id otherwise).
 
     Order: Parquet staged and synced under raw/.pending/<batch id>/; one transaction (rows, quarantine, gap
     changes, manifest rows carrying the batch id); COMMIT; Parquet renamed into place. A crash at any point
     leaves either an uncommitted batch (no manifest row with its id: its pending folder is deleted by the next
     run) or a committed one (its pending folder is published by the next run)."""
     if not items:
+        if batch is not None:
+            shutil.rmtree(raw_dir / PENDING_FOLDER / batch, ignore_errors=True)
         return None
-    batch = new_batch_id()
+    batch = batch or new_batch_id()
     tables = _tables_of(items, batch)
     folder = raw_dir / PENDING_FOLDER / batch
+    spilled = _spilled(items, folder)
     try:
-        _stage_parquet(folder, batch, _parquet_files(items, batch))
+        _stage_parquet(folder, batch, _parquet_files(items, batch), [f for files in spilled.values() for f in files])
         con.execute("BEGIN TRANSACTION")
         try:
             for name, rows in tables.items():
                 if name != "file_manifest":
                     _append(con, name, rows)
+            for name, files in spilled.items():
+                for relative in files:
+                    _append_parquet(con, name, folder / relative)
             for item in items:
                 _apply_gap_changes(con, item.facts, item.outcome)
             _append(con, "file_manifest", tables["file_manifest"])

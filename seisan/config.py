@@ -22,7 +22,7 @@ DEFAULT_CONFIG_FILE = REPO_ROOT / "seisan.toml"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "paths": {"home": "./var", "inbox": ""},
-    "ingest": {"max_file_bytes": 256 * 1024 * 1024, "max_records": 2_000_000, "settle_seconds": 5},
+    "ingest": {"max_file_bytes": 64 * 1024 ** 3, "max_records": 100_000_000, "settle_seconds": 5},
     "demo": {"start": "2026-11-02", "days": 8, "municipalities": 3, "residents": 2500, "seed": 20261126,
              "faults": "typical"},
     "officer": {"id": "", "key_dir": ""},
