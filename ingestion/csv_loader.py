@@ -15,7 +15,7 @@ import codecs
 import hashlib
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,7 @@ class CsvLoadContext:
     in_force: MastersInForce
     sha256: str
     max_records: int
+    progress: Callable[[str], None] | None = None  # a streamed file says how far it got, every STREAM_PROGRESS_RECORDS
 
 
 def _records_of(data: bytes, encoding: str) -> list[tuple[int, str | None]] | None:
@@ -259,6 +260,7 @@ def master_snapshot_keys(file: InboxFile, outcome: FileOutcome) -> tuple[str, li
 # quarantined alone, is decided exactly as for a file read whole (tests/ingestion/test_streaming.py compares
 # the two paths table by table).
 
+STREAM_PROGRESS_RECORDS = 1_000_000
 STREAM_CHUNK_RECORDS = 10_000  # about 40 MB of records in Python at a time
 _STREAM_READ_BYTES = 1 << 20
 
@@ -420,9 +422,12 @@ def _stream_into(
             if scan.error is None and problem is None:
                 for chunk in _chunks(scan.records(), chunk_records):
                     good, lines, chunk_bad = _validate(kind, scan.header, chunk, context, in_file_duplicates=False)
+                    said = total // STREAM_PROGRESS_RECORDS
                     total += len(chunk)
                     bad.extend(chunk_bad)
                     writer.write_table(_rows_table(kind, good, lines, file, ctx.sha256))
+                    if ctx.progress is not None and total // STREAM_PROGRESS_RECORDS > said:
+                        ctx.progress(f"{file.rel_path}: {total:,} records read, {len(bad):,} quarantined so far")
     except UnicodeDecodeError:
         line = _first_bad_line(path, "utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding)
         detail = f"not valid {encoding} (first bad byte on line {line})"

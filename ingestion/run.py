@@ -346,7 +346,9 @@ class _Run:
         self.batch.batch_id = new_batch_id()
         table = CSV_KINDS_BY_NAME[file.kind].table
         target = staged_path(self.raw_dir, self.batch.batch_id, file.source, file.business_date, table)
-        context = CsvLoadContext(self.con, self.masters, self.in_force, item.sha256, self.limits.max_records)
+        context = CsvLoadContext(
+            self.con, self.masters, self.in_force, item.sha256, self.limits.max_records, self.progress
+        )
         try:
             outcome = load_csv_stream(file, file.path, context, target)
         except (StreamedFileChanged, OSError) as exc:

@@ -208,3 +208,16 @@ def test_memory_does_not_grow_with_the_file(tmp_path):
     # Read whole, every extra byte of file would cost its bytes and text (twice its size) and its rows as Python
     # objects (many times more); streamed, the peak grows by a chunk's working set, not with the file.
     assert large_growth - small_growth < (large_size - small_size) / 2, (small_growth, large_growth, large_size)
+
+
+def test_a_long_streamed_file_says_how_far_it_got(con, tmp, monkeypatch):
+    monkeypatch.setattr(csv_loader, "STREAM_CHUNK_RECORDS", 2)
+    monkeypatch.setattr(csv_loader, "STREAM_PROGRESS_RECORDS", 4)
+    write_ledger(tmp / "inbox", [ledger_row(f"E{n}") for n in range(1, 10)])
+    said: list[str] = []
+    ingest(con, tmp / "inbox", tmp / "raw", D, STREAM, progress=said.append)
+    assert [m for m in said if "so far" in m] == [
+        f"{LEDGER}: 4 records read, 0 quarantined so far",
+        f"{LEDGER}: 8 records read, 0 quarantined so far",
+    ]
+    assert f"{LEDGER}: loaded, 9 loaded, 0 quarantined" in said
