@@ -56,7 +56,9 @@ class CertLookup:
         self._by_id.clear()
 
     def prefetch(self, mykey_ids: Iterable[str]) -> None:
-        missing = sorted(set(mykey_ids) - self._by_id.keys())
+        # not `set - self._by_id.keys()`: that walks every cached id (a set minus a dict view iterates the view),
+        # once per terminal file, which at 300,000 residents cost a tenth of the whole ingest
+        missing = sorted({m for m in mykey_ids if m not in self._by_id})
         if not missing:
             return
         rows = self.con.execute(
