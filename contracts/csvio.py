@@ -50,15 +50,21 @@ class CsvRecord:
     """One CSV data record.
 
     line_number: 1-based physical line where the record starts (the first data row after a one-line
-    header is 2); fields: the record's fields as text, in file order; raw_text: the record's physical
-    lines as delivered (quoted newlines included, final line ending removed), except that a record with a
-    field that is a My Number (codes.looks_like_my_number) is re-serialised with that field masked: masking
-    by field, so the number never reaches a quarantine row in clear, however it is written.
+    header is 2); fields: the record's fields as text, in file order; delivered: the record's physical lines
+    as delivered (quoted newlines included). `raw_text` is what quarantine keeps of it.
     """
 
     line_number: int
     fields: list[str]
-    raw_text: str
+    delivered: str
+
+    @property
+    def raw_text(self) -> str:
+        """The record's physical lines as delivered (final line ending removed), except that a record with a
+        field that is a My Number (codes.looks_like_my_number) is re-serialised with that field masked: masking
+        by field, so the number never reaches a quarantine row in clear, however it is written. Computed when
+        asked (only a quarantined record is): a record that loads never pays for it."""
+        return _raw_text(self.delivered, self.fields)
 
 
 def CsvError(code: str, line_number: int, detail: str) -> Problem:
@@ -112,9 +118,9 @@ class _LineTap:
 _ASCII_CANDIDATE = re.compile(r"[0-9]{4}[- ]?[0-9]{4}[- ]?[0-9]{4}")
 
 
-def _raw_text(lines: list[str], fields: list[str]) -> str:
+def _raw_text(delivered: str, fields: list[str]) -> str:
     """The record's text for quarantine: as delivered, or rebuilt with every My Number field masked."""
-    text = "".join(lines).rstrip("\r\n")
+    text = delivered.rstrip("\r\n")
     if text.isascii() and _ASCII_CANDIDATE.search(text) is None:
         return text
     if not any(looks_like_my_number(value) for value in fields):
@@ -168,7 +174,7 @@ class CsvScan:
                 return
             if not fields:
                 continue
-            yield CsvRecord(start, fields, _raw_text(tap.taken, fields))
+            yield CsvRecord(start, fields, "".join(tap.taken))
             count += 1
             if self._max_records is not None and count > self._max_records:
                 self.error = CsvError(
