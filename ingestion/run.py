@@ -31,6 +31,7 @@ from contracts.schemas import CSV_KINDS_BY_NAME
 from contracts.validation import InMemoryMasters
 from ingestion.attempts import Attempt, Attempts
 from ingestion.bank_loader import LoadedStatements, load_bank_file, split_bank_records
+from ingestion.card_signatures import CardSignatures
 from ingestion.csv_loader import (
     CsvLoadContext,
     StreamedFileChanged,
@@ -196,6 +197,7 @@ class _Run:
     statements: LoadedStatements
     attempts: Attempts
     batch: _Batch = field(default_factory=_Batch)
+    signatures: CardSignatures = field(default_factory=CardSignatures)
 
     def flush(self) -> None:
         """Commit the open batch (rows, quarantine, gaps and manifest rows together), then say what it did."""
@@ -271,9 +273,12 @@ class _Run:
         if not parsed:
             return
         try:
-            self.certs.prefetch(set().union(*(q.mykey_ids() for _, q in parsed)))
+            mykey_ids = set().union(*(q.mykey_ids() for _, q in parsed))
+            self.certs.prefetch(mykey_ids)
             windows = (q.seq_window(f.groups["terminal"]) for f, q in parsed)
             self.chains.prefetch([w for w in windows if w is not None])
+            certs = self.certs.certs_for(mykey_ids)
+            self.signatures.prefetch(pair for _, q in parsed for pair in q.card_pairs(certs))
         except Exception:  # only a cache: each file then asks alone, and a file that breaks it is rejected alone
             return
 
@@ -282,7 +287,7 @@ class _Run:
         file = item.file
         if file.kind == TERMINAL_KIND:
             parsed = item.parsed or parse_terminal_file(data, self.limits.max_records)
-            lookups = TerminalLookups(self.in_force, self.masters, self.certs, self.chains)
+            lookups = TerminalLookups(self.in_force, self.masters, self.certs, self.chains, self.signatures)
             outcome = load_terminal_file(file, parsed, lookups, item.sha256)
             self.chains.remember(outcome)
             return outcome
@@ -521,8 +526,11 @@ def ingest(
         if progress is not None:
             progress(f"{path}: changed within the last {settle_seconds:g} s, left for the next run")
     due = files_due(found.files, business_date)
-    for batch in batches(due):
-        run.ingest_batch(batch)
+    try:
+        for batch in batches(due):
+            run.ingest_batch(batch)
+    finally:
+        run.signatures.close()
     run.release_held(due)
     tally = run.tally
     return IngestSummary(

@@ -25,20 +25,19 @@ load); it never writes the warehouse.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-from cryptography import x509
 
 from contracts import terminal_log
 from contracts.problems import Problem
 from contracts.reasons import Reason
 from contracts.terminal_log import ParsedLine, TerminalRecord, TerminalSeal
 from contracts.validation import InMemoryMasters
+from ingestion import card_signatures
+from ingestion.card_signatures import CardSignatures
 from ingestion.inbox import InboxFile
 from ingestion.masters import MastersInForce
 from ingestion.outcome import FileOutcome, FileStatus, GapAction, GapChange, QuarantinedRecord, whole_file
@@ -86,6 +85,7 @@ class TerminalLookups:
     referential: InMemoryMasters
     certs: CertLookup
     chains: TerminalChains
+    signatures: CardSignatures = field(default_factory=CardSignatures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,21 @@ class ParsedTerminalFile:
     def mykey_ids(self) -> set[str]:
         """The MyKey IDs of its use/cancel records (for prefetching certificates)."""
         return {line.entry.mykey_id for line in self.lines if isinstance(line.entry, TerminalRecord)}
+
+    def card_pairs(self, certs: dict[str, list[Cert]]) -> list[tuple[str, dict[str, Any]]]:
+        """(certificate, record) for each use or cancel and each certificate of its MyKey ID and serial (any
+        validity: a pair verified for nothing is only a cache entry), for CardSignatures.prefetch."""
+        pairs: list[tuple[str, dict[str, Any]]] = []
+        for line in self.lines:
+            entry = line.entry
+            if not isinstance(entry, TerminalRecord) or line.fields is None or line.values:
+                continue
+            try:
+                serial = int(entry.card_cert_serial, 16)
+            except (TypeError, ValueError):
+                continue
+            pairs.extend((c.der_b64, line.fields) for c in certs.get(entry.mykey_id, ()) if c.serial == serial)
+        return pairs
 
     def seq_window(self, terminal_id: str) -> tuple[str, int, int] | None:
         """(terminal_id, first seq - 1, last seq + 1): the loaded seqs its placement looks at."""
@@ -173,16 +188,8 @@ def _placement(
     return None, "", _gap_changes(chains, terminal_id, first.seq, seal.seq, predecessor is not None)
 
 
-@lru_cache(maxsize=4096)
-def _certificate(der_b64: str) -> x509.Certificate | None:
-    try:
-        return x509.load_der_x509_certificate(base64.b64decode(der_b64, validate=True))
-    except ValueError:
-        return None
-
-
 def _card_problem(
-    record: TerminalRecord, fields: dict[str, Any], certs: dict[str, list[Cert]]
+    record: TerminalRecord, fields: dict[str, Any], certs: dict[str, list[Cert]], signatures: CardSignatures
 ) -> tuple[str, str, tuple[Problem, ...]] | None:
     serial = int(record.card_cert_serial, 16)
     ts = record.ts_jst.replace(tzinfo=None)  # certificate events are stored as JST wall-clock time
@@ -191,7 +198,7 @@ def _card_problem(
         for c in certs.get(record.mykey_id, [])
         if c.serial == serial and c.valid_from_ts <= ts and (c.revoked_ts is None or ts < c.revoked_ts)
     ]
-    certificate = _certificate(candidates[0].der_b64) if candidates else None
+    certificate = card_signatures.certificate(candidates[0].der_b64) if candidates else None
     moment = record.ts_jst
     if certificate is None or not (certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc):
         return (
@@ -200,7 +207,7 @@ def _card_problem(
             f"of this serial and MyKey ID at {ts}",  # never the serial (issue 7 §2)
             (Problem(Reason.TERMINAL_CERT_NOT_VALID, "card_cert_serial", "no registered, unrevoked certificate"),),
         )
-    if not terminal_log.verify_card_signature(certificate.public_key(), fields):
+    if not signatures.verified(candidates[0].der_b64, fields):
         detail = f"seq {record.seq}: the card signature does not verify"
         code = Reason.TERMINAL_CARD_SIGNATURE_INVALID
         return code, detail, (Problem(code, "card_sig", detail),)
@@ -208,7 +215,11 @@ def _card_problem(
 
 
 def _record_problem(
-    line: ParsedLine, masters: InMemoryMasters, certs: dict[str, list[Cert]], business_date: dt.date
+    line: ParsedLine,
+    masters: InMemoryMasters,
+    certs: dict[str, list[Cert]],
+    business_date: dt.date,
+    signatures: CardSignatures,
 ) -> tuple[str, str, tuple[Problem, ...]] | None:
     """(reason, detail, every problem) quarantining one use/cancel on its own, or None: value rules, date
     window, masters, certificate and card signature, in that order."""
@@ -229,7 +240,7 @@ def _record_problem(
             detail = f"seq {record.seq}: {column} {value} is not in the {master} master in force on {day}"
             return code, detail, (Problem(code, column, detail),)
     assert line.fields is not None
-    return _card_problem(record, line.fields, certs)
+    return _card_problem(record, line.fields, certs, signatures)
 
 
 def _rows(
@@ -309,7 +320,7 @@ def load_terminal_file(
     good: list[ParsedLine] = []
     bad: list[QuarantinedRecord] = []
     for line in lines[:-1]:
-        problem = _record_problem(line, lookups.referential, certs, file.business_date)
+        problem = _record_problem(line, lookups.referential, certs, file.business_date, lookups.signatures)
         if problem is None:
             good.append(line)
         else:

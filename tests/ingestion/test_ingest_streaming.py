@@ -1,5 +1,6 @@
 """Files of any size: a CSV file over Limits.stream_bytes is streamed in bounded memory (csv_loader,
-"streaming") and decided exactly as the same file read whole.
+"streaming") and decided exactly as the same file read whole (and card signatures verified ahead in a process
+pool exactly as record by record).
 
 The independent expectation is the whole-file path, which the rest of the suite pins down against hand-computed
 cases: the same simulated hostile world ingested both ways must give the same raw tables, the same manifest
@@ -33,6 +34,7 @@ from ingestion_builders import (
     write_masters,
 )
 
+import ingestion.card_signatures as card_signatures
 import ingestion.csv_loader as csv_loader
 import ingestion.run as ingestion_run
 from ingestion import Limits, ingest
@@ -79,7 +81,17 @@ def test_a_streamed_world_loads_exactly_what_the_whole_files_load(
     (tmp_path / "streamed").mkdir()
     whole = _ingest_world(hostile_inbox, tmp_path / "whole", Limits())
     monkeypatch.setattr(csv_loader, "STREAM_CHUNK_RECORDS", 7)  # many chunk boundaries in every file
+    monkeypatch.setattr(card_signatures, "POOL_MIN_PAIRS", 1)  # every batch's card signatures in the pool
+    pools: list[bool] = []
+    close = card_signatures.CardSignatures.close
+
+    def noted_close(self: card_signatures.CardSignatures) -> None:
+        pools.append(self._pool is not None and bool(self._verdicts))
+        close(self)
+
+    monkeypatch.setattr(card_signatures.CardSignatures, "close", noted_close)
     streamed = _ingest_world(hostile_inbox, tmp_path / "streamed", STREAM)
+    assert any(pools)  # the pool did verify signatures
     tables = [n for (n,) in whole.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1").fetchall()]
     for table in tables:

@@ -1,0 +1,125 @@
+"""Card signatures of a batch's terminal records, verified ahead of their files' turn in a process pool.
+
+An RSA-2048 verification is the one piece of a terminal record's checks that costs real CPU (tens of
+microseconds each; a national day holds a million of them), and it is a pure function of the certificate, the
+record's card message and its signature. So before a batch's terminal files are decided, `CardSignatures`
+verifies every (certificate, record) pair the batch can ask about, spread over the machine's cores, and keeps
+the verdicts; `terminal_loader._card_problem` then asks `verified()` and gets the verdict it would have computed
+itself (contracts.terminal_log.verify_card_signature, the one owner of the rule, runs in the workers). Anything
+not verified ahead (a pair outside the batch's prefetch, a small batch, a pool that could not start) is
+verified in process at the record's turn, so a verdict never depends on what was prefetched.
+
+Workers are spawned, not forked: the ingest process holds DuckDB's threads, and a forked child of a threaded
+process may inherit a held lock. A pool starts only when a batch has at least POOL_MIN_PAIRS pairs (starting
+one costs about a second) and lives for one ingest run.
+"""
+
+from __future__ import annotations
+
+import base64
+import multiprocessing
+import os
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from cryptography import x509
+
+from contracts import terminal_log
+
+POOL_MIN_PAIRS = 5_000  # below this a batch verifies in process: a pool costs about a second to start
+_CHUNK_PAIRS = 2_000
+_CACHE_MAX = 2_000_000  # verdicts kept at most (about 200 MB): the cache is dropped whole beyond it
+
+
+@lru_cache(maxsize=4096)
+def certificate(der_b64: str) -> x509.Certificate | None:
+    """A card certificate from the certificates file's base64 DER, or None when it does not parse."""
+    try:
+        return x509.load_der_x509_certificate(base64.b64decode(der_b64, validate=True))
+    except ValueError:
+        return None
+
+
+def verify(der_b64: str, record: Mapping[str, Any]) -> bool:
+    """True when `record`'s card signature verifies under the certificate `der_b64` (False if it does not
+    parse, or holds no RSA key)."""
+    found = certificate(der_b64)
+    if found is None:
+        return False
+    try:
+        return terminal_log.verify_card_signature(found.public_key(), record)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _verify_chunk(pairs: list[tuple[str, dict[str, Any]]]) -> list[bool]:
+    return [verify(der_b64, record) for der_b64, record in pairs]
+
+
+def _key(der_b64: str, record: Mapping[str, Any]) -> tuple[str, str, bytes] | None:
+    """What a verdict depends on: the certificate, the signature and the signed message (None when the record
+    has no well-formed message: such a record is verified at its turn)."""
+    try:
+        return der_b64, str(record["card_sig"]), terminal_log.card_message(record)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+@dataclass(slots=True)
+class CardSignatures:
+    """Verdicts of (certificate, record) pairs verified ahead of time, and the pool that verified them."""
+
+    workers: int = field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)))
+    _verdicts: dict[tuple[str, str, bytes], bool] = field(default_factory=dict)
+    _pool: Executor | None = None
+    _pool_failed: bool = False
+
+    def verified(self, der_b64: str, record: Mapping[str, Any]) -> bool:
+        """The verdict for this pair: prefetched, or computed now."""
+        key = _key(der_b64, record)
+        if key is not None:
+            known = self._verdicts.get(key)
+            if known is not None:
+                return known
+        return verify(der_b64, record)
+
+    def prefetch(self, pairs: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Verify every pair not known yet in the pool, when there are enough of them to pay for it."""
+        todo: dict[tuple[str, str, bytes], tuple[str, dict[str, Any]]] = {}
+        for der_b64, record in pairs:
+            key = _key(der_b64, record)
+            if key is not None and key not in self._verdicts:
+                todo.setdefault(key, (der_b64, record))
+        if len(todo) < POOL_MIN_PAIRS or self.workers < 2:
+            return
+        pool = self._start()
+        if pool is None:
+            return
+        keys = list(todo)
+        chunks = [[todo[k] for k in keys[i : i + _CHUNK_PAIRS]] for i in range(0, len(keys), _CHUNK_PAIRS)]
+        try:
+            verdicts = [v for chunk in pool.map(_verify_chunk, chunks) for v in chunk]
+        except Exception:  # a broken pool is only a lost speed-up: every record is verified at its turn
+            self.close()
+            self._pool_failed = True
+            return
+        if len(self._verdicts) + len(verdicts) > _CACHE_MAX:
+            self._verdicts.clear()
+        self._verdicts.update(zip(keys, verdicts, strict=True))
+
+    def _start(self) -> Executor | None:
+        if self._pool is None and not self._pool_failed:
+            try:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            except (OSError, ValueError):
+                self._pool_failed = True
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
