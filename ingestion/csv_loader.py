@@ -14,8 +14,11 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -365,6 +368,53 @@ def _raw_texts(path: Path, encoding: str, sha256: str, wanted: set[int]) -> dict
     return found
 
 
+# A streamed file's chunks are validated in a pool of spawned processes (the main process reads, splits and
+# writes; validation, per-row Python, is most of the cost), in order, at most 2 chunks per worker in flight so
+# memory stays bounded. Spawned, not forked: the ingest process holds DuckDB's threads. One pool per file (its
+# masters go to each worker once); below STREAM_POOL_MIN_BYTES, or on one core, chunks are validated in process.
+STREAM_POOL_MIN_BYTES = 64 << 20
+_ValidationJob = tuple[str, tuple[str, ...], list[CsvRecord], InboxFile, str]
+_Validated = tuple[pa.Table, list[QuarantinedRecord], int]
+_worker_masters: InMemoryMasters | None = None
+
+
+def _stream_workers(path: Path) -> int:
+    cores = min(os.cpu_count() or 1, 8)
+    return cores if cores >= 2 and path.stat().st_size >= STREAM_POOL_MIN_BYTES else 1
+
+
+def _start_worker(masters: InMemoryMasters) -> None:
+    global _worker_masters
+    _worker_masters = masters
+
+
+def _validate_chunk(job: _ValidationJob, masters: InMemoryMasters | None = None) -> _Validated:
+    """One chunk of a streamed file through `_validate`: its good rows as the raw table's Arrow rows, its
+    quarantined records and its record count."""
+    kind_name, header, chunk, file, sha256 = job
+    kind = CSV_KINDS_BY_NAME[kind_name]
+    context = RowContext(file.business_date, masters if masters is not None else _worker_masters)
+    good, lines, bad = _validate(kind, header, chunk, context, in_file_duplicates=False)
+    return _rows_table(kind, good, lines, file, sha256), bad, len(chunk)
+
+
+def _validated(jobs: Iterator[_ValidationJob], masters: InMemoryMasters, workers: int) -> Iterator[_Validated]:
+    """Each job's result, in job order: in process, or in a pool of `workers` spawned processes."""
+    if workers < 2:
+        for job in jobs:
+            yield _validate_chunk(job, masters)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(masters,)) as pool:
+        pending: deque[Future[_Validated]] = deque()
+        for job in jobs:
+            pending.append(pool.submit(_validate_chunk, job))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def _chunks(records: Iterator[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
     chunk: list[CsvRecord] = []
     for record in records:
@@ -412,7 +462,6 @@ def _stream_into(
     target: Path,
     chunk_records: int,
 ) -> FileOutcome:
-    context = RowContext(file.business_date, ctx.masters)
     bad: list[QuarantinedRecord] = []
     total = 0
     try:
@@ -420,12 +469,14 @@ def _stream_into(
             scan = CsvScan(text, ctx.max_records)
             problem = header_problem(kind, scan.header) if scan.error is None else None
             if scan.error is None and problem is None:
-                for chunk in _chunks(scan.records(), chunk_records):
-                    good, lines, chunk_bad = _validate(kind, scan.header, chunk, context, in_file_duplicates=False)
+                chunks = _chunks(scan.records(), chunk_records)
+                jobs = ((kind.name, scan.header, chunk, file, ctx.sha256) for chunk in chunks)
+                workers = _stream_workers(path)
+                for rows, chunk_bad, count in _validated(jobs, ctx.masters, workers):
                     said = total // STREAM_PROGRESS_RECORDS
-                    total += len(chunk)
+                    total += count
                     bad.extend(chunk_bad)
-                    writer.write_table(_rows_table(kind, good, lines, file, ctx.sha256))
+                    writer.write_table(rows)
                     if ctx.progress is not None and total // STREAM_PROGRESS_RECORDS > said:
                         ctx.progress(f"{file.rel_path}: {total:,} records read, {len(bad):,} quarantined so far")
     except UnicodeDecodeError:
