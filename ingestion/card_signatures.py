@@ -31,7 +31,6 @@ from contracts import terminal_log
 
 POOL_MIN_PAIRS = 5_000  # below this a batch verifies in process: a pool costs about a second to start
 _CHUNK_PAIRS = 2_000
-_CACHE_MAX = 2_000_000  # verdicts kept at most (about 200 MB): the cache is dropped whole beyond it
 
 
 @lru_cache(maxsize=4096)
@@ -59,40 +58,33 @@ def _verify_chunk(pairs: list[tuple[str, dict[str, Any]]]) -> list[bool]:
     return [verify(der_b64, record) for der_b64, record in pairs]
 
 
-def _key(der_b64: str, record: Mapping[str, Any]) -> tuple[str, str, bytes] | None:
-    """What a verdict depends on: the certificate, the signature and the signed message (None when the record
-    has no well-formed message: such a record is verified at its turn)."""
-    try:
-        return der_b64, str(record["card_sig"]), terminal_log.card_message(record)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 @dataclass(slots=True)
 class CardSignatures:
     """Verdicts of (certificate, record) pairs verified ahead of time, and the pool that verified them."""
 
     workers: int = field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)))
-    _verdicts: dict[tuple[str, str, bytes], bool] = field(default_factory=dict)
+    # (certificate, id of the record) -> (the record itself, verdict). A verdict is kept for that very record
+    # object (a parsed line's fields, never changed after parsing) and found again only by identity (`is`): the
+    # record is held, so its id cannot be reused. Keying by content would cost a canonical message per record,
+    # as much as the pool saves.
+    _verdicts: dict[tuple[str, int], tuple[Mapping[str, Any], bool]] = field(default_factory=dict)
     _pool: Executor | None = None
     _pool_failed: bool = False
 
     def verified(self, der_b64: str, record: Mapping[str, Any]) -> bool:
         """The verdict for this pair: prefetched, or computed now."""
-        key = _key(der_b64, record)
-        if key is not None:
-            known = self._verdicts.get(key)
-            if known is not None:
-                return known
+        known = self._verdicts.get((der_b64, id(record)))
+        if known is not None and known[0] is record:
+            return known[1]
         return verify(der_b64, record)
 
     def prefetch(self, pairs: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        """Verify every pair not known yet in the pool, when there are enough of them to pay for it."""
-        todo: dict[tuple[str, str, bytes], tuple[str, dict[str, Any]]] = {}
+        """Forget the last batch's verdicts (its files are decided), then verify these pairs in the pool when
+        there are enough of them to pay for it."""
+        self._verdicts.clear()
+        todo: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
         for der_b64, record in pairs:
-            key = _key(der_b64, record)
-            if key is not None and key not in self._verdicts:
-                todo.setdefault(key, (der_b64, record))
+            todo.setdefault((der_b64, id(record)), (der_b64, record))
         if len(todo) < POOL_MIN_PAIRS or self.workers < 2:
             return
         pool = self._start()
@@ -106,9 +98,8 @@ class CardSignatures:
             self.close()
             self._pool_failed = True
             return
-        if len(self._verdicts) + len(verdicts) > _CACHE_MAX:
-            self._verdicts.clear()
-        self._verdicts.update(zip(keys, verdicts, strict=True))
+        for key, verdict in zip(keys, verdicts, strict=True):
+            self._verdicts[key] = (todo[key][1], verdict)
 
     def _start(self) -> Executor | None:
         if self._pool is None and not self._pool_failed:

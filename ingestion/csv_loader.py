@@ -372,7 +372,7 @@ def _raw_texts(path: Path, encoding: str, sha256: str, wanted: set[int]) -> dict
 # writes; validation, per-row Python, is most of the cost), in order, at most 2 chunks per worker in flight so
 # memory stays bounded. Spawned, not forked: the ingest process holds DuckDB's threads. One pool per file (its
 # masters go to each worker once); below STREAM_POOL_MIN_BYTES, or on one core, chunks are validated in process.
-STREAM_POOL_MIN_BYTES = 64 << 20
+STREAM_POOL_MIN_BYTES = 16 << 20
 _ValidationJob = tuple[str, tuple[str, ...], list[CsvRecord], InboxFile, str]
 _Validated = tuple[pa.Table, list[QuarantinedRecord], int]
 _worker_masters: InMemoryMasters | None = None

@@ -79,7 +79,7 @@ class Limits:
 
     max_file_bytes: int = 64 * GIB
     max_records: int = 100_000_000
-    stream_bytes: int = 64 * MIB
+    stream_bytes: int = 16 * MIB
 
     def __post_init__(self) -> None:
         for name in ("max_file_bytes", "max_records", "stream_bytes"):
