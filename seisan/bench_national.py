@@ -178,38 +178,77 @@ def _children_by_parent() -> dict[int, list[int]]:
     return children
 
 
-def tree_rss_bytes(root: int | None = None) -> int:
-    """Resident memory of `root` (default this process) and all its descendants, from /proc, in bytes."""
-    root = os.getpid() if root is None else root
+def _tree_pids(root: int) -> list[int]:
     children = _children_by_parent()
-    total, todo, seen = 0, [root], set()
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
+        if pid not in found:
+            found.append(pid)
+            todo += children.get(pid, [])
+    return found
+
+
+def tree_rss_bytes(root: int | None = None) -> int:
+    """Resident memory (RSS) of `root` (default this process) and all its descendants, from /proc, in bytes. A
+    sum of RSS counts a page shared by several processes (a forked worker's copy-on-write pages) once per
+    process: an upper bound of the memory the tree holds."""
+    total = 0
+    for pid in _tree_pids(os.getpid() if root is None else root):
         try:
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
         except (OSError, IndexError, ValueError):
             continue   # the process ended between the listing and the read
-        todo += children.get(pid, [])
+    return total
+
+
+def tree_pss_bytes(root: int | None = None) -> int:
+    """Proportional set size of the same tree (/proc/<pid>/smaps_rollup): each shared page divided among the
+    processes that share it, so the sum is the memory the tree really holds. 0 where the kernel has no
+    smaps_rollup."""
+    total = 0
+    for pid in _tree_pids(os.getpid() if root is None else root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except (OSError, IndexError, ValueError):
+            continue
     return total
 
 
 class PeakTreeRss:
-    """Samples tree_rss_bytes every `interval` seconds in a daemon thread; `peak` is the largest sum seen."""
+    """Samples tree_rss_bytes and tree_pss_bytes every `interval` seconds in a daemon thread: `peak` and
+    `peak_pss` are the largest sums seen; `take_window()` returns the RSS peak since its last call (per step)."""
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
         self.peak = 0
+        self.peak_pss = 0
+        self._window = 0
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tree-rss-sampler", daemon=True)
 
+    def _sample(self) -> None:
+        rss, pss = tree_rss_bytes(), tree_pss_bytes()
+        with self._lock:
+            self.peak = max(self.peak, rss)
+            self.peak_pss = max(self.peak_pss, pss)
+            self._window = max(self._window, rss)
+
     def _run(self) -> None:
         while True:
-            self.peak = max(self.peak, tree_rss_bytes())
+            self._sample()
             if self._stop.wait(self.interval):
                 return
+
+    def take_window(self) -> int:
+        self._sample()
+        with self._lock:
+            window, self._window = self._window, 0
+        return window
 
     def __enter__(self) -> PeakTreeRss:
         self._thread.start()
@@ -218,7 +257,7 @@ class PeakTreeRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, tree_rss_bytes())
+        self._sample()
 
 
 # --- the floor ------------------------------------------------------------------------------------------------
@@ -262,13 +301,19 @@ def _sql_list(paths: Sequence[Path]) -> str:
 
 
 def read_floor(by_kind: dict[str, list[Path]]) -> dict[str, int]:
-    """Read every file once with DuckDB; kind -> rows (CSV kinds) or bytes (BLOB_KINDS). A CSV DuckDB cannot
-    read as UTF-8 (a cp932 partner file with non-ASCII text) is read again on its own as latin-1."""
+    """Read every file once with DuckDB; kind -> rows (CSV kinds), lines (terminal logs) or bytes (bank
+    statements, fixed-width and not UTF-8). A CSV DuckDB cannot read as UTF-8 (a cp932 partner file with
+    non-ASCII text) is read again on its own as latin-1."""
     import duckdb
 
     rows: dict[str, int] = {}
     with duckdb.connect() as con:
         for kind, paths in by_kind.items():
+            if kind == "terminal_log":   # JSON lines, UTF-8: read as text, one row per line
+                rows[kind] = int(con.execute(
+                    "select coalesce(sum(length(content) - length(replace(content, chr(10), ''))), 0) "
+                    f"from read_text({_sql_list(paths)})").fetchone()[0])
+                continue
             if kind in BLOB_KINDS:
                 rows[kind] = _blob_bytes(con, paths)
                 continue
@@ -378,6 +423,12 @@ class DayRun:
     def events(self) -> int:
         return self.floor.rows_by_kind.get("platform_ledger", 0)
 
+    @property
+    def records(self) -> int:
+        """Input records of the day: CSV rows of every kind and terminal-log lines (bank statements left out:
+        they are counted in bytes, and are a few hundred lines)."""
+        return sum(n for kind, n in self.floor.rows_by_kind.items() if kind != "bank_statement")
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SizeResult:
@@ -385,6 +436,8 @@ class SizeResult:
     simulated_seconds: float
     days: list[DayRun]
     peak_rss: int
+    peak_pss: int
+    step_peak_rss: dict[str, int]   # "floor" and each step: the largest tree RSS while it ran, over all days
 
     @property
     def last(self) -> DayRun:
@@ -395,6 +448,15 @@ class SizeResult:
         if len(self.days) < 3 or self.days[1].total <= 0:
             return None
         return self.last.total / self.days[1].total
+
+    @property
+    def day_ratio_per_record(self) -> float | None:
+        """The same ratio per input record: a simulated world fills up over its first days (more residents hold
+        points, so the daily balances snapshot grows), which this separates from cost growing with history."""
+        day2 = self.days[1] if len(self.days) >= 3 else None
+        if day2 is None or day2.total <= 0 or not day2.records or not self.last.records:
+            return None
+        return (self.last.total / self.last.records) / (day2.total / day2.records)
 
 
 def _settings(home: Path, inbox: Path) -> Any:
@@ -416,6 +478,7 @@ def run_size(params: WorldParams, cache_root: Path, say: Callable[[str], None]) 
                  "quality": steps.quality_step, "reconcile": steps.reconcile_step, "gate": steps.gate_step,
                  "report": steps.report_step}
     runs: list[DayRun] = []
+    step_peaks: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="seisan-bench-national-") as tmp, PeakTreeRss() as memory:
         home = Path(tmp) / "home"
         inbox = home / "inbox"
@@ -428,7 +491,9 @@ def run_size(params: WorldParams, cache_root: Path, say: Callable[[str], None]) 
             delivered = deliver(inbox, day)
             say(f"{label}: floor (DuckDB reads the day's files; card signatures verified on "
                 f"{os.cpu_count()} processes)")
+            memory.take_window()
             floor = measure_floor(inbox, day, delivered)
+            step_peaks["floor"] = max(step_peaks.get("floor", 0), memory.take_window())
             say(f"{label}: floor {floor.seconds:.1f} s (read {floor.read_seconds:.1f} s, {floor.files:,} files; "
                 f"{floor.signatures:,} signatures in {floor.verify_seconds:.1f} s, {floor.signatures_valid:,} valid, "
                 f"certificate look-up {floor.certificate_seconds:.1f} s of it); "
@@ -439,11 +504,12 @@ def run_size(params: WorldParams, cache_root: Path, say: Callable[[str], None]) 
                 began = time.perf_counter()
                 functions[name](day, settings)
                 seconds[name] = time.perf_counter() - began
+                step_peaks[name] = max(step_peaks.get(name, 0), memory.take_window())
                 say(f"{label}: {name} {seconds[name]:.1f} s ({_ratio(seconds[name], floor.seconds)} floor)")
             runs.append(DayRun(day, floor, seconds))
             say(f"{label}: chain {runs[-1].total:.1f} s = {_ratio(runs[-1].total, floor.seconds)} floor; "
-                f"peak RSS so far {memory.peak / 1024 ** 3:.2f} GiB")
-    return SizeResult(params, simulated_seconds, runs, memory.peak)
+                f"peak so far: RSS {_gib(memory.peak)}, PSS {_gib(memory.peak_pss)}")
+    return SizeResult(params, simulated_seconds, runs, memory.peak, memory.peak_pss, step_peaks)
 
 
 # --- the report -----------------------------------------------------------------------------------------------
@@ -499,8 +565,8 @@ def render(results: Sequence[SizeResult], command: str, wall_seconds: float) -> 
         text = _duration(estimate["proportional"][name])
         return f"{_duration(marginal[name])} marginal, {text} proportional" if marginal else f"{text} proportional"
 
-    header = ["residents", "municipalities", "events/day", "files", "signatures", "floor", *STEPS, "chain",
-              "day N / day 2", "peak RSS", "simulated in"]
+    header = ["residents", "municipalities", "events/day", "input records", "files", "signatures", "floor", *STEPS,
+              "chain", "day N / day 2", "peak RSS (PSS)", "simulated in"]
     lines = [f"Machine: {_machine()}  ",
              f"Command: `{command}`, {dt.datetime.now(dt.UTC):%Y-%m-%d}, wall time {wall_seconds / 60:.1f} min  ",
              f"Largest measured size: {p.describe()}; {last.events:,} platform ledger events on its last day "
@@ -518,10 +584,14 @@ def render(results: Sequence[SizeResult], command: str, wall_seconds: float) -> 
     ratio = largest.day_ratio
     lines += [f"| chain ingest -> report | | {last.total:.1f} s = {_ratio(last.total, last.floor.seconds)} floor | "
               f"{national('total')} |",
-              f"| peak RSS, process tree | <= 8 GiB | {_gib(largest.peak_rss)} "
-              f"({'within' if largest.peak_rss <= MEMORY_TARGET_BYTES else 'OVER'} target) | not extrapolated |",
+              f"| peak RSS, process tree (sum of RSS; shared pages counted per process) | <= 8 GiB | "
+              f"{_gib(largest.peak_rss)} ({'within' if largest.peak_rss <= MEMORY_TARGET_BYTES else 'OVER'} target); "
+              f"largest in {max(largest.step_peak_rss, key=largest.step_peak_rss.get)} | not extrapolated |",
+              f"| peak PSS, process tree (shared pages divided) | <= 8 GiB | {_gib(largest.peak_pss)} | |",
               f"| day {p.days} / day 2 (chain time) | <= {DAY_RATIO_TARGET} | "
-              + (f"{ratio:.2f} ({'within' if ratio <= DAY_RATIO_TARGET else 'OVER'} target)" if ratio is not None
+              + (f"{ratio:.2f} ({'within' if ratio <= DAY_RATIO_TARGET else 'OVER'} target); input records "
+                 f"{largest.days[1].records:,} -> {last.records:,}; per input record "
+                 f"{largest.day_ratio_per_record:.2f}" if ratio is not None and largest.day_ratio_per_record
                  else "n/a (fewer than 3 days)") + " | |",
               "",
               "National estimate (2,000,000 ledger events a day, one machine, the same history depth): "
@@ -537,17 +607,24 @@ def render(results: Sequence[SizeResult], command: str, wall_seconds: float) -> 
     for result in results:
         d = result.last
         r = result.day_ratio
-        cells = [f"{result.params.residents:,}", str(result.params.municipalities), f"{d.events:,}",
+        cells = [f"{result.params.residents:,}", str(result.params.municipalities), f"{d.events:,}", f"{d.records:,}",
                  f"{d.floor.files:,}", f"{d.floor.signatures:,}",
                  f"{d.floor.seconds:.1f} s (read {d.floor.read_seconds:.1f}, verify {d.floor.verify_seconds:.1f})"]
         cells += [f"{d.step_seconds[name]:.1f} s ({_ratio(d.step_seconds[name], d.floor.seconds)})" for name in STEPS]
-        cells += [f"{d.total:.1f} s ({_ratio(d.total, d.floor.seconds)})", f"{r:.2f}" if r is not None else "n/a",
-                  _gib(result.peak_rss),
+        per_record = result.day_ratio_per_record
+        cells += [f"{d.total:.1f} s ({_ratio(d.total, d.floor.seconds)})",
+                  f"{r:.2f} (per record {per_record:.2f})" if r is not None and per_record else "n/a",
+                  f"{_gib(result.peak_rss)} ({_gib(result.peak_pss)})",
                   f"{result.simulated_seconds:.0f} s" if result.simulated_seconds else "cached"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Every day of every size (chain seconds; floor seconds):", ""]
+    lines += ["", "Peak tree RSS while each part ran (over all days of the size):", ""]
     for result in results:
-        days = ", ".join(f"{d.day:%m-%d} {d.total:.1f} s / {d.floor.seconds:.1f} s ({d.events:,} events)"
+        peaks = ", ".join(f"{name} {_gib(value)}" for name, value in result.step_peak_rss.items())
+        lines.append(f"- {result.params.residents:,} residents: {peaks}")
+    lines += ["", "Every day of every size (chain seconds / floor seconds, ledger events, input records):", ""]
+    for result in results:
+        days = ", ".join(f"{d.day:%m-%d} {d.total:.1f} s / {d.floor.seconds:.1f} s ({d.events:,} events, "
+                         f"{d.records:,} records)"
                          for d in result.days)
         lines.append(f"- {result.params.residents:,} residents, {result.params.municipalities} municipalities: {days}")
     return "\n".join(lines)

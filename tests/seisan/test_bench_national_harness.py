@@ -17,6 +17,7 @@ from seisan.bench_national import (
     default_cache_root,
     parse_sizes,
     simulator_version,
+    tree_pss_bytes,
     tree_rss_bytes,
     world_key,
 )
@@ -80,6 +81,8 @@ def test_sizes_are_residents_colon_municipalities() -> None:
 def test_the_memory_sampler_sees_this_process() -> None:
     assert tree_rss_bytes() > 0
     assert tree_rss_bytes(os.getpid()) > 1024 * 1024
+    if Path("/proc/self/smaps_rollup").exists():
+        assert 0 < tree_pss_bytes() <= tree_rss_bytes() * 2
     with PeakTreeRss(interval=0.01) as peak:
-        pass
+        assert peak.take_window() > 0
     assert peak.peak > 0
