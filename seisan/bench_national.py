@@ -4,22 +4,24 @@ The national-scale question is not "how many seconds" (that depends on the machi
 no correct run can skip". So each business date is measured twice in the same process, on the same files:
 
 - the floor: DuckDB reads every file delivered that day once (CSV kinds with `read_csv`, all columns VARCHAR;
-  terminal logs and bank statements, which are not CSV, with `read_blob`), and every card signature of the day
-  is verified once, in a `ProcessPoolExecutor` of os.cpu_count() workers, with the project's own check
-  (contracts.terminal_log.verify_card_signature, the function ingestion calls);
+  terminal logs with `read_text`, lines counted; bank statements, fixed-width and not UTF-8, with `read_blob`),
+  and every card signature of the day is verified once, in a `ProcessPoolExecutor` of os.cpu_count() workers,
+  with the project's own check (contracts.terminal_log.verify_card_signature, the function ingestion calls);
 - the chain the daily DAG runs, step by step, through the step functions the DAG calls (seisan.steps):
   ingest -> build_marts -> quality -> reconcile -> gate -> report. Payments are not part of the measured chain.
 
-Each step is reported in seconds and as a ratio to that day's floor; the whole process tree's resident memory
-(this process and every child: dbt threads, signature workers) is sampled from /proc every 0.2 s and its peak
-reported; the last day's run time is divided by day 2's (does a day cost more as history grows?).
+Each step is reported in seconds and as a ratio to that day's floor. The whole process tree's memory (this
+process and every child, such as the signature workers; dbt runs in-process) is sampled from /proc every 0.2 s
+as a sum of RSS (what the issue asks; a forked worker's shared pages count again) and a sum of PSS (shared
+pages divided), and the peaks reported, also per step. The last day's chain time is divided by day 2's, as is
+and per input record (does a day cost more as history grows, or only because its input grew?).
 
 Simulated worlds are expensive (the simulator issues one certificate per resident and signs every terminal
 record), so each world is cached by everything that decides its bytes: start, days, municipalities, residents,
-seed, fault level and a hash of the simulator's source files. A cached world is written into a temporary
-sibling and renamed into place, so an interrupted run never leaves a half world that a later run would trust.
-Each run works on a copy of the cached inbox in a temporary SEISAN_HOME: ingestion and delivery never touch the
-cache.
+seed, fault level and a hash of the simulator's and contracts' files. A cached world is written into a
+temporary sibling and renamed into place, so an interrupted run never leaves a half world that a later run would
+trust. Each run works on a copy of the cached inbox in a temporary SEISAN_HOME: ingestion and delivery never
+touch the cache.
 
 National size (about 2 million platform events a day) is not reachable on a development machine in an hour;
 the harness measures what it is given and extrapolates linearly from the largest size, saying so.
@@ -55,7 +57,7 @@ DAY_RATIO_TARGET = 1.2
 DEFAULT_SIZES = "10000:3,100000:20,300000:50"
 DEFAULT_START = dt.date(2026, 10, 1)
 CACHE_ENV = "SEISAN_BENCH_CACHE"
-SIMULATOR_DIR = Path(__file__).resolve().parent.parent / "simulator"
+SIMULATOR_SOURCES = tuple(Path(__file__).resolve().parent.parent / name for name in ("simulator", "contracts"))
 _COMPLETE = "world-params.json"
 _SIGNATURE_CHUNK = 2_000
 
@@ -94,15 +96,17 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
     return sizes
 
 
-def simulator_version(folder: Path = SIMULATOR_DIR) -> str:
-    """SHA-256 over the simulator package's Python sources (path and bytes, in path order): a changed simulator
-    gives a new cache key, so a stale world is never measured."""
+def simulator_version(*folders: Path) -> str:
+    """SHA-256 over the simulator's sources: every file (path and bytes, in path order) of the simulator package
+    and of contracts/, whose formats, names and data files (the municipality list) the simulator writes with.
+    A changed simulator or contract gives a new cache key, so a stale world is never measured."""
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*.py")):
-        if "__pycache__" in path.parts:
-            continue
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for folder in folders or SIMULATOR_SOURCES:
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            digest.update(f"{folder.name}/{path.relative_to(folder).as_posix()}".encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -663,7 +667,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"size: {params.describe()}")
         results.append(run_size(params, cache_root, say))
     command = " ".join(["python -m seisan.bench_national", *(argv if argv is not None else sys.argv[1:])])
-    print(render(results, f"make bench-national ({command})", time.perf_counter() - began))
+    print(render(results, command if argv or sys.argv[1:] else f"make bench-national ({command})",
+                 time.perf_counter() - began))
     return 0
 
 
