@@ -5,7 +5,7 @@ UV = $(shell scripts/ensure-uv.sh)
 # `make test PYTEST_ARGS=-n0` runs everything in one process.
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: demo test setup setup-test bench lint clean
+.PHONY: demo test setup setup-test bench bench-national lint clean
 
 setup:
 	@scripts/system-packages.sh demo
@@ -25,6 +25,10 @@ test: setup-test
 
 bench: setup
 	@$(UV) run --frozen python -m seisan.bench
+
+# The daily chain at growing sizes against a floor (docs/scaling.md); simulated worlds are cached, see --cache.
+bench-national: setup
+	@$(UV) run --frozen python -m seisan.bench_national
 
 lint: setup
 	@$(UV) run --frozen ruff check .

@@ -1,0 +1,676 @@
+"""`make bench-national` / `python -m seisan.bench_national`: the daily run at growing sizes, against a floor.
+
+The national-scale question is not "how many seconds" (that depends on the machine) but "how far above the work
+no correct run can skip". So each business date is measured twice in the same process, on the same files:
+
+- the floor: DuckDB reads every file delivered that day once (CSV kinds with `read_csv`, all columns VARCHAR;
+  terminal logs with `read_text`, lines counted; bank statements, fixed-width and not UTF-8, with `read_blob`),
+  and every card signature of the day is verified once, in a `ProcessPoolExecutor` of os.cpu_count() workers,
+  with the project's own check (contracts.terminal_log.verify_card_signature, the function ingestion calls);
+- the chain the daily DAG runs, step by step, through the step functions the DAG calls (seisan.steps):
+  ingest -> build_marts -> quality -> reconcile -> gate -> report. Payments are not part of the measured chain.
+
+Each step is reported in seconds and as a ratio to that day's floor. The whole process tree's memory (this
+process and every child, such as the signature workers; dbt runs in-process) is sampled from /proc every 0.2 s
+as a sum of RSS (what the issue asks; a forked worker's shared pages count again) and a sum of PSS (shared
+pages divided), and the peaks reported, also per step. The last day's chain time is divided by day 2's, as is
+and per input record (does a day cost more as history grows, or only because its input grew?).
+
+Simulated worlds are expensive (the simulator issues one certificate per resident and signs every terminal
+record), so each world is cached by everything that decides its bytes: start, days, municipalities, residents,
+seed, fault level and a hash of the simulator's and contracts' files. A cached world is written into a
+temporary sibling and renamed into place, so an interrupted run never leaves a half world that a later run would
+trust. Each run works on a copy of the cached inbox in a temporary SEISAN_HOME: ingestion and delivery never
+touch the cache.
+
+National size (about 2 million platform events a day) is not reachable on a development machine in an hour;
+the harness measures what it is given and extrapolates linearly from the largest size, saying so.
+A benchmark is a command, not a test: nothing here asserts; it measures and reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from seisan.bench import _machine
+
+BLOB_KINDS = ("terminal_log", "bank_statement")
+STEPS = ("ingest", "build_marts", "quality", "reconcile", "gate", "report")
+NATIONAL_EVENTS_PER_DAY = 2_000_000
+NATIONAL = "1,764 municipalities, 300,000 merchants, 10 million residents, 2 million platform events a day"
+MEMORY_TARGET_BYTES = 8 * 1024 ** 3
+DAY_RATIO_TARGET = 1.2
+DEFAULT_SIZES = "10000:3,100000:20,300000:50"
+DEFAULT_START = dt.date(2026, 10, 1)
+CACHE_ENV = "SEISAN_BENCH_CACHE"
+SIMULATOR_SOURCES = tuple(Path(__file__).resolve().parent.parent / name for name in ("simulator", "contracts"))
+_COMPLETE = "world-params.json"
+_SIGNATURE_CHUNK = 2_000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorldParams:
+    """Everything that decides a simulated world's bytes (the simulator is deterministic in these)."""
+
+    start: dt.date
+    days: int
+    municipalities: int
+    residents: int
+    seed: int
+    faults: str = "none"
+
+    def describe(self) -> str:
+        return (f"{self.residents:,} residents, {self.municipalities} municipalities, {self.days} days from "
+                f"{self.start}, seed {self.seed}, faults {self.faults}")
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """`10000:3,100000:20` -> [(10000, 3), (100000, 20)]: residents:municipalities, comma separated."""
+    sizes = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        try:
+            residents, municipalities = (int(v) for v in part.split(":"))
+        except ValueError as exc:
+            raise ValueError(f"a size is residents:municipalities (e.g. 100000:20), got {part!r}") from exc
+        if residents < 1 or municipalities < 1:
+            raise ValueError(f"residents and municipalities are at least 1, got {part!r}")
+        sizes.append((residents, municipalities))
+    if not sizes:
+        raise ValueError("no size given")
+    return sizes
+
+
+def simulator_version(*folders: Path) -> str:
+    """SHA-256 over the simulator's sources: every file (path and bytes, in path order) of the simulator package
+    and of contracts/, whose formats, names and data files (the municipality list) the simulator writes with.
+    A changed simulator or contract gives a new cache key, so a stale world is never measured."""
+    digest = hashlib.sha256()
+    for folder in folders or SIMULATOR_SOURCES:
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            digest.update(f"{folder.name}/{path.relative_to(folder).as_posix()}".encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def world_key(params: WorldParams, version: str) -> str:
+    """The cache folder name of a world: readable size first, then a digest of every parameter and the
+    simulator's version."""
+    fields = {**dataclasses.asdict(params), "start": params.start.isoformat(), "simulator": version}
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+    return f"r{params.residents}-m{params.municipalities}-d{params.days}-{digest}"
+
+
+def default_cache_root(env: dict[str, str] | None = None) -> Path:
+    """`SEISAN_BENCH_CACHE`, else ~/.cache/seisan/bench-worlds (under XDG_CACHE_HOME when that is set)."""
+    env = dict(os.environ) if env is None else env
+    if env.get(CACHE_ENV):
+        return Path(env[CACHE_ENV]).expanduser()
+    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
+    return base / "seisan" / "bench-worlds"
+
+
+def cached_world(cache_root: Path, params: WorldParams, say: Callable[[str], None],
+                 simulate: Callable[..., Any] | None = None) -> tuple[Path, float]:
+    """The inbox of `params`' world under `cache_root/<key>/inbox` and the seconds spent simulating it (0 when
+    it was cached). A new world is simulated into a temporary sibling and renamed into place once complete."""
+    version = simulator_version()
+    folder = cache_root / world_key(params, version)
+    if (folder / _COMPLETE).is_file():
+        say(f"world cached at {folder}")
+        return folder / "inbox", 0.0
+    if simulate is None:
+        from simulator import simulate
+    cache_root.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=cache_root))
+    try:
+        say(f"simulating {params.describe()} into {partial} (cached afterwards)")
+        began = time.perf_counter()
+        simulate(partial / "inbox", params.start, params.days, params.municipalities, params.residents,
+                 params.seed, faults=params.faults, progress=lambda m: say(f"  simulator: {m}"))
+        seconds = time.perf_counter() - began
+        record = {**dataclasses.asdict(params), "start": params.start.isoformat(), "simulator": version,
+                  "simulated_seconds": round(seconds, 1)}
+        (partial / _COMPLETE).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        try:
+            partial.rename(folder)
+        except OSError:
+            if not (folder / _COMPLETE).is_file():   # another run finished the same world first: keep theirs
+                raise
+            shutil.rmtree(partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    say(f"simulated in {seconds:.1f} s, cached at {folder}")
+    return folder / "inbox", seconds
+
+
+# --- memory: the whole process tree ------------------------------------------------------------------------
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _children_by_parent() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        # the command name (field 2) is in parentheses and may hold spaces: the parent pid follows the last ")"
+        fields = stat[stat.rfind(")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def _tree_pids(root: int) -> list[int]:
+    children = _children_by_parent()
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.append(pid)
+            todo += children.get(pid, [])
+    return found
+
+
+def tree_rss_bytes(root: int | None = None) -> int:
+    """Resident memory (RSS) of `root` (default this process) and all its descendants, from /proc, in bytes. A
+    sum of RSS counts a page shared by several processes (a forked worker's copy-on-write pages) once per
+    process: an upper bound of the memory the tree holds."""
+    total = 0
+    for pid in _tree_pids(os.getpid() if root is None else root):
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+        except (OSError, IndexError, ValueError):
+            continue   # the process ended between the listing and the read
+    return total
+
+
+def tree_pss_bytes(root: int | None = None) -> int:
+    """Proportional set size of the same tree (/proc/<pid>/smaps_rollup): each shared page divided among the
+    processes that share it, so the sum is the memory the tree really holds. 0 where the kernel has no
+    smaps_rollup."""
+    total = 0
+    for pid in _tree_pids(os.getpid() if root is None else root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+class PeakTreeRss:
+    """Samples tree_rss_bytes and tree_pss_bytes every `interval` seconds in a daemon thread: `peak` and
+    `peak_pss` are the largest sums seen; `take_window()` returns the RSS peak since its last call (per step)."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.peak = 0
+        self.peak_pss = 0
+        self._window = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tree-rss-sampler", daemon=True)
+
+    def _sample(self) -> None:
+        rss, pss = tree_rss_bytes(), tree_pss_bytes()
+        with self._lock:
+            self.peak = max(self.peak, rss)
+            self.peak_pss = max(self.peak_pss, pss)
+            self._window = max(self._window, rss)
+
+    def _run(self) -> None:
+        while True:
+            self._sample()
+            if self._stop.wait(self.interval):
+                return
+
+    def take_window(self) -> int:
+        self._sample()
+        with self._lock:
+            window, self._window = self._window, 0
+        return window
+
+    def __enter__(self) -> PeakTreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+# --- the floor ------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Floor:
+    """One day's floor: files and rows read, signatures verified (and how many verified), the two times."""
+
+    files: int
+    rows_by_kind: dict[str, int]
+    signatures: int
+    signatures_valid: int
+    read_seconds: float
+    verify_seconds: float
+    certificate_seconds: float   # of verify_seconds: finding each record's certificate in the mykey_certs files
+
+    @property
+    def seconds(self) -> float:
+        return self.read_seconds + self.verify_seconds
+
+
+def files_of_day(inbox: Path, day: dt.date, delivered: Iterable[Path] = ()) -> dict[str, list[Path]]:
+    """Kind -> the inbox files that arrive on `day`: named for it (contracts.inbox_names), plus files that
+    `simulator.deliver` brought in late that morning."""
+    from contracts.inbox_names import match_path
+
+    by_kind: dict[str, set[Path]] = {}
+    extra = {Path(p).resolve() for p in delivered}
+    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
+        rel = path.relative_to(inbox).parts
+        if rel[0] not in ("master", "platform", "terminal", "partner", "bank"):
+            continue
+        match = match_path(rel)
+        if match is not None and (match.business_date == day or path.resolve() in extra):
+            by_kind.setdefault(match.kind, set()).add(path)
+    return {kind: sorted(paths) for kind, paths in sorted(by_kind.items())}
+
+
+def _sql_list(paths: Sequence[Path]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
+def read_floor(by_kind: dict[str, list[Path]]) -> dict[str, int]:
+    """Read every file once with DuckDB; kind -> rows (CSV kinds), lines (terminal logs) or bytes (bank
+    statements, fixed-width and not UTF-8). A CSV DuckDB cannot read as UTF-8 (a cp932 partner file with
+    non-ASCII text) is read again on its own as latin-1."""
+    import duckdb
+
+    rows: dict[str, int] = {}
+    with duckdb.connect() as con:
+        for kind, paths in by_kind.items():
+            if kind == "terminal_log":   # JSON lines, UTF-8: read as text, one row per line
+                rows[kind] = int(con.execute(
+                    "select coalesce(sum(length(content) - length(replace(content, chr(10), ''))), 0) "
+                    f"from read_text({_sql_list(paths)})").fetchone()[0])
+                continue
+            if kind in BLOB_KINDS:
+                rows[kind] = _blob_bytes(con, paths)
+                continue
+            try:
+                rows[kind] = con.execute(f"select count(*) from read_csv({_sql_list(paths)}, all_varchar = true, "
+                                         "header = true, union_by_name = true)").fetchone()[0]
+            except duckdb.Error:
+                rows[kind] = sum(
+                    _csv_or_blob(con, path) for path in paths)
+    return rows
+
+
+def _csv_or_blob(con: Any, path: Path) -> int:
+    """Rows of one CSV that is not UTF-8: read as latin-1, which decodes any byte. For cp932 that is still the
+    right row count: its second bytes (0x40-0xFC) are never a comma, a quote or a line end."""
+    return con.execute(f"select count(*) from read_csv({_sql_list([path])}, all_varchar = true, header = true, "
+                       "encoding = 'latin-1')").fetchone()[0]
+
+
+def _blob_bytes(con: Any, paths: Sequence[Path]) -> int:
+    """Bytes of files that are not CSV (terminal JSON lines, Zengin statements), each read once by DuckDB."""
+    return int(con.execute(f"select coalesce(sum(octet_length(content)), 0) from read_blob({_sql_list(paths)})")
+               .fetchone()[0])
+
+
+def _certificates(inbox: Path, through: dt.date) -> dict[tuple[str, str], str]:
+    """(mykey_id, serial) -> certificate DER (base64) from every platform/mykey_certs file up to `through`."""
+    import duckdb
+
+    paths = [p for p in sorted((inbox / "platform").glob("mykey_certs_*.csv"))
+             if p.stem.rsplit("_", 1)[1] <= f"{through:%Y%m%d}"]
+    if not paths:
+        return {}
+    with duckdb.connect() as con:
+        found = con.execute(f"select mykey_id, lower(cert_serial), cert_der from read_csv({_sql_list(paths)}, "
+                            "all_varchar = true, header = true) where cert_der is not null").fetchall()
+    return {(mykey, serial): der for mykey, serial, der in found}
+
+
+def _verify_chunk(chunk: list[tuple[str, dict[str, Any]]]) -> int:
+    """In a worker: how many of (certificate DER, record) carry a valid card signature."""
+    import base64
+    from functools import lru_cache
+
+    from cryptography import x509
+
+    from contracts.terminal_log import verify_card_signature
+
+    @lru_cache(maxsize=4096)
+    def key(der_b64: str) -> Any:
+        return x509.load_der_x509_certificate(base64.b64decode(der_b64)).public_key()
+
+    return sum(1 for der, record in chunk if verify_card_signature(key(der), record))
+
+
+def verify_floor(inbox: Path, day: dt.date, terminal_files: Sequence[Path],
+                 workers: int | None = None) -> tuple[int, int, float]:
+    """Verify every card signature in the day's terminal logs once, in a process pool of `workers` (default
+    os.cpu_count()); returns (signatures, valid, seconds spent finding the certificates). A record whose
+    certificate is not registered counts as checked and not valid (ingestion quarantines it unverified)."""
+    began = time.perf_counter()
+    certs = _certificates(inbox, day)
+    certificate_seconds = time.perf_counter() - began
+    work: list[tuple[str, dict[str, Any]]] = []
+    missing = 0
+    for path in terminal_files:
+        for line in path.read_bytes().splitlines():
+            record = json.loads(line)
+            if "card_sig" not in record:
+                continue
+            der = certs.get((record.get("mykey_id"), str(record.get("card_cert_serial", "")).lower()))
+            if der is None:
+                missing += 1
+            else:
+                work.append((der, record))
+    chunks = [work[i:i + _SIGNATURE_CHUNK] for i in range(0, len(work), _SIGNATURE_CHUNK)]
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        valid = sum(pool.map(_verify_chunk, chunks))
+    return len(work) + missing, valid, certificate_seconds
+
+
+def measure_floor(inbox: Path, day: dt.date, delivered: Iterable[Path] = ()) -> Floor:
+    by_kind = files_of_day(inbox, day, delivered)
+    began = time.perf_counter()
+    rows = read_floor(by_kind)
+    read_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    signatures, valid, certificate_seconds = verify_floor(inbox, day, by_kind.get("terminal_log", []))
+    verify_seconds = time.perf_counter() - began
+    return Floor(sum(len(p) for p in by_kind.values()), rows, signatures, valid, read_seconds, verify_seconds,
+                 certificate_seconds)
+
+
+# --- the chain ------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DayRun:
+    day: dt.date
+    floor: Floor
+    step_seconds: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        return sum(self.step_seconds.values())
+
+    @property
+    def events(self) -> int:
+        return self.floor.rows_by_kind.get("platform_ledger", 0)
+
+    @property
+    def records(self) -> int:
+        """Input records of the day: CSV rows of every kind and terminal-log lines (bank statements left out:
+        they are counted in bytes, and are a few hundred lines)."""
+        return sum(n for kind, n in self.floor.rows_by_kind.items() if kind != "bank_statement")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SizeResult:
+    params: WorldParams
+    simulated_seconds: float
+    days: list[DayRun]
+    peak_rss: int
+    peak_pss: int
+    step_peak_rss: dict[str, int]   # "floor" and each step: the largest tree RSS while it ran, over all days
+
+    @property
+    def last(self) -> DayRun:
+        return self.days[-1]
+
+    @property
+    def day_ratio(self) -> float | None:
+        if len(self.days) < 3 or self.days[1].total <= 0:
+            return None
+        return self.last.total / self.days[1].total
+
+    @property
+    def day_ratio_per_record(self) -> float | None:
+        """The same ratio per input record: a simulated world fills up over its first days (more residents hold
+        points, so the daily balances snapshot grows), which this separates from cost growing with history."""
+        day2 = self.days[1] if len(self.days) >= 3 else None
+        if day2 is None or day2.total <= 0 or not day2.records or not self.last.records:
+            return None
+        return (self.last.total / self.last.records) / (day2.total / day2.records)
+
+
+def _settings(home: Path, inbox: Path) -> Any:
+    from seisan.config import load_settings
+
+    settings = load_settings(env={"SEISAN_HOME": str(home), "SEISAN_INBOX": str(inbox),
+                                  "HOME": os.environ.get("HOME", str(home))})
+    # The harness delivers complete files just before each run: no settle time to wait for (as `seisan demo`).
+    return dataclasses.replace(settings, settle_seconds=0)
+
+
+def run_size(params: WorldParams, cache_root: Path, say: Callable[[str], None]) -> SizeResult:
+    """Simulate (or reuse) one world and run its days: the floor, then each step, for each business date."""
+    from seisan import steps
+    from simulator import deliver
+
+    cached, simulated_seconds = cached_world(cache_root, params, say)
+    functions = {"ingest": steps.ingest_step, "build_marts": steps.build_marts_step,
+                 "quality": steps.quality_step, "reconcile": steps.reconcile_step, "gate": steps.gate_step,
+                 "report": steps.report_step}
+    runs: list[DayRun] = []
+    step_peaks: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="seisan-bench-national-") as tmp, PeakTreeRss() as memory:
+        home = Path(tmp) / "home"
+        inbox = home / "inbox"
+        say(f"copying the cached inbox to {inbox}")
+        shutil.copytree(cached, inbox)
+        settings = _settings(home, inbox)
+        for offset in range(params.days):
+            day = params.start + dt.timedelta(days=offset)
+            label = f"day {offset + 1}/{params.days} ({day})"
+            delivered = deliver(inbox, day)
+            say(f"{label}: floor (DuckDB reads the day's files; card signatures verified on "
+                f"{os.cpu_count()} processes)")
+            memory.take_window()
+            floor = measure_floor(inbox, day, delivered)
+            step_peaks["floor"] = max(step_peaks.get("floor", 0), memory.take_window())
+            say(f"{label}: floor {floor.seconds:.1f} s (read {floor.read_seconds:.1f} s, {floor.files:,} files; "
+                f"{floor.signatures:,} signatures in {floor.verify_seconds:.1f} s, {floor.signatures_valid:,} valid, "
+                f"certificate look-up {floor.certificate_seconds:.1f} s of it); "
+                f"{floor.rows_by_kind.get('platform_ledger', 0):,} ledger events")
+            seconds: dict[str, float] = {}
+            for name in STEPS:
+                say(f"{label}: {name} ...")
+                began = time.perf_counter()
+                functions[name](day, settings)
+                seconds[name] = time.perf_counter() - began
+                step_peaks[name] = max(step_peaks.get(name, 0), memory.take_window())
+                say(f"{label}: {name} {seconds[name]:.1f} s ({_ratio(seconds[name], floor.seconds)} floor)")
+            runs.append(DayRun(day, floor, seconds))
+            say(f"{label}: chain {runs[-1].total:.1f} s = {_ratio(runs[-1].total, floor.seconds)} floor; "
+                f"peak so far: RSS {_gib(memory.peak)}, PSS {_gib(memory.peak_pss)}")
+    return SizeResult(params, simulated_seconds, runs, memory.peak, memory.peak_pss, step_peaks)
+
+
+# --- the report -----------------------------------------------------------------------------------------------
+
+def _ratio(seconds: float, floor: float) -> str:
+    return f"{seconds / floor:.1f}x" if floor > 0 else "n/a"
+
+
+def _gib(value: int) -> str:
+    return f"{value / 1024 ** 3:.2f} GiB"
+
+
+def _parts(run: DayRun) -> dict[str, float]:
+    return {**run.step_seconds, "floor": run.floor.seconds, "total": run.total}
+
+
+def extrapolate(results: Sequence[SizeResult], events: int = NATIONAL_EVENTS_PER_DAY) -> dict[str, dict[str, float]]:
+    """Seconds of each part at `events` platform events a day, from the last day of each size, two ways:
+
+    - "proportional": the largest size's seconds x (events / its events): every second scales with the input,
+      fixed costs included (pessimistic where a step has a large fixed cost, like dbt's start-up);
+    - "marginal" (two sizes or more): the largest size's seconds plus the slope between the two largest sizes
+      times the events still to add: fixed costs paid once, the rest per event (at least 0 per event).
+
+    Both assume no step grows faster than linearly in its input; they are estimates, not measurements."""
+    ordered = sorted(results, key=lambda r: r.last.events)
+    big = ordered[-1].last
+    scale = events / big.events if big.events else 0.0
+    estimate = {"proportional": {name: seconds * scale for name, seconds in _parts(big).items()}}
+    if len(ordered) > 1 and big.events > ordered[-2].last.events:
+        small = ordered[-2].last
+        added = big.events - small.events
+        estimate["marginal"] = {
+            name: seconds + max(0.0, (seconds - _parts(small)[name]) / added) * (events - big.events)
+            for name, seconds in _parts(big).items()}
+    return estimate
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 5400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def render(results: Sequence[SizeResult], command: str, wall_seconds: float) -> str:
+    largest = max(results, key=lambda r: r.last.events)
+    last = largest.last
+    p = largest.params
+    estimate = extrapolate(results)
+    marginal = estimate.get("marginal")
+
+    def national(name: str) -> str:
+        text = _duration(estimate["proportional"][name])
+        return f"{_duration(marginal[name])} marginal, {text} proportional" if marginal else f"{text} proportional"
+
+    header = ["residents", "municipalities", "events/day", "input records", "files", "signatures", "floor", *STEPS,
+              "chain", "day N / day 2", "peak RSS (PSS)", "simulated in"]
+    lines = [f"Machine: {_machine()}  ",
+             f"Command: `{command}`, {dt.datetime.now(dt.UTC):%Y-%m-%d}, wall time {wall_seconds / 60:.1f} min  ",
+             f"Largest measured size: {p.describe()}; {last.events:,} platform ledger events on its last day "
+             f"({last.day}), {last.events / NATIONAL_EVENTS_PER_DAY:.2%} of national ({NATIONAL}).",
+             "",
+             "| measure | target | measured (largest size, last day) | national estimate |",
+             "| --- | --- | --- | --- |",
+             f"| floor: read every file once + verify every card signature once | (the yardstick) | "
+             f"{last.floor.seconds:.1f} s (read {last.floor.read_seconds:.1f} s, {last.floor.files:,} files; verify "
+             f"{last.floor.verify_seconds:.1f} s, {last.floor.signatures:,} signatures, of which certificate look-up "
+             f"{last.floor.certificate_seconds:.1f} s) | {national('floor')} |"]
+    for name in STEPS:
+        lines.append(f"| {name} | as near the floor as it can get | {last.step_seconds[name]:.1f} s = "
+                     f"{_ratio(last.step_seconds[name], last.floor.seconds)} floor | {national(name)} |")
+    ratio = largest.day_ratio
+    lines += [f"| chain ingest -> report | | {last.total:.1f} s = {_ratio(last.total, last.floor.seconds)} floor | "
+              f"{national('total')} |",
+              f"| peak RSS, process tree (sum of RSS; shared pages counted per process) | <= 8 GiB | "
+              f"{_gib(largest.peak_rss)} ({'within' if largest.peak_rss <= MEMORY_TARGET_BYTES else 'OVER'} target); "
+              f"largest in {max(largest.step_peak_rss, key=largest.step_peak_rss.get)} | not extrapolated |",
+              f"| peak PSS, process tree (shared pages divided) | <= 8 GiB | {_gib(largest.peak_pss)} | |",
+              f"| day {p.days} / day 2 (chain time) | <= {DAY_RATIO_TARGET} | "
+              + (f"{ratio:.2f} ({'within' if ratio <= DAY_RATIO_TARGET else 'OVER'} target); input records "
+                 f"{largest.days[1].records:,} -> {last.records:,}; per input record "
+                 f"{largest.day_ratio_per_record:.2f}" if ratio is not None and largest.day_ratio_per_record
+                 else "n/a (fewer than 3 days)") + " | |",
+              "",
+              "National estimate (2,000,000 ledger events a day, one machine, the same history depth): "
+              "*proportional* = the largest size's seconds x (2,000,000 / its events); *marginal* = the largest "
+              "size's seconds + (its seconds - the next size's) / (its events - the next size's) x the events still "
+              "to add, i.e. fixed costs once and the measured per-event rate beyond them. Both are linear "
+              "extrapolations, not measurements: a step that grows faster than its input makes them optimistic.",
+              "",
+              "The curve (the last simulated day of each size; ratios are to that day's floor):",
+              "",
+              "| " + " | ".join(header) + " |",
+              "| " + " | ".join(["---"] * len(header)) + " |"]
+    for result in results:
+        d = result.last
+        r = result.day_ratio
+        cells = [f"{result.params.residents:,}", str(result.params.municipalities), f"{d.events:,}", f"{d.records:,}",
+                 f"{d.floor.files:,}", f"{d.floor.signatures:,}",
+                 f"{d.floor.seconds:.1f} s (read {d.floor.read_seconds:.1f}, verify {d.floor.verify_seconds:.1f})"]
+        cells += [f"{d.step_seconds[name]:.1f} s ({_ratio(d.step_seconds[name], d.floor.seconds)})" for name in STEPS]
+        per_record = result.day_ratio_per_record
+        cells += [f"{d.total:.1f} s ({_ratio(d.total, d.floor.seconds)})",
+                  f"{r:.2f} (per record {per_record:.2f})" if r is not None and per_record else "n/a",
+                  f"{_gib(result.peak_rss)} ({_gib(result.peak_pss)})",
+                  f"{result.simulated_seconds:.0f} s" if result.simulated_seconds else "cached"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Peak tree RSS while each part ran (over all days of the size):", ""]
+    for result in results:
+        peaks = ", ".join(f"{name} {_gib(value)}" for name, value in result.step_peak_rss.items())
+        lines.append(f"- {result.params.residents:,} residents: {peaks}")
+    lines += ["", "Every day of every size (chain seconds / floor seconds, ledger events, input records):", ""]
+    for result in results:
+        days = ", ".join(f"{d.day:%m-%d} {d.total:.1f} s / {d.floor.seconds:.1f} s ({d.events:,} events, "
+                         f"{d.records:,} records)"
+                         for d in result.days)
+        lines.append(f"- {result.params.residents:,} residents, {result.params.municipalities} municipalities: {days}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m seisan.bench_national",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=DEFAULT_SIZES,
+                        help=f"residents:municipalities, comma separated (default {DEFAULT_SIZES})")
+    parser.add_argument("--days", type=int, default=4, help="business dates per world (default 4; at least 3 "
+                                                              "for the day N / day 2 ratio)")
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=DEFAULT_START)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help=f"world cache folder (default ${CACHE_ENV}, else ~/.cache/seisan/bench-worlds)")
+    args = parser.parse_args(argv)
+    if args.days < 1:
+        parser.error("--days is at least 1")
+    try:
+        sizes = parse_sizes(args.sizes)
+    except ValueError as exc:
+        parser.error(str(exc))
+    cache_root = args.cache.expanduser() if args.cache else default_cache_root()
+    began = time.perf_counter()
+
+    def say(message: str) -> None:
+        print(f"  .. {dt.datetime.now(dt.UTC):%H:%M:%S} [{time.perf_counter() - began:6.0f} s] {message}",
+              file=sys.stderr, flush=True)
+
+    say(f"sizes {', '.join(f'{r:,} residents / {m} municipalities' for r, m in sizes)}; {args.days} days; "
+        f"world cache {cache_root}")
+    results = []
+    for residents, municipalities in sizes:
+        params = WorldParams(args.start, args.days, municipalities, residents, args.seed)
+        say(f"size: {params.describe()}")
+        results.append(run_size(params, cache_root, say))
+    command = " ".join(["python -m seisan.bench_national", *(argv if argv is not None else sys.argv[1:])])
+    print(render(results, command if argv or sys.argv[1:] else f"make bench-national ({command})",
+                 time.perf_counter() - began))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The national benchmark's pure parts (seisan.bench_national), without simulating or running a day: the world
+cache key, the cache's write-once behaviour, the sizes argument and the process-tree memory sampler."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from seisan.bench_national import (
+    PeakTreeRss,
+    WorldParams,
+    cached_world,
+    default_cache_root,
+    parse_sizes,
+    simulator_version,
+    tree_pss_bytes,
+    tree_rss_bytes,
+    world_key,
+)
+
+PARAMS = WorldParams(start=dt.date(2026, 10, 1), days=4, municipalities=3, residents=10_000, seed=7)
+
+
+def test_the_cache_key_is_stable_and_changes_with_every_parameter_and_the_simulator() -> None:
+    version = simulator_version()
+    assert version == simulator_version()
+    assert world_key(PARAMS, version) == world_key(dataclasses.replace(PARAMS), version)
+    changed = [dataclasses.replace(PARAMS, start=dt.date(2026, 10, 2)), dataclasses.replace(PARAMS, days=5),
+               dataclasses.replace(PARAMS, municipalities=4), dataclasses.replace(PARAMS, residents=10_001),
+               dataclasses.replace(PARAMS, seed=8), dataclasses.replace(PARAMS, faults="typical")]
+    keys = {world_key(p, version) for p in changed} | {world_key(PARAMS, version), world_key(PARAMS, "0" * 64)}
+    assert len(keys) == len(changed) + 2
+
+
+def test_the_simulator_version_follows_its_sources(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    before = simulator_version(tmp_path)
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert simulator_version(tmp_path) != before
+
+
+def test_a_world_is_simulated_once_and_a_failed_one_leaves_nothing(tmp_path: Path) -> None:
+    calls = []
+
+    def fake_simulate(out_dir: Path, *args: object, **kwargs: object) -> None:
+        calls.append(args)
+        out_dir.mkdir(parents=True)
+        (out_dir / "ledger.csv").write_text("event_id\n")
+
+    inbox, seconds = cached_world(tmp_path, PARAMS, lambda m: None, simulate=fake_simulate)
+    assert (inbox / "ledger.csv").is_file() and seconds >= 0 and len(calls) == 1
+    again, seconds = cached_world(tmp_path, PARAMS, lambda m: None, simulate=fake_simulate)
+    assert again == inbox and seconds == 0.0 and len(calls) == 1
+
+    def failing_simulate(out_dir: Path, *args: object, **kwargs: object) -> None:
+        out_dir.mkdir(parents=True)
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        cached_world(tmp_path, dataclasses.replace(PARAMS, seed=8), lambda m: None, simulate=failing_simulate)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [inbox.parent.name]
+
+
+def test_the_cache_folder_comes_from_the_environment_first(tmp_path: Path) -> None:
+    assert default_cache_root({"SEISAN_BENCH_CACHE": str(tmp_path)}) == tmp_path
+    assert default_cache_root({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "seisan" / "bench-worlds"
+
+
+def test_sizes_are_residents_colon_municipalities() -> None:
+    assert parse_sizes("10000:3, 100000:20,") == [(10_000, 3), (100_000, 20)]
+    for bad in ("10000", "a:b", "0:3", ""):
+        with pytest.raises(ValueError):
+            parse_sizes(bad)
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads /proc (Linux)")
+def test_the_memory_sampler_sees_this_process() -> None:
+    assert tree_rss_bytes() > 0
+    assert tree_rss_bytes(os.getpid()) > 1024 * 1024
+    if Path("/proc/self/smaps_rollup").exists():
+        assert 0 < tree_pss_bytes() <= tree_rss_bytes() * 2
+    with PeakTreeRss(interval=0.01) as peak:
+        assert peak.take_window() > 0
+    assert peak.peak > 0
