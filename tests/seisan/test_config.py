@@ -16,7 +16,8 @@ def test_defaults_put_everything_under_home(tmp_path: Path) -> None:
     assert settings.raw_dir == home / "raw"
     assert settings.airflow_home == home / "airflow"
     assert settings.out_dir == home / "out"
-    assert settings.max_file_bytes == 256 * 1024 * 1024
+    assert settings.max_file_bytes == 64 * 1024**3  # a national first day's certificates (~13 GB) fit
+    assert settings.max_records == 100_000_000
 
 
 def test_file_then_environment_override(tmp_path: Path) -> None:
