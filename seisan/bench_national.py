@@ -53,6 +53,7 @@ STEPS = ("ingest", "build_marts", "quality", "reconcile", "gate", "report")
 NATIONAL_EVENTS_PER_DAY = 2_000_000
 NATIONAL = "1,764 municipalities, 300,000 merchants, 10 million residents, 2 million platform events a day"
 MEMORY_TARGET_BYTES = 8 * 1024 ** 3
+INGEST_TARGET_FLOORS = 2
 DAY_RATIO_TARGET = 1.2
 DEFAULT_SIZES = "10000:3,100000:20,300000:50"
 DEFAULT_START = dt.date(2026, 10, 1)
@@ -583,11 +584,16 @@ def render(results: Sequence[SizeResult], command: str, wall_seconds: float) -> 
              f"{last.floor.verify_seconds:.1f} s, {last.floor.signatures:,} signatures, of which certificate look-up "
              f"{last.floor.certificate_seconds:.1f} s) | {national('floor')} |"]
     for name in STEPS:
-        lines.append(f"| {name} | as near the floor as it can get | {last.step_seconds[name]:.1f} s = "
-                     f"{_ratio(last.step_seconds[name], last.floor.seconds)} floor | {national(name)} |")
+        seconds = last.step_seconds[name]
+        target = "as near the floor as it can get"
+        if name == "ingest":
+            verdict = "within" if seconds <= INGEST_TARGET_FLOORS * last.floor.seconds else "OVER"
+            target = f"<= {INGEST_TARGET_FLOORS} x floor ({verdict} target)"
+        lines.append(f"| {name} | {target} | {seconds:.1f} s = "
+                     f"{_ratio(seconds, last.floor.seconds)} floor | {national(name)} |")
     ratio = largest.day_ratio
-    lines += [f"| chain ingest -> report | | {last.total:.1f} s = {_ratio(last.total, last.floor.seconds)} floor | "
-              f"{national('total')} |",
+    lines += [f"| chain ingest -> report | <= 10 min for a national day (see the estimate) | {last.total:.1f} s = "
+              f"{_ratio(last.total, last.floor.seconds)} floor | {national('total')} |",
               f"| peak RSS, process tree (sum of RSS; shared pages counted per process) | <= 8 GiB | "
               f"{_gib(largest.peak_rss)} ({'within' if largest.peak_rss <= MEMORY_TARGET_BYTES else 'OVER'} target); "
               f"largest in {max(largest.step_peak_rss, key=largest.step_peak_rss.get)} | not extrapolated |",
