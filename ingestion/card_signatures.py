@@ -10,8 +10,8 @@ not verified ahead (a pair outside the batch's prefetch, a small batch, a pool t
 verified in process at the record's turn, so a verdict never depends on what was prefetched.
 
 Workers are spawned, not forked: the ingest process holds DuckDB's threads, and a forked child of a threaded
-process may inherit a held lock. A pool starts only when a batch has at least POOL_MIN_PAIRS pairs (starting
-one costs about a second) and lives for one ingest run.
+process may inherit a held lock. A pool starts only in a run with enough terminal logs to pay for it
+(POOL_MIN_RUN_BYTES) and lives for that ingest run.
 """
 
 from __future__ import annotations
@@ -29,7 +29,12 @@ from cryptography import x509
 
 from contracts import terminal_log
 
-POOL_MIN_PAIRS = 5_000  # below this a batch verifies in process: a pool costs about a second to start
+# A pool costs about a second to start (spawned workers import cryptography and the contracts) and saves about
+# 30 µs a signature per extra core: it pays from a few tens of thousands of signatures a run. So a run starts one
+# only when its due terminal logs weigh POOL_MIN_RUN_BYTES or more (about 40,000 records), and then uses it for
+# every batch with POOL_MIN_PAIRS pairs or more.
+POOL_MIN_RUN_BYTES = 32 << 20
+POOL_MIN_PAIRS = 1_000
 _CHUNK_PAIRS = 2_000
 
 
@@ -63,6 +68,7 @@ class CardSignatures:
     """Verdicts of (certificate, record) pairs verified ahead of time, and the pool that verified them."""
 
     workers: int = field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)))
+    enabled: bool = True  # False: never start a pool (a run with few terminal logs: `for_run`)
     # (certificate, id of the record) -> (the record itself, verdict). A verdict is kept for that very record
     # object (a parsed line's fields, never changed after parsing) and found again only by identity (`is`): the
     # record is held, so its id cannot be reused. Keying by content would cost a canonical message per record,
@@ -70,6 +76,11 @@ class CardSignatures:
     _verdicts: dict[tuple[str, int], tuple[Mapping[str, Any], bool]] = field(default_factory=dict)
     _pool: Executor | None = None
     _pool_failed: bool = False
+
+    @classmethod
+    def for_run(cls, terminal_bytes: int) -> CardSignatures:
+        """The verifier of one ingest run whose due terminal logs weigh `terminal_bytes`."""
+        return cls(enabled=terminal_bytes >= POOL_MIN_RUN_BYTES)
 
     def verified(self, der_b64: str, record: Mapping[str, Any]) -> bool:
         """The verdict for this pair: prefetched, or computed now."""
@@ -85,7 +96,7 @@ class CardSignatures:
         todo: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
         for der_b64, record in pairs:
             todo.setdefault((der_b64, id(record)), (der_b64, record))
-        if len(todo) < POOL_MIN_PAIRS or self.workers < 2:
+        if not self.enabled or len(todo) < POOL_MIN_PAIRS or self.workers < 2:
             return
         pool = self._start()
         if pool is None:

@@ -526,6 +526,7 @@ def ingest(
         if progress is not None:
             progress(f"{path}: changed within the last {settle_seconds:g} s, left for the next run")
     due = files_due(found.files, business_date)
+    run.signatures = CardSignatures.for_run(sum(f.size_bytes for f in due if f.kind == TERMINAL_KIND))
     try:
         for batch in batches(due):
             run.ingest_batch(batch)

@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--residents", type=int, default=10_000, help="residents in the throughput world")
     parser.add_argument("--days", type=int, default=14, help="days in the throughput world")
     parser.add_argument("--municipalities", type=int, default=3)
-    parser.add_argument("--marts-days", type=int, default=61, help="days in the mart-cost world (0 = skip)")
+    parser.add_argument("--marts-days", type=int, default=31, help="days in the mart-cost world (0 = skip)")
     parser.add_argument("--marts-residents", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--match-sizes", default="1000000,5000000",

@@ -45,5 +45,7 @@ def test_a_pair_not_prefetched_is_verified_at_its_turn() -> None:
     pairs = _pairs()
     signatures.prefetch(pairs)  # fewer than POOL_MIN_PAIRS: nothing is verified ahead
     assert signatures._verdicts == {}
+    assert not CardSignatures.for_run(card_signatures.POOL_MIN_RUN_BYTES - 1).enabled
+    assert CardSignatures.for_run(card_signatures.POOL_MIN_RUN_BYTES).enabled
     assert [signatures.verified(der, r) for der, r in pairs].count(True) == 10
     assert CARD_KEY.public_key().public_numbers() == CERT.public_key().public_numbers()

@@ -81,7 +81,8 @@ def test_a_streamed_world_loads_exactly_what_the_whole_files_load(
     (tmp_path / "streamed").mkdir()
     whole = _ingest_world(hostile_inbox, tmp_path / "whole", Limits())
     monkeypatch.setattr(csv_loader, "STREAM_CHUNK_RECORDS", 7)  # many chunk boundaries in every file
-    monkeypatch.setattr(card_signatures, "POOL_MIN_PAIRS", 1)  # every batch's card signatures in the pool
+    monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)  # every run's card signatures in the pool
+    monkeypatch.setattr(card_signatures, "POOL_MIN_PAIRS", 1)
     monkeypatch.setattr(csv_loader, "STREAM_POOL_MIN_BYTES", 100_000)  # the largest files validated in a pool
     validated = csv_loader._validated
     workers_seen: list[int] = []
