@@ -4,7 +4,7 @@ Three measurements, printed as Markdown for docs/benchmarks.md (with the machine
 1. simulator throughput: records written per second for a world of the given size;
 2. ingestion throughput: records read per second, ingesting that world day by day (no Airflow);
 3. mart build cost over time: `build_marts` for every day of a longer, smaller world, reporting day 2, the last
-   day and their ratio (an incremental build costs about the same on day 61 as on day 2);
+   day and their ratio (an incremental build costs about the same on day 31 as on day 2; `--marts-days 61` for longer);
 4. matching at scale (reconciliation.bench): terminal <-> platform with 1M and 5M records a side, the engine
    against a plain DuckDB full outer join on the key in the same run, and their ratio.
 
