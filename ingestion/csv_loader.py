@@ -35,7 +35,7 @@ from contracts.validation import InMemoryMasters, RowContext, header_problem, va
 from ingestion.inbox import InboxFile
 from ingestion.masters import REFERENCED_MASTERS, MastersInForce
 from ingestion.outcome import FileOutcome, FileStatus, QuarantinedRecord, whole_file
-from ingestion.schema import CSV_TABLES
+from ingestion.schema import CSV_TABLES, sql_literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,17 +193,22 @@ def _encoding_for(file: InboxFile, ctx: CsvLoadContext) -> str | None:
     return ctx.in_force.partner_encoding(file.groups["partner"], file.business_date)
 
 
+def _partner_unknown(file: InboxFile, records: list[tuple[int, str | None]] | None) -> FileOutcome:
+    """The rejection of a partner file whose partner is not in the partners master in force on its date."""
+    return whole_file(
+        FileStatus.REJECTED,
+        Reason.PARTNER_UNKNOWN,
+        f"partner {file.groups['partner']} is not in the partners master in force on {file.business_date}",
+        records,
+    )
+
+
 def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
     """The outcome of one CSV file of a known kind."""
     kind = CSV_KINDS_BY_NAME[file.kind]
     encoding = _encoding_for(file, ctx)
     if encoding is None:
-        return whole_file(
-            FileStatus.REJECTED,
-            Reason.PARTNER_UNKNOWN,
-            f"partner {file.groups['partner']} is not in the partners master in force on {file.business_date}",
-            split_csv_records(data),
-        )
+        return _partner_unknown(file, split_csv_records(data))
     read = read_csv(data, encoding, ctx.max_records)
     if read.error is not None:
         return whole_file(FileStatus.REJECTED, read.error.code, read.error.detail, None)
@@ -214,8 +219,7 @@ def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
         )
     context = RowContext(file.business_date, ctx.masters)
     good, lines, bad = _validate(kind, read.header, read.records, context)
-    scope_value = file.groups.get("partner") if kind.source == "partner" else file.business_date
-    repeated = _loaded_duplicates(ctx.con, kind, good, scope_value)
+    repeated = _loaded_duplicates(ctx.con, kind, good, duplicate_scope(file)[1])
     if repeated:
         raw_by_line = {r.line_number: r.raw_text for r in read.records}
         for index in sorted(repeated):
@@ -260,8 +264,8 @@ def master_snapshot_keys(file: InboxFile, outcome: FileOutcome) -> tuple[str, li
 # from a file loaded whole, and why: a streamed file kept out whole (undecodable, a broken header, too many
 # records, a conflict) gets one line-0 quarantine row instead of one row per record, since quarantining every
 # record of a file of any size would hold it whole after all; every row that loads, and every record
-# quarantined alone, is decided exactly as for a file read whole (tests/ingestion/test_streaming.py compares
-# the two paths table by table).
+# quarantined alone, is decided exactly as for a file read whole (tests/ingestion/test_ingest_streaming.py
+# compares the two paths table by table).
 
 STREAM_PROGRESS_RECORDS = 1_000_000
 STREAM_CHUNK_RECORDS = 10_000  # about 40 MB of records in Python at a time
@@ -331,7 +335,7 @@ def _stream_duplicates(
     rule, over the whole file in DuckDB."""
     keys = ", ".join(kind.keys)
     condition, params = _loaded_key_condition(kind, scope_value)
-    source = f"read_parquet('{_sql_path(unchecked)}')"
+    source = f"read_parquet({sql_literal(str(unchecked))})"
     rows = con.execute(
         f"""
         WITH ranked AS (
@@ -354,10 +358,6 @@ def _stream_duplicates(
     return [(line, said[which]) for line, which in rows]
 
 
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
 def _raw_texts(path: Path, encoding: str, sha256: str, wanted: set[int]) -> dict[int, str]:
     """The raw text (as CsvScan gives it, My Numbers masked) of the records starting on `wanted` lines."""
     found: dict[int, str] = {}
@@ -378,9 +378,9 @@ _Validated = tuple[pa.Table, list[QuarantinedRecord], int]
 _worker_masters: InMemoryMasters | None = None
 
 
-def _stream_workers(path: Path) -> int:
+def _stream_workers(size_bytes: int) -> int:
     cores = min(os.cpu_count() or 1, 8)
-    return cores if cores >= 2 and path.stat().st_size >= STREAM_POOL_MIN_BYTES else 1
+    return cores if cores >= 2 and size_bytes >= STREAM_POOL_MIN_BYTES else 1
 
 
 def _start_worker(masters: InMemoryMasters) -> None:
@@ -426,27 +426,17 @@ def _chunks(records: Iterator[CsvRecord], size: int) -> Iterator[list[CsvRecord]
         yield chunk
 
 
-def load_csv_stream(
-    file: InboxFile, path: Path, ctx: CsvLoadContext, target: Path, chunk_records: int | None = None
-) -> FileOutcome:
+def load_csv_stream(file: InboxFile, path: Path, ctx: CsvLoadContext, target: Path) -> FileOutcome:
     """The outcome of one CSV file of a known kind read as a stream (module section above): its rows to load
     are written to `target` (a Parquet file in the batch's pending folder, named in `outcome.spilled`), never
     held whole. Raises StreamedFileChanged when the bytes read are not those of `ctx.sha256`."""
     kind = CSV_KINDS_BY_NAME[file.kind]
     encoding = _encoding_for(file, ctx)
     if encoding is None:
-        return whole_file(
-            FileStatus.REJECTED,
-            Reason.PARTNER_UNKNOWN,
-            f"partner {file.groups['partner']} is not in the partners master in force on {file.business_date}",
-            None,
-        )
-    schema = CSV_TABLES[kind.name].arrow_schema()
+        return _partner_unknown(file, None)
     unchecked = target.with_name(f".unchecked-{target.name}")
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        chunk = chunk_records or STREAM_CHUNK_RECORDS
-        return _stream_into(file, path, ctx, kind, encoding, schema, unchecked, target, chunk)
+        return _stream_into(file, path, ctx, kind, encoding, unchecked, target)
     finally:
         unchecked.unlink(missing_ok=True)
 
@@ -457,11 +447,10 @@ def _stream_into(
     ctx: CsvLoadContext,
     kind: FileKind,
     encoding: str,
-    schema: pa.Schema,
     unchecked: Path,
     target: Path,
-    chunk_records: int,
 ) -> FileOutcome:
+    schema = CSV_TABLES[kind.name].arrow_schema()
     bad: list[QuarantinedRecord] = []
     total = 0
     try:
@@ -469,9 +458,9 @@ def _stream_into(
             scan = CsvScan(text, ctx.max_records)
             problem = header_problem(kind, scan.header) if scan.error is None else None
             if scan.error is None and problem is None:
-                chunks = _chunks(scan.records(), chunk_records)
+                chunks = _chunks(scan.records(), STREAM_CHUNK_RECORDS)
                 jobs = ((kind.name, scan.header, chunk, file, ctx.sha256) for chunk in chunks)
-                workers = _stream_workers(path)
+                workers = _stream_workers(file.size_bytes)
                 for rows, chunk_bad, count in _validated(jobs, ctx.masters, workers):
                     said = total // STREAM_PROGRESS_RECORDS
                     total += count
@@ -487,8 +476,7 @@ def _stream_into(
         return whole_file(FileStatus.REJECTED, scan.error.code, scan.error.detail, None)
     if problem is not None:
         return whole_file(FileStatus.REJECTED, problem.code, problem.detail, None)
-    scope_value = file.groups.get("partner") if kind.source == "partner" else file.business_date
-    repeated = _stream_duplicates(ctx.con, kind, unchecked, scope_value)
+    repeated = _stream_duplicates(ctx.con, kind, unchecked, duplicate_scope(file)[1])
     if repeated:
         texts = _raw_texts(path, encoding, ctx.sha256, {line for line, _ in repeated})
         bad.extend(QuarantinedRecord(line, Reason.DUPLICATE_KEY, detail, texts.get(line)) for line, detail in repeated)
@@ -496,8 +484,8 @@ def _stream_into(
     ctx.con.register("_stream_excluded", excluded)
     try:
         ctx.con.execute(
-            f"COPY (SELECT u.* FROM read_parquet('{_sql_path(unchecked)}') u ANTI JOIN _stream_excluded x "
-            f"ON u.line_number = x.line_number ORDER BY u.line_number) TO '{_sql_path(target)}' (FORMAT parquet)"
+            f"COPY (SELECT u.* FROM read_parquet({sql_literal(str(unchecked))}) u ANTI JOIN _stream_excluded x "
+            f"ON u.line_number = x.line_number ORDER BY u.line_number) TO {sql_literal(str(target))} (FORMAT parquet)"
         )
     finally:
         ctx.con.unregister("_stream_excluded")

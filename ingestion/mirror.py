@@ -19,7 +19,7 @@ import duckdb
 
 from contracts.schemas import CSV_KINDS
 from ingestion.attempts import ATTEMPTS_FOLDER
-from ingestion.schema import RELEASE_CHECKS, TABLES, TERMINAL_SEQ_GAPS, Table
+from ingestion.schema import RELEASE_CHECKS, TABLES, TERMINAL_SEQ_GAPS, Table, sql_literal
 from ingestion.store import GAP_CHANGES, PENDING_FOLDER
 
 _SOURCE_OF_TABLE = {
@@ -66,10 +66,6 @@ class MirrorReport:
         )
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _mirror_files(raw_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
     """Parquet files by table, and the relative paths of everything that is not a mirror file."""
     by_table: dict[str, list[Path]] = {}
@@ -93,7 +89,7 @@ def _parquet_select(con: duckdb.DuckDBPyConnection, table: Table, files: list[Pa
         columns = ", ".join(table.column_names)
         return f"SELECT NULL::VARCHAR AS _source, NULL::VARCHAR AS _date, NULL::VARCHAR AS _batch, {columns} " \
                f"FROM raw.{table.name} WHERE false"
-    source = f"read_parquet([{', '.join(_quote(str(f)) for f in files)}], union_by_name = true, filename = true)"
+    source = f"read_parquet([{', '.join(sql_literal(str(f)) for f in files)}], union_by_name = true, filename = true)"
     present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     columns = ", ".join(name if name in present else f"NULL::{sql} AS {name}" for name, sql in table.columns)
     return (
@@ -105,7 +101,7 @@ def _parquet_select(con: duckdb.DuckDBPyConnection, table: Table, files: list[Pa
 
 
 def _warehouse_select(table: Table) -> str:
-    source = "source" if "source" in table.column_names else _quote(_SOURCE_OF_TABLE[table.name])
+    source = "source" if "source" in table.column_names else sql_literal(_SOURCE_OF_TABLE[table.name])
     return (
         f"SELECT {source} AS _source, coalesce(CAST(business_date AS VARCHAR), 'undated') AS _date, "
         f"{', '.join(table.column_names)} FROM raw.{table.name}"
@@ -152,7 +148,7 @@ def _replayed_gaps(con: duckdb.DuckDBPyConnection, files: list[Path]) -> Counter
     range is never opened again once resolved, its records being loaded), so the clock need not order batches."""
     gaps: list[list[object]] = []
     if files:
-        listing = ", ".join(_quote(str(f)) for f in files)
+        listing = ", ".join(sql_literal(str(f)) for f in files)
         changes = con.execute(f"""
             SELECT action, terminal_id, missing_from_seq, missing_to_seq, business_date, file_sha256
             FROM read_parquet([{listing}], filename = true, file_row_number = true)

@@ -196,8 +196,8 @@ class _Run:
     chains: TerminalChains
     statements: LoadedStatements
     attempts: Attempts
+    signatures: CardSignatures
     batch: _Batch = field(default_factory=_Batch)
-    signatures: CardSignatures = field(default_factory=CardSignatures)
 
     def flush(self) -> None:
         """Commit the open batch (rows, quarantine, gaps and manifest rows together), then say what it did."""
@@ -273,11 +273,9 @@ class _Run:
         if not parsed:
             return
         try:
-            mykey_ids = set().union(*(q.mykey_ids() for _, q in parsed))
-            self.certs.prefetch(mykey_ids)
+            certs = self.certs.certs_for(set().union(*(q.mykey_ids() for _, q in parsed)))  # one query
             windows = (q.seq_window(f.groups["terminal"]) for f, q in parsed)
             self.chains.prefetch([w for w in windows if w is not None])
-            certs = self.certs.certs_for(mykey_ids)
             self.signatures.prefetch(pair for _, q in parsed for pair in q.card_pairs(certs))
         except Exception:  # only a cache: each file then asks alone, and a file that breaks it is rejected alone
             return
@@ -506,6 +504,11 @@ def ingest(
     started = time.perf_counter()
     ensure_raw_schema(con)
     recover_pending_parquet(con, Path(raw_dir))
+    found = scan(Path(inbox), settle_seconds)
+    for path in found.unsettled:
+        if progress is not None:
+            progress(f"{path}: changed within the last {settle_seconds:g} s, left for the next run")
+    due = files_due(found.files, business_date)
     run = _Run(
         con,
         Path(raw_dir),
@@ -520,13 +523,8 @@ def ingest(
         TerminalChains(con),
         LoadedStatements(con),
         Attempts.open(Path(raw_dir)),
+        CardSignatures.for_run(sum(f.size_bytes for f in due if f.kind == TERMINAL_KIND)),
     )
-    found = scan(Path(inbox), settle_seconds)
-    for path in found.unsettled:
-        if progress is not None:
-            progress(f"{path}: changed within the last {settle_seconds:g} s, left for the next run")
-    due = files_due(found.files, business_date)
-    run.signatures = CardSignatures.for_run(sum(f.size_bytes for f in due if f.kind == TERMINAL_KIND))
     try:
         for batch in batches(due):
             run.ingest_batch(batch)

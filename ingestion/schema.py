@@ -247,6 +247,11 @@ TABLES: dict[str, Table] = {
 }
 
 
+def sql_literal(text: str) -> str:
+    """`text` as a DuckDB string literal (a file path in `read_parquet(...)`, say): quoted, quotes doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create schema `raw` and every raw table (empty) if absent. Ingestion creates no SQL logic in `raw`
     (the old `raw.master_<x>_in_force` macros are dropped: the in-force rule lives in dbt's macro `in_force` and

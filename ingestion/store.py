@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from contracts.codes import mask_my_numbers
 from ingestion.outcome import FileFacts, FileOutcome
-from ingestion.schema import FILE_MANIFEST, QUARANTINE, TABLES, TERMINAL_SEQ_GAP_CHANGES
+from ingestion.schema import FILE_MANIFEST, QUARANTINE, TABLES, TERMINAL_SEQ_GAP_CHANGES, sql_literal
 
 PENDING_FOLDER = ".pending"
 UNDATED = "undated"  # the date= partition of files whose name gives no business date
@@ -296,8 +296,7 @@ def _spilled(items: list[Written], folder: Path) -> dict[str, list[str]]:
 
 def _append_parquet(con: duckdb.DuckDBPyConnection, table_name: str, path: Path) -> None:
     names = ", ".join(TABLES[table_name].column_names)
-    source = str(path).replace("'", "''")
-    con.execute(f"INSERT INTO raw.{table_name} ({names}) SELECT {names} FROM read_parquet('{source}')")
+    con.execute(f"INSERT INTO raw.{table_name} ({names}) SELECT {names} FROM read_parquet({sql_literal(str(path))})")
 
 
 def write_batch(

@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ingestion.schema import sql_literal
 from seisan.bench import _machine
 
 BLOB_KINDS = ("terminal_log", "bank_statement")
@@ -302,7 +303,7 @@ def files_of_day(inbox: Path, day: dt.date, delivered: Iterable[Path] = ()) -> d
 
 
 def _sql_list(paths: Sequence[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+    return "[" + ", ".join(sql_literal(str(p)) for p in paths) + "]"
 
 
 def read_floor(by_kind: dict[str, list[Path]]) -> dict[str, int]:
