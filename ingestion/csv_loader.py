@@ -312,7 +312,8 @@ def _text_stream(path: Path, encoding: str, expected_sha256: str) -> Iterator[io
 
 
 def _first_bad_line(path: Path, encoding: str) -> int:
-    """The physical line holding the first byte that does not decode (for the rejection's detail)."""
+    """The physical line holding the first byte that does not decode (for the rejection's detail). `encoding` as
+    the file's master gives it: a BOM is valid UTF-8, so byte offsets count it, as `contracts.csvio.read_csv`'s do."""
     decoder = codecs.getincrementaldecoder(encoding)()
     newlines = 0
     with path.open("rb") as handle:
@@ -469,7 +470,7 @@ def _stream_into(
                     if ctx.progress is not None and total // STREAM_PROGRESS_RECORDS > said:
                         ctx.progress(f"{file.rel_path}: {total:,} records read, {len(bad):,} quarantined so far")
     except UnicodeDecodeError:
-        line = _first_bad_line(path, "utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding)
+        line = _first_bad_line(path, encoding)  # not utf-8-sig: its error offsets skip the BOM
         detail = f"not valid {encoding} (first bad byte on line {line})"
         return whole_file(FileStatus.REJECTED, Reason.FILE_ENCODING_INVALID, detail, None)
     if scan.error is not None:

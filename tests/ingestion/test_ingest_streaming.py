@@ -24,6 +24,7 @@ import pytest
 from ingestion_builders import (
     D,
     accounting_holds,
+    csv_of,
     ledger_row,
     manifest,
     quarantine,
@@ -37,6 +38,7 @@ from ingestion_builders import (
 import ingestion.card_signatures as card_signatures
 import ingestion.csv_loader as csv_loader
 import ingestion.run as ingestion_run
+from contracts.csvio import read_csv
 from ingestion import Limits, ingest
 from seisan.config import load_settings
 from simulator import deliver, simulate
@@ -244,3 +246,13 @@ def test_a_long_streamed_file_says_how_far_it_got(con, tmp, monkeypatch):
         f"{LEDGER}: 8 records read, 0 quarantined so far",
     ]
     assert f"{LEDGER}: loaded, 9 loaded, 0 quarantined" in said
+
+
+def test_a_bad_byte_is_placed_on_its_line_after_a_bom_as_when_read_whole(con, tmp):
+    # the BOM is 3 bytes; a newline within 3 bytes before the bad byte tells a shifted count from a right one
+    data = b"\xef\xbb\xbf" + csv_of("platform_ledger", [ledger_row("E1"), ledger_row("E2")]) + b"\xff\n"
+    write(tmp / "inbox", LEDGER, data)
+    run(con, tmp, limits=STREAM)
+    streamed = con.execute("SELECT detail FROM raw.quarantine WHERE path = ?", [LEDGER]).fetchall()
+    assert streamed == [("not valid utf-8 (first bad byte on line 4)",)]
+    assert read_csv(data).error.detail == streamed[0][0]  # the whole-file reader's line
