@@ -94,12 +94,14 @@ def decode_csv(data: bytes, encoding: str = "utf-8") -> str:
 
 
 class _LineTap:
-    """Iterates physical lines for csv.reader and remembers the ones of the record being read."""
+    """Iterates physical lines for csv.reader and remembers the ones of the record being read. A line already
+    taken from `lines` can be handed back first (`push`)."""
 
-    __slots__ = ("_lines", "taken", "count")
+    __slots__ = ("_lines", "_pushed", "taken", "count")
 
     def __init__(self, lines: Iterator[str]) -> None:
         self._lines = lines
+        self._pushed: str | None = None
         self.taken: list[str] = []
         self.count = 0
 
@@ -107,10 +109,18 @@ class _LineTap:
         return self
 
     def __next__(self) -> str:
-        line = next(self._lines)
+        line = self._pushed
+        if line is None:
+            line = next(self._lines)
+        else:
+            self._pushed = None
         self.taken.append(line)
         self.count += 1
         return line
+
+    def push(self, line: str) -> None:
+        self._pushed = line
+        self.count -= 1
 
 
 # An ASCII record without 12 digits grouped at most 4-4-4 holds no My Number field: most records, decided at
@@ -142,8 +152,9 @@ class CsvScan:
     raised by them propagates to the caller.
     """
 
-    def __init__(self, lines: Iterator[str], max_records: int | None = None) -> None:
+    def __init__(self, lines: Iterator[str], max_records: int | None = None, plain_lines: bool = True) -> None:
         self._tap = _LineTap(lines)
+        self._plain_lines = plain_lines  # False: every record through csv.reader (the reference, for tests)
         self._reader = csv.reader(self._tap, strict=True)
         self._max_records = max_records
         self.error: Problem | None = None
@@ -159,12 +170,34 @@ class CsvScan:
         self.header = tuple(header_row)
 
     def records(self) -> Iterator[CsvRecord]:
+        """Each data record in file order. A physical line without a quote (or NUL) and shorter than csv's field
+        limit is one record whose fields are split at its commas, which is exactly what csv.reader makes of
+        it (tests/contracts/test_csv_roundtrip.py compares the two readers); it is split without csv.reader,
+        about ten times faster. Every other line starts a record read by csv.reader, quoted newlines and all."""
         if self.error is not None:
             return
-        tap, reader, count = self._tap, self._reader, 0
+        tap, reader, count, limit = self._tap, self._reader, 0, csv.field_size_limit()
+        plain = self._plain_lines
         while True:
             tap.taken.clear()
             start = tap.count + 1
+            if plain:
+                try:
+                    line = next(tap)
+                except StopIteration:
+                    return
+                if '"' not in line and "\x00" not in line and len(line) <= limit:
+                    body = line.rstrip("\r\n")
+                    if body:
+                        yield CsvRecord(start, body.split(","), line)
+                        count += 1
+                    if self._max_records is not None and count > self._max_records:
+                        self.error = CsvError(
+                            "file_too_many_rows", 0, f"more than {self._max_records} records (the configured limit)")
+                        return
+                    continue
+                tap.taken.clear()
+                tap.push(line)
             try:
                 fields = next(reader)
             except StopIteration:

@@ -59,7 +59,13 @@ class CanonicalFormError(ValueError):
     """A value that the canonical form cannot carry (a float, a bool, a non-string key)."""
 
 
+_PLAIN_TYPES = frozenset((str, int, type(None)))  # exact types: a bool is an int subclass, and is refused
+
+
 def _check_canonical_value(value: Any) -> None:
+    if type(value) is dict and all(type(v) in _PLAIN_TYPES for v in value.values()):
+        if all(type(k) is str for k in value):
+            return  # a flat record of text, integers and nulls (every record but a seal): decided at once
     if isinstance(value, bool) or isinstance(value, float):
         raise CanonicalFormError(f"canonical form carries integers only, not {type(value).__name__}")
     if isinstance(value, Mapping):

@@ -32,6 +32,7 @@ what is wrong; other values are echoed at most `ECHO_MAX_CHARS` characters long,
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -71,7 +72,10 @@ BIDI_CONTROLS = BIDI_OVERRIDES | frozenset("\u200e\u200f\u061c")
 # Characters no value may hold: C0 controls (TAB, CR and LF included: no FORMATS.md field is multi-line, and
 # values flow into fixed-width Zengin records, officer CSVs and logs), DEL, C1 controls, and the Unicode
 # bidirectional embeddings, overrides and isolates that make text display other than it reads.
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(sorted(BIDI_OVERRIDES)) + "]")
+CONTROL_RANGES: tuple[tuple[int, int], ...] = ((0x00, 0x1F), (0x7F, 0x9F)) + tuple(
+    (ord(c), ord(c)) for c in sorted(BIDI_OVERRIDES)
+)  # as code point ranges, so a regex of another engine (contracts.validation_columnar) is built from them too
+_CONTROL_RE = re.compile("[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in CONTROL_RANGES) + "]")
 ECHO_MAX_CHARS = 24
 _DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
 _MEMO_ENTRIES_MAX = 65_536
@@ -213,8 +217,14 @@ def _check_timestamp(column: Column, text: str) -> Checked:
     return value, None
 
 
+@functools.cache
+def pattern_regex(pattern: str | None) -> re.Pattern[str]:
+    """The compiled full-match pattern of an id/digits column (any text when it has none)."""
+    return re.compile(pattern or r".*", re.DOTALL)
+
+
 def _pattern_checker(column: Column) -> Callable[[Column, str], Checked]:
-    regex = re.compile(column.pattern or r".*", re.DOTALL)
+    regex = pattern_regex(column.pattern)
     municipality = column.pattern == MUNICIPALITY_CODE
     memo: dict[str, Checked] = {}  # identifiers repeat a lot (municipalities, programmes): check each once
 
@@ -310,6 +320,24 @@ def _text_problem(column: Column, text: str, limit: int | None) -> Problem | Non
     return None
 
 
+def value_checked(plan: _ColumnPlan, text: str) -> Checked:
+    """Stages 3-4 for one non-empty value of `plan`'s column: My Number, control characters and length, then the
+    type. A pure function of the value: contracts.validation_columnar calls it once per distinct value."""
+    column = plan.column
+    # inline pre-filter: an ASCII value under 12 characters is never one (most values; saves a call)
+    if plan.my_number_checked and (len(text) >= 12 or not text.isascii()) and looks_like_my_number(text):
+        return None, Problem(Reason.MY_NUMBER_DETECTED, column.name, f"{column.name} holds a personal number (masked)")
+    problem = _text_problem(column, text, plan.max_chars)
+    if problem is not None:
+        return None, problem
+    return plan.check(column, text)
+
+
+def column_plans(kind: FileKind) -> tuple[_ColumnPlan, ...]:
+    """The kind's per-column checkers, in column order (built once per kind)."""
+    return _plan(kind)[0]
+
+
 def check_fields(kind: FileKind, values: Mapping[str, str | None]) -> tuple[dict[str, Any], list[Problem]]:
     """Stages 2-4: required, My Number, per-column types. Returns the typed values of the columns that
     passed (failed columns are absent) and the problems, ordered by stage then column."""
@@ -326,21 +354,11 @@ def check_fields(kind: FileKind, values: Mapping[str, str | None]) -> tuple[dict
             else:
                 typed[column.name] = None
             continue
-        # inline pre-filter: an ASCII value under 12 characters is never one (most values; saves a call)
-        if plan.my_number_checked and (len(text) >= 12 or not text.isascii()) and looks_like_my_number(text):
-            personal.append(
-                Problem(
-                    Reason.MY_NUMBER_DETECTED, column.name, f"{column.name} holds a personal number (masked)"
-                )
-            )
-            continue
-        problem = _text_problem(column, text, plan.max_chars)
-        if problem is not None:
-            typed_problems.append(problem)
-            continue
-        value, problem = plan.check(column, text)
+        value, problem = value_checked(plan, text)
         if problem is None:
             typed[column.name] = value
+        elif problem.code == Reason.MY_NUMBER_DETECTED:
+            personal.append(problem)
         else:
             typed_problems.append(problem)
     return typed, required + personal + typed_problems
@@ -432,25 +450,59 @@ def _settlement_rules(typed: Mapping[str, Any]) -> list[Problem]:
     return []
 
 
-_CROSS_RULES: dict[str, tuple[Callable[[Mapping[str, Any]], list[Problem]], ...]] = {
-    "platform_ledger": (_ledger_rules,),
-    "master_municipalities": (_municipality_rules,),
-    "master_designations": (_interval_rule("valid_from", "valid_to"),),
-    "master_terminals": (_interval_rule("active_from", "active_to"),),
-    "master_fee_schedule": (_fee_rules,),
-    "platform_mykey_certs": (_cert_rules,),
-    "partner_settlement": (_settlement_rules,),
+@dataclass(frozen=True, slots=True)
+class CrossRule:
+    """A stage 5 rule (`check`: typed values -> problems) and what it reads of a row: the columns in `values` by
+    value, those in `present` only whether they are empty, those in `signs` only their sign. It sees nothing else,
+    so contracts.validation_columnar may judge each distinct projection of a chunk's rows once
+    (tests/contracts/test_validation_columnar.py holds every rule to its declaration)."""
+
+    check: Callable[[Mapping[str, Any]], list[Problem]]
+    values: tuple[str, ...] = ()
+    present: tuple[str, ...] = ()
+    signs: tuple[str, ...] = ()
+
+    def __call__(self, typed: Mapping[str, Any]) -> list[Problem]:
+        return self.check(typed)
+
+
+_CROSS_RULES: dict[str, tuple[CrossRule, ...]] = {
+    "platform_ledger": (
+        CrossRule(
+            _ledger_rules,
+            values=("event_type", "channel"),
+            present=("program_code", "cancel_of", "lot_event_id", "payment_ref", "terminal_id", "auth_id"),
+            signs=("amount",),
+        ),
+    ),
+    "master_municipalities": (CrossRule(_municipality_rules, values=("settlement_cycle", "settlement_day")),),
+    "master_designations": (CrossRule(_interval_rule("valid_from", "valid_to"), values=("valid_from", "valid_to")),),
+    "master_terminals": (CrossRule(_interval_rule("active_from", "active_to"), values=("active_from", "active_to")),),
+    "master_fee_schedule": (CrossRule(_fee_rules, values=("min_amount", "max_amount")),),
+    "platform_mykey_certs": (CrossRule(_cert_rules, values=("event",), present=("previous_serial",)),),
+    "partner_settlement": (CrossRule(_settlement_rules, values=("amount", "fee", "net")),),
 }
 
 
+def cross_field_rules(kind: FileKind) -> tuple[CrossRule, ...]:
+    """Stage 5's rules for rows of `kind`, each a function of the row's typed values."""
+    return _CROSS_RULES.get(kind.name, ())
+
+
 # --- date range ------------------------------------------------------------------------------------------
+def row_date_columns(kind: FileKind) -> tuple[Column, ...]:
+    """The timestamp columns whose first non-empty one gives a row's date (`row_date`); none for a master."""
+    if kind.source == "master":
+        return ()
+    return tuple(c for c in _plan(kind)[1] if c.type is ColumnType.TIMESTAMP)
+
+
 def row_date(kind: FileKind, typed: Mapping[str, Any], business_date: dt.date) -> dt.date:
     """The date a row is about: the JST date of its first timestamp column, else the file's business date.
     Referential checks use the masters in force on this date."""
-    if kind.source != "master":
-        for column in _plan(kind)[1]:
-            if column.type is ColumnType.TIMESTAMP and typed.get(column.name) is not None:
-                return typed[column.name].date()
+    for column in row_date_columns(kind):
+        if typed.get(column.name) is not None:
+            return typed[column.name].date()
     return business_date
 
 
@@ -460,6 +512,27 @@ def date_range_problems(kind: FileKind, typed: Mapping[str, Any], business_date:
     return _date_range_rules(kind, typed, business_date)
 
 
+def dated_columns(kind: FileKind) -> tuple[Column, ...]:
+    """The kind's date and timestamp columns, which stage 6 bounds (`date_bounds`)."""
+    return _plan(kind)[1]
+
+
+def date_bounds(kind: FileKind, column: Column, business_date: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last JST date a value of dated `column` may fall on in a file of `business_date`: the
+    business date itself for the ledger's event_ts, else the master or transactional window."""
+    if kind is PLATFORM_LEDGER and column.name == "event_ts":
+        return business_date, business_date
+    if kind.source == "master":
+        return MASTER_DATE_MIN, MASTER_DATE_MAX
+    if column.type is ColumnType.TIMESTAMP:
+        return (
+            business_date - dt.timedelta(days=TRANSACTION_DAYS_BEFORE_MAX),
+            business_date + dt.timedelta(days=TRANSACTION_DAYS_AFTER_MAX),
+        )
+    window = dt.timedelta(days=OTHER_DATE_DAYS_MAX)
+    return business_date - window, business_date + window
+
+
 def _date_range_rules(kind: FileKind, typed: Mapping[str, Any], business_date: dt.date) -> list[Problem]:
     problems: list[Problem] = []
     for column in _plan(kind)[1]:
@@ -467,29 +540,18 @@ def _date_range_rules(kind: FileKind, typed: Mapping[str, Any], business_date: d
         if value is None:
             continue
         day = value.date() if isinstance(value, dt.datetime) else value
-        if kind is PLATFORM_LEDGER and column.name == "event_ts":
-            if day != business_date:
-                problems.append(
-                    Problem(
-                        Reason.EVENT_DATE_MISMATCH,
-                        column.name,
-                        f"event on {day} (JST) in the file for {business_date}",
-                    )
-                )
+        low, high = date_bounds(kind, column, business_date)
+        if low <= day <= high:
             continue
-        if kind.source == "master":
-            low, high = MASTER_DATE_MIN, MASTER_DATE_MAX
-        elif column.type is ColumnType.TIMESTAMP:
-            low = business_date - dt.timedelta(days=TRANSACTION_DAYS_BEFORE_MAX)
-            high = business_date + dt.timedelta(days=TRANSACTION_DAYS_AFTER_MAX)
-        else:
-            low = business_date - dt.timedelta(days=OTHER_DATE_DAYS_MAX)
-            high = business_date + dt.timedelta(days=OTHER_DATE_DAYS_MAX)
-        if not low <= day <= high:
+        if kind is PLATFORM_LEDGER and column.name == "event_ts":
             problems.append(
                 Problem(
-                    Reason.DATE_OUT_OF_RANGE, column.name, f"{column.name} {day} is outside {low}..{high}"
+                    Reason.EVENT_DATE_MISMATCH, column.name, f"event on {day} (JST) in the file for {business_date}"
                 )
+            )
+        else:
+            problems.append(
+                Problem(Reason.DATE_OUT_OF_RANGE, column.name, f"{column.name} {day} is outside {low}..{high}")
             )
     return problems
 
@@ -512,13 +574,20 @@ _NO_REFERENCES = frozenset(
 )
 
 
+def reference_columns(kind: FileKind) -> tuple[tuple[str, str, str], ...]:
+    """(column, master, reason) of each referential check stage 7 makes on rows of `kind` (none for the masters
+    that nothing precedes, certificates and the platform ledger: module docstring, stage 7)."""
+    if kind.name in _NO_REFERENCES or kind is PLATFORM_LEDGER:
+        return ()
+    names = set(kind.column_names)
+    return tuple(reference for reference in _REFERENCES if reference[0] in names)
+
+
 def _referential_rules(
     kind: FileKind, typed: Mapping[str, Any], on: dt.date, masters: MasterLookup
 ) -> list[Problem]:
-    if kind.name in _NO_REFERENCES or kind is PLATFORM_LEDGER:
-        return []  # the ledger: FORMATS.md "References not known yet" (module docstring, stage 7)
     problems: list[Problem] = []
-    for column_name, master, code in _REFERENCES:
+    for column_name, master, code in reference_columns(kind):
         value = typed.get(column_name)
         if value is not None and not masters.known(master, value, on):
             problems.append(

@@ -14,17 +14,15 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
-import multiprocessing
 import os
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -32,6 +30,7 @@ from contracts.csvio import CsvRecord, CsvScan, read_csv
 from contracts.reasons import Reason
 from contracts.schemas import CSV_KINDS_BY_NAME, FileKind
 from contracts.validation import InMemoryMasters, RowContext, header_problem, valid_id, validate_record
+from contracts.validation_columnar import ROW, clean_rows
 from ingestion.inbox import InboxFile
 from ingestion.masters import REFERENCED_MASTERS, MastersInForce
 from ingestion.outcome import FileOutcome, FileStatus, QuarantinedRecord, whole_file
@@ -99,28 +98,21 @@ def _loaded_key_condition(kind: FileKind, scope_value: object) -> tuple[str, lis
 
 
 def _loaded_duplicates(
-    con: duckdb.DuckDBPyConnection, kind: FileKind, rows: list[dict[str, Any]], scope_value: object
+    con: duckdb.DuckDBPyConnection, kind: FileKind, good: pl.DataFrame, scope_value: object
 ) -> set[int]:
-    """Indexes of `rows` whose key is already in the raw table (within the kind's scope)."""
-    if not rows:
+    """Lines of the `good` rows whose key is already in the raw table (within the kind's scope)."""
+    if good.height == 0:
         return set()
-    table = CSV_TABLES[kind.name]
-    types = {f.name: f.type for f in table.arrow_schema()}
-    keys = pa.table(
-        {
-            "_idx": pa.array(range(len(rows)), pa.int64()),
-            **{k: pa.array([r[k] for r in rows], types[k]) for k in kind.keys},
-        }
-    )
+    keys = good.select([*kind.keys, "line_number"]).to_arrow()
     condition, params = _loaded_key_condition(kind, scope_value)
     con.register("_ingest_keys", keys)
     try:
         found = con.execute(
-            f"SELECT DISTINCT c._idx FROM _ingest_keys c JOIN raw.{kind.table} r ON {condition}", params
+            f"SELECT DISTINCT c.line_number FROM _ingest_keys c JOIN raw.{kind.table} r ON {condition}", params
         ).fetchall()
     finally:
         con.unregister("_ingest_keys")
-    return {index for (index,) in found}
+    return {line for (line,) in found}
 
 
 def _master_id(kind: FileKind, header: tuple[str, ...], fields: list[str]) -> str | None:
@@ -138,52 +130,53 @@ def _validate(
     records: list[CsvRecord],
     context: RowContext,
     in_file_duplicates: bool = True,
-) -> tuple[list[dict[str, Any]], list[int], list[QuarantinedRecord]]:
-    """Rows that pass contracts.validation (typed) with their line numbers, and the records quarantined. With
+) -> tuple[pl.DataFrame, list[QuarantinedRecord]]:
+    """The rows that pass contracts.validation, typed (the kind's columns and `line_number`, in line order),
+    and the records quarantined. Rows are decided a chunk at a time by contracts.validation_columnar; the rows
+    it leaves undecided go through `validate_record` one by one, which says why a row is refused. With
     `in_file_duplicates`, a row whose key repeats an earlier good row of `records` is quarantined too (a
     streamed file leaves that to `_stream_duplicates`, over the whole file)."""
-    good: list[dict[str, Any]] = []
-    lines: list[int] = []
+    clean, undecided = clean_rows(kind, header, [record.fields for record in records], context)
+    lines = pl.Series("line_number", [record.line_number for record in records], dtype=pl.Int64)
+    good = clean.with_columns(line_number=lines.gather(clean[ROW])).drop(ROW)
     bad: list[QuarantinedRecord] = []
-    seen_keys: set[tuple[object, ...]] = set()
-    for record in records:
+    passed: list[dict[str, Any]] = []
+    for index in undecided:
+        record = records[index]
         typed, problems = validate_record(kind, header, record.fields, context)
         if typed is None:
             known = _master_id(kind, header, record.fields)
             bad.append(QuarantinedRecord.of(record.line_number, problems, record.raw_text, known))
-            continue
-        if not in_file_duplicates:
-            good.append(typed)
-            lines.append(record.line_number)
-            continue
-        key = tuple(typed[k] for k in kind.keys)
-        if key in seen_keys:
-            bad.append(
+        else:
+            passed.append({**typed, "line_number": record.line_number})
+    if passed:
+        good = pl.concat([good, pl.DataFrame(passed, schema=good.schema)]).sort("line_number")
+    if in_file_duplicates and good.height:
+        first = good.select(pl.struct(list(kind.keys)).is_first_distinct()).to_series()
+        if not first.all():
+            raw_by_line = {record.line_number: record.raw_text for record in records}
+            bad.extend(
                 QuarantinedRecord(
-                    record.line_number,
+                    line,
                     Reason.DUPLICATE_KEY,
                     f"key {', '.join(kind.keys)} repeats an earlier row of this file",
-                    record.raw_text,
+                    raw_by_line[line],
                 )
+                for line in good.filter(~first)["line_number"].to_list()
             )
-            continue
-        seen_keys.add(key)
-        good.append(typed)
-        lines.append(record.line_number)
-    return good, lines, bad
+            good = good.filter(first)
+    bad.sort(key=lambda q: q.line_number)
+    return good, bad
 
 
-def _rows_table(kind: FileKind, rows: list[dict[str, Any]], lines: list[int], file: InboxFile, sha256: str) -> pa.Table:
+def _rows_table(kind: FileKind, good: pl.DataFrame, file: InboxFile, sha256: str) -> pa.Table:
+    """The raw table's rows: the typed columns, their lineage and the file's business date (and partner)."""
     table = CSV_TABLES[kind.name]
-    extra = {
-        "file_sha256": [sha256] * len(rows),
-        "line_number": lines,
-        "business_date": [file.business_date] * len(rows),
-    }
+    extra = [pl.lit(sha256, pl.String).alias("file_sha256"), pl.lit(file.business_date, pl.Date).alias("business_date")]
     if kind.source == "partner":
-        extra["partner_code"] = [file.groups["partner"]] * len(rows)
-    columns = {name: extra[name] if name in extra else [r[name] for r in rows] for name in table.column_names}
-    return pa.table(columns, schema=table.arrow_schema())
+        extra.append(pl.lit(file.groups["partner"], pl.String).alias("partner_code"))
+    rows = good.with_columns(extra).select(table.column_names).to_arrow()
+    return rows.cast(table.arrow_schema())
 
 
 def _encoding_for(file: InboxFile, ctx: CsvLoadContext) -> str | None:
@@ -218,23 +211,15 @@ def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
             FileStatus.REJECTED, problem.code, problem.detail, [(r.line_number, r.raw_text) for r in read.records]
         )
     context = RowContext(file.business_date, ctx.masters)
-    good, lines, bad = _validate(kind, read.header, read.records, context)
+    good, bad = _validate(kind, read.header, read.records, context)
     repeated = _loaded_duplicates(ctx.con, kind, good, duplicate_scope(file)[1])
     if repeated:
         raw_by_line = {r.line_number: r.raw_text for r in read.records}
-        for index in sorted(repeated):
-            bad.append(
-                QuarantinedRecord(
-                    lines[index],
-                    Reason.DUPLICATE_KEY,
-                    f"key {', '.join(kind.keys)} is already loaded",
-                    raw_by_line[lines[index]],
-                )
-            )
-        good = [r for i, r in enumerate(good) if i not in repeated]
-        lines = [n for i, n in enumerate(lines) if i not in repeated]
+        said = f"key {', '.join(kind.keys)} is already loaded"
+        bad.extend(QuarantinedRecord(line, Reason.DUPLICATE_KEY, said, raw_by_line[line]) for line in sorted(repeated))
+        good = good.filter(~pl.col("line_number").is_in(list(repeated)))
     bad.sort(key=lambda q: q.line_number)
-    rows = _rows_table(kind, good, lines, file, ctx.sha256)
+    rows = _rows_table(kind, good, file, ctx.sha256)
     return FileOutcome(FileStatus.LOADED, len(read.records), rows.num_rows, {kind.table: rows}, tuple(bad))
 
 
@@ -369,51 +354,20 @@ def _raw_texts(path: Path, encoding: str, sha256: str, wanted: set[int]) -> dict
     return found
 
 
-# A streamed file's chunks are validated in a pool of spawned processes (the main process reads, splits and
-# writes; validation, per-row Python, is most of the cost), in order, at most 2 chunks per worker in flight so
-# memory stays bounded. Spawned, not forked: the ingest process holds DuckDB's threads. One pool per file (its
-# masters go to each worker once); below STREAM_POOL_MIN_BYTES, or on one core, chunks are validated in process.
-STREAM_POOL_MIN_BYTES = 16 << 20
-_ValidationJob = tuple[str, tuple[str, ...], list[CsvRecord], InboxFile, str]
+# A streamed file's chunks are validated in the ingest process, one after the other: contracts.validation_columnar
+# decides a chunk in polars, whose own threads use the other cores. (A pool of processes did pay while rows were
+# validated one by one in Python; measured on day 4 of the 300,000-resident world it now costs 3 s more than it
+# saves, sending the records to the workers.)
 _Validated = tuple[pa.Table, list[QuarantinedRecord], int]
-_worker_masters: InMemoryMasters | None = None
 
 
-def _stream_workers(size_bytes: int) -> int:
-    cores = min(os.cpu_count() or 1, 8)
-    return cores if cores >= 2 and size_bytes >= STREAM_POOL_MIN_BYTES else 1
-
-
-def _start_worker(masters: InMemoryMasters) -> None:
-    global _worker_masters
-    _worker_masters = masters
-
-
-def _validate_chunk(job: _ValidationJob, masters: InMemoryMasters | None = None) -> _Validated:
+def _validate_chunk(
+    kind: FileKind, header: tuple[str, ...], chunk: list[CsvRecord], file: InboxFile, ctx: CsvLoadContext
+) -> _Validated:
     """One chunk of a streamed file through `_validate`: its good rows as the raw table's Arrow rows, its
     quarantined records and its record count."""
-    kind_name, header, chunk, file, sha256 = job
-    kind = CSV_KINDS_BY_NAME[kind_name]
-    context = RowContext(file.business_date, masters if masters is not None else _worker_masters)
-    good, lines, bad = _validate(kind, header, chunk, context, in_file_duplicates=False)
-    return _rows_table(kind, good, lines, file, sha256), bad, len(chunk)
-
-
-def _validated(jobs: Iterator[_ValidationJob], masters: InMemoryMasters, workers: int) -> Iterator[_Validated]:
-    """Each job's result, in job order: in process, or in a pool of `workers` spawned processes."""
-    if workers < 2:
-        for job in jobs:
-            yield _validate_chunk(job, masters)
-        return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(masters,)) as pool:
-        pending: deque[Future[_Validated]] = deque()
-        for job in jobs:
-            pending.append(pool.submit(_validate_chunk, job))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    good, bad = _validate(kind, header, chunk, RowContext(file.business_date, ctx.masters), in_file_duplicates=False)
+    return _rows_table(kind, good, file, ctx.sha256), bad, len(chunk)
 
 
 def _chunks(records: Iterator[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
@@ -459,10 +413,8 @@ def _stream_into(
             scan = CsvScan(text, ctx.max_records)
             problem = header_problem(kind, scan.header) if scan.error is None else None
             if scan.error is None and problem is None:
-                chunks = _chunks(scan.records(), STREAM_CHUNK_RECORDS)
-                jobs = ((kind.name, scan.header, chunk, file, ctx.sha256) for chunk in chunks)
-                workers = _stream_workers(file.size_bytes)
-                for rows, chunk_bad, count in _validated(jobs, ctx.masters, workers):
+                for chunk in _chunks(scan.records(), STREAM_CHUNK_RECORDS):
+                    rows, chunk_bad, count = _validate_chunk(kind, scan.header, chunk, file, ctx)
                     said = total // STREAM_PROGRESS_RECORDS
                     total += count
                     bad.extend(chunk_bad)

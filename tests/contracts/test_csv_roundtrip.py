@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import csv
+import io
 
-from contracts.csvio import csv_bytes, read_csv
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.csvio import CsvScan, csv_bytes, read_csv
 from contracts.schemas import CSV_KINDS, ColumnType
 
 EDGE_TEXT = ["千代田区, 東京都", 'say "こんにちは"', "two\nlines", "crlf\r\ninside", "ﾁﾖﾀﾞｸ", ""]
@@ -54,3 +59,31 @@ def test_errors():
     assert read_csv(b"a,b\n1,2\n3,4\n", max_records=1).error.code == "file_too_many_rows"
     assert read_csv("a\n注\n".encode("cp932")).error.code == "file_encoding_invalid"
     assert read_csv(b"").error.code == "file_empty"
+
+
+# --- the plain-line reader against csv.reader ------------------------------------------------------------------
+# CsvScan splits a line without a quote itself; csv.reader reads every other record. Both must give exactly what
+# csv.reader alone gives: the same records, lines, delivered text, errors and where reading stopped.
+_PIECES = st.sampled_from(
+    ["a", "b", ",", '"', '""', "\n", "\r\n", "\r", " ", "\t", "\x00", "千", "ｶ", "1234", "", "\u202e", ",,", '"\n"']
+)
+
+
+def _scan(text: str, plain: bool, max_records: int | None):
+    scan = CsvScan(iter(io.StringIO(text, newline="")), max_records, plain_lines=plain)
+    records = [(r.line_number, r.fields, r.delivered) for r in scan.records()]
+    return scan.header, records, scan.error
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(_PIECES, max_size=60), max_records=st.sampled_from([None, 0, 2]))
+def test_plain_lines_read_as_csv_reader_reads_them(pieces, max_records):
+    text = "h1,h2\n" + "".join(pieces)
+    assert _scan(text, True, max_records) == _scan(text, False, max_records)
+
+
+def test_a_line_over_the_field_limit_is_left_to_csv_reader():
+    text = "h\n" + "x" * (csv.field_size_limit() + 1) + "\nok\n"
+    plain, reference = _scan(text, True, None), _scan(text, False, None)
+    assert plain == reference
+    assert plain[2] is not None and plain[2].code == "csv_malformed"  # csv.reader's own limit, kept
