@@ -5,7 +5,7 @@ UV = $(shell scripts/ensure-uv.sh)
 # `make test PYTEST_ARGS=-n0` runs everything in one process.
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: demo test setup setup-test bench bench-national lint clean
+.PHONY: demo test setup setup-test bench bench-national bench-history lint clean
 
 setup:
 	@scripts/system-packages.sh demo
@@ -29,6 +29,10 @@ bench: setup
 # The daily chain at growing sizes against a floor (docs/scaling.md); simulated worlds are cached, see --cache.
 bench-national: setup
 	@$(UV) run --frozen python -m seisan.bench_national
+
+# Day 365 against day 2 of one world, the year between built by one ingest and one full-refresh marts build.
+bench-history: setup
+	@$(UV) run --frozen python -m seisan.bench_history
 
 lint: setup
 	@$(UV) run --frozen ruff check .

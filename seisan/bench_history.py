@@ -1,0 +1,181 @@
+"""`make bench-history`: day N against day 2 of one simulated world after a year of history (issue 12).
+
+The target "day 365 / day 2 <= 1.2" asks whether a day's run grows with the history in the warehouse: the
+manifest every ingest reads, duplicate keys checked against every loaded row, marts with a year of lots and
+balances, checks that scan whole tables. `make bench-national` measures 4 days; this measures day 365.
+
+How the year is built, with the same engine and faster settings:
+- day 1 and day 2 run the whole chain (ingest -> build_marts -> quality -> reconcile -> gate -> report),
+  day 2 measured step by step with its floor, as in `make bench-national`;
+- days 3 .. N-1 are delivered together and loaded by ONE `seisan ingest` for day N-1 (it loads every file named
+  for that date or before, in date order), and the marts are built by ONE `seisan marts --full-refresh` for
+  day N-1 (tests/dbt/test_marts_incremental.py holds day-by-day builds equal to a full refresh);
+- quality, reconcile, gate and report are not run for days 3 .. N-1. The one difference from a real year: no
+  break found on those days is open on day N, so day N's reconcile has fewer open breaks to carry than a real
+  one would (its matching of the day's items is the same);
+- day N then runs the whole chain, measured step by step with its floor.
+
+The world is small (default 3,000 residents in 3 municipalities: the year simulates in minutes), so each day is
+mostly fixed costs; the report gives seconds per step on both days, so growth with history shows as seconds,
+not only as a ratio. The world is cached like bench-national's (same cache, same key rules).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from seisan.bench import _machine
+from seisan.bench_national import (
+    CACHE_ENV,
+    DAY_RATIO_TARGET,
+    STEPS,
+    DayRun,
+    PeakTreeRss,
+    WorldParams,
+    _gib,
+    _ratio,
+    _settings,
+    cached_world,
+    default_cache_root,
+    measure_floor,
+)
+
+DEFAULT_START = dt.date(2025, 11, 12)  # day 2 a Thursday, day 365 (2026-11-11) a Wednesday, both mid-month
+DEFAULT_DAYS = 365
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HistoryResult:
+    params: WorldParams
+    simulated_seconds: float
+    day2: DayRun
+    history_seconds: dict[str, float]   # "ingest" and "build_marts" of days 3 .. N-1, each one invocation
+    last: DayRun
+    warehouse_bytes: int
+    peak_rss: int
+
+
+def _step_functions() -> dict[str, Callable[..., object]]:
+    from seisan import steps
+
+    return {"ingest": steps.ingest_step, "build_marts": steps.build_marts_step, "quality": steps.quality_step,
+            "reconcile": steps.reconcile_step, "gate": steps.gate_step, "report": steps.report_step}
+
+
+def _chain(day: dt.date, settings: object, inbox: Path, delivered: list[Path], label: str,
+           say: Callable[[str], None]) -> DayRun:
+    functions = _step_functions()
+    floor = measure_floor(inbox, day, delivered)
+    say(f"{label}: floor {floor.seconds:.1f} s ({floor.files:,} files, {floor.signatures:,} signatures)")
+    seconds: dict[str, float] = {}
+    for name in STEPS:
+        began = time.perf_counter()
+        functions[name](day, settings)
+        seconds[name] = time.perf_counter() - began
+        say(f"{label}: {name} {seconds[name]:.1f} s")
+    return DayRun(day, floor, seconds)
+
+
+def run_history(params: WorldParams, cache_root: Path, say: Callable[[str], None]) -> HistoryResult:
+    """Simulate (or reuse) the world, run day 1 and day 2, build days 3 .. N-1 at once, run day N."""
+    from seisan import steps
+    from simulator import deliver
+
+    if params.days < 4:
+        raise ValueError("a history run needs at least 4 days (day 2, a history, day N)")
+    cached, simulated_seconds = cached_world(cache_root, params, say)
+    functions = _step_functions()
+    day = [params.start + dt.timedelta(days=offset) for offset in range(params.days)]
+    with tempfile.TemporaryDirectory(prefix="seisan-bench-history-") as tmp, PeakTreeRss() as memory:
+        home = Path(tmp) / "home"
+        inbox = home / "inbox"
+        say(f"copying the cached inbox to {inbox}")
+        shutil.copytree(cached, inbox)
+        settings = _settings(home, inbox)
+        deliver(inbox, day[0])
+        for name in STEPS:
+            functions[name](day[0], settings)
+        say(f"day 1 ({day[0]}) done")
+        day2 = _chain(day[1], settings, inbox, deliver(inbox, day[1]), f"day 2 ({day[1]})", say)
+        for offset in range(2, params.days - 1):
+            deliver(inbox, day[offset])
+        history: dict[str, float] = {}
+        say(f"days 3 .. {params.days - 1} ({day[2]} .. {day[-2]}): one ingest for {day[-2]} ...")
+        began = time.perf_counter()
+        steps.ingest_step(day[-2], settings)
+        history["ingest"] = time.perf_counter() - began
+        say(f"history ingest {history['ingest']:.0f} s; one full-refresh build of the marts ...")
+        began = time.perf_counter()
+        steps.build_marts_step(day[-2], settings, full_refresh=True)
+        history["build_marts"] = time.perf_counter() - began
+        say(f"history marts {history['build_marts']:.0f} s")
+        last = _chain(day[-1], settings, inbox, deliver(inbox, day[-1]), f"day {params.days} ({day[-1]})", say)
+        warehouse_bytes = settings.warehouse.stat().st_size
+    return HistoryResult(params, simulated_seconds, day2, history, last, warehouse_bytes, memory.peak)
+
+
+def render(result: HistoryResult, command: str, wall_seconds: float) -> str:
+    p, first, last = result.params, result.day2, result.last
+    ratio = last.total / first.total if first.total else float("nan")
+    verdict = "within" if ratio <= DAY_RATIO_TARGET else "OVER"
+    lines = [f"Machine: {_machine()}  ",
+             f"Command: `{command}`, {dt.datetime.now(dt.UTC):%Y-%m-%d}, wall time {wall_seconds / 60:.1f} min  ",
+             f"World: {p.describe()}; history days 3 .. {p.days - 1} built by one ingest "
+             f"({result.history_seconds['ingest']:.0f} s) and one full-refresh marts build "
+             f"({result.history_seconds['build_marts']:.0f} s); warehouse {_gib(result.warehouse_bytes)} on day "
+             f"{p.days}; peak tree RSS {_gib(result.peak_rss)}.",
+             "",
+             f"| part | day 2 ({first.day}) | day {p.days} ({last.day}) | day {p.days} / day 2 |",
+             "| --- | --- | --- | --- |",
+             f"| input records (ledger events) | {first.records:,} ({first.events:,}) | {last.records:,} "
+             f"({last.events:,}) | {last.records / max(first.records, 1):.2f} |",
+             f"| floor | {first.floor.seconds:.1f} s | {last.floor.seconds:.1f} s | "
+             f"{last.floor.seconds / max(first.floor.seconds, 1e-9):.2f} |"]
+    for name in STEPS:
+        a, b = first.step_seconds[name], last.step_seconds[name]
+        lines.append(f"| {name} | {a:.1f} s ({_ratio(a, first.floor.seconds)} floor) | {b:.1f} s "
+                     f"({_ratio(b, last.floor.seconds)} floor) | {b / a if a else float('nan'):.2f} |")
+    per_record = (last.total / max(last.records, 1)) / (first.total / max(first.records, 1))
+    lines += [f"| chain | {first.total:.1f} s | {last.total:.1f} s | **{ratio:.2f}** (target <= "
+              f"{DAY_RATIO_TARGET}: {verdict}); per input record {per_record:.2f} |"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m seisan.bench_history", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--residents", type=int, default=3000)
+    parser.add_argument("--municipalities", type=int, default=3)
+    parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"day N (default {DEFAULT_DAYS})")
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=DEFAULT_START)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help=f"world cache folder (default ${CACHE_ENV}, else ~/.cache/seisan/bench-worlds)")
+    args = parser.parse_args(argv)
+    if args.days < 4 or args.residents < 1 or args.municipalities < 1:
+        parser.error("--days is at least 4; residents and municipalities at least 1")
+    cache_root = args.cache.expanduser() if args.cache else default_cache_root()
+    began = time.perf_counter()
+
+    def say(message: str) -> None:
+        print(f"  .. {dt.datetime.now(dt.UTC):%H:%M:%S} [{time.perf_counter() - began:6.0f} s] {message}",
+              file=sys.stderr, flush=True)
+
+    params = WorldParams(args.start, args.days, args.municipalities, args.residents, args.seed)
+    say(f"world: {params.describe()}; cache {cache_root}")
+    result = run_history(params, cache_root, say)
+    command = " ".join(["python -m seisan.bench_history", *(argv if argv is not None else sys.argv[1:])])
+    print(render(result, command if argv or sys.argv[1:] else f"make bench-history ({command})",
+                 time.perf_counter() - began))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
