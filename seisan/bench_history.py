@@ -11,8 +11,8 @@ How the year is built, with the same engine and faster settings:
   for that date or before, in date order), and the marts are built by ONE `seisan marts --full-refresh` for
   day N-1 (tests/dbt/test_marts_incremental.py holds day-by-day builds equal to a full refresh);
 - quality, reconcile, gate and report are not run for days 3 .. N-1. The one difference from a real year: no
-  break found on those days is open on day N, so day N's reconcile has fewer open breaks to carry than a real
-  one would (its matching of the day's items is the same);
+  break found on those days is open on day N, so day N's break store has fewer open breaks to carry than a
+  real one would (matching itself takes every row up to the run date in scope either way);
 - day N then runs the whole chain, measured step by step with its floor.
 
 The world is small (default 3,000 residents in 3 municipalities: the year simulates in minutes), so each day is
@@ -84,8 +84,10 @@ def _chain(day: dt.date, settings: object, inbox: Path, delivered: list[Path], l
     return DayRun(day, floor, seconds)
 
 
-def run_history(params: WorldParams, cache_root: Path, say: Callable[[str], None]) -> HistoryResult:
-    """Simulate (or reuse) the world, run day 1 and day 2, build days 3 .. N-1 at once, run day N."""
+def run_history(params: WorldParams, cache_root: Path, say: Callable[[str], None],
+                keep: Path | None = None) -> HistoryResult:
+    """Simulate (or reuse) the world, run day 1 and day 2, build days 3 .. N-1 at once, run day N. `keep`: an
+    empty or new folder to run in and leave behind (its SEISAN_HOME, to look into afterwards)."""
     from seisan import steps
     from simulator import deliver
 
@@ -94,8 +96,10 @@ def run_history(params: WorldParams, cache_root: Path, say: Callable[[str], None
     cached, simulated_seconds = cached_world(cache_root, params, say)
     functions = _step_functions()
     day = [params.start + dt.timedelta(days=offset) for offset in range(params.days)]
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        raise ValueError(f"{keep} is not empty: give a new or empty folder to keep the run in")
     with tempfile.TemporaryDirectory(prefix="seisan-bench-history-") as tmp, PeakTreeRss() as memory:
-        home = Path(tmp) / "home"
+        home = (keep or Path(tmp)) / "home"
         inbox = home / "inbox"
         say(f"copying the cached inbox to {inbox}")
         shutil.copytree(cached, inbox)
@@ -158,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cache", type=Path, default=None,
                         help=f"world cache folder (default ${CACHE_ENV}, else ~/.cache/seisan/bench-worlds)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="run in this new or empty folder and keep it (its home/ is a SEISAN_HOME to inspect)")
     args = parser.parse_args(argv)
     if args.days < 4 or args.residents < 1 or args.municipalities < 1:
         parser.error("--days is at least 4; residents and municipalities at least 1")
@@ -170,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     params = WorldParams(args.start, args.days, args.municipalities, args.residents, args.seed)
     say(f"world: {params.describe()}; cache {cache_root}")
-    result = run_history(params, cache_root, say)
+    result = run_history(params, cache_root, say, args.keep.expanduser() if args.keep else None)
     command = " ".join(["python -m seisan.bench_history", *(argv if argv is not None else sys.argv[1:])])
     print(render(result, command if argv or sys.argv[1:] else f"make bench-history ({command})",
                  time.perf_counter() - began))
