@@ -81,7 +81,11 @@ def test_a_streamed_world_loads_exactly_what_the_whole_files_load(
 ) -> None:
     (tmp_path / "whole").mkdir()
     (tmp_path / "streamed").mkdir()
+    # Two engines as well as two readers: the whole files row by row (validate_record), the streamed chunks
+    # through contracts.validation_columnar however small.
+    monkeypatch.setattr(csv_loader, "COLUMNAR_MIN_ROWS", 10**9)
     whole = _ingest_world(hostile_inbox, tmp_path / "whole", Limits())
+    monkeypatch.setattr(csv_loader, "COLUMNAR_MIN_ROWS", 0)
     monkeypatch.setattr(csv_loader, "STREAM_CHUNK_RECORDS", 7)  # many chunk boundaries in every file
     monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)  # every run's card signatures in the pool
     monkeypatch.setattr(card_signatures, "POOL_MIN_PAIRS", 1)
