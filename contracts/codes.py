@@ -99,13 +99,17 @@ def normalise_for_my_number(value: str) -> str:
     return folded.strip()
 
 
+MY_NUMBER_ASCII_CHARS = (12, 14)  # an ASCII value shorter than 12, or trimmed outside 12..14, is never one
+
+
 def looks_like_my_number(value: str | None) -> bool:
     """FORMATS.md's rule for a text value: after NFKC normalisation and trimming, exactly 12 digits, or 4-4-4
     grouped by hyphens (any dash, hyphen or minus character) or by spaces (the ideographic space included),
     passing the My Number check digit. A 13-digit 法人番号 never matches (length is decided first)."""
     if not value:
         return False
-    if value.isascii() and (len(value) < 12 or not 12 <= len(value.strip()) <= 14):
+    low, high = MY_NUMBER_ASCII_CHARS
+    if value.isascii() and (len(value) < low or not low <= len(value.strip()) <= high):
         return False  # the common case, decided without normalising (NFKC can lengthen only non-ASCII text)
     match = _MY_NUMBER_EXACT_RE.fullmatch(normalise_for_my_number(value))
     if not match:

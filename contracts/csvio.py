@@ -177,37 +177,33 @@ class CsvScan:
         if self.error is not None:
             return
         tap, reader, count, limit = self._tap, self._reader, 0, csv.field_size_limit()
-        plain = self._plain_lines
         while True:
             tap.taken.clear()
             start = tap.count + 1
-            if plain:
+            fields: list[str] | None = None
+            if self._plain_lines:
                 try:
                     line = next(tap)
                 except StopIteration:
                     return
                 if '"' not in line and "\x00" not in line and len(line) <= limit:
                     body = line.rstrip("\r\n")
-                    if body:
-                        yield CsvRecord(start, body.split(","), line)
-                        count += 1
-                    if self._max_records is not None and count > self._max_records:
-                        self.error = CsvError(
-                            "file_too_many_rows", 0, f"more than {self._max_records} records (the configured limit)")
-                        return
-                    continue
-                tap.taken.clear()
-                tap.push(line)
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                self.error = CsvError("csv_malformed", start, f"line {start}: {error}")
-                return
+                    fields, delivered = (body.split(",") if body else []), line
+                else:
+                    tap.taken.clear()
+                    tap.push(line)
+            if fields is None:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as error:
+                    self.error = CsvError("csv_malformed", start, f"line {start}: {error}")
+                    return
+                delivered = "".join(tap.taken)
             if not fields:
-                continue
-            yield CsvRecord(start, fields, "".join(tap.taken))
+                continue  # a blank line is no record
+            yield CsvRecord(start, fields, delivered)
             count += 1
             if self._max_records is not None and count > self._max_records:
                 self.error = CsvError(

@@ -39,7 +39,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from contracts.codes import is_valid_municipality_code, looks_like_my_number, mask_long_digit_runs
+from contracts.codes import (
+    MY_NUMBER_ASCII_CHARS,
+    is_valid_municipality_code,
+    looks_like_my_number,
+    mask_long_digit_runs,
+)
 from contracts.in_force import snapshot_in_force
 from contracts.jst import parse_timestamp_jst
 from contracts.limits import AMOUNT_MAX_YEN
@@ -325,7 +330,8 @@ def value_checked(plan: _ColumnPlan, text: str) -> Checked:
     type. A pure function of the value: contracts.validation_columnar calls it once per distinct value."""
     column = plan.column
     # inline pre-filter: an ASCII value under 12 characters is never one (most values; saves a call)
-    if plan.my_number_checked and (len(text) >= 12 or not text.isascii()) and looks_like_my_number(text):
+    too_short = len(text) < MY_NUMBER_ASCII_CHARS[0] and text.isascii()
+    if plan.my_number_checked and not too_short and looks_like_my_number(text):
         return None, Problem(Reason.MY_NUMBER_DETECTED, column.name, f"{column.name} holds a personal number (masked)")
     problem = _text_problem(column, text, plan.max_chars)
     if problem is not None:

@@ -38,7 +38,7 @@ from typing import Any
 
 import polars as pl
 
-from contracts.codes import is_valid_municipality_code
+from contracts.codes import MY_NUMBER_ASCII_CHARS, is_valid_municipality_code
 from contracts.limits import AMOUNT_MAX_YEN
 from contracts.schemas import MUNICIPALITY_CODE, Column, ColumnType, FileKind
 from contracts.validation import (
@@ -59,7 +59,6 @@ from contracts.validation import (
 ROW = "_row"  # the index of each clean row in the rows given
 _CONTROL = "[" + "".join(f"\\x{{{low:x}}}-\\x{{{high:x}}}" for low, high in CONTROL_RANGES) + "]"
 _NOT_ASCII = r"[^\x00-\x7F]"
-_MY_NUMBER_CHARS = (12, 14)  # looks_like_my_number: an ASCII value outside these trimmed lengths is never one
 _AMOUNT_DIGITS = len(str(AMOUNT_MAX_YEN))
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _JST_TIMESTAMP = _DATE + r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\+09:00"
@@ -90,8 +89,9 @@ def _full(expr: pl.Expr, pattern: str) -> pl.Expr:
     return expr.str.contains(f"^(?:{pattern})$")
 
 
-def _plain(plan: _ColumnPlan, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(the value is in a plain form that passes, its typed value) for a non-empty value of the plan's column."""
+def _plain(plan: _ColumnPlan, text: pl.Expr, by_pattern: bool) -> tuple[pl.Expr, pl.Expr]:
+    """(the value is in a plain form that passes, its typed value) for a non-empty value of the plan's column;
+    `by_pattern`: the pattern of an id/digits column is left to `_by_pattern` (only safety is decided here)."""
     column = plan.column
     kind = column.type
     safe = ~text.str.contains(_CONTROL)
@@ -99,15 +99,12 @@ def _plain(plan: _ColumnPlan, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         safe = safe & (text.str.len_chars() <= plan.max_chars)
     if plan.my_number_checked:
         trimmed = text.str.strip_chars(" ").str.len_bytes()
-        low, high = _MY_NUMBER_CHARS
+        low, high = MY_NUMBER_ASCII_CHARS
         safe = safe & ~text.str.contains(_NOT_ASCII) & (
             (text.str.len_bytes() < low) | (trimmed < low) | (trimmed > high)
         )
     if kind in (ColumnType.ID, ColumnType.DIGITS):
-        pattern = column.pattern or r"(?s).*"
-        if pattern == MUNICIPALITY_CODE or not _polars_runs(pattern):
-            return safe, text  # safe but not yet decided: `_by_pattern` runs the rest per distinct value
-        return safe & _full(text, pattern), text
+        return (safe, text) if by_pattern else (safe & _full(text, column.pattern or r"(?s).*"), text)
     if kind is ColumnType.ENUM:
         return safe & text.is_in(list(column.values)), text
     if kind is ColumnType.TEXT:
@@ -138,13 +135,11 @@ def _by_pattern(column: Column) -> Callable[[str], bool] | None:
     still has to pass (`validation.pattern_regex`, and the check digit); None when `_plain` decides it all."""
     if column.type not in (ColumnType.ID, ColumnType.DIGITS):
         return None
-    pattern = column.pattern or r"(?s).*"
-    if pattern == MUNICIPALITY_CODE:
-        regex = pattern_regex(pattern)
-        return lambda text: regex.fullmatch(text) is not None and is_valid_municipality_code(text)
-    if _polars_runs(pattern):
+    matches = pattern_regex(column.pattern).fullmatch
+    if column.pattern == MUNICIPALITY_CODE:
+        return lambda text: matches(text) is not None and is_valid_municipality_code(text)
+    if column.pattern is None or _polars_runs(column.pattern):
         return None
-    matches = pattern_regex(pattern).fullmatch
     return lambda text: matches(text) is not None
 
 
@@ -155,8 +150,8 @@ def _typed_column(frame: pl.DataFrame, plan: _ColumnPlan) -> tuple[pl.Series, pl
     name = column.name
     dtype = dtype_of(column.type)
     text = pl.col(name)
-    plain_ok, plain_value = _plain(plan, text)
     by_pattern = _by_pattern(column)
+    plain_ok, plain_value = _plain(plan, text, by_pattern is not None)
     judged = frame.select(
         empty=text.str.len_bytes() == 0,
         plain=plain_ok.fill_null(False),
@@ -256,7 +251,7 @@ def clean_rows(
         split = [i for i, fields in enumerate(rows) if len(fields) != width]
         index = pl.Series(kept, dtype=pl.Int64)
     if not whole:
-        return _empty(kind), split
+        return no_rows(kind), split
     frame = pl.DataFrame(whole, schema={name: pl.String for name in header}, orient="row")
     ok = pl.Series([True] * frame.height, dtype=pl.Boolean)
     typed: dict[str, pl.Series] = {}
@@ -275,7 +270,8 @@ def clean_rows(
     return passed, sorted(split + refused) if split else refused
 
 
-def _empty(kind: FileKind) -> pl.DataFrame:
+def no_rows(kind: FileKind) -> pl.DataFrame:
+    """The frame `clean_rows` returns when no row is clean: the kind's typed columns and ROW, no rows."""
     schema: dict[str, Any] = {c.name: dtype_of(c.type) for c in kind.columns}
     schema[ROW] = pl.Int64
     return pl.DataFrame(schema=schema)

@@ -30,7 +30,7 @@ from contracts.csvio import CsvRecord, CsvScan, read_csv
 from contracts.reasons import Reason
 from contracts.schemas import CSV_KINDS_BY_NAME, FileKind
 from contracts.validation import InMemoryMasters, RowContext, header_problem, valid_id, validate_record
-from contracts.validation_columnar import ROW, clean_rows
+from contracts.validation_columnar import ROW, clean_rows, no_rows
 from ingestion.inbox import InboxFile
 from ingestion.masters import REFERENCED_MASTERS, MastersInForce
 from ingestion.outcome import FileOutcome, FileStatus, QuarantinedRecord, whole_file
@@ -145,7 +145,7 @@ def _validate(
     if len(records) >= COLUMNAR_MIN_ROWS:
         clean, undecided = clean_rows(kind, header, [record.fields for record in records], context)
     else:
-        clean, undecided = clean_rows(kind, header, [], context)[0], list(range(len(records)))
+        clean, undecided = no_rows(kind), list(range(len(records)))
     lines = pl.Series("line_number", [record.line_number for record in records], dtype=pl.Int64)
     good = clean.with_columns(line_number=lines.gather(clean[ROW])).drop(ROW)
     bad: list[QuarantinedRecord] = []

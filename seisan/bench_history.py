@@ -46,6 +46,8 @@ from seisan.bench_national import (
     cached_world,
     default_cache_root,
     measure_floor,
+    progress_printer,
+    step_functions,
 )
 
 DEFAULT_START = dt.date(2025, 11, 12)  # day 2 a Thursday, day 365 (2026-11-11) a Wednesday, both mid-month
@@ -63,16 +65,9 @@ class HistoryResult:
     peak_rss: int
 
 
-def _step_functions() -> dict[str, Callable[..., object]]:
-    from seisan import steps
-
-    return {"ingest": steps.ingest_step, "build_marts": steps.build_marts_step, "quality": steps.quality_step,
-            "reconcile": steps.reconcile_step, "gate": steps.gate_step, "report": steps.report_step}
-
-
 def _chain(day: dt.date, settings: object, inbox: Path, delivered: list[Path], label: str,
            say: Callable[[str], None]) -> DayRun:
-    functions = _step_functions()
+    functions = step_functions()
     floor = measure_floor(inbox, day, delivered)
     say(f"{label}: floor {floor.seconds:.1f} s ({floor.files:,} files, {floor.signatures:,} signatures)")
     seconds: dict[str, float] = {}
@@ -94,7 +89,7 @@ def run_history(params: WorldParams, cache_root: Path, say: Callable[[str], None
     if params.days < 4:
         raise ValueError("a history run needs at least 4 days (day 2, a history, day N)")
     cached, simulated_seconds = cached_world(cache_root, params, say)
-    functions = _step_functions()
+    functions = step_functions()
     day = [params.start + dt.timedelta(days=offset) for offset in range(params.days)]
     if keep is not None and keep.exists() and any(keep.iterdir()):
         raise ValueError(f"{keep} is not empty: give a new or empty folder to keep the run in")
@@ -169,11 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--days is at least 4; residents and municipalities at least 1")
     cache_root = args.cache.expanduser() if args.cache else default_cache_root()
     began = time.perf_counter()
-
-    def say(message: str) -> None:
-        print(f"  .. {dt.datetime.now(dt.UTC):%H:%M:%S} [{time.perf_counter() - began:6.0f} s] {message}",
-              file=sys.stderr, flush=True)
-
+    say = progress_printer()
     params = WorldParams(args.start, args.days, args.municipalities, args.residents, args.seed)
     say(f"world: {params.describe()}; cache {cache_root}")
     result = run_history(params, cache_root, say, args.keep.expanduser() if args.keep else None)

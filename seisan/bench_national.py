@@ -474,15 +474,31 @@ def _settings(home: Path, inbox: Path) -> Any:
     return dataclasses.replace(settings, settle_seconds=0)
 
 
+def step_functions() -> dict[str, Callable[..., object]]:
+    """The step functions the daily DAG calls (`seisan.steps`), by STEPS name."""
+    from seisan import steps
+
+    return {"ingest": steps.ingest_step, "build_marts": steps.build_marts_step, "quality": steps.quality_step,
+            "reconcile": steps.reconcile_step, "gate": steps.gate_step, "report": steps.report_step}
+
+
+def progress_printer() -> Callable[[str], None]:
+    """A `say` that prints a message to stderr with the UTC time and the seconds since it was made."""
+    began = time.perf_counter()
+
+    def say(message: str) -> None:
+        print(f"  .. {dt.datetime.now(dt.UTC):%H:%M:%S} [{time.perf_counter() - began:6.0f} s] {message}",
+              file=sys.stderr, flush=True)
+
+    return say
+
+
 def run_size(params: WorldParams, cache_root: Path, say: Callable[[str], None]) -> SizeResult:
     """Simulate (or reuse) one world and run its days: the floor, then each step, for each business date."""
-    from seisan import steps
     from simulator import deliver
 
     cached, simulated_seconds = cached_world(cache_root, params, say)
-    functions = {"ingest": steps.ingest_step, "build_marts": steps.build_marts_step,
-                 "quality": steps.quality_step, "reconcile": steps.reconcile_step, "gate": steps.gate_step,
-                 "report": steps.report_step}
+    functions = step_functions()
     runs: list[DayRun] = []
     step_peaks: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="seisan-bench-national-") as tmp, PeakTreeRss() as memory:
@@ -661,11 +677,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     cache_root = args.cache.expanduser() if args.cache else default_cache_root()
     began = time.perf_counter()
-
-    def say(message: str) -> None:
-        print(f"  .. {dt.datetime.now(dt.UTC):%H:%M:%S} [{time.perf_counter() - began:6.0f} s] {message}",
-              file=sys.stderr, flush=True)
-
+    say = progress_printer()
     say(f"sizes {', '.join(f'{r:,} residents / {m} municipalities' for r, m in sizes)}; {args.days} days; "
         f"world cache {cache_root}")
     results = []
