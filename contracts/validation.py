@@ -289,22 +289,22 @@ def _checker(column: Column) -> Callable[[Column, str], Checked]:
 
 
 @dataclass(frozen=True, slots=True)
-class _ColumnPlan:
+class ColumnPlan:
     column: Column
     check: Callable[[Column, str], Checked]
     my_number_checked: bool
     max_chars: int | None
 
 
-_PLANS: dict[str, tuple[tuple[_ColumnPlan, ...], tuple[Column, ...]]] = {}
+_PLANS: dict[str, tuple[tuple[ColumnPlan, ...], tuple[Column, ...]]] = {}
 
 
-def _plan(kind: FileKind) -> tuple[tuple[_ColumnPlan, ...], tuple[Column, ...]]:
+def _plan(kind: FileKind) -> tuple[tuple[ColumnPlan, ...], tuple[Column, ...]]:
     """The kind's column checkers and its date/timestamp columns, built once per kind name."""
     plan = _PLANS.get(kind.name)
     if plan is None:
         checkers = tuple(
-            _ColumnPlan(c, _checker(c), c.type in _MY_NUMBER_TYPES, _max_chars(c)) for c in kind.columns
+            ColumnPlan(c, _checker(c), c.type in _MY_NUMBER_TYPES, _max_chars(c)) for c in kind.columns
         )
         dated = tuple(c for c in kind.columns if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP))
         plan = _PLANS[kind.name] = (checkers, dated)
@@ -325,7 +325,7 @@ def _text_problem(column: Column, text: str, limit: int | None) -> Problem | Non
     return None
 
 
-def value_checked(plan: _ColumnPlan, text: str) -> Checked:
+def value_checked(plan: ColumnPlan, text: str) -> Checked:
     """Stages 3-4 for one non-empty value of `plan`'s column: My Number, control characters and length, then the
     type. A pure function of the value: contracts.validation_columnar calls it once per distinct value."""
     column = plan.column
@@ -339,7 +339,7 @@ def value_checked(plan: _ColumnPlan, text: str) -> Checked:
     return plan.check(column, text)
 
 
-def column_plans(kind: FileKind) -> tuple[_ColumnPlan, ...]:
+def column_plans(kind: FileKind) -> tuple[ColumnPlan, ...]:
     """The kind's per-column checkers, in column order (built once per kind)."""
     return _plan(kind)[0]
 

@@ -44,8 +44,8 @@ from contracts.schemas import MUNICIPALITY_CODE, Column, ColumnType, FileKind
 from contracts.validation import (
     CONTROL_RANGES,
     COUNT_MAX_DIGITS,
+    ColumnPlan,
     RowContext,
-    _ColumnPlan,
     column_plans,
     cross_field_rules,
     date_bounds,
@@ -89,7 +89,7 @@ def _full(expr: pl.Expr, pattern: str) -> pl.Expr:
     return expr.str.contains(f"^(?:{pattern})$")
 
 
-def _plain(plan: _ColumnPlan, text: pl.Expr, by_pattern: bool) -> tuple[pl.Expr, pl.Expr]:
+def _plain(plan: ColumnPlan, text: pl.Expr, by_pattern: bool) -> tuple[pl.Expr, pl.Expr]:
     """(the value is in a plain form that passes, its typed value) for a non-empty value of the plan's column;
     `by_pattern`: the pattern of an id/digits column is left to `_by_pattern` (only safety is decided here)."""
     column = plan.column
@@ -143,7 +143,7 @@ def _by_pattern(column: Column) -> Callable[[str], bool] | None:
     return lambda text: matches(text) is not None
 
 
-def _typed_column(frame: pl.DataFrame, plan: _ColumnPlan) -> tuple[pl.Series, pl.Series]:
+def _typed_column(frame: pl.DataFrame, plan: ColumnPlan) -> tuple[pl.Series, pl.Series]:
     """(value passes, typed value) for every row of `frame` in one column: plain forms in polars, the other
     distinct values by `value_checked`; an empty value passes (as None) unless the column is required."""
     column = plan.column
