@@ -32,8 +32,10 @@ This module never reads configuration and never imports outside `contracts` (and
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -53,19 +55,35 @@ SUMMARY_COLUMNS = (
     ("right_rows", "BIGINT"), ("matched_pairs", "BIGINT"), ("matched_amount_yen", "BIGINT"), ("breaks", "BIGINT"),
     ("break_amount_yen", "BIGINT"), ("pending", "BIGINT"), ("pending_amount_yen", "BIGINT"),
 )
+# One row per (run_date, pair): how the pair was matched. scope: 'history' (every row dated <= run_date), 'full'
+# (the same, for a pair that could have matched changed dates only: asked for, or no usable previous run) or
+# 'changed' (only the dates changed since the previous run, since_run_date; the other dates' findings carried).
+PAIR_RUNS_COLUMNS = (
+    ("run_date", "DATE"), ("pair", "VARCHAR"), ("scope", "VARCHAR"), ("since_run_date", "DATE"),
+    ("dates_matched", "BIGINT"), ("rule_sha256", "VARCHAR"), ("matched_at", "TIMESTAMP"),
+)
+# A pair with `changes`: its match counts per business date as last computed, from which its match_summary rows
+# are summed (a run counts again only the dates it matched).
+DATE_TOTALS_COLUMNS = (
+    ("pair", "VARCHAR"), ("business_date", "DATE"), ("municipality_code", "VARCHAR"), ("left_rows", "BIGINT"),
+    ("right_rows", "BIGINT"), ("matched_pairs", "BIGINT"), ("matched_amount_yen", "BIGINT"), ("run_date", "DATE"),
+)
 _FINDING_FIELDS = ", ".join(name for name, _ in FINDINGS_COLUMNS if name not in ("run_date", "break_id"))
 _UNIT_INTERVAL = {"days": "DAY", "seconds": "SECOND"}
 
 
 @dataclass(frozen=True, slots=True)
 class PairOutcome:
-    """What one rule produced on run_date: matched_pairs (0 for a check), breaks and pending findings."""
+    """What one rule produced on run_date: matched_pairs (0 for a check), breaks and pending findings; scope:
+    history | full | changed (recon.pair_runs), dates_matched: how many dates a `changed` run matched."""
 
     pair: str
     kind: str
     matched_pairs: int
     breaks: int
     pending: int
+    scope: str = "history"
+    dates_matched: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,22 +99,27 @@ class MatchingResult:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create schema recon and the engine's two output tables when missing."""
+    """Create schema recon and the engine's output tables when missing."""
     con.execute("CREATE SCHEMA IF NOT EXISTS recon")
-    for table, columns in (("findings", FINDINGS_COLUMNS), ("match_summary", SUMMARY_COLUMNS)):
+    for table, columns in (("findings", FINDINGS_COLUMNS), ("match_summary", SUMMARY_COLUMNS),
+                           ("pair_runs", PAIR_RUNS_COLUMNS), ("pair_date_totals", DATE_TOTALS_COLUMNS)):
         body = ", ".join(f"{name} {kind}" for name, kind in columns)
         con.execute(f"CREATE TABLE IF NOT EXISTS recon.{table} ({body})")
 
 
-def run_matching(con: duckdb.DuckDBPyConnection, run_date: date, rules_dir: Path = RULES_DIR) -> MatchingResult:
-    """Match every rule of rules_dir for run_date and replace run_date's rows of recon.findings and
-    recon.match_summary in one transaction. Raises RuleError for a bad rule file (before touching anything)."""
+def run_matching(con: duckdb.DuckDBPyConnection, run_date: date, rules_dir: Path = RULES_DIR, *,
+                 full: bool = False) -> MatchingResult:
+    """Match every rule of rules_dir for run_date and replace run_date's rows of recon.findings,
+    recon.match_summary and recon.pair_runs in one transaction. full: every pair over its whole history, also a
+    pair with `changes` (which otherwise matches only the dates changed since its previous run). Raises RuleError
+    for a bad rule file (before touching anything)."""
     started = time.perf_counter()
+    matched_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)   # UTC, like raw.file_manifest.ingested_at
     rules = load_rules(rules_dir)
     ensure_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        outcomes = _run_all(con, rules, run_date)
+        outcomes = _run_all(con, rules, run_date, full=full, matched_at=matched_at)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -110,7 +133,8 @@ def run_matching(con: duckdb.DuckDBPyConnection, run_date: date, rules_dir: Path
                           seconds=time.perf_counter() - started)
 
 
-def _run_all(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...], run_date: date) -> tuple[PairOutcome, ...]:
+def _run_all(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...], run_date: date, *, full: bool,
+             matched_at: dt.datetime) -> tuple[PairOutcome, ...]:
     day = _date_literal(run_date)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _rc_findings AS SELECT {_FINDING_FIELDS} FROM recon.findings LIMIT 0")
     con.execute("CREATE OR REPLACE TEMP TABLE _rc_summary AS SELECT * EXCLUDE (run_date) FROM recon.match_summary "
@@ -119,8 +143,13 @@ def _run_all(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...], run_date: 
     for rule in rules:
         if rule.kind == "check":
             outcomes.append(_run_check(con, rule, day))
+            _record_run(con, rule, run_date, Scope(day), matched_at)
         else:
-            outcomes.append(_run_pair(con, rule, day))
+            scope = _scope(con, rule, run_date, full=full)
+            outcome = _run_pair(con, rule, scope)
+            outcomes.append(replace(outcome, scope=scope.name,
+                                    dates_matched=None if scope.dates is None else len(scope.dates)))
+            _record_run(con, rule, run_date, scope, matched_at)
     con.execute("DELETE FROM recon.findings WHERE run_date = ?", [run_date])
     con.execute("DELETE FROM recon.match_summary WHERE run_date = ?", [run_date])
     con.execute(f"INSERT INTO recon.findings SELECT {day} AS run_date, {_BREAK_ID_SQL} AS break_id, {_FINDING_FIELDS} "
@@ -139,8 +168,64 @@ def _date_literal(day: date) -> str:
     return f"DATE '{day.isoformat()}'"
 
 
+# --- scope ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The rows a pair matches on a run: day, the run date as a SQL literal; dates: None for every row dated on or
+    before it, else only the rows of these dates (a pair with `changes`, docs/reconciliation.md "Matching only
+    what changed"), the findings of its other dates carried from the run of since (the previous run date)."""
+
+    day: str
+    dates: tuple[date, ...] | None = None
+    since: date | None = None
+    full: bool = False
+
+    def where(self, when: str) -> str:
+        """The SQL condition on a row's date expression `when`."""
+        if self.dates is None:
+            return f"{when} <= {self.day}"
+        if not self.dates:
+            return "false"
+        return f"{when} IN ({', '.join(_date_literal(d) for d in self.dates)})"
+
+    @property
+    def name(self) -> str:
+        return "changed" if self.dates is not None else "full" if self.full else "history"
+
+
+def _rule_sha256(rule: Rule) -> str:
+    return hashlib.sha256(rule.path.read_bytes()).hexdigest()
+
+
+def _scope(con: duckdb.DuckDBPyConnection, rule: Rule, run_date: date, *, full: bool) -> Scope:
+    """The scope of a pair on run_date. Without `changes`: every row dated <= run_date. With it, unless full: the
+    dates after the pair's previous run date, and the earlier ones its changes relation lists as changed after
+    that run was made; every row dated <= run_date when there is no previous run, or it ran another version of the
+    rule file."""
+    day = _date_literal(run_date)
+    if rule.changes is None:
+        return Scope(day)
+    previous = con.execute("SELECT run_date, rule_sha256, matched_at FROM recon.pair_runs WHERE pair = ? AND "
+                           "run_date < ? ORDER BY run_date DESC LIMIT 1", [rule.pair, run_date]).fetchone()
+    if full or previous is None or previous[1] != _rule_sha256(rule):
+        return Scope(day, full=True)
+    since, _, since_at = previous
+    changed = con.execute(f"SELECT DISTINCT CAST(business_date AS DATE) FROM {rule.changes} "
+                          "WHERE changed_at > ? AND CAST(business_date AS DATE) <= ?", [since_at, since]).fetchall()
+    later = [since + dt.timedelta(days=n) for n in range(1, (run_date - since).days + 1)]
+    return Scope(day, dates=tuple(sorted({d for (d,) in changed} | set(later))), since=since)
+
+
+def _record_run(con: duckdb.DuckDBPyConnection, rule: Rule, run_date: date, scope: Scope,
+                matched_at: dt.datetime) -> None:
+    con.execute("DELETE FROM recon.pair_runs WHERE run_date = ? AND pair = ?", [run_date, rule.pair])
+    con.execute("INSERT INTO recon.pair_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [run_date, rule.pair, scope.name, scope.since,
+                 None if scope.dates is None else len(scope.dates), _rule_sha256(rule), matched_at])
+
+
 # --- pairs ------------------------------------------------------------------------------------------------------
-def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str, *, slim: bool = False,
+def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, scope: Scope, *, slim: bool = False,
               restrict: str | None = None, rid: bool = False) -> str:
     """The side's rows in scope, renamed: k0.., d, m, a, c0.. (compared columns), sha, line, lin (lineage
     list on an n side, else NULL), pw (pending_while). slim: only k0.., c0.. and p (true), for the key scan, or
@@ -150,15 +235,16 @@ def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str
     pw = side.pending_while or "false"
     sha, line = side.lineage
     when = f"CAST({side.date} AS DATE)"   # a timestamp column counts by its calendar date
+    in_scope = scope.where(when)
     if slim and not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
         sql = (f"SELECT {', '.join(keys + compared)}, {'rowid AS rid' if rid else 'true AS p'} "
-               f"FROM {side.relation} WHERE {when} <= {day}")
+               f"FROM {side.relation} WHERE {in_scope}")
     elif not summed:
         compared = [f"{c} AS c{i}" for i, c in enumerate(columns)]
         sql = (f"SELECT {', '.join(keys)}, {when} AS d, {side.municipality} AS m, "
                f"CAST({side.amount} AS BIGINT) AS a, {', '.join(compared + [''])}{sha} AS sha, {line} AS line, "
-               f"NULL AS lin, {pw} AS pw FROM {side.relation} WHERE {when} <= {day}")
+               f"NULL AS lin, {pw} AS pw FROM {side.relation} WHERE {in_scope}")
     else:
         group = ", ".join(side.key)
         compared = [_summed_column(rule, side, c, i) for i, c in enumerate(columns)]
@@ -166,7 +252,7 @@ def _side_sql(rule: Rule, side: Side, columns: list[str], summed: bool, day: str
                f"CAST(sum({side.amount}) AS BIGINT) AS a, {', '.join(compared + [''])}min({sha}) AS sha, "
                f"min({line}) AS line, "
                f"list({{'file_sha256': {sha}, 'line_number': {line}}} ORDER BY {sha}, {line}) AS lin, "
-               f"bool_or({pw}) AS pw FROM {side.relation} WHERE {when} <= {day} GROUP BY {group}")
+               f"bool_or({pw}) AS pw FROM {side.relation} WHERE {in_scope} GROUP BY {group}")
         if slim:
             names = [f"k{i}" for i in range(len(side.key))] + [f"c{i}" for i in range(len(columns))]
             sql = f"SELECT {', '.join(names)}, true AS p FROM ({sql})"
@@ -234,7 +320,7 @@ class _KeySteps:
         return ";\n".join((self.scan, *self.kept, *self.repeats))
 
 
-def _keys_sql(rule: Rule, day: str, reads: _Reads) -> _KeySteps:
+def _keys_sql(rule: Rule, scope: Scope, reads: _Reads) -> _KeySteps:
     """_rc_scan, one row: the one pass over all rows -- both sides reduced to keys and compared columns (and
     rowids), FULL OUTER JOINed on the key (a plain full outer join's load); an ungrouped aggregate over its
     output counts pairs and orphans and lists the output rows that need a look: orphans and pairs that
@@ -250,9 +336,9 @@ def _keys_sql(rule: Rule, day: str, reads: _Reads) -> _KeySteps:
     _rc_keys: the keys to look at. _rc_lrows/_rc_rrows: the rowids of a rowid side's rows to read again."""
     assert rule.right is not None
     left_cols, right_cols = _pair_columns(rule)
-    left_sql = _side_sql(rule, rule.left, left_cols, rule.cardinality == "n:1", day, slim=True,
+    left_sql = _side_sql(rule, rule.left, left_cols, rule.cardinality == "n:1", scope, slim=True,
                          rid=reads.left_rowid)
-    right_sql = _side_sql(rule, rule.right, right_cols, rule.cardinality == "1:n", day, slim=True,
+    right_sql = _side_sql(rule, rule.right, right_cols, rule.cardinality == "1:n", scope, slim=True,
                           rid=reads.right_rowid)
     n_keys = len(rule.left.key)
     key_list = ", ".join(f"k{i}" for i in range(n_keys))
@@ -272,7 +358,7 @@ def _keys_sql(rule: Rule, day: str, reads: _Reads) -> _KeySteps:
     def count(side: Side, summed: bool, cte: str) -> str:
         # rows in scope; on a plain side straight from the relation (no rowid to read: often from metadata)
         return (f"SELECT count(*) FROM {cte}" if summed else
-                f"SELECT count(*) FROM {side.relation} WHERE CAST({side.date} AS DATE) <= {day}")
+                f"SELECT count(*) FROM {side.relation} WHERE {scope.where(f'CAST({side.date} AS DATE)')}")
 
     in_keys = (f"({key_list}) IN (SELECT ({key_list}) FROM _rc_keys)" if n_keys > 1
                else "k0 IN (SELECT k0 FROM _rc_keys)")
@@ -320,7 +406,7 @@ SELECT rid FROM _rc_{prefix}rows""")
     return _KeySteps(scan=scan, kept=tuple(keep), repeats=tuple(repeats))
 
 
-def _join_sql(rule: Rule, day: str, reads: _Reads, unique_pairs: bool = False) -> str:
+def _join_sql(rule: Rule, scope: Scope, reads: _Reads, unique_pairs: bool = False) -> str:
     """CREATE the temp table _rc_j: the rows of the FULL OUTER JOIN of both sides on the key that need a look --
     orphans, keys that a side repeats (`multi`), pairs with a compared field that disagrees (`agree_i`). A pair of
     single rows that agrees on everything is the bulk of the data and is only counted (_rc_totals), never
@@ -329,9 +415,9 @@ def _join_sql(rule: Rule, day: str, reads: _Reads, unique_pairs: bool = False) -
     left, right = rule.left, rule.right
     assert right is not None
     left_cols, right_cols = _pair_columns(rule)
-    left_sql = _side_sql(rule, left, left_cols, rule.cardinality == "n:1", day,
+    left_sql = _side_sql(rule, left, left_cols, rule.cardinality == "n:1", scope,
                          restrict="_rc_lrows" if reads.left_rowid else "key")
-    right_sql = _side_sql(rule, right, right_cols, rule.cardinality == "1:n", day,
+    right_sql = _side_sql(rule, right, right_cols, rule.cardinality == "1:n", scope,
                           restrict="_rc_rrows" if reads.right_rowid else "key")
     n_keys = len(left.key)
     key_list = ", ".join(f"k{i}" for i in range(n_keys))
@@ -368,17 +454,18 @@ SELECT *{''.join(', ' + a for a in agrees)} FROM j
 WHERE NOT (l_present AND r_present AND NOT multi AND {all_agree})"""
 
 
-def _totals_sql(rule: Rule, day: str) -> str:
-    """CREATE the temp table _rc_totals: rows and amount per side and municipality (after summing an n side)."""
+def _totals_sql(rule: Rule, scope: Scope) -> str:
+    """CREATE the temp table _rc_totals: rows and amount per side, municipality and date (after summing an n
+    side)."""
     assert rule.right is not None
     left_cols, right_cols = _pair_columns(rule)
-    left_sql = _side_sql(rule, rule.left, left_cols, rule.cardinality == "n:1", day)
-    right_sql = _side_sql(rule, rule.right, right_cols, rule.cardinality == "1:n", day)
+    left_sql = _side_sql(rule, rule.left, left_cols, rule.cardinality == "n:1", scope)
+    right_sql = _side_sql(rule, rule.right, right_cols, rule.cardinality == "1:n", scope)
     return f"""
 CREATE OR REPLACE TEMP TABLE _rc_totals AS
-SELECT 'l' AS side, m, count(*) AS n, coalesce(sum(a), 0) AS amount FROM ({left_sql}) GROUP BY ALL
+SELECT 'l' AS side, m, d, count(*) AS n, coalesce(sum(a), 0) AS amount FROM ({left_sql}) GROUP BY ALL
 UNION ALL
-SELECT 'r' AS side, m, count(*) AS n, coalesce(sum(a), 0) AS amount FROM ({right_sql}) GROUP BY ALL"""
+SELECT 'r' AS side, m, d, count(*) AS n, coalesce(sum(a), 0) AS amount FROM ({right_sql}) GROUP BY ALL"""
 
 
 def _names(rule: Rule, prefix: str) -> list[str]:
@@ -454,7 +541,7 @@ def _window_sql(window: Tolerance | None, date_column: str, day: str) -> tuple[s
     return f"({day} <= {last})", last
 
 
-def _pair_findings_sql(rule: Rule, day: str) -> str:
+def _pair_findings_sql(rule: Rule, scope: Scope) -> str:
     """INSERT run_date's findings of a pair from _rc_resolved into _rc_findings: each resolved row gives a list of
     candidate findings (one per compared field of a matched pair, one for an orphan or an ambiguous row), NULL
     where it does not apply; the non-NULL ones are the findings. One SELECT, not a UNION per kind: the statement
@@ -472,7 +559,7 @@ def _pair_findings_sql(rule: Rule, day: str) -> str:
                                   amount=f"coalesce({amount}, 0)", pending_until="NULL")
         candidates.append(f"CASE WHEN outcome = 'match' AND NOT agree_{i} THEN {finding} END")
     for prefix, orphan in (("l", rule.left_orphan), ("r", rule.right_orphan)):
-        in_window, last = _window_sql(orphan.window, f"{prefix}_d", day)
+        in_window, last = _window_sql(orphan.window, f"{prefix}_d", scope.day)
         pending = f"({in_window} OR coalesce({prefix}_pw, false))"
         value = f"CAST({prefix}_a AS VARCHAR)"
         expected, actual = (value, "NULL") if prefix == "l" else ("NULL", value)
@@ -524,19 +611,25 @@ SELECT '{rule.pair}' AS pair, coalesce(counts.m, f.m) AS municipality_code,
 FROM counts FULL OUTER JOIN f ON counts.m IS NOT DISTINCT FROM f.m"""
 
 
-_PAIR_COUNTS = """
-SELECT m, sum(left_rows) AS left_rows, sum(right_rows) AS right_rows, sum(matched_pairs) AS matched_pairs,
+# per municipality m and date d: left_rows, right_rows, matched_pairs, matched_amount_yen
+_PAIR_DATE_COUNTS = """
+SELECT m, d, sum(left_rows) AS left_rows, sum(right_rows) AS right_rows, sum(matched_pairs) AS matched_pairs,
     sum(matched_amount_yen) AS matched_amount_yen
 FROM (
-    SELECT m, n AS left_rows, 0 AS right_rows, n AS matched_pairs, amount AS matched_amount_yen
+    SELECT m, d, n AS left_rows, 0 AS right_rows, n AS matched_pairs, amount AS matched_amount_yen
     FROM _rc_totals WHERE side = 'l'
     UNION ALL
-    SELECT m, 0, n, 0, 0 FROM _rc_totals WHERE side = 'r'
+    SELECT m, d, 0, n, 0, 0 FROM _rc_totals WHERE side = 'r'
     UNION ALL
     -- a left row is matched unless it is an orphan or ambiguous; a match counts under its left row's municipality
-    SELECT l_m, 0, 0, -count(*), -coalesce(sum(l_a), 0) FROM _rc_resolved
+    -- and date
+    SELECT l_m, l_d, 0, 0, -count(*), -coalesce(sum(l_a), 0) FROM _rc_resolved
     WHERE outcome IN ('left_orphan', 'left_ambiguous') GROUP BY ALL
-) GROUP BY m"""
+) GROUP BY m, d"""
+_PAIR_COUNTS = f"""
+SELECT m, sum(left_rows) AS left_rows, sum(right_rows) AS right_rows, sum(matched_pairs) AS matched_pairs,
+    sum(matched_amount_yen) AS matched_amount_yen
+FROM ({_PAIR_DATE_COUNTS}) GROUP BY m"""
 
 
 def _reads(con: duckdb.DuckDBPyConnection, rule: Rule) -> _Reads:
@@ -564,22 +657,41 @@ def _has_rowid(con: duckdb.DuckDBPyConnection, left: str, right: str) -> tuple[b
     return found.get(left) == ["table"], found.get(right) == ["table"]
 
 
-def _run_pair(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
+def _run_pair(con: duckdb.DuckDBPyConnection, rule: Rule, scope: Scope) -> PairOutcome:
     reads = _reads(con, rule)
-    steps = _keys_sql(rule, day, reads)
+    steps = _keys_sql(rule, scope, reads)
     con.execute(steps.scan)
     row = con.execute("SELECT unique_pairs FROM _rc_scan").fetchone()
     unique = bool(row and row[0])
     for statement in steps.kept + (() if unique else steps.repeats):
         con.execute(statement)
-    con.execute(_join_sql(rule, day, reads, unique))
-    con.execute(_totals_sql(rule, day))
+    con.execute(_join_sql(rule, scope, reads, unique))
+    con.execute(_totals_sql(rule, scope))
     con.execute(_resolve_sql(rule, unique))
-    con.execute(_pair_findings_sql(rule, day))
-    con.execute(_summary_sql(rule, _PAIR_COUNTS))
+    con.execute(_pair_findings_sql(rule, scope))
+    if rule.changes is None:
+        con.execute(_summary_sql(rule, _PAIR_COUNTS))
+    else:
+        _carry_and_count(con, rule, scope)
     matched = con.execute("SELECT coalesce(sum(matched_pairs), 0) FROM _rc_summary WHERE pair = ?",
                           [rule.pair]).fetchone()
     return _outcome(con, rule, matched[0] if matched else 0)
+
+
+def _carry_and_count(con: duckdb.DuckDBPyConnection, rule: Rule, scope: Scope) -> None:
+    """A pair with `changes`: carry the previous run's findings of the dates not matched now (none changed since
+    it ran, and a finding depends only on its own date's rows: rules.py holds every such pair to that), replace
+    the matched dates' counts in recon.pair_date_totals, and sum the summary from all its dates <= run_date."""
+    if scope.dates is not None:
+        con.execute(f"INSERT INTO _rc_findings SELECT {_FINDING_FIELDS} FROM recon.findings WHERE run_date = ? "
+                    f"AND pair = ? AND NOT ({scope.where('business_date')})", [scope.since, rule.pair])
+    con.execute(f"DELETE FROM recon.pair_date_totals WHERE pair = ? AND {scope.where('business_date')}", [rule.pair])
+    con.execute(f"INSERT INTO recon.pair_date_totals SELECT '{rule.pair}', d, m, left_rows, right_rows, "
+                f"matched_pairs, matched_amount_yen, {scope.day} FROM ({_PAIR_DATE_COUNTS})")
+    con.execute(_summary_sql(rule, f"""
+SELECT municipality_code AS m, sum(left_rows) AS left_rows, sum(right_rows) AS right_rows,
+    sum(matched_pairs) AS matched_pairs, sum(matched_amount_yen) AS matched_amount_yen
+FROM recon.pair_date_totals WHERE pair = '{rule.pair}' AND business_date <= {scope.day} GROUP BY ALL"""))
 
 
 def _outcome(con: duckdb.DuckDBPyConnection, rule: Rule, matched: int) -> PairOutcome:
@@ -639,8 +751,8 @@ def compiled_sql(rule: Rule, run_date: date, con: duckdb.DuckDBPyConnection | No
     """The SQL the engine runs for a pair rule on run_date, by step (keys, join, totals, resolve, findings): for
     reading, debugging and the tests that check exclusivity on `_rc_resolved`. Without con, kept rows are read
     again by key; with con, by rowid where the engine would (a table side, not summed)."""
-    day = _date_literal(run_date)
+    scope = Scope(_date_literal(run_date))
     reads = _reads(con, rule) if con is not None else _Reads()
-    return {"keys": _keys_sql(rule, day, reads).sql(), "join": _join_sql(rule, day, reads),
-            "totals": _totals_sql(rule, day), "resolve": _resolve_sql(rule),
-            "findings": _pair_findings_sql(rule, day)}
+    return {"keys": _keys_sql(rule, scope, reads).sql(), "join": _join_sql(rule, scope, reads),
+            "totals": _totals_sql(rule, scope), "resolve": _resolve_sql(rule),
+            "findings": _pair_findings_sql(rule, scope)}

@@ -30,7 +30,7 @@ _PAIR_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _BREAK_CODES = frozenset(code.value for code in BreakCode)
 
 _TOP_KEYS = {"pair", "description", "kind", "left", "side", "right", "cardinality", "compare", "orphans",
-             "break", "window", "right_source"}
+             "break", "window", "right_source", "changes"}
 _SIDE_KEYS = {"source", "relation", "key", "date", "municipality", "amount", "lineage", "pending_while"}
 _SIDE_REQUIRED = ("source", "relation", "key", "date", "municipality", "amount", "lineage")
 
@@ -93,9 +93,12 @@ class Orphan:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One rule file. kind pair: left/right/cardinality/compare/orphans; kind check: `left` is the one side,
-    `break_code` a fixed code or None (then the relation's `break_code` column), `window` an optional pending
-    window, `right_source` an optional name for right_source."""
+    """One rule file. kind pair: left/right/cardinality/compare/orphans, `changes` an optional relation of the
+    business dates whose rows either side may have changed and when (business_date DATE, changed_at TIMESTAMP, UTC):
+    the engine then matches only the dates changed since the pair's previous run (docs/reconciliation.md, "Matching
+    only what changed"); kind check: `left` is the one side, `break_code` a fixed code or None (then the
+    relation's `break_code` column), `window` an optional pending window, `right_source` an optional name for
+    right_source."""
 
     pair: str
     description: str
@@ -110,6 +113,7 @@ class Rule:
     break_code: str | None = None
     window: Tolerance | None = None
     right_source: str | None = None
+    changes: str | None = None
 
 
 class _Problems:
@@ -198,14 +202,36 @@ def _parse_pair(data: Mapping[str, Any], path: Path, problems: _Problems, pair: 
     right_orphan = _orphan(orphans.get("right"), "orphans.right", problems)
     if left is None or right is None or left_orphan is None or right_orphan is None:
         return None
+    changes = _changes(data.get("changes"), left, right, (left_orphan, right_orphan), problems)
     return Rule(pair=pair, description=description, kind="pair", left=left, right=right, path=path,
-                cardinality=cardinality, compare=compares, left_orphan=left_orphan, right_orphan=right_orphan)
+                cardinality=cardinality, compare=compares, left_orphan=left_orphan, right_orphan=right_orphan,
+                changes=changes)
+
+
+def _changes(relation: Any, left: Side, right: Side, orphans: tuple[Orphan, Orphan], problems: _Problems) -> str | None:
+    """A pair matched by changed dates only: its findings on dates not matched again are carried from the previous
+    run unchanged, which is right only when a finding depends on nothing but its own date's rows. So the date must
+    be a key column of both sides, at the same place (a key never spans two dates), and nothing may turn a finding
+    from pending into a break by the passing of time alone (no orphan window, no pending_while)."""
+    if relation is None:
+        return None
+    if not isinstance(relation, str) or not _RELATION.match(relation):
+        problems.add("changes", f"{relation!r} is not schema.table")
+        return None
+    if left.date not in left.key or right.date not in right.key or (
+            left.key.index(left.date) != right.key.index(right.date)):
+        problems.add("changes", "the date of each side must be one of its key columns, at the same place")
+    if any(orphan.window for orphan in orphans) or left.pending_while or right.pending_while:
+        problems.add("changes", "a pair matched by changed dates can have no orphan window and no pending_while")
+    return relation
 
 
 def _parse_check(data: Mapping[str, Any], path: Path, problems: _Problems, pair: str, description: str) -> Rule | None:
     for key in ("right", "cardinality", "compare", "orphans"):
         if key in data:
             problems.add(key, "a check has one side and no matching keys")
+    if "changes" in data:
+        problems.add("changes", "only a pair has this key (a check lists its relation's rows; it matches nothing)")
     if ("left" in data) == ("side" in data):
         problems.add("left", "a check names its one side as `left` (or `side`), exactly once")
         return None

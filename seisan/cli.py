@@ -2,9 +2,9 @@
 
     seisan simulate --out DIR --start D --days N ...   write a simulated inbox (and faults.json)
     seisan ingest --date D                              inbox → raw for D, without Airflow
-    seisan marts --date D [--full-refresh]              dbt marts for D, without Airflow
+    seisan marts --date D [--full-refresh] [--full-check]   dbt marts for D, without Airflow
     seisan run --date D                                 the daily DAG for D, in-process
-    seisan reconcile --date D                           quality, matching, breaks, gate and report for D
+    seisan reconcile --date D [--full]                  quality, matching, breaks, gate and report for D
     seisan report daily --date D [--language en]        the daily reconciliation report of D again
     seisan report monthly --month YYYY-MM [--municipality CODE]  monthly cost and usage reports (PDF, Excel)
     seisan report statements --date D | --payout ID     merchant settlement statements (精算明細書)
@@ -108,7 +108,7 @@ def cmd_marts(args: argparse.Namespace) -> int:
     with _holding_home(settings, f"seisan marts --date {args.date}"):
         say(f"building the marts for {args.date}{' from scratch' if args.full_refresh else ''} in "
             f"{settings.warehouse}")
-        result = build_marts_step(args.date, settings, full_refresh=args.full_refresh)
+        result = build_marts_step(args.date, settings, full_refresh=args.full_refresh, full_check=args.full_check)
     say(f"{len(result['models_built'])} models built, {result['tests_passed']} tests passed"
         f"{', warnings: ' + ', '.join(w['name'] for w in result['warnings']) if result.get('warnings') else ''} "
         f"in {result['seconds']:.1f} s")
@@ -197,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "every mart from the raw layer, e.g. after a master was corrected.")
     marts.add_argument("--date", type=_date, required=True, help="business date, YYYY-MM-DD")
     marts.add_argument("--full-refresh", action="store_true", help="rebuild every mart from raw")
+    marts.add_argument("--full-check", action="store_true",
+                       help="the data tests of the balances family check every day, not only the days this run "
+                            "changed (dbt/macros/changed_days.sql)")
     marts.set_defaults(handler=cmd_marts)
 
     demo = commands.add_parser("demo", help="simulate a small world and run the DAG for each of its days",

@@ -70,7 +70,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         _say(f"reconciling {args.date} in {settings.warehouse}: quality → reconcile → gate → report")
         try:
             quality_step(args.date, settings)
-            reconcile_step(args.date, settings)
+            reconcile_step(args.date, settings, full=args.full)
             gate_step(args.date, settings)
         except GateInputMissing as exc:
             print(f"seisan: {exc}", file=sys.stderr)
@@ -101,6 +101,9 @@ def add_reconcile_command(commands) -> None:
                     "each municipality's release gate, and write out/<D>/reconciliation-<D>.html and "
                     "out/<D>/breaks-<D>.csv. A blocked gate is an outcome (exit status 0).")
     rec.add_argument("--date", type=_date, required=True, help="business date, YYYY-MM-DD")
+    rec.add_argument("--full", action="store_true",
+                     help="match every pair over its whole history, also the pairs that otherwise match only the "
+                          "dates changed since their previous run (platform_balances): the full check, on demand")
     rec.set_defaults(handler=cmd_reconcile)
 
 

@@ -95,12 +95,16 @@ def prepare_work_dir(warehouse: Path) -> Path:
 
 
 def dbt_args(warehouse: Path, business_date: date, *, command: str = "build",
-             full_refresh: bool = False, select: str | None = None) -> list[str]:
-    """The dbt command line build_marts runs (also handy for running dbt by hand)."""
+             full_refresh: bool = False, select: str | None = None, full_check: bool = False) -> list[str]:
+    """The dbt command line build_marts runs (also handy for running dbt by hand). full_check: the data tests that
+    otherwise check only the days this run changed check every day (vars.full_check, dbt/macros/changed_days.sql)."""
     work = dbt_work_dir(warehouse)
+    variables: dict[str, object] = {"business_date": business_date.isoformat()}
+    if full_check:
+        variables["full_check"] = True
     args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-            "--vars", json.dumps({"business_date": business_date.isoformat()}), "--quiet", "--no-use-colors"]
+            "--vars", json.dumps(variables), "--quiet", "--no-use-colors"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
@@ -168,10 +172,12 @@ def _release_warehouse() -> None:
 
 
 def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = False,
-                progress: Callable[[str], None] | None = None, with_tests: bool = True) -> MartsResult:
+                progress: Callable[[str], None] | None = None, with_tests: bool = True,
+                full_check: bool = False) -> MartsResult:
     """Run `dbt build` (models, data tests, unit tests) for business date D on the warehouse file.
     `with_tests=False` runs `dbt run` (the models only): for test harnesses that build many days in a row and
-    test the data on the last one; the daily run always tests.
+    test the data on the last one (with full_check); the daily run always tests. The balances family's data tests
+    check the days the run changed; `full_check=True` makes them check every day.
 
     Raises MartsBuildError naming each failed model or test, or dbt's own error when it cannot start.
     """
@@ -181,7 +187,8 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
     if not warehouse.exists():
         raise MartsBuildError(f"warehouse {warehouse} does not exist; run ingestion first")
     prepare_work_dir(warehouse)
-    args = dbt_args(warehouse, business_date, command="build" if with_tests else "run", full_refresh=full_refresh)
+    args = dbt_args(warehouse, business_date, command="build" if with_tests else "run", full_refresh=full_refresh,
+                    full_check=full_check)
     callbacks = [_progress_callback(progress)] if progress else []
     started = time.monotonic()
     with _dbt_lock, _warehouse_env(warehouse):

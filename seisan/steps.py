@@ -87,8 +87,9 @@ def ingest_step(business_date: str | dt.date, settings: Settings | None = None) 
 
 
 def build_marts_step(business_date: str | dt.date, settings: Settings | None = None,
-                     full_refresh: bool = False) -> dict[str, Any]:
-    """raw → staging → marts with dbt for one business date (`full_refresh`: rebuild every mart from raw)."""
+                     full_refresh: bool = False, full_check: bool = False) -> dict[str, Any]:
+    """raw → staging → marts with dbt for one business date (`full_refresh`: rebuild every mart from raw;
+    `full_check`: the data tests check every day, not only the days this run changed)."""
     from seisan.marts import build_marts
 
     settings = settings or load_settings()
@@ -96,7 +97,8 @@ def build_marts_step(business_date: str | dt.date, settings: Settings | None = N
     with hold_home(settings.home, f"seisan marts --date {date}", wait_seconds=settings.lock_wait_seconds,
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
-        result = _jsonable(build_marts(settings.warehouse, date, full_refresh=full_refresh, progress=log.info))
+        result = _jsonable(build_marts(settings.warehouse, date, full_refresh=full_refresh, full_check=full_check,
+                                        progress=log.info))
         _record(settings, date, "build_marts", started, result)
     return result
 
@@ -120,9 +122,11 @@ def quality_step(business_date: str | dt.date, settings: Settings | None = None)
     return summary
 
 
-def reconcile_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
+def reconcile_step(business_date: str | dt.date, settings: Settings | None = None, *,
+                   full: bool = False) -> dict[str, Any]:
     """Match every source against every other for one business date (recon.findings, recon.match_summary),
-    then bring the break store up to date (recon.breaks, recon.break_events)."""
+    then bring the break store up to date (recon.breaks, recon.break_events). full: every pair over its whole
+    history (the pairs with `changes` otherwise match only the dates changed since their previous run)."""
     import duckdb
 
     from reconciliation import breaks, engine
@@ -133,7 +137,7 @@ def reconcile_step(business_date: str | dt.date, settings: Settings | None = Non
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
         with duckdb.connect(str(settings.warehouse)) as con:
-            matching = engine.run_matching(con, date)
+            matching = engine.run_matching(con, date, full=full)
             synced = breaks.sync_breaks(con, date, now=dt.datetime.now(dt.UTC))
         summary = {"matching": _jsonable(matching), "breaks": _jsonable(synced)}
         _record(settings, date, "reconcile", started, summary)

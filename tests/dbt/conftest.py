@@ -31,6 +31,7 @@ def new_warehouse(folder: Path, name: str = "warehouse.duckdb") -> tuple[Path, d
 
 @pytest.fixture(scope="module")
 def dbt_build() -> Callable[..., MartsResult]:
-    def run(warehouse: Path, day: date, full_refresh: bool = False, with_tests: bool = True) -> MartsResult:
-        return build_marts(warehouse, day, full_refresh=full_refresh, with_tests=with_tests)
+    def run(warehouse: Path, day: date, full_refresh: bool = False, with_tests: bool = True,
+            full_check: bool = False) -> MartsResult:
+        return build_marts(warehouse, day, full_refresh=full_refresh, with_tests=with_tests, full_check=full_check)
     return run

@@ -77,6 +77,9 @@ def snapshot(path) -> dict[str, list[tuple]]:
     with duckdb.connect(str(path), read_only=True) as con:
         return {table: con.execute(f"select * exclude (computed_for_date) from {table} order by {key}").fetchall()
                 if table in ("staging.int_lot_movements", "marts.fct_ledger_entries")
+                # when a build ran is not what it computed
+                else con.execute(f"select * exclude (computed_at) from {table} order by {key}").fetchall()
+                if table == "marts.fct_balances"
                 else con.execute(f"select * from {table} order by {key}").fetchall()
                 for table, key in COMPARED.items()}
 
@@ -108,7 +111,8 @@ def test_late_masters_lift_holds_and_day_by_day_equals_full_refresh(tmp_path, db
             ledger.write(con, from_date=previous + timedelta(days=1) if previous else None, up_to=build_date)
             deliver_masters(con, build_date)
         # the models every day; dbt's data tests on the checked days and the last (they test all dates so far)
-        dbt_build(path, build_date, with_tests=build_date in (date(2024, 5, 5), BUILDS[-1]))
+        dbt_build(path, build_date, with_tests=build_date in (date(2024, 5, 5), BUILDS[-1]),
+                  full_check=build_date == BUILDS[-1])
         previous = build_date
         if build_date == date(2024, 5, 5):
             assert status(path, ids["m9_use"]) == "held_unknown_merchant"

@@ -137,7 +137,8 @@ def run_world(spec: WorldSpec, cache_dir: Path) -> World:
             if _build_today(spec, offset, len(dates) - 1):
                 # dbt's data tests on the first and last day (the last tests everything loaded); models only
                 # in between, as fast as a daily world can go (the daily run itself always tests)
-                build_marts(warehouse, day, with_tests=offset in (0, len(dates) - 1))
+                build_marts(warehouse, day, with_tests=offset in (0, len(dates) - 1),
+                            full_check=offset == len(dates) - 1)
             with duckdb.connect(str(warehouse)) as con:
                 run_matching(con, day)
                 _sync_breaks(con, day)

@@ -89,6 +89,9 @@ final as (
             order by grid.business_date
             rows between unbounded preceding and current row
         ) as bigint) as balance_yen,
+        -- when this build wrote the row (UTC): the pair platform_balances matches again only the days rebuilt
+        -- since its previous run (rec_platform_balances__changes)
+        cast(get_current_timestamp() at time zone 'UTC' as timestamp) as computed_at,
     from grid
     left join opening using (municipality_code, program_code, mykey_id)
     left join daily_deltas using (business_date, municipality_code, program_code, mykey_id)

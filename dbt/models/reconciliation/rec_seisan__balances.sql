@@ -18,9 +18,26 @@ reported_days as (
 ),
 
 on_reported_days as (
-    select balances.*
+    -- a left join and a group, not a correlated EXISTS (decorrelated over every balance of the year, whatever the
+    -- dates asked for): a filter on business_date reaches the scan of fct_balances, so matching one day reads one
+    -- day (reconciliation/rules/platform_balances.yml matches only the days changed since its previous run)
+    select
+        balances.business_date,
+        balances.municipality_code,
+        balances.program_code,
+        balances.mykey_id,
+        balances.balance_yen,
+        count(lots.lot_event_id) as unexpired_lots,
     from balances
     inner join reported_days using (business_date, municipality_code)
+    left join lots
+        on
+            balances.municipality_code = lots.municipality_code
+            and balances.mykey_id = lots.mykey_id
+            and balances.program_code = lots.program_code
+            and lots.granted_date <= balances.business_date
+            and (lots.expiry_date is null or lots.expiry_date > balances.business_date)
+    group by all
 ),
 
 final as (
@@ -34,15 +51,7 @@ final as (
         cast(null as varchar) as file_sha256,
         cast(null as bigint) as line_number,
     from on_reported_days
-    where balance_yen <> 0
-        or exists (
-            select 1 from lots
-            where lots.municipality_code = on_reported_days.municipality_code
-                and lots.mykey_id = on_reported_days.mykey_id
-                and lots.program_code = on_reported_days.program_code
-                and lots.granted_date <= on_reported_days.business_date
-                and (lots.expiry_date is null or lots.expiry_date > on_reported_days.business_date)
-        )
+    where balance_yen <> 0 or unexpired_lots > 0
 )
 
 select * from final

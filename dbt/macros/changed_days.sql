@@ -1,0 +1,52 @@
+{#-
+  Data tests over the balances family (one row per resident, programme and day: the tables that grow with
+  residents x days) check only the days this run changed, unless vars.full_check is true (`seisan marts
+  --full-check`). A test opts in with `config: {where: changed_balance_days}` (a day rebuilt or loaded) or
+  `config: {where: loaded_balance_days}` (a day loaded: for the platform's side, tested before fct_balances is
+  built); get_where_subquery (dbt's own, overridden here) turns the word into the condition below, and uses any
+  other `where` as written.
+
+  The days changed: those the latest build of marts.fct_balances rewrote (it rebuilds whole days, delete+insert by
+  business_date, from the earliest day a late event touched: every row of such a day carries that build's
+  computed_at), and the days of the platform balances files loaded by this business date's ingest. A row of any
+  other day was tested on the run that wrote it and has not changed since; a duplicate key can only arise within a
+  day that changed, since every key holds the day.
+-#}
+{% macro loaded_balance_days() -%}
+    business_date in (
+        select distinct business_date from raw.platform_balances
+        where file_sha256 in (
+            select file_sha256 from raw.file_manifest
+            where ingest_run_date = date '{{ var("business_date") }}'))
+{%- endmacro %}
+
+{% macro changed_balance_days() -%}
+    {%- set built = adapter.get_relation(database=target.database, schema='marts', identifier='fct_balances') -%}
+    {%- if built is none -%}
+        true
+    {%- else -%}
+        (business_date >= (
+            select min(business_date) from {{ built }}
+            where computed_at = (select max(computed_at) from {{ built }}))
+        or {{ loaded_balance_days() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where in ('changed_balance_days', 'loaded_balance_days') and var('full_check', false) -%}
+        {%- set where = '' -%}
+    {%- elif where == 'changed_balance_days' -%}
+        {%- set where = changed_balance_days() -%}
+    {%- elif where == 'loaded_balance_days' -%}
+        {%- set where = loaded_balance_days() -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}

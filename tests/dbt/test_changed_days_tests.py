@@ -1,0 +1,63 @@
+"""The balances family's data tests check the days the run changed; `full_check` makes them check every day
+(dbt/macros/changed_days.sql). Defects are planted by hand in the built warehouse and must be found exactly where
+the rule says: on a day the run changed, always; on a day it left alone, only by the full check."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+from conftest import new_warehouse
+from marts_generated import generate
+from marts_worlds import Ledger, write_masters
+
+from seisan.marts import MartsBuildError
+
+START = date(2024, 3, 25)
+
+
+def _failed(error: pytest.ExceptionInfo[MartsBuildError]) -> set[str]:
+    return {failure.name for failure in error.value.failures}
+
+
+@pytest.mark.slow
+def test_an_old_day_is_tested_again_only_by_the_full_check_and_a_changed_day_always(tmp_path, dbt_build):
+    path, con = new_warehouse(tmp_path)
+    write_masters(con)
+    ledger = Ledger(prefix="C")
+    generate(ledger, seed=3, start=START, days=2, municipalities=("131016",), residents=8)
+    ledger.write(con)
+    con.close()
+    first = START + date.resolution
+    dbt_build(path, first)
+    with duckdb.connect(str(path)) as con:
+        # a second row for a key of the first day, worth 0 yen (so only the key's uniqueness is broken)
+        con.execute("insert into marts.fct_balances select * replace (0 as balance_yen) from marts.fct_balances "
+                    "where business_date = ? order by mykey_id limit 1", [START])
+
+    # the next day has no event: the build rewrites that day alone, and tests what it wrote
+    second = first + date.resolution
+    dbt_build(path, second)
+    with pytest.raises(MartsBuildError) as error:
+        dbt_build(path, second, full_check=True)
+    assert [name.rsplit(".", 1)[0] for name in _failed(error) if "fct_balances" in name] == [
+        "test.seisan.unique_combination_fct_balances_business_date__municipality_code__program_code__mykey_id"]
+
+    # a platform balances file loaded by this run, with one key twice: a changed day, so the daily tests see it
+    with duckdb.connect(str(path)) as con:
+        con.execute("delete from marts.fct_balances where business_date = ? and balance_yen = 0 and rowid = "
+                    "(select max(rowid) from marts.fct_balances where business_date = ?)", [START, START])
+        assert con.execute("select count(*) from (select distinct business_date, municipality_code, program_code, "
+                           "mykey_id from marts.fct_balances)").fetchone() == con.execute(
+            "select count(*) from marts.fct_balances").fetchone()
+        for line in (2, 3):
+            con.execute("insert into raw.platform_balances (business_date, municipality_code, program_code, mykey_id, "
+                        "balance, file_sha256, line_number) values (?, '131016', 'CHY_D30', 'DUPLICATE0', 100, "
+                        "'d' || repeat('0', 63), ?)", [START, line])
+        con.execute("insert into raw.file_manifest (file_sha256, path, source, kind, business_date, status, "
+                    "ingest_run_date) values ('d' || repeat('0', 63), 'platform/balances.csv', 'platform', "
+                    "'platform_balances', ?, 'loaded', ?)", [START, second + date.resolution])
+    with pytest.raises(MartsBuildError) as error:
+        dbt_build(path, second + date.resolution)
+    assert any(name.startswith("test.seisan.unique_combination_stg_platform__balances") for name in _failed(error))
