@@ -9,21 +9,27 @@ itself (contracts.terminal_log.verify_card_signature, the one owner of the rule,
 not verified ahead (a pair outside the batch's prefetch, a small batch, a pool that could not start) is
 verified in process at the record's turn, so a verdict never depends on what was prefetched.
 
+The same pool checks whole terminal files ahead of their turn (`submit`, ingestion.terminal_checks): in a run
+with a pool, a batch's new terminal logs are parsed, checked and their card signatures verified there, while
+the main process decides the files before them; `prefetch` then only serves files parsed in process.
+
 Workers are spawned, not forked: the ingest process holds DuckDB's threads, and a forked child of a threaded
-process may inherit a held lock. A pool starts only in a run with enough terminal logs to pay for it
-(POOL_MIN_RUN_BYTES) and lives for that ingest run.
+process may inherit a held lock. A spawned worker imports only this module, ingestion.terminal_checks and the
+contracts (the `ingestion` package imports its loaders lazily), not DuckDB, pyarrow or polars. A pool starts only
+in a run with enough terminal logs to pay for it (POOL_MIN_RUN_BYTES) and lives for that ingest run.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import multiprocessing
 import os
-from collections.abc import Iterable, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 
@@ -36,6 +42,19 @@ from contracts import terminal_log
 POOL_MIN_RUN_BYTES = 32 << 20
 POOL_MIN_PAIRS = 1_000
 _CHUNK_PAIRS = 2_000
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Cert:
+    """One certificate of a MyKey ID: serial, valid from its registration/reissue event (JST naive) until
+    its revocation or superseding reissue, whichever comes first (None: still valid), DER in base64."""
+
+    serial: int
+    mykey_id: str
+    valid_from_ts: dt.datetime
+    revoked_ts: dt.datetime | None
+    der_b64: str
 
 
 @lru_cache(maxsize=4096)
@@ -111,6 +130,23 @@ class CardSignatures:
             return
         for key, verdict in zip(keys, verdicts, strict=True):
             self._verdicts[key] = (todo[key][1], verdict)
+
+    def pooled(self) -> bool:
+        """Whether this run works in a pool of processes (started here if need be)."""
+        return self.enabled and self.workers >= 2 and self._start() is not None
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T] | None:
+        """`fn(*args)` in the pool; None when the run has no pool or it broke (the work is then done in
+        process). The future's result raises whatever the pool met (a worker that died, say)."""
+        if not self.pooled():
+            return None
+        assert self._pool is not None
+        try:
+            return self._pool.submit(fn, *args)
+        except Exception:  # a broken pool is only a lost speed-up
+            self.close()
+            self._pool_failed = True
+            return None
 
     def _start(self) -> Executor | None:
         if self._pool is None and not self._pool_failed:

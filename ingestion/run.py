@@ -49,8 +49,11 @@ from ingestion.release import HeldFile, held_files, masters_to_check, record_che
 from ingestion.schema import ensure_raw_schema
 from ingestion.store import Written, new_batch_id, recover_pending_parquet, staged_path, write_batch
 from ingestion.terminal_loader import (
+    CheckedAhead,
     ParsedTerminalFile,
     TerminalLookups,
+    check_ahead,
+    load_checked_file,
     load_terminal_file,
     parse_terminal_file,
     split_terminal_records,
@@ -146,9 +149,10 @@ def _split_records(file: InboxFile, data: bytes) -> list[tuple[int, str | None]]
 class _Prepared:
     """A file of the current batch before its turn: the file with the size and mtime of what was read, its
     bytes (None when over the size limit or streamed: hashed only, or unreadable), the SHA-256 of exactly those
-    bytes (of every byte, when hashed only), for a new terminal file their parse, and the verdict already
-    reached when reading or parsing failed. Everything decided about the file uses these bytes: it is read once
-    (a streamed file is read twice, and its second read must hash the same)."""
+    bytes (of every byte, when hashed only), for a new terminal file their parse (or, in a run with a pool,
+    `ahead`: to be checked in the pool, and `checked`: its place there), and the verdict already reached
+    when reading or parsing failed. Everything decided about the file uses these bytes: it is read once (a
+    streamed file is read twice, and its second read must hash the same)."""
 
     file: InboxFile
     sha256: str
@@ -156,6 +160,8 @@ class _Prepared:
     parsed: ParsedTerminalFile | None = None
     failure: FileOutcome | None = None
     streamed: bool = False  # a CSV file over Limits.stream_bytes: hashed only, streamed at its turn
+    ahead: bool = False
+    checked: CheckedAhead | None = None
 
 
 def _internal_error(exc: BaseException, what: str) -> FileOutcome:
@@ -262,10 +268,28 @@ class _Run:
         verdict = self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns)
         if verdict not in (Verdict.NEW, Verdict.RETRY) or self.attempts.crashed_before(file.source, file.name, sha):
             return item
+        if self.signatures.enabled:  # parsed and checked in the run's pool (check_ahead), or at its turn
+            return dataclasses.replace(item, ahead=True)
         parsed = self._guarded(item, lambda: parse_terminal_file(data, self.limits.max_records))
         if isinstance(parsed, FileOutcome):
             return dataclasses.replace(item, failure=parsed)
         return dataclasses.replace(item, parsed=parsed)
+
+    def check_ahead(self, prepared: list[_Prepared]) -> list[_Prepared]:
+        """The batch's files, its terminal files to be checked `ahead` handed to the run's pool
+        (terminal_loader.check_ahead), which works on them while this process decides the files before them."""
+        todo = [index for index, item in enumerate(prepared) if item.ahead and item.data is not None]
+        if not todo:
+            return prepared
+        files = [(prepared[i].file, prepared[i].data, prepared[i].sha256) for i in todo]
+        try:
+            handles = check_ahead(files, self.certs, self.chains, self.signatures, self.limits.max_records)  # type: ignore[arg-type]
+        except Exception:  # only a speed-up: every file is then decided in process, at its turn
+            return prepared
+        done = list(prepared)
+        for index, handle in zip(todo, handles, strict=True):
+            done[index] = dataclasses.replace(prepared[index], checked=handle)
+        return done
 
     def prefetch(self, prepared: list[_Prepared]) -> None:
         """Read the certificates and loaded seq windows the batch's terminal files will ask for."""
@@ -284,9 +308,12 @@ class _Run:
         """A new (or retried) file's outcome by its kind's loader. Runs inside `_guarded`: no writes."""
         file = item.file
         if file.kind == TERMINAL_KIND:
-            parsed = item.parsed or parse_terminal_file(data, self.limits.max_records)
             lookups = TerminalLookups(self.in_force, self.masters, self.certs, self.chains, self.signatures)
-            outcome = load_terminal_file(file, parsed, lookups, item.sha256)
+            pooled = None if item.checked is None else item.checked.pooled()
+            outcome = None if pooled is None else load_checked_file(file, pooled, lookups)
+            if outcome is None:  # not checked ahead, or a check left to this process says no: decided here
+                parsed = item.parsed or parse_terminal_file(data, self.limits.max_records)
+                outcome = load_terminal_file(file, parsed, lookups, item.sha256)
             self.chains.remember(outcome)
             return outcome
         if file.kind == BANK_KIND:
@@ -456,7 +483,7 @@ class _Run:
 
     def ingest_batch(self, files: list[InboxFile]) -> None:
         """Decide every file of one batch in order, then commit what is left open."""
-        prepared = [self.prepare(file) for file in files]
+        prepared = self.check_ahead([self.prepare(file) for file in files])
         self.prefetch(prepared)
         for item in prepared:
             self.ingest_file(item)

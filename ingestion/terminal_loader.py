@@ -21,11 +21,19 @@ Order of checks (docs/formats.md, "Terminal logs"):
 A missing predecessor opens a row in raw.terminal_seq_gaps; a file that fills a gap resolves it.
 Everything it checks against comes through `TerminalLookups` (committed rows plus what the run has decided to
 load); it never writes the warehouse.
+
+In a run with a worker pool (ingestion.card_signatures), `check_ahead` hands a batch's new terminal logs to the
+workers, which make every check that needs only the file and its certificates (ingestion.terminal_checks) and
+build the rows of the files that pass them all. At such a file's turn `load_checked_file` makes the checks left
+(the terminal key and seal signature, placement, masters); a file either step does not clear is decided by
+`load_terminal_file` as if there were no pool, so every refusal and quarantine row comes from one code path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,12 +44,22 @@ from contracts.problems import Problem
 from contracts.reasons import Reason
 from contracts.terminal_log import ParsedLine, TerminalRecord, TerminalSeal
 from contracts.validation import InMemoryMasters
-from ingestion import card_signatures
 from ingestion.card_signatures import CardSignatures
 from ingestion.inbox import InboxFile
 from ingestion.masters import MastersInForce
 from ingestion.outcome import FileOutcome, FileStatus, GapAction, GapChange, QuarantinedRecord, whole_file
 from ingestion.schema import TERMINAL_RECORDS, TERMINAL_SEALS
+from ingestion.terminal_checks import (
+    CheckedChunk,
+    CheckedFile,
+    FileToCheck,
+    Lineage,
+    add_rows,
+    card_problem,
+    check_files,
+    mykey_ids_written,
+    record_problem_alone,
+)
 from ingestion.terminal_state import Cert, CertLookup, TerminalChains
 
 
@@ -132,10 +150,11 @@ def parse_terminal_file(data: bytes, max_records: int) -> ParsedTerminalFile:
     return ParsedTerminalFile(lines, rejected)
 
 
-def _key_for(in_force: MastersInForce, terminal_id: str, last: TerminalRecord | TerminalSeal) -> Any:
-    if not isinstance(last, TerminalSeal):
+def _key_for(in_force: MastersInForce, terminal_id: str, seal_day: dt.date | None) -> Any:
+    """The terminal's Ed25519 key in force on the seal's JST date (None: no seal, no key, or not a key)."""
+    if seal_day is None:
         return None
-    encoded = in_force.terminal_key(terminal_id, last.ts_jst.date())
+    encoded = in_force.terminal_key(terminal_id, seal_day)
     if encoded is None:
         return None
     try:
@@ -162,56 +181,30 @@ def _gap_changes(
 
 
 def _placement(
-    chains: TerminalChains, terminal_id: str, lines: tuple[ParsedLine, ...]
+    chains: TerminalChains, terminal_id: str, links: Sequence[tuple[int, str, str]]
 ) -> tuple[str | None, str, tuple[GapChange, ...]]:
-    """(problem code or `duplicate`, detail, gap changes) for the file among the terminal's loaded files."""
-    entries = [_entry(line) for line in lines]
-    first, seal = entries[0], entries[-1]
-    loaded = chains.loaded_by_seq(terminal_id, first.seq - 1, seal.seq + 1)
-    overlap = [e for e in entries if e.seq in loaded]
+    """(problem code or `duplicate`, detail, gap changes) for the file among the terminal's loaded files, from
+    the (seq, prev_hash, hash) of each of its lines."""
+    (first_seq, first_prev_hash, _), (seal_seq, _, seal_hash) = links[0], links[-1]
+    loaded = chains.loaded_by_seq(terminal_id, first_seq - 1, seal_seq + 1)
+    overlap = [(seq, hash_) for seq, _, hash_ in links if seq in loaded]
     if overlap:
-        if len(overlap) == len(entries) and all(loaded[e.seq][1] == e.hash for e in overlap):
+        if len(overlap) == len(links) and all(loaded[seq][1] == hash_ for seq, hash_ in overlap):
             return "duplicate", "repeats a loaded file of this terminal", ()
         return Reason.TERMINAL_FORK, "records with seqs already loaded differ from the loaded ones", ()
-    if first.seq == 1 and first.prev_hash != terminal_log.GENESIS_HASH:
+    if first_seq == 1 and first_prev_hash != terminal_log.GENESIS_HASH:
         return Reason.TERMINAL_CHAIN_BROKEN, "seq 1 must link to 64 zeros", ()
-    predecessor = loaded.get(first.seq - 1)
-    if predecessor is not None and predecessor[1] != first.prev_hash:
-        return Reason.TERMINAL_FORK, f"seq {first.seq} does not link to the loaded seal at seq-1", ()
-    successor = loaded.get(seal.seq + 1)
-    if successor is not None and successor[0] != seal.hash:
+    predecessor = loaded.get(first_seq - 1)
+    if predecessor is not None and predecessor[1] != first_prev_hash:
+        return Reason.TERMINAL_FORK, f"seq {first_seq} does not link to the loaded seal at seq-1", ()
+    successor = loaded.get(seal_seq + 1)
+    if successor is not None and successor[0] != seal_hash:
         return (
             Reason.TERMINAL_FORK,
-            f"the loaded file from seq {seal.seq + 1} does not link to this seal",
+            f"the loaded file from seq {seal_seq + 1} does not link to this seal",
             (),
         )
-    return None, "", _gap_changes(chains, terminal_id, first.seq, seal.seq, predecessor is not None)
-
-
-def _card_problem(
-    record: TerminalRecord, fields: dict[str, Any], certs: dict[str, list[Cert]], signatures: CardSignatures
-) -> tuple[str, str, tuple[Problem, ...]] | None:
-    serial = int(record.card_cert_serial, 16)
-    ts = record.ts_jst.replace(tzinfo=None)  # certificate events are stored as JST wall-clock time
-    candidates = [
-        c
-        for c in certs.get(record.mykey_id, [])
-        if c.serial == serial and c.valid_from_ts <= ts and (c.revoked_ts is None or ts < c.revoked_ts)
-    ]
-    certificate = card_signatures.certificate(candidates[0].der_b64) if candidates else None
-    moment = record.ts_jst
-    if certificate is None or not (certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc):
-        return (
-            Reason.TERMINAL_CERT_NOT_VALID,
-            f"seq {record.seq}: no registered, unrevoked certificate "
-            f"of this serial and MyKey ID at {ts}",  # never the serial (issue 7 §2)
-            (Problem(Reason.TERMINAL_CERT_NOT_VALID, "card_cert_serial", "no registered, unrevoked certificate"),),
-        )
-    if not signatures.verified(candidates[0].der_b64, fields):
-        detail = f"seq {record.seq}: the card signature does not verify"
-        code = Reason.TERMINAL_CARD_SIGNATURE_INVALID
-        return code, detail, (Problem(code, "card_sig", detail),)
-    return None
+    return None, "", _gap_changes(chains, terminal_id, first_seq, seal_seq, predecessor is not None)
 
 
 def _record_problem(
@@ -223,14 +216,11 @@ def _record_problem(
 ) -> tuple[str, str, tuple[Problem, ...]] | None:
     """(reason, detail, every problem) quarantining one use/cancel on its own, or None: value rules, date
     window, masters, certificate and card signature, in that order."""
+    alone = record_problem_alone(line, business_date)
+    if alone is not None:
+        return alone
     record = _entry(line)
     assert isinstance(record, TerminalRecord)
-    problems = list(line.values)
-    window = terminal_log.ts_window_problem(record.ts_jst, business_date, f"seq {record.seq}")
-    if window is not None:
-        problems.append(window)
-    if problems:
-        return problems[0].code, f"seq {record.seq}: " + "; ".join(p.detail for p in problems), tuple(problems)
     day = record.ts_jst.date()
     for value, master, code, column in (
         (record.municipality_code, "municipalities", Reason.MUNICIPALITY_UNKNOWN, "municipality_code"),
@@ -240,35 +230,28 @@ def _record_problem(
             detail = f"seq {record.seq}: {column} {value} is not in the {master} master in force on {day}"
             return code, detail, (Problem(code, column, detail),)
     assert line.fields is not None
-    return _card_problem(record, line.fields, certs, signatures)
+    return card_problem(record, line.fields, certs, signatures.verified)
+
+
+def _tables(records: dict[str, list[Any]], seals: dict[str, list[Any]]) -> tuple[pa.Table, pa.Table]:
+    return (
+        pa.table(records, schema=TERMINAL_RECORDS.arrow_schema()),
+        pa.table(seals, schema=TERMINAL_SEALS.arrow_schema()),
+    )
 
 
 def _rows(
     good: list[ParsedLine], seal_line: ParsedLine, first_seq: int, file: InboxFile, sha256: str
 ) -> tuple[pa.Table, pa.Table]:
-    upload = int(file.groups["upload"])
-    lineage = {"file_sha256": sha256, "business_date": file.business_date, "upload_number": upload}
-    records = []
-    for line in good:
-        assert line.fields is not None
-        records.append({
-            **{name: line.fields.get(name) for name in TERMINAL_RECORDS.column_names},
-            **lineage,
-            "ts": _entry(line).ts_jst.replace(tzinfo=None),
-            "line_number": line.line_number,
-        })
-    assert seal_line.fields is not None
-    seal_row = {
-        **{name: seal_line.fields.get(name) for name in TERMINAL_SEALS.column_names},
-        **lineage,
-        "ts": _entry(seal_line).ts_jst.replace(tzinfo=None),
-        "line_number": seal_line.line_number,
-        "first_seq": first_seq,
-    }
-    return (
-        pa.Table.from_pylist(records, schema=TERMINAL_RECORDS.arrow_schema()),
-        pa.Table.from_pylist([seal_row], schema=TERMINAL_SEALS.arrow_schema()),
-    )
+    records: dict[str, list[Any]] = {name: [] for name in TERMINAL_RECORDS.column_names}
+    seals: dict[str, list[Any]] = {name: [] for name in TERMINAL_SEALS.column_names}
+    add_rows(records, seals, good, seal_line, first_seq, _lineage(file, sha256))
+    return _tables(records, seals)
+
+
+def _lineage(file: InboxFile, sha256: str) -> Lineage:
+    assert file.business_date is not None  # a terminal log's name holds its date
+    return Lineage(sha256, file.business_date, int(file.groups["upload"]))
 
 
 def load_terminal_file(
@@ -293,8 +276,9 @@ def load_terminal_file(
         if window is not None:
             detail = f"line {lines[-1].line_number}: {window.detail}"
             return whole_file(FileStatus.REJECTED, Reason.DATE_OUT_OF_RANGE, detail, _evidence(lines))
+    seal_day = last.ts_jst.date() if isinstance(last, TerminalSeal) else None
     chain = terminal_log.verify_chain(
-        [line.fields for line in lines if line.fields is not None], _key_for(lookups.in_force, terminal_id, last)
+        [line.fields for line in lines if line.fields is not None], _key_for(lookups.in_force, terminal_id, seal_day)
     )
     if chain:
         return whole_file(
@@ -303,7 +287,7 @@ def load_terminal_file(
             f"line {lines[max(chain[0].line, 1) - 1].line_number}: {chain[0].detail}",
             _evidence(lines),
         )
-    verdict, detail, gaps = _placement(lookups.chains, terminal_id, lines)
+    verdict, detail, gaps = _placement(lookups.chains, terminal_id, [(e.seq, e.prev_hash, e.hash) for e in entries])
     if verdict == "duplicate":
         return FileOutcome(
             FileStatus.LOADED,
@@ -333,5 +317,147 @@ def load_terminal_file(
         len(good) + 1,
         {"terminal_records": records, "terminal_seals": seals},
         tuple(bad),
+        gap_changes=gaps,
+    )
+
+
+# --- files checked ahead in the run's worker processes (ingestion.terminal_checks) ------------------------------
+
+CHECK_CHUNK_BYTES = 1 << 20  # one worker task: about 1 MiB of terminal logs (a hundred-odd files)
+
+
+@dataclass(frozen=True, slots=True)
+class PooledFile:
+    """A terminal file a worker checked: what it found (terminal_checks.CheckedFile), its rows as tables, and
+    (municipality_code, merchant_id, JST date) of each record for the master checks made at its turn."""
+
+    checked: CheckedFile
+    records: pa.Table
+    seal: pa.Table
+    masters: tuple[tuple[str, str, dt.date], ...]
+
+    def seq_window(self, terminal_id: str) -> tuple[str, int, int]:
+        """(terminal_id, first seq - 1, last seq + 1): the loaded seqs its placement looks at."""
+        links = self.checked.links
+        return terminal_id, links[0][0] - 1, links[-1][0] + 1
+
+
+def _chunks(files: list[FileToCheck]) -> list[list[FileToCheck]]:
+    chunks: list[list[FileToCheck]] = [[]]
+    size = 0
+    for work in files:
+        if chunks[-1] and size + len(work.data) > CHECK_CHUNK_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(work)
+        size += len(work.data)
+    return [chunk for chunk in chunks if chunk]
+
+
+def _pooled_files(chunk: CheckedChunk) -> list[PooledFile | None]:
+    records, seals = _tables(chunk.records, chunk.seals)
+    codes, merchants, moments = (chunk.records[n] for n in ("municipality_code", "merchant_id", "ts"))
+    pooled: list[PooledFile | None] = []
+    for checked in chunk.files:
+        if checked is None:
+            pooled.append(None)
+            continue
+        span = range(checked.rows_from, checked.rows_from + checked.rows)
+        masters = tuple((codes[i], merchants[i], moments[i].date()) for i in span)
+        pooled.append(PooledFile(checked, records.slice(checked.rows_from, checked.rows),
+                                 seals.slice(checked.seal_row, 1), masters))
+    return pooled
+
+
+@dataclass(slots=True)
+class _AheadChunk:
+    """One worker task checking some of a batch's terminal files, answered at the first of its files' turn;
+    the loaded seq windows of the files it cleared are then read in one query."""
+
+    future: Future[CheckedChunk]
+    terminal_ids: list[str]
+    chains: TerminalChains
+    _answer: list[PooledFile | None] | None = None
+
+    def answer(self) -> list[PooledFile | None]:
+        if self._answer is None:
+            try:
+                self._answer = _pooled_files(self.future.result())
+            except Exception:  # a worker that died, say: every file of the chunk is decided in process
+                self._answer = [None] * len(self.terminal_ids)
+            windows = [p.seq_window(t) for p, t in zip(self._answer, self.terminal_ids, strict=True) if p]
+            try:
+                self.chains.prefetch(windows)
+            except Exception:  # only a cache: each file then asks alone
+                pass
+        return self._answer
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedAhead:
+    """A terminal file handed to the run's pool (`check_ahead`)."""
+
+    chunk: _AheadChunk
+    position: int
+
+    def pooled(self) -> PooledFile | None:
+        """What the pool found (waiting for it if need be), or None: the file is decided in process."""
+        return self.chunk.answer()[self.position]
+
+
+def check_ahead(
+    files: list[tuple[InboxFile, bytes, str]],
+    certs: CertLookup,
+    chains: TerminalChains,
+    signatures: CardSignatures,
+    max_records: int,
+) -> list[CheckedAhead | None]:
+    """Hand (file, bytes, SHA-256) terminal files to the run's worker processes in chunks, with the
+    certificates their records name, and return at once: per file its place in a chunk, or None when there is
+    no pool (the file is then decided in process)."""
+    if not files or not signatures.pooled():
+        return [None] * len(files)
+    wanted = [mykey_ids_written(data) for _, data, _ in files]
+    found = certs.certs_for(set().union(*wanted))  # one query for the batch
+    work = [FileToCheck(data, file.groups["terminal"], _lineage(file, sha), max_records) for file, data, sha in files]
+    handles: list[CheckedAhead | None] = []
+    for chunk in _chunks(work):
+        ids = set().union(*wanted[len(handles) : len(handles) + len(chunk)])
+        shipped = {m: found.get(m, []) for m in ids}
+        future = signatures.submit(
+            check_files, chunk, shipped, TERMINAL_RECORDS.column_names, TERMINAL_SEALS.column_names
+        )
+        if future is None:
+            handles.extend([None] * len(chunk))
+            continue
+        ahead = _AheadChunk(future, [w.terminal_id for w in chunk], chains)
+        handles.extend(CheckedAhead(ahead, position) for position in range(len(chunk)))
+    return handles
+
+
+def load_checked_file(file: InboxFile, pooled: PooledFile, lookups: TerminalLookups) -> FileOutcome | None:
+    """The outcome of a file a worker checked, when the checks left to the main process pass too: the
+    terminal key in force and the seal's signature, the file's place among the terminal's loaded files (no
+    overlap, links to its neighbours) and every record's masters. None when one does not: the file is then
+    decided by load_terminal_file, the one place that says why."""
+    checked = pooled.checked
+    terminal_id = file.groups["terminal"]
+    key = _key_for(lookups.in_force, terminal_id, checked.seal_day)
+    seal = {"hash": checked.seal_hash, "term_sig": checked.term_sig}
+    if key is None or not terminal_log.verify_seal_signature(key, seal):
+        return None
+    verdict, _, gaps = _placement(lookups.chains, terminal_id, checked.links)
+    if verdict is not None:
+        return None
+    masters = lookups.referential
+    for code, merchant, day in pooled.masters:
+        if not (masters.known("municipalities", code, day) and masters.known("merchants", merchant, day)):
+            return None
+    return FileOutcome(
+        FileStatus.LOADED,
+        checked.lines,
+        checked.rows + 1,
+        {"terminal_records": pooled.records, "terminal_seals": pooled.seal},
+        (),
         gap_changes=gaps,
     )

@@ -16,19 +16,10 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from ingestion.card_signatures import Cert
 from ingestion.outcome import FileOutcome, GapAction
 
-
-@dataclass(frozen=True, slots=True)
-class Cert:
-    """One certificate of a MyKey ID: serial, valid from its registration/reissue event (JST naive) until
-    its revocation or superseding reissue, whichever comes first (None: still valid), DER in base64."""
-
-    serial: int
-    mykey_id: str
-    valid_from_ts: dt.datetime
-    revoked_ts: dt.datetime | None
-    der_b64: str
+__all__ = ["Cert", "CertLookup", "TerminalChains"]
 
 
 def _certs_of(rows: list[tuple[str, str, str, str, str | None, dt.datetime]]) -> list[Cert]:

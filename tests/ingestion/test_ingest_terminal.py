@@ -1,4 +1,7 @@
-"""Terminal logs: verification, card signatures, certificates, gaps, forks and duplicates."""
+"""Terminal logs: verification, card signatures, certificates, gaps, forks and duplicates. Every case runs twice:
+decided in process, and with the run's pool checking the files ahead (ingestion.terminal_checks), where a file
+the pool clears is decided at its turn by the checks left to the main process and any other by the in-process
+path."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from ingestion_builders import (
     write_terminal,
 )
 
+import ingestion.card_signatures as card_signatures
 from contracts import terminal_log
 from simulator.keys import rsa_key
 
@@ -37,6 +41,13 @@ def gaps(con):
     return con.execute(
         "SELECT missing_from_seq, missing_to_seq, status FROM raw.terminal_seq_gaps ORDER BY 1, 2, 3"
     ).fetchall()
+
+
+@pytest.fixture(autouse=True, params=["in_process", "pool"])
+def terminal_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "pool":
+        monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)  # every run with terminal logs has a pool
+    return str(request.param)
 
 
 @pytest.fixture

@@ -1,0 +1,95 @@
+"""Terminal logs checked ahead in the run's worker processes (ingestion.terminal_checks, terminal_loader.
+check_ahead) are decided exactly as in process.
+
+The independent expectation is the in-process path, which the rest of the suite pins down against hand-computed
+cases: the same simulated hostile world (torn, forged, forked, re-delivered and out-of-window terminal logs
+among clean ones) ingested both ways must give the same raw tables, the same manifest rows and the same
+quarantine rows, text and details included. The pooled run must have cleared files in the pool and sent others
+back to the in-process path, or it proves nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from ingestion_builders import accounting_holds
+
+import ingestion.card_signatures as card_signatures
+import ingestion.run as ingestion_run
+import ingestion.terminal_loader as terminal_loader
+from ingestion import ingest
+from ingestion.outcome import FileStatus
+from simulator import deliver, simulate
+
+START = dt.date(2026, 3, 28)
+DAYS = 5
+UNSHARED = {"ingested_at", "batch_id", "mtime_ns"}  # when and in which batch a row was written, and when delivered
+
+
+def _comparable(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[object, ...]]:
+    names = [n for (n,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
+        "ORDER BY ordinal_position", [table]).fetchall() if n not in UNSHARED]
+    return con.execute(f"SELECT {', '.join(names)} FROM raw.{table} ORDER BY ALL").fetchall()
+
+
+def _ingest_world(simulated: Path, home: Path) -> duckdb.DuckDBPyConnection:
+    inbox = home / "inbox"
+    shutil.copytree(simulated, inbox)
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    for offset in range(DAYS + 2):
+        day = START + dt.timedelta(days=offset)
+        deliver(inbox, day)
+        ingest(con, inbox, home / "raw", day)
+    return con
+
+
+@pytest.fixture(scope="module")
+def hostile_inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    inbox = tmp_path_factory.mktemp("hostile") / "inbox"
+    simulate(inbox, START, DAYS, 2, 150, 29, faults="hostile")
+    return inbox
+
+
+def test_terminal_logs_checked_in_the_pool_are_decided_as_in_process(
+    hostile_inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_process = _ingest_world(hostile_inbox, tmp_path / "in_process")  # a small world: no pool
+
+    monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)  # every run with terminal logs has a pool
+    monkeypatch.setattr(terminal_loader, "CHECK_CHUNK_BYTES", 4_000)  # a few files a worker task
+    cleared: list[FileStatus] = []
+    sent_back: list[str] = []
+    load_checked = ingestion_run.load_checked_file
+    load_whole = ingestion_run.load_terminal_file
+
+    def noted_checked(file, pooled, lookups):  # type: ignore[no-untyped-def]
+        outcome = load_checked(file, pooled, lookups)
+        if outcome is not None:
+            cleared.append(outcome.status)
+        return outcome
+
+    def noted_whole(file, parsed, lookups, sha256):  # type: ignore[no-untyped-def]
+        sent_back.append(file.rel_path)
+        return load_whole(file, parsed, lookups, sha256)
+
+    monkeypatch.setattr(ingestion_run, "load_checked_file", noted_checked)
+    monkeypatch.setattr(ingestion_run, "load_terminal_file", noted_whole)
+    pooled = _ingest_world(hostile_inbox, tmp_path / "pooled")
+
+    assert len(cleared) > 20 and set(cleared) == {FileStatus.LOADED}
+    assert len(sent_back) > 5  # refused, quarantining or repeated files were decided in process
+    tables = [n for (n,) in in_process.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1").fetchall()]
+    for table in tables:
+        if table == "release_checks":
+            continue  # holds only when each run looked at the masters
+        assert _comparable(pooled, table) == _comparable(in_process, table), table
+    terminal = "SELECT count(*) FROM raw.quarantine WHERE kind = 'terminal_log'"
+    assert in_process.execute(terminal).fetchone()[0] > 0  # the world's terminal logs are hostile
+    assert in_process.execute("SELECT count(*) FROM raw.terminal_records").fetchone()[0] > 0
+    assert accounting_holds(pooled)
