@@ -8,16 +8,22 @@
 
   The days changed: those the latest build of marts.fct_balances rewrote (it rebuilds whole days, delete+insert by
   business_date, from the earliest day a late event touched: every row of such a day carries that build's
-  computed_at), and the days of the platform balances files loaded by this business date's ingest. A row of any
-  other day was tested on the run that wrote it and has not changed since; a duplicate key can only arise within a
-  day that changed, since every key holds the day.
+  computed_at), and the days of the platform balances files loaded by this business date's ingest; tested as
+  every day from the earliest of them on. A row of an earlier day was tested on the run that wrote it and has not
+  changed since; a duplicate key can only arise within a day that changed, since every key holds the day.
 -#}
-{% macro loaded_balance_days() -%}
-    business_date in (
-        select distinct business_date from raw.platform_balances
+{#- The earliest changed day and every day after it: a comparison with one value, which DuckDB pushes down to the
+    scan of fct_balances through the views; a list of days (`in (select ...)`) is not pushed down, and testing
+    rec_seisan__balances then evaluates it for the whole year. -#}
+{% macro loaded_balance_days_from() -%}
+    (select min(business_date) from raw.platform_balances
         where file_sha256 in (
             select file_sha256 from raw.file_manifest
             where ingest_run_date = date '{{ var("business_date") }}'))
+{%- endmacro %}
+
+{% macro loaded_balance_days() -%}
+    business_date >= coalesce({{ loaded_balance_days_from() }}, date '9999-12-31')
 {%- endmacro %}
 
 {% macro changed_balance_days() -%}
@@ -25,10 +31,10 @@
     {%- if built is none -%}
         true
     {%- else -%}
-        (business_date >= (
-            select min(business_date) from {{ built }}
-            where computed_at = (select max(computed_at) from {{ built }}))
-        or {{ loaded_balance_days() }})
+        business_date >= coalesce(least(
+            (select min(business_date) from {{ built }}
+                where computed_at = (select max(computed_at) from {{ built }})),
+            {{ loaded_balance_days_from() }}), date '9999-12-31')
     {%- endif -%}
 {%- endmacro %}
 
