@@ -12,9 +12,10 @@
   every day from the earliest of them on. A row of an earlier day was tested on the run that wrote it and has not
   changed since; a duplicate key can only arise within a day that changed, since every key holds the day.
 -#}
-{#- The earliest changed day and every day after it: a comparison with one value, which DuckDB pushes down to the
-    scan of fct_balances through the views; a list of days (`in (select ...)`) is not pushed down, and testing
-    rec_seisan__balances then evaluates it for the whole year. -#}
+{#- The earliest changed day and every day after it: a comparison with ONE scalar subquery, which DuckDB pushes
+    down to the scan of fct_balances through the views. A list of days (`in (select ...)`) is not pushed down, nor
+    is an expression over several subqueries (`coalesce(least((select ...), (select ...)), ...)`): testing
+    rec_seisan__balances then evaluates it for the whole year (5.3 s against 0.2 s on day 365 of bench-history). -#}
 {% macro loaded_balance_days_from() -%}
     (select min(business_date) from raw.platform_balances
         where file_sha256 in (
@@ -23,7 +24,7 @@
 {%- endmacro %}
 
 {% macro loaded_balance_days() -%}
-    business_date >= coalesce({{ loaded_balance_days_from() }}, date '9999-12-31')
+    business_date >= (select coalesce({{ loaded_balance_days_from() }}, date '9999-12-31'))
 {%- endmacro %}
 
 {% macro changed_balance_days() -%}
@@ -31,10 +32,10 @@
     {%- if built is none -%}
         true
     {%- else -%}
-        business_date >= coalesce(least(
+        business_date >= (select coalesce(least(
             (select min(business_date) from {{ built }}
                 where computed_at = (select max(computed_at) from {{ built }})),
-            {{ loaded_balance_days_from() }}), date '9999-12-31')
+            {{ loaded_balance_days_from() }}), date '9999-12-31'))
     {%- endif -%}
 {%- endmacro %}
 
