@@ -35,8 +35,8 @@ on_reported_days as (
             balances.municipality_code = lots.municipality_code
             and balances.mykey_id = lots.mykey_id
             and balances.program_code = lots.program_code
-            and lots.granted_date <= balances.business_date
-            and (lots.expiry_date is null or lots.expiry_date > balances.business_date)
+            and balances.business_date >= lots.granted_date
+            and (lots.expiry_date is null or balances.business_date < lots.expiry_date)
     group by all
 ),
 
