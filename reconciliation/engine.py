@@ -141,15 +141,16 @@ def _run_all(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...], run_date: 
                 "LIMIT 0")
     outcomes = []
     for rule in rules:
+        sha256 = _rule_sha256(rule)
         if rule.kind == "check":
             outcomes.append(_run_check(con, rule, day))
-            _record_run(con, rule, run_date, Scope(day), matched_at)
+            _record_run(con, rule, run_date, Scope(day), matched_at, sha256)
         else:
-            scope = _scope(con, rule, run_date, full=full)
+            scope = _scope(con, rule, run_date, full=full, sha256=sha256)
             outcome = _run_pair(con, rule, scope)
             outcomes.append(replace(outcome, scope=scope.name,
                                     dates_matched=None if scope.dates is None else len(scope.dates)))
-            _record_run(con, rule, run_date, scope, matched_at)
+            _record_run(con, rule, run_date, scope, matched_at, sha256)
     con.execute("DELETE FROM recon.findings WHERE run_date = ?", [run_date])
     con.execute("DELETE FROM recon.match_summary WHERE run_date = ?", [run_date])
     con.execute(f"INSERT INTO recon.findings SELECT {day} AS run_date, {_BREAK_ID_SQL} AS break_id, {_FINDING_FIELDS} "
@@ -197,7 +198,7 @@ def _rule_sha256(rule: Rule) -> str:
     return hashlib.sha256(rule.path.read_bytes()).hexdigest()
 
 
-def _scope(con: duckdb.DuckDBPyConnection, rule: Rule, run_date: date, *, full: bool) -> Scope:
+def _scope(con: duckdb.DuckDBPyConnection, rule: Rule, run_date: date, *, full: bool, sha256: str) -> Scope:
     """The scope of a pair on run_date. Without `changes`: every row dated <= run_date. With it, unless full: the
     dates after the pair's previous run date, and the earlier ones its changes relation lists as changed after
     that run was made; every row dated <= run_date when there is no previous run, or it ran another version of the
@@ -207,7 +208,7 @@ def _scope(con: duckdb.DuckDBPyConnection, rule: Rule, run_date: date, *, full: 
         return Scope(day)
     previous = con.execute("SELECT run_date, rule_sha256, matched_at FROM recon.pair_runs WHERE pair = ? AND "
                            "run_date < ? ORDER BY run_date DESC LIMIT 1", [rule.pair, run_date]).fetchone()
-    if full or previous is None or previous[1] != _rule_sha256(rule):
+    if full or previous is None or previous[1] != sha256:
         return Scope(day, full=True)
     since, _, since_at = previous
     changed = con.execute(f"SELECT DISTINCT CAST(business_date AS DATE) FROM {rule.changes} "
@@ -217,11 +218,11 @@ def _scope(con: duckdb.DuckDBPyConnection, rule: Rule, run_date: date, *, full: 
 
 
 def _record_run(con: duckdb.DuckDBPyConnection, rule: Rule, run_date: date, scope: Scope,
-                matched_at: dt.datetime) -> None:
+                matched_at: dt.datetime, sha256: str) -> None:
     con.execute("DELETE FROM recon.pair_runs WHERE run_date = ? AND pair = ?", [run_date, rule.pair])
     con.execute("INSERT INTO recon.pair_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [run_date, rule.pair, scope.name, scope.since,
-                 None if scope.dates is None else len(scope.dates), _rule_sha256(rule), matched_at])
+                 None if scope.dates is None else len(scope.dates), sha256, matched_at])
 
 
 # --- pairs ------------------------------------------------------------------------------------------------------
