@@ -5,7 +5,7 @@ UV = $(shell scripts/ensure-uv.sh)
 # `make test PYTEST_ARGS=-n0` runs everything in one process.
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: demo test setup setup-test bench bench-national bench-history lint clean
+.PHONY: demo test setup setup-test bench bench-national bench-history bench-sharded lint clean
 
 setup:
 	@scripts/system-packages.sh demo
@@ -33,6 +33,10 @@ bench-national: setup
 # Day 365 against day 2 of one world, the year between built by one ingest and one full-refresh marts build.
 bench-history: setup
 	@$(UV) run --frozen python -m seisan.bench_history
+
+# One world run day by day on one warehouse and sharded (seisan run --shards), step by step; marts compared.
+bench-sharded: setup
+	@$(UV) run --frozen python -m seisan.bench_sharded
 
 lint: setup
 	@$(UV) run --frozen ruff check .

@@ -75,24 +75,29 @@ def ensure_metadata_db(settings: Settings) -> None:
     marker.write_text(version)
 
 
-def run_daily_dag(settings: Settings, business_date: dt.date) -> DagRunResult:
-    """Run settlement_daily for `business_date` in this process and return its outcome."""
+def run_daily_dag(settings: Settings, business_date: dt.date, *, dag_id: str = DAG_ID,
+                  conf: dict[str, object] | None = None) -> DagRunResult:
+    """Run settlement_daily (or `dag_id`, e.g. settlement_sharded with conf {"shards": N}) for `business_date` in
+    this process and return its outcome. DAG.test runs mapped tasks one after another in this process."""
     prepare_airflow_environment(settings)
     ensure_metadata_db(settings)
     # Airflow's own API server warns about a test client it uses internally; nothing for a user to act on.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER / "settlement_daily.py"))
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
     if bag.import_errors:
         raise DagRunFailed(f"the DAG file does not import: {bag.import_errors}")
-    dag = bag.get_dag(DAG_ID)
-    dag_run = dag.test(run_conf={"business_date": business_date.isoformat()})
-    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    dag = bag.get_dag(dag_id)
+    dag_run = dag.test(run_conf={**(conf or {}), "business_date": business_date.isoformat()})
+    states: dict[str, str] = {}
+    for ti in dag_run.get_task_instances():  # a mapped task: its worst state over its instances
+        state = str(ti.state)
+        states[ti.task_id] = state if states.get(ti.task_id, "success") == "success" else states[ti.task_id]
     result = DagRunResult(run_id=dag_run.run_id, state=str(dag_run.state), task_states=states)
     if not result.succeeded:
         failed = sorted(t for t, s in states.items() if s != "success")
-        raise DagRunFailed(f"{DAG_ID} for {business_date} ended {result.state}; tasks not successful: {failed}. "
+        raise DagRunFailed(f"{dag_id} for {business_date} ended {result.state}; tasks not successful: {failed}. "
                            f"Task logs are under {settings.airflow_home / 'logs'}. Fix the cause and run "
                            f"`seisan run --date {business_date}` again: every step is idempotent.")
     return result

@@ -103,6 +103,61 @@ def build_marts_step(business_date: str | dt.date, settings: Settings | None = N
     return result
 
 
+def split_step(business_date: str | dt.date, settings: Settings | None = None, *, shards: int) -> dict[str, Any]:
+    """The sharded run's first marts step: each shard's warehouse gets the raw rows of its municipalities it does
+    not hold yet (seisan.shards.split_raw). Returns the shard numbers for the mapped shard builds."""
+    import duckdb
+
+    from seisan.shards import split_raw
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    with hold_home(settings.home, f"seisan split --date {date} --shards {shards}",
+                   wait_seconds=settings.lock_wait_seconds, say=log.info):
+        started = dt.datetime.now(dt.UTC)
+        with duckdb.connect(str(settings.warehouse)) as con:
+            result = split_raw(con, settings.home, shards, date, progress=log.info)
+        summary = {**_jsonable(result), "shards": list(range(shards))}
+        _record(settings, date, "split", started, summary)
+    return summary
+
+
+def shard_marts_step(business_date: str | dt.date, shard: int, settings: Settings | None = None, *,
+                     shards: int, full_check: bool = False) -> dict[str, Any]:
+    """One shard's marts (seisan.shards.build_shard): a process of its own, on any worker that reaches the home.
+    It writes only the shard's folder, so it takes the shard's lock, not the home's; the merge records it."""
+    from seisan.shards import build_shard
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    return build_shard(settings.home, shards, int(shard), date, full_check=full_check, progress=log.info,
+                       lock_wait_seconds=settings.lock_wait_seconds)
+
+
+def merge_step(business_date: str | dt.date, settings: Settings | None = None, *, shards: int,
+               shard_builds: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The sharded run's last marts step: the shards' tables replace the national ones (seisan.shards.merge_shards),
+    then dbt builds the rest of the project on the national warehouse. Recorded as the day's build_marts, with
+    the shard builds it merged."""
+    import duckdb
+
+    from seisan.marts import build_marts
+    from seisan.shards import NATIONAL_EXCLUDE, merge_shards
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    with hold_home(settings.home, f"seisan merge --date {date} --shards {shards}",
+                   wait_seconds=settings.lock_wait_seconds, say=log.info):
+        started = dt.datetime.now(dt.UTC)
+        with duckdb.connect(str(settings.warehouse)) as con:
+            merged = merge_shards(con, settings.home, shards, date, progress=log.info)
+        national = build_marts(settings.warehouse, date, exclude=NATIONAL_EXCLUDE, progress=log.info)
+        summary = {"merge": _jsonable(merged), "shard_builds": _jsonable(list(shard_builds)),
+                   "national_build": _jsonable(national)}
+        _record(settings, date, "build_marts", started, summary)
+    return summary
+
+
 def quality_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
     """The data-quality checkpoint for one business date: recon.check_results, recon.source_freshness and the
     Data Docs under out/<D>/data-docs/. A failed expectation is a result (the gate reads it), not an error."""
@@ -261,3 +316,40 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, PurePath):
         return str(value)
     return value
+
+
+SHARDED_RUN_STEPS = ("ingest", "split", "shard_marts", "merge", "quality", "reconcile", "gate", "payments", "report")
+
+
+def run_sharded_day(business_date: str | dt.date, settings: Settings | None = None, *, shards: int,
+                    workers: int) -> dict[str, Any]:
+    """The daily run of the DAG settlement_sharded without Airflow: ingest, split, the shards' marts built by
+    `workers` processes at once, merge, then quality → reconcile → gate → payments → report on the national
+    warehouse. Holds the home's lock throughout (the worker processes hold only their shards')."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    settings = settings or load_settings()
+    date = parse_business_date(business_date)
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    summary: dict[str, Any] = {}
+    with hold_home(settings.home, f"seisan run --date {date} --shards {shards}",
+                   wait_seconds=settings.lock_wait_seconds, say=log.info):
+        summary["ingest"] = ingest_step(date, settings)
+        split = split_step(date, settings, shards=shards)
+        summary["split"] = split
+        log.info("building the marts of %d shards for %s on %d worker processes", shards, date, workers)
+        with ProcessPoolExecutor(max_workers=min(workers, shards),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(shard_marts_step, date.isoformat(), shard, settings, shards=shards)
+                       for shard in split["shards"]]
+            builds = [future.result() for future in futures]
+        summary["shard_marts"] = builds
+        summary["merge"] = merge_step(date, settings, shards=shards, shard_builds=builds)
+        summary["quality"] = quality_step(date, settings)
+        summary["reconcile"] = reconcile_step(date, settings)
+        summary["gate"] = gate_step(date, settings)
+        summary["payments"] = payments_step(date, settings)
+        summary["report"] = report_step(date, settings)
+    return summary

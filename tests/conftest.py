@@ -30,6 +30,7 @@ def in_ci() -> bool:
 LONGEST_FIRST = (
     "tests/reconciliation/test_simulated_breaks.py",
     "tests/seisan/test_daily_dag.py",
+    "tests/seisan/test_sharded_run.py",
     "tests/dbt/test_marts_late_masters_property.py",
     "tests/dbt/test_marts_late_masters.py",
     "tests/dbt/test_marts_incremental.py",
