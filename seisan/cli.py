@@ -4,7 +4,7 @@
     seisan ingest --date D                              inbox → raw for D, without Airflow
     seisan marts --date D [--full-refresh] [--full-check]   dbt marts for D, without Airflow
     seisan run --date D                                 the daily DAG for D, in-process
-    seisan run --date D --shards N [--workers W]        the same day with the marts built per shard (N shards)
+    seisan run --date D --shards N [--workers W]        the same day, marts built per shard, W task processes
     seisan reconcile --date D [--full]                  quality, matching, breaks, gate and report for D
     seisan report daily --date D [--language en]        the daily reconciliation report of D again
     seisan report monthly --month YYYY-MM [--municipality CODE]  monthly cost and usage reports (PDF, Excel)
@@ -24,7 +24,7 @@ a second command on the same home waits for the first, then gives up with a sent
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -83,22 +83,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from seisan.airflow_runner import run_daily_dag
     from seisan.summary import format_ingest_report, ingest_report
 
+    if args.workers and not args.shards:
+        raise ValueError("--workers needs --shards: only the sharded DAG has tasks to run side by side")
     settings = load_settings()
-    with _holding_home(settings, f"seisan run --date {args.date}"):
+    dag_id, conf = ("settlement_sharded", {"shards": args.shards}) if args.shards else ("settlement_daily", {})
+    # With workers, the tasks run in processes of Airflow's executor and each takes the home's lock itself (as
+    # under a scheduler); in-process, this command holds it for the whole run and the tasks re-enter it.
+    holding = contextlib.nullcontext() if args.workers else _holding_home(settings, f"seisan run --date {args.date}")
+    with holding:
+        say(f"running {dag_id} for {args.date}"
+            + (f": {args.shards} shards" if args.shards else "")
+            + (f", {args.workers} worker processes (Airflow's LocalExecutor)" if args.workers else "")
+            + f" (SEISAN_HOME={settings.home})")
         started = time.monotonic()
-        if args.shards:
-            from seisan.steps import SHARDED_RUN_STEPS, run_sharded_day
-
-            workers = args.workers or min(args.shards, os.cpu_count() or 1)
-            say(f"running the tasks of settlement_sharded for {args.date}: {args.shards} shards, {workers} worker "
-                f"processes (SEISAN_HOME={settings.home})")
-            run_sharded_day(args.date, settings, shards=args.shards, workers=workers)
-            say(f"done in {time.monotonic() - started:.1f} s ({', '.join(SHARDED_RUN_STEPS)})")
-        else:
-            say(f"running settlement_daily for {args.date} (SEISAN_HOME={settings.home})")
-            result = run_daily_dag(settings, args.date)
-            say(f"{result.run_id}: {result.state} in {time.monotonic() - started:.1f} s "
-                f"({', '.join(f'{t} {s}' for t, s in sorted(result.task_states.items()))})")
+        result = run_daily_dag(settings, args.date, dag_id=dag_id, conf=conf, workers=args.workers)
+        say(f"{result.run_id}: {result.state} in {time.monotonic() - started:.1f} s "
+            f"({', '.join(f'{t} {s}' for t, s in sorted(result.task_states.items()))})")
         say(format_ingest_report(ingest_report(settings.warehouse, args.date)))
         print_recon_outcome(settings, args.date, say)
         if args.approve_as:
@@ -202,11 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "y/N, and hand the approved files to the bank folder: the DAG payments_approval's "
                           "decision on the command line")
     run.add_argument("--shards", type=_positive_int, default=0, metavar="N",
-                     help="run the tasks of the DAG settlement_sharded instead: the marts built per shard of "
-                          "prefectures (prefecture number modulo N), then merged (docs/scaling.md)")
+                     help="run the DAG settlement_sharded instead: the marts built per shard of prefectures "
+                          "(prefecture number modulo N), then merged (docs/scaling.md)")
     run.add_argument("--workers", type=_positive_int, default=0, metavar="W",
-                     help="with --shards: how many shard builds run at once, each in its own process (default: "
-                          "N, at most the number of CPUs)")
+                     help="with --shards: run the DAG with Airflow's LocalExecutor, W task processes at once "
+                          "(the shard builds side by side; Airflow's API server is started for the run); "
+                          "without it the tasks run one after another in this process")
     run.set_defaults(handler=cmd_run)
 
     marts = commands.add_parser("marts", help="build the dbt marts for one business date (without Airflow)",

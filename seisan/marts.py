@@ -96,16 +96,19 @@ def prepare_work_dir(warehouse: Path) -> Path:
 
 def dbt_args(warehouse: Path, business_date: date, *, command: str = "build",
              full_refresh: bool = False, select: str | None = None, full_check: bool = False,
-             exclude: str | None = None, work_dir: Path | None = None) -> list[str]:
+             exclude: str | None = None, work_dir: Path | None = None,
+             extra_vars: dict[str, object] | None = None) -> list[str]:
     """The dbt command line build_marts runs (also handy for running dbt by hand). full_check: the data tests that
     otherwise check only the days this run changed check every day (vars.full_check, dbt/macros/changed_days.sql).
     select / exclude: dbt node selectors (a test runs only when every node it reads is selected: cautious indirect
     selection, so a partial build never tests a table it did not build). work_dir: dbt's target/ and logs/ when
-    not dbt_work_dir(warehouse) (a shard's own folder, seisan/shards.py)."""
+    not dbt_work_dir(warehouse) (a shard's own folder, seisan/shards.py). extra_vars: more dbt vars (the merged
+    run's `balances_changed_from`, dbt/macros/changed_days.sql)."""
     work = work_dir or dbt_work_dir(warehouse)
     variables: dict[str, object] = {"business_date": business_date.isoformat()}
     if full_check:
         variables["full_check"] = True
+    variables.update(extra_vars or {})
     args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
             "--vars", json.dumps(variables), "--quiet", "--no-use-colors"]
@@ -182,12 +185,12 @@ def _release_warehouse() -> None:
 def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = False,
                 progress: Callable[[str], None] | None = None, with_tests: bool = True,
                 full_check: bool = False, select: str | None = None, exclude: str | None = None,
-                work_dir: Path | None = None) -> MartsResult:
+                work_dir: Path | None = None, extra_vars: dict[str, object] | None = None) -> MartsResult:
     """Run `dbt build` (models, data tests, unit tests) for business date D on the warehouse file.
     `with_tests=False` runs `dbt run` (the models only): for test harnesses that build many days in a row and
     test the data on the last one (with full_check); the daily run always tests. The balances family's data tests
-    check the days the run changed; `full_check=True` makes them check every day. select / exclude / work_dir:
-    a partial build in its own dbt folder (dbt_args; the sharded run, seisan/shards.py).
+    check the days the run changed; `full_check=True` makes them check every day. select / exclude / work_dir /
+    extra_vars: a partial build in its own dbt folder (dbt_args; the sharded run, seisan/shards.py).
 
     Raises MartsBuildError naming each failed model or test, or dbt's own error when it cannot start.
     """
@@ -202,7 +205,8 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
         work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         work_dir.chmod(0o700)
     args = dbt_args(warehouse, business_date, command="build" if with_tests else "run", full_refresh=full_refresh,
-                    full_check=full_check, select=select, exclude=exclude, work_dir=work_dir)
+                    full_check=full_check, select=select, exclude=exclude, work_dir=work_dir,
+                    extra_vars=extra_vars)
     callbacks = [_progress_callback(progress)] if progress else []
     started = time.monotonic()
     with _dbt_lock, _warehouse_env(warehouse):

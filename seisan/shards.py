@@ -193,13 +193,15 @@ def build_shard(home: Path, count: int, shard: int, business_date: dt.date, *, f
 @dataclass(frozen=True, slots=True)
 class MergeResult:
     """What merge_shards replaced: rows per table (schema.table → rows), the tables taken once (the same in every
-    shard), and the seconds the copy took."""
+    shard), the seconds the copy took, and balances_changed_from: the earliest day any shard's latest
+    fct_balances build rewrote (None when none holds balances), for the national tests' day filter."""
 
     business_date: dt.date
     count: int
     tables: dict[str, int]
     taken_once: tuple[str, ...]
     seconds: float
+    balances_changed_from: dt.date | None = None
 
 
 def merge_shards(con: Any, home: Path, count: int, business_date: dt.date,
@@ -219,6 +221,7 @@ def merge_shards(con: Any, home: Path, count: int, business_date: dt.date,
             con.execute(f"attach {_sql_path(warehouse)} as shard_{shard} (read_only)")
             aliases.append(f"shard_{shard}")
         built = _built_tables(con, aliases)
+        changed_from = _balances_changed_from(con, aliases) if ("marts", "fct_balances") in built else None
         tables: dict[str, int] = {}
         taken_once: list[str] = []
         con.execute("begin transaction")
@@ -241,7 +244,8 @@ def merge_shards(con: Any, home: Path, count: int, business_date: dt.date,
             raise
         say(f"merge for {business_date}: {len(tables)} tables from {count} shards "
             f"({sum(tables.values()):,} rows)")
-        return MergeResult(business_date, count, tables, tuple(taken_once), time.monotonic() - started)
+        return MergeResult(business_date, count, tables, tuple(taken_once), time.monotonic() - started,
+                           changed_from)
     finally:
         for alias in aliases:
             con.execute(f"detach {alias}")
@@ -260,6 +264,14 @@ def _built_tables(con: Any, aliases: Sequence[str]) -> list[tuple[str, str]]:
             raise ShardError(f"{alias} built {len(tables)} tables and {aliases[0]} {len(found[0])}: "
                              f"{sorted(set(tables) ^ set(found[0]))} differ; build every shard for the same date")
     return found[0]
+
+
+def _balances_changed_from(con: Any, aliases: Sequence[str]) -> dt.date | None:
+    """The earliest day the latest fct_balances build of any shard rewrote (each shard's build stamps its rows
+    with its own computed_at: in the merged table, the latest stamp is only the last shard's)."""
+    days = [con.execute(f"select min(business_date) from {a}.marts.fct_balances where computed_at = "
+                        f"(select max(computed_at) from {a}.marts.fct_balances)").fetchone()[0] for a in aliases]
+    return min((d for d in days if d is not None), default=None)
 
 
 def _same_in_every_shard(con: Any, aliases: Sequence[str], name: str) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -151,7 +152,9 @@ def merge_step(business_date: str | dt.date, settings: Settings | None = None, *
         started = dt.datetime.now(dt.UTC)
         with duckdb.connect(str(settings.warehouse)) as con:
             merged = merge_shards(con, settings.home, shards, date, progress=log.info)
-        national = build_marts(settings.warehouse, date, exclude=NATIONAL_EXCLUDE, progress=log.info)
+        changed = {"balances_changed_from": (merged.balances_changed_from or dt.date.max).isoformat()}
+        national = build_marts(settings.warehouse, date, exclude=NATIONAL_EXCLUDE, extra_vars=changed,
+                               progress=log.info)
         summary = {"merge": _jsonable(merged), "shard_builds": _jsonable(list(shard_builds)),
                    "national_build": _jsonable(national)}
         _record(settings, date, "build_marts", started, summary)
@@ -325,7 +328,8 @@ def run_sharded_day(business_date: str | dt.date, settings: Settings | None = No
                     workers: int) -> dict[str, Any]:
     """The daily run of the DAG settlement_sharded without Airflow: ingest, split, the shards' marts built by
     `workers` processes at once, merge, then quality → reconcile → gate → payments → report on the national
-    warehouse. Holds the home's lock throughout (the worker processes hold only their shards')."""
+    warehouse. Holds the home's lock throughout (the worker processes hold only their shards'). Returns each
+    step's summary by name, and `seconds`: each step's wall time (shard_marts: all the shard builds)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -334,22 +338,29 @@ def run_sharded_day(business_date: str | dt.date, settings: Settings | None = No
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     summary: dict[str, Any] = {}
-    with hold_home(settings.home, f"seisan run --date {date} --shards {shards}",
-                   wait_seconds=settings.lock_wait_seconds, say=log.info):
-        summary["ingest"] = ingest_step(date, settings)
-        split = split_step(date, settings, shards=shards)
-        summary["split"] = split
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, call: Callable[[], Any]) -> None:
+        began = time.perf_counter()
+        summary[name] = call()
+        seconds[name] = round(time.perf_counter() - began, 3)
+
+    def shard_builds() -> list[dict[str, Any]]:
         log.info("building the marts of %d shards for %s on %d worker processes", shards, date, workers)
         with ProcessPoolExecutor(max_workers=min(workers, shards),
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(shard_marts_step, date.isoformat(), shard, settings, shards=shards)
-                       for shard in split["shards"]]
-            builds = [future.result() for future in futures]
-        summary["shard_marts"] = builds
-        summary["merge"] = merge_step(date, settings, shards=shards, shard_builds=builds)
-        summary["quality"] = quality_step(date, settings)
-        summary["reconcile"] = reconcile_step(date, settings)
-        summary["gate"] = gate_step(date, settings)
-        summary["payments"] = payments_step(date, settings)
-        summary["report"] = report_step(date, settings)
+                       for shard in summary["split"]["shards"]]
+            return [future.result() for future in futures]
+
+    with hold_home(settings.home, f"seisan run --date {date} --shards {shards}",
+                   wait_seconds=settings.lock_wait_seconds, say=log.info):
+        timed("ingest", lambda: ingest_step(date, settings))
+        timed("split", lambda: split_step(date, settings, shards=shards))
+        timed("shard_marts", shard_builds)
+        timed("merge", lambda: merge_step(date, settings, shards=shards, shard_builds=summary["shard_marts"]))
+        for name, step in (("quality", quality_step), ("reconcile", reconcile_step), ("gate", gate_step),
+                           ("payments", payments_step), ("report", report_step)):
+            timed(name, lambda step=step: step(date, settings))
+    summary["seconds"] = seconds
     return summary

@@ -35,9 +35,15 @@
     business_date >= (select coalesce({{ loaded_balance_days_from() }}, date '9999-12-31'))
 {%- endmacro %}
 
+{#- After a sharded build (seisan/shards.py) the national fct_balances holds each shard's build with its own
+    computed_at, so the latest stamp is only the last shard's: the merge passes the earliest day any shard's
+    latest build rewrote as vars.balances_changed_from instead. -#}
 {% macro changed_balance_days() -%}
     {%- set built = adapter.get_relation(database=target.database, schema='marts', identifier='fct_balances') -%}
-    {%- if built is none -%}
+    {%- if var('balances_changed_from', none) is not none -%}
+        business_date >= (select coalesce(least(date '{{ var("balances_changed_from") }}',
+            {{ loaded_balance_days_from() }}), date '9999-12-31'))
+    {%- elif built is none -%}
         true
     {%- else -%}
         business_date >= (select coalesce(least(

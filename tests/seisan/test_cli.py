@@ -99,3 +99,11 @@ def test_run_offers_the_payment_approval_on_the_command_line() -> None:
     args = build_parser().parse_args(["run", "--date", "2026-12-01", "--approve-as", "OFF-KATO"])
     assert args.approve_as == "OFF-KATO"
     assert build_parser().parse_args(["run", "--date", "2026-12-01"]).approve_as is None
+
+
+def test_run_takes_shards_and_workers_and_refuses_workers_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["run", "--date", "2026-12-01", "--shards", "4", "--workers", "2"])
+    assert (args.shards, args.workers) == (4, 2)
+    assert (build_parser().parse_args(["run", "--date", "2026-12-01"]).shards, args.handler.__name__) == (0, "cmd_run")
+    assert main(["run", "--date", "2026-12-01", "--workers", "2"]) == 1
+    assert "--workers needs --shards" in capsys.readouterr().err

@@ -1,9 +1,10 @@
 """The sharded daily run (seisan/shards.py, dags/settlement_sharded.py) against the single-warehouse run.
 
 The reference is the single run itself: the same simulated world is run once through the daily steps on one
-warehouse and once sharded (the DAG on day 1, its mapped shard builds one after another; `seisan run --shards`
-on day 2, the shard builds in two worker processes at once), and every table and output file must be equal,
-day by day. The split and merge checks are tested on hand-made warehouses.
+warehouse and once sharded (day 1: the DAG settlement_sharded on Airflow's LocalExecutor with two task processes,
+as `seisan run --shards 3 --workers 2` runs it; day 2: `run_sharded_day`, the shard builds in two worker processes
+at once), and every table and output file must be equal, day by day. The split and merge checks are tested on
+hand-made warehouses.
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ def _assert_same_outputs(single: Path, sharded: Path, day: dt.date) -> None:
 @pytest.mark.slow
 def test_the_sharded_run_equals_the_single_run_table_by_table(tmp_path: Path) -> None:
     from seisan.airflow_runner import run_daily_dag
-    from seisan.cli import main
+    from seisan.steps import run_sharded_day
     from simulator import deliver, simulate
 
     start = dt.date(2026, 11, 2)
@@ -231,14 +232,18 @@ def test_the_sharded_run_equals_the_single_run_table_by_table(tmp_path: Path) ->
             for settings in (single, sharded):
                 deliver(settings.inbox, day)
             _single_day(single, day)
-            if offset == 0:  # the DAG, its mapped shard builds one after another in this process
-                result = run_daily_dag(sharded, day, dag_id="settlement_sharded", conf={"shards": SHARDS})
+            if offset == 0:  # the DAG on Airflow's LocalExecutor: two task processes at once
+                result = run_daily_dag(sharded, day, dag_id="settlement_sharded", conf={"shards": SHARDS},
+                                       workers=2)
                 assert result.succeeded and set(result.task_states) == set(SHARDED_RUN_STEPS)
-            else:  # the command line: three shards built by two worker processes at once
-                os.environ.update(SEISAN_HOME=str(sharded.home), SEISAN_INGEST_SETTLE_SECONDS="0")
-                os.environ.pop("SEISAN_INBOX", None)
-                os.environ.pop("SEISAN_CONFIG", None)
-                assert main(["run", "--date", day.isoformat(), "--shards", str(SHARDS), "--workers", "2"]) == 0
+                builds = result.instances["shard_marts"]
+                assert sorted(b[0] for b in builds) == list(range(SHARDS))
+                assert os.getpid() not in {b[1] for b in builds} and len({b[1] for b in builds}) >= 2
+                spans = sorted((dt.datetime.fromisoformat(b[2]), dt.datetime.fromisoformat(b[3])) for b in builds)
+                assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)), \
+                    f"no two shard builds ran at the same time: {spans}"
+            else:  # run_sharded_day (make bench-sharded's run): the shard builds in two worker processes at once
+                run_sharded_day(day, sharded, shards=SHARDS, workers=2)
             sizes = _assert_same_warehouse(single.warehouse, sharded.warehouse)
             _assert_same_outputs(single.out_dir, sharded.out_dir, day)
     finally:
@@ -261,3 +266,28 @@ def test_the_sharded_run_equals_the_single_run_table_by_table(tmp_path: Path) ->
     assert steps == [(d, s) for d in (start, start + dt.timedelta(days=1)) for s in sorted(
         ["ingest", "split", "build_marts", "quality", "reconcile", "gate", "payments", "report"])]
     assert all(len(json.loads(m)) == SHARDS for m in merges)
+
+
+def test_merge_says_the_earliest_day_any_shard_rewrote_for_the_national_day_filter(tmp_path: Path) -> None:
+    """Each shard stamps its build's rows with its own computed_at: the merged table's latest stamp is only the
+    last shard's, so the merge names the earliest day any shard's latest build rewrote (dbt's changed_balance_days
+    then tests from it)."""
+    d = dt.date(2026, 11, 1)
+    builds = {0: [(d, "10:00"), (d + dt.timedelta(days=1), "10:00"), (d + dt.timedelta(days=2), "10:00")],
+              1: [(d, "09:00"), (d + dt.timedelta(days=1), "09:00"), (d + dt.timedelta(days=2), "10:30")]}
+    for shard, rows in builds.items():
+        path = shard_warehouse(tmp_path, 2, shard)
+        path.parent.mkdir(parents=True)
+        with duckdb.connect(str(path)) as con:
+            con.execute("create schema marts")
+            con.execute("create table marts.fct_balances (business_date date, municipality_code varchar, "
+                        "computed_at timestamp)")
+            code = "141003" if shard == 0 else "131016"
+            con.executemany("insert into marts.fct_balances values (?, ?, ?)",
+                            [(day, code, f"2026-12-05 {at}") for day, at in rows])
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        merged = merge_shards(con, tmp_path, 2, d + dt.timedelta(days=2))
+        # shard 0's latest build (10:00) rewrote all three days, shard 1's (10:30, finished last) only the third:
+        # from the first day on. The merged table's own latest stamp would say the third day only.
+        assert merged.balances_changed_from == d
+        assert con.execute("select count(*) from marts.fct_balances").fetchone()[0] == 6
