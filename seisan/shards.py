@@ -29,6 +29,7 @@ numbers and what a larger deployment changes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -36,6 +37,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from seisan.home_lock import hold_home
 
 log = logging.getLogger("seisan")
 
@@ -109,10 +112,10 @@ def _national_catalog(con: Any) -> str:
 
 
 def split_raw(con: Any, home: Path, count: int, business_date: dt.date,
-              progress: Callable[[str], None] | None = None) -> SplitResult:
+              progress: Callable[[str], None] | None = None, lock_wait_seconds: float = 600.0) -> SplitResult:
     """Append to each shard's warehouse the rows of SHARD_SOURCES it does not hold yet (by file SHA-256 and line
     number), then check that the shards add up to the national tables. `con` is the national warehouse, open for
-    writing; the shard warehouses are created on first use."""
+    writing; the shard warehouses are created on first use. Each shard's lock is held while it is written."""
     started = time.monotonic()
     say = progress or (lambda _m: None)
     national = _national_catalog(con)
@@ -128,25 +131,48 @@ def split_raw(con: Any, home: Path, count: int, business_date: dt.date,
         target = shard_warehouse(home, count, shard)
         target.parent.mkdir(parents=True, exist_ok=True)
         alias = f"shard_{shard}"
-        con.execute(f"attach {_sql_path(target)} as {alias}")
-        try:
-            con.execute(f"create schema if not exists {alias}.raw")
-            rows: dict[str, int] = {}
-            for table, split in split_tables.items():
-                con.execute(f"create table if not exists {alias}.raw.{table} as "
-                            f"select * from {national}.raw.{table} limit 0")
-                where = f"{shard_of_sql('n.' + SHARD_COLUMN, count)} = {shard}" if split else "true"
-                inserted = con.execute(
-                    f"insert into {alias}.raw.{table} select n.* from {national}.raw.{table} n "
-                    f"where {where} and not exists (select 1 from {alias}.raw.{table} s "
-                    f"where s.file_sha256 = n.file_sha256 and s.line_number = n.line_number)").fetchone()[0]
-                rows[table] = int(inserted)
-            added.append(rows)
-            say(f"split for {business_date}: shard {shard + 1}/{count}: {sum(rows.values()):,} new raw rows")
-        finally:
-            con.execute(f"detach {alias}")
-    national_rows = _check_split(con, home, count, national, split_tables)
+        with hold_home(target.parent, f"seisan split --date {business_date} (shard {shard}/{count})",
+                       wait_seconds=lock_wait_seconds, say=say):
+            con.execute(f"attach {_sql_path(target)} as {alias}")
+            try:
+                added.append(_append_new_rows(con, national, alias, split_tables, shard, count))
+            finally:
+                con.execute(f"detach {alias}")
+        say(f"split for {business_date}: shard {shard + 1}/{count}: {sum(added[-1].values()):,} new raw rows")
+    with _holding_shards(home, count, f"seisan split --date {business_date} (check)", lock_wait_seconds, say):
+        national_rows = _check_split(con, home, count, national, split_tables)
     return SplitResult(business_date, count, tuple(added), national_rows, time.monotonic() - started)
+
+
+def _append_new_rows(con: Any, national: str, alias: str, split_tables: dict[str, bool], shard: int,
+                     count: int) -> dict[str, int]:
+    """Append to the attached shard `alias` the rows of its municipalities (or all, for a whole table) it lacks."""
+    con.execute(f"create schema if not exists {alias}.raw")
+    rows: dict[str, int] = {}
+    for table, split in split_tables.items():
+        con.execute(f"create table if not exists {alias}.raw.{table} as "
+                    f"select * from {national}.raw.{table} limit 0")
+        where = f"{shard_of_sql('n.' + SHARD_COLUMN, count)} = {shard}" if split else "true"
+        inserted = con.execute(
+            f"insert into {alias}.raw.{table} select n.* from {national}.raw.{table} n "
+            f"where {where} and not exists (select 1 from {alias}.raw.{table} s "
+            f"where s.file_sha256 = n.file_sha256 and s.line_number = n.line_number)").fetchone()[0]
+        rows[table] = int(inserted)
+    return rows
+
+
+def _holding_shards(home: Path, count: int, command: str, wait_seconds: float,
+                    say: Callable[[str], None], shared: bool = False) -> contextlib.ExitStack:
+    """Every shard's lock, held together (shared by readers), so no shard build writes a file being read."""
+    stack = contextlib.ExitStack()
+    try:
+        for shard in range(count):
+            stack.enter_context(hold_home(shard_dir(home, count, shard), command, shared=shared,
+                                          wait_seconds=wait_seconds, say=say))
+    except BaseException:
+        stack.close()
+        raise
+    return stack
 
 
 def _check_split(con: Any, home: Path, count: int, national: str, split_tables: dict[str, bool]) -> dict[str, int]:
@@ -175,7 +201,6 @@ def build_shard(home: Path, count: int, shard: int, business_date: dt.date, *, f
                 progress: Callable[[str], None] | None = None, lock_wait_seconds: float = 600.0) -> dict[str, Any]:
     """dbt build of SHARD_SELECT on shard `shard`'s warehouse for D, holding that shard's lock. Returns the
     build's summary with the shard number."""
-    from seisan.home_lock import hold_home
     from seisan.marts import build_marts
 
     folder = shard_dir(home, count, shard)
@@ -205,15 +230,17 @@ class MergeResult:
 
 
 def merge_shards(con: Any, home: Path, count: int, business_date: dt.date,
-                 progress: Callable[[str], None] | None = None) -> MergeResult:
+                 progress: Callable[[str], None] | None = None, lock_wait_seconds: float = 600.0) -> MergeResult:
     """Replace, in one transaction, every table the shards built with the union of the shards' rows. `con` is the
     national warehouse, open for writing. Raises ShardError, merging nothing, when a shard lacks a table the
-    others have or a table without municipality_code differs between shards."""
+    others have or a table without municipality_code differs between shards. Holds every shard's lock, shared."""
     started = time.monotonic()
     say = progress or (lambda _m: None)
     national = _national_catalog(con)
     aliases = []
-    try:
+    with _holding_shards(home, count, f"seisan merge --date {business_date}", lock_wait_seconds, say,
+                         shared=True), contextlib.ExitStack() as detach:
+        detach.callback(_detach_all, con, aliases)
         for shard in range(count):
             warehouse = shard_warehouse(home, count, shard)
             if not warehouse.is_file():
@@ -246,9 +273,11 @@ def merge_shards(con: Any, home: Path, count: int, business_date: dt.date,
             f"({sum(tables.values()):,} rows)")
         return MergeResult(business_date, count, tables, tuple(taken_once), time.monotonic() - started,
                            changed_from)
-    finally:
-        for alias in aliases:
-            con.execute(f"detach {alias}")
+
+
+def _detach_all(con: Any, aliases: Sequence[str]) -> None:
+    for alias in aliases:
+        con.execute(f"detach {alias}")
 
 
 def _built_tables(con: Any, aliases: Sequence[str]) -> list[tuple[str, str]]:

@@ -117,7 +117,8 @@ def split_step(business_date: str | dt.date, settings: Settings | None = None, *
                    wait_seconds=settings.lock_wait_seconds, say=log.info):
         started = dt.datetime.now(dt.UTC)
         with duckdb.connect(str(settings.warehouse)) as con:
-            result = split_raw(con, settings.home, shards, date, progress=log.info)
+            result = split_raw(con, settings.home, shards, date, progress=log.info,
+                               lock_wait_seconds=settings.lock_wait_seconds)
         summary = {**_jsonable(result), "shards": list(range(shards))}
         _record(settings, date, "split", started, summary)
     return summary
@@ -151,7 +152,8 @@ def merge_step(business_date: str | dt.date, settings: Settings | None = None, *
                    wait_seconds=settings.lock_wait_seconds, say=log.info):
         started = dt.datetime.now(dt.UTC)
         with duckdb.connect(str(settings.warehouse)) as con:
-            merged = merge_shards(con, settings.home, shards, date, progress=log.info)
+            merged = merge_shards(con, settings.home, shards, date, progress=log.info,
+                                  lock_wait_seconds=settings.lock_wait_seconds)
         changed = {"balances_changed_from": (merged.balances_changed_from or dt.date.max).isoformat()}
         national = build_marts(settings.warehouse, date, exclude=NATIONAL_EXCLUDE, extra_vars=changed,
                                progress=log.info)

@@ -62,18 +62,31 @@ def test_every_municipality_of_japan_has_one_shard_shared_by_its_prefecture() ->
                 assert shards == [int(prefecture) % count], (prefecture, count)
 
 
-def test_shard_sources_are_the_raw_tables_the_marts_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shard_sources_are_the_raw_tables_the_marts_read_and_every_dbt_test_runs_in_a_sharded_day(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dbt.cli.main import dbtRunner
 
     from seisan.marts import DBT_PROJECT_DIR
+    from seisan.shards import NATIONAL_EXCLUDE, SHARD_SELECT
 
     monkeypatch.setenv("SEISAN_WAREHOUSE", str(tmp_path / "w.duckdb"))
-    outcome = dbtRunner().invoke(["ls", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                                  "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-                                  "--select", "+path:models/marts", "--resource-type", "source",
-                                  "--output", "name", "--quiet"])
-    assert outcome.success, outcome.exception
-    assert {name.split(".")[-1] for name in outcome.result} == set(SHARD_SOURCES)
+
+    def names(*selection: str) -> set[str]:
+        outcome = dbtRunner().invoke([
+            "ls", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path",
+            str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--output", "name", "--quiet",
+            *selection])
+        assert outcome.success, outcome.exception
+        return set(outcome.result)
+
+    sources = names("--select", SHARD_SELECT, "--resource-type", "source")
+    assert {name.split(".")[-1] for name in sources} == set(SHARD_SOURCES)
+    tests = ("--resource-type", "test", "--resource-type", "unit_test", "--indirect-selection", "cautious")
+    every = names("--resource-type", "test", "--resource-type", "unit_test")
+    in_shards = names("--select", SHARD_SELECT, *tests)
+    national = names("--exclude", NATIONAL_EXCLUDE, *tests)
+    assert len(every) > 100 and in_shards and national
+    assert every - in_shards - national == set(), "tests a sharded day would run nowhere"
 
 
 def _national(path: Path) -> duckdb.DuckDBPyConnection:
