@@ -28,9 +28,9 @@ def in_ci() -> bool:
 # The longest test files, started first so that neither worker is left with a long one at the end (from
 # `make test PYTEST_ARGS="--durations=40"`); every other file keeps its place.
 LONGEST_FIRST = (
+    "tests/seisan/test_sharded_run.py",
     "tests/reconciliation/test_simulated_breaks.py",
     "tests/seisan/test_daily_dag.py",
-    "tests/seisan/test_sharded_run.py",
     "tests/dbt/test_marts_late_masters_property.py",
     "tests/dbt/test_marts_late_masters.py",
     "tests/dbt/test_marts_incremental.py",
