@@ -627,10 +627,18 @@ FROM (
     SELECT l_m, l_d, 0, 0, -count(*), -coalesce(sum(l_a), 0) FROM _rc_resolved
     WHERE outcome IN ('left_orphan', 'left_ambiguous') GROUP BY ALL
 ) GROUP BY m, d"""
-_PAIR_COUNTS = f"""
+
+
+def _counts_by_municipality(dated_counts: str) -> str:
+    """_summary_sql's rows_sql from per-date counts (m, d, left_rows, right_rows, matched_pairs,
+    matched_amount_yen): their sums per municipality m."""
+    return f"""
 SELECT m, sum(left_rows) AS left_rows, sum(right_rows) AS right_rows, sum(matched_pairs) AS matched_pairs,
     sum(matched_amount_yen) AS matched_amount_yen
-FROM ({_PAIR_DATE_COUNTS}) GROUP BY m"""
+FROM ({dated_counts}) GROUP BY m"""
+
+
+_PAIR_COUNTS = _counts_by_municipality(_PAIR_DATE_COUNTS)
 
 
 def _reads(con: duckdb.DuckDBPyConnection, rule: Rule) -> _Reads:
@@ -689,10 +697,9 @@ def _carry_and_count(con: duckdb.DuckDBPyConnection, rule: Rule, scope: Scope) -
     con.execute(f"DELETE FROM recon.pair_date_totals WHERE pair = ? AND {scope.where('business_date')}", [rule.pair])
     con.execute(f"INSERT INTO recon.pair_date_totals SELECT '{rule.pair}', d, m, left_rows, right_rows, "
                 f"matched_pairs, matched_amount_yen, {scope.day} FROM ({_PAIR_DATE_COUNTS})")
-    con.execute(_summary_sql(rule, f"""
-SELECT municipality_code AS m, sum(left_rows) AS left_rows, sum(right_rows) AS right_rows,
-    sum(matched_pairs) AS matched_pairs, sum(matched_amount_yen) AS matched_amount_yen
-FROM recon.pair_date_totals WHERE pair = '{rule.pair}' AND business_date <= {scope.day} GROUP BY ALL"""))
+    con.execute(_summary_sql(rule, _counts_by_municipality(
+        "SELECT municipality_code AS m, business_date AS d, left_rows, right_rows, matched_pairs, "
+        f"matched_amount_yen FROM recon.pair_date_totals WHERE pair = '{rule.pair}' AND business_date <= {scope.day}")))
 
 
 def _outcome(con: duckdb.DuckDBPyConnection, rule: Rule, matched: int) -> PairOutcome:

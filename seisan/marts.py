@@ -85,10 +85,10 @@ def dbt_work_dir(warehouse: Path) -> Path:
     return warehouse.with_name(f"{warehouse.stem}.dbt")
 
 
-def prepare_work_dir(warehouse: Path) -> Path:
-    """dbt_work_dir(warehouse), created if missing with mode 0700 (readable by this user only: dbt's logs and
-    compiled SQL hold business data)."""
-    work = dbt_work_dir(warehouse)
+def prepare_work_dir(warehouse: Path, work_dir: Path | None = None) -> Path:
+    """work_dir (default dbt_work_dir(warehouse)), created if missing with mode 0700 (readable by this user only:
+    dbt's logs and compiled SQL hold business data)."""
+    work = work_dir or dbt_work_dir(warehouse)
     work.mkdir(mode=0o700, parents=True, exist_ok=True)
     work.chmod(0o700)
     return work
@@ -199,11 +199,7 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
     warehouse = Path(warehouse)
     if not warehouse.exists():
         raise MartsBuildError(f"warehouse {warehouse} does not exist; run ingestion first")
-    if work_dir is None:
-        work_dir = prepare_work_dir(warehouse)
-    else:
-        work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        work_dir.chmod(0o700)
+    work_dir = prepare_work_dir(warehouse, work_dir)
     args = dbt_args(warehouse, business_date, command="build" if with_tests else "run", full_refresh=full_refresh,
                     full_check=full_check, select=select, exclude=exclude, work_dir=work_dir,
                     extra_vars=extra_vars)
