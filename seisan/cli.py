@@ -2,7 +2,7 @@
 
     seisan simulate --out DIR --start D --days N ...   write a simulated inbox (and faults.json)
     seisan ingest --date D                              inbox → raw for D, without Airflow
-    seisan marts --date D [--full-refresh] [--full-check]   dbt marts for D, without Airflow
+    seisan marts --date D [--full-refresh] [--full-check] [--unit-tests]   dbt marts for D, without Airflow
     seisan run --date D                                 the daily DAG for D, in-process
     seisan run --date D --shards N [--workers W]        the same day, marts built per shard, W task processes
     seisan reconcile --date D [--full]                  quality, matching, breaks, gate and report for D
@@ -119,7 +119,8 @@ def cmd_marts(args: argparse.Namespace) -> int:
     with _holding_home(settings, f"seisan marts --date {args.date}"):
         say(f"building the marts for {args.date}{' from scratch' if args.full_refresh else ''} in "
             f"{settings.warehouse}")
-        result = build_marts_step(args.date, settings, full_refresh=args.full_refresh, full_check=args.full_check)
+        result = build_marts_step(args.date, settings, full_refresh=args.full_refresh, full_check=args.full_check,
+                                  unit_tests=args.unit_tests)
     say(f"{len(result['models_built'])} models built, {result['tests_passed']} tests passed"
         f"{', warnings: ' + ', '.join(w['name'] for w in result['warnings']) if result.get('warnings') else ''} "
         f"in {result['seconds']:.1f} s")
@@ -217,7 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     marts.add_argument("--full-refresh", action="store_true", help="rebuild every mart from raw")
     marts.add_argument("--full-check", action="store_true",
                        help="the data tests of the balances family check every day, not only the days this run "
-                            "changed (dbt/macros/changed_days.sql)")
+                            "changed (dbt/macros/changed_days.sql), and the dbt unit tests run")
+    marts.add_argument("--unit-tests", action="store_true",
+                       help="run the dbt unit tests too (a build runs them by itself only when the dbt project "
+                            "changed since they last passed on this warehouse)")
     marts.set_defaults(handler=cmd_marts)
 
     demo = commands.add_parser("demo", help="simulate a small world and run the DAG for each of its days",

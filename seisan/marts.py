@@ -2,8 +2,11 @@
 
 The lead's DAG task and the `seisan` command line call `build_marts`. It runs dbt (models + data tests + unit
 tests) once, with the warehouse path passed through the SEISAN_WAREHOUSE environment variable (dbt/profiles.yml
-reads it; no machine path is kept in the repository) and the business date passed as the dbt var
-`business_date`. dbt's target and log folders go under $SEISAN_HOME/dbt when SEISAN_HOME is set, else under
+reads it; no machine path is kept in the repository) and what changes from run to run (the business date, the
+full check, the merged run's first changed day) passed as environment variables too (dbt_env), never as dbt
+`--vars`: dbt throws away its partial parse whenever the command line's vars differ from the last run's, so a new
+date every day would re-parse the whole project every day (about 7 s a build), while an env_var read by a few files
+re-parses only those. dbt's target and log folders go under $SEISAN_HOME/dbt when SEISAN_HOME is set, else under
 <name>.dbt/ beside the warehouse file <name>.duckdb (one folder per warehouse), created private (0700) and kept
 between runs so partial parsing is reused. Never a shared temporary folder: a predictable name there
 could be created or symlinked first by another user.
@@ -16,7 +19,7 @@ a failed build raises `MartsBuildError` naming every failed node.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import threading
 import time
@@ -28,6 +31,10 @@ from pathlib import Path
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 WAREHOUSE_ENV = "SEISAN_WAREHOUSE"
+# Read by the project through env_var (dbt/macros/run_context.sql); set by build_marts for the build's duration.
+DATE_ENV = "SEISAN_DBT_BUSINESS_DATE"
+FULL_CHECK_ENV = "SEISAN_DBT_FULL_CHECK"
+CHANGED_FROM_ENV = "SEISAN_DBT_BALANCES_CHANGED_FROM"
 HOME_ENV = "SEISAN_HOME"
 
 _FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -52,7 +59,8 @@ class NodeFailure:
 class MartsResult:
     """What one build did. business_date: D; models_built: names of models run, in run order;
     tests_passed / tests_warned: data and unit tests that passed or only warned; seconds: wall time of the build;
-    warnings: the tests that warned (kind, unique name, status 'warn', dbt's message, e.g. "Got 2 results")."""
+    warnings: the tests that warned (kind, unique name, status 'warn', dbt's message, e.g. "Got 2 results");
+    unit_tests_passed: how many of tests_passed were dbt unit tests (0 when the build did not run them)."""
 
     business_date: date
     models_built: tuple[str, ...]
@@ -60,6 +68,7 @@ class MartsResult:
     tests_warned: int
     seconds: float
     warnings: tuple[NodeFailure, ...] = ()
+    unit_tests_passed: int = 0
 
     @property
     def tests_failed(self) -> int:
@@ -94,24 +103,16 @@ def prepare_work_dir(warehouse: Path, work_dir: Path | None = None) -> Path:
     return work
 
 
-def dbt_args(warehouse: Path, business_date: date, *, command: str = "build",
-             full_refresh: bool = False, select: str | None = None, full_check: bool = False,
-             exclude: str | None = None, work_dir: Path | None = None,
-             extra_vars: dict[str, object] | None = None) -> list[str]:
-    """The dbt command line build_marts runs (also handy for running dbt by hand). full_check: the data tests that
-    otherwise check only the days this run changed check every day (vars.full_check, dbt/macros/changed_days.sql).
+def dbt_args(warehouse: Path, *, command: str = "build", full_refresh: bool = False, select: str | None = None,
+             exclude: str | None = None, work_dir: Path | None = None, unit_tests: bool = True) -> list[str]:
+    """The dbt command line build_marts runs (also handy for running dbt by hand, with dbt_env's variables set).
+    unit_tests=False: a build leaves out the project's dbt unit tests (UNIT_TESTS_STAMP).
     select / exclude: dbt node selectors (a test runs only when every node it reads is selected: cautious indirect
     selection, so a partial build never tests a table it did not build). work_dir: dbt's target/ and logs/ when
-    not dbt_work_dir(warehouse) (a shard's own folder, seisan/shards.py). extra_vars: more dbt vars (the merged
-    run's `balances_changed_from`, dbt/macros/changed_days.sql)."""
+    not dbt_work_dir(warehouse) (a shard's own folder, seisan/shards.py)."""
     work = work_dir or dbt_work_dir(warehouse)
-    variables: dict[str, object] = {"business_date": business_date.isoformat()}
-    if full_check:
-        variables["full_check"] = True
-    variables.update(extra_vars or {})
     args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-            "--vars", json.dumps(variables), "--quiet", "--no-use-colors"]
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet", "--no-use-colors"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
@@ -120,20 +121,56 @@ def dbt_args(warehouse: Path, business_date: date, *, command: str = "build",
         args += ["--exclude", exclude]
     if select or exclude:
         args += ["--indirect-selection", "cautious"]
+    if command == "build" and not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     return args
 
 
+# dbt unit tests check a model's SQL on the fixed rows written in its YAML, never the warehouse's data: their
+# verdict can change only when the project's files do. A build runs them when the project differs from the one
+# this warehouse's dbt folder last passed them with (the SHA-256 of the project's files and the build's selection,
+# kept in this file), and leaves them out otherwise: about 5 s of every daily build (docs/marts.md).
+UNIT_TESTS_STAMP = "unit-tests-passed.sha256"
+_PROJECT_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".py", ".csv", ".md"})
+
+
+def project_digest() -> str:
+    """SHA-256 over the dbt project's own files (path and content; not target/ or logs/)."""
+    digest = hashlib.sha256()
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if path.is_file() and path.suffix in _PROJECT_SUFFIXES and relative.parts[0] not in {"target", "logs"}:
+            digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _unit_tests_due(work_dir: Path, digest: str) -> bool:
+    stamp = work_dir / UNIT_TESTS_STAMP
+    return not stamp.is_file() or stamp.read_text(encoding="ascii").strip() != digest
+
+
+def dbt_env(warehouse: Path, business_date: date, *, full_check: bool = False,
+            balances_changed_from: date | None = None) -> dict[str, str]:
+    """The environment a build of D reads (dbt/profiles.yml, dbt/macros/run_context.sql): the warehouse file, the
+    business date, full_check (the data tests that otherwise check only the days this run changed check every day,
+    dbt/macros/changed_days.sql), and balances_changed_from (the merged run's earliest day any shard rewrote)."""
+    return {WAREHOUSE_ENV: str(Path(warehouse).resolve()), DATE_ENV: business_date.isoformat(),
+            FULL_CHECK_ENV: "true" if full_check else "false",
+            CHANGED_FROM_ENV: balances_changed_from.isoformat() if balances_changed_from else ""}
+
+
 @contextmanager
-def _warehouse_env(warehouse: Path) -> Iterator[None]:
-    previous = os.environ.get(WAREHOUSE_ENV)
-    os.environ[WAREHOUSE_ENV] = str(warehouse.resolve())
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(WAREHOUSE_ENV, None)
-        else:
-            os.environ[WAREHOUSE_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _progress_callback(progress: Callable[[str], None]) -> Callable[[object], None]:
@@ -147,7 +184,7 @@ def _progress_callback(progress: Callable[[str], None]) -> Callable[[object], No
 
 
 def _summarise(results: list, business_date: date, seconds: float) -> MartsResult:
-    models, passed, warnings, failures = [], 0, [], []
+    models, passed, unit_passed, warnings, failures = [], 0, 0, [], []
     for result in results:
         kind = str(result.node.resource_type).split(".")[-1].lower()
         status = str(getattr(result.status, "value", result.status)).lower()
@@ -157,13 +194,14 @@ def _summarise(results: list, business_date: date, seconds: float) -> MartsResul
             models.append(result.node.name)
         elif kind in {"test", "unit_test"} and status in _PASSED_TEST_STATUSES:
             passed += 1
+            unit_passed += kind == "unit_test"
         elif kind in {"test", "unit_test"} and status == "warn":
             warnings.append(NodeFailure(kind, result.node.unique_id, status, str(result.message or "")[:500]))
     if failures:
         lines = "\n".join(f"  {f.kind} {f.name}: {f.status}: {f.message}" for f in failures)
         raise MartsBuildError(f"dbt build for {business_date} failed ({len(failures)} node(s)):\n{lines}",
                               tuple(failures))
-    return MartsResult(business_date, tuple(models), passed, len(warnings), seconds, tuple(warnings))
+    return MartsResult(business_date, tuple(models), passed, len(warnings), seconds, tuple(warnings), unit_passed)
 
 
 def _release_warehouse() -> None:
@@ -185,12 +223,17 @@ def _release_warehouse() -> None:
 def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = False,
                 progress: Callable[[str], None] | None = None, with_tests: bool = True,
                 full_check: bool = False, select: str | None = None, exclude: str | None = None,
-                work_dir: Path | None = None, extra_vars: dict[str, object] | None = None) -> MartsResult:
+                work_dir: Path | None = None, balances_changed_from: date | None = None,
+                unit_tests: bool | None = None) -> MartsResult:
     """Run `dbt build` (models, data tests, unit tests) for business date D on the warehouse file.
+    unit_tests: None runs the dbt unit tests with full_check, or when the project changed since this dbt folder last
+    passed them (UNIT_TESTS_STAMP: the first build of a warehouse, and the first after a code change); True
+    always; False never.
     `with_tests=False` runs `dbt run` (the models only): for test harnesses that build many days in a row and
     test the data on the last one (with full_check); the daily run always tests. The balances family's data tests
     check the days the run changed; `full_check=True` makes them check every day. select / exclude / work_dir /
-    extra_vars: a partial build in its own dbt folder (dbt_args; the sharded run, seisan/shards.py).
+    balances_changed_from: a partial build in its own dbt folder (dbt_args, dbt_env; the sharded run,
+    seisan/shards.py).
 
     Raises MartsBuildError naming each failed model or test, or dbt's own error when it cannot start.
     """
@@ -200,12 +243,16 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
     if not warehouse.exists():
         raise MartsBuildError(f"warehouse {warehouse} does not exist; run ingestion first")
     work_dir = prepare_work_dir(warehouse, work_dir)
-    args = dbt_args(warehouse, business_date, command="build" if with_tests else "run", full_refresh=full_refresh,
-                    full_check=full_check, select=select, exclude=exclude, work_dir=work_dir,
-                    extra_vars=extra_vars)
+    digest = hashlib.sha256(f"{project_digest()}|{select}|{exclude}".encode()).hexdigest()  # per selection
+    if unit_tests is None:
+        unit_tests = with_tests and (full_check or _unit_tests_due(work_dir, digest))
+    args = dbt_args(warehouse, command="build" if with_tests else "run", full_refresh=full_refresh,
+                    select=select, exclude=exclude, work_dir=work_dir, unit_tests=unit_tests)
+    environment = dbt_env(warehouse, business_date, full_check=full_check,
+                          balances_changed_from=balances_changed_from)
     callbacks = [_progress_callback(progress)] if progress else []
     started = time.monotonic()
-    with _dbt_lock, _warehouse_env(warehouse):
+    with _dbt_lock, _environment(environment):
         try:
             outcome = dbtRunner(callbacks=callbacks).invoke(args)
         finally:
@@ -218,4 +265,6 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
     if not outcome.success:
         raise MartsBuildError(f"dbt build for {business_date} failed without a failed node; see "
                               f"{work_dir / 'logs'}")
+    if with_tests and unit_tests and summary.unit_tests_passed:
+        (work_dir / UNIT_TESTS_STAMP).write_text(digest + "\n", encoding="ascii")
     return summary

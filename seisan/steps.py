@@ -88,9 +88,10 @@ def ingest_step(business_date: str | dt.date, settings: Settings | None = None) 
 
 
 def build_marts_step(business_date: str | dt.date, settings: Settings | None = None,
-                     full_refresh: bool = False, full_check: bool = False) -> dict[str, Any]:
+                     full_refresh: bool = False, full_check: bool = False, unit_tests: bool = False) -> dict[str, Any]:
     """raw → staging → marts with dbt for one business date (`full_refresh`: rebuild every mart from raw;
-    `full_check`: the data tests check every day, not only the days this run changed)."""
+    `full_check`: the data tests check every day, not only the days this run changed, and the dbt unit tests run;
+    `unit_tests`: the dbt unit tests run, else only when the project changed since they last passed here)."""
     from seisan.marts import build_marts
 
     settings = settings or load_settings()
@@ -99,7 +100,7 @@ def build_marts_step(business_date: str | dt.date, settings: Settings | None = N
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
         result = _jsonable(build_marts(settings.warehouse, date, full_refresh=full_refresh, full_check=full_check,
-                                        progress=log.info))
+                                        unit_tests=True if unit_tests else None, progress=log.info))
         _record(settings, date, "build_marts", started, result)
     return result
 
@@ -154,8 +155,8 @@ def merge_step(business_date: str | dt.date, settings: Settings | None = None, *
         with duckdb.connect(str(settings.warehouse)) as con:
             merged = merge_shards(con, settings.home, shards, date, progress=log.info,
                                   lock_wait_seconds=settings.lock_wait_seconds)
-        changed = {"balances_changed_from": (merged.balances_changed_from or dt.date.max).isoformat()}
-        national = build_marts(settings.warehouse, date, exclude=NATIONAL_EXCLUDE, extra_vars=changed,
+        national = build_marts(settings.warehouse, date, exclude=NATIONAL_EXCLUDE,
+                               balances_changed_from=merged.balances_changed_from or dt.date.max,
                                progress=log.info)
         summary = {"merge": _jsonable(merged), "shard_builds": _jsonable(list(shard_builds)),
                    "national_build": _jsonable(national)}

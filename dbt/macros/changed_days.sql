@@ -27,7 +27,7 @@
     (select min(business_date) from raw.platform_balances
         where file_sha256 in (
             select file_sha256 from raw.file_manifest
-            where ingest_run_date = date '{{ var("business_date") }}'))
+            where ingest_run_date = date '{{ business_date() }}'))
     {%- endif -%}
 {%- endmacro %}
 
@@ -40,8 +40,8 @@
     latest build rewrote as vars.balances_changed_from instead. -#}
 {% macro changed_balance_days() -%}
     {%- set built = adapter.get_relation(database=target.database, schema='marts', identifier='fct_balances') -%}
-    {%- if var('balances_changed_from', none) is not none -%}
-        business_date >= (select coalesce(least(date '{{ var("balances_changed_from") }}',
+    {%- if balances_changed_from() is not none -%}
+        business_date >= (select coalesce(least(date '{{ balances_changed_from() }}',
             {{ loaded_balance_days_from() }}), date '9999-12-31'))
     {%- elif built is none -%}
         true
@@ -55,7 +55,7 @@
 
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- if where in ('changed_balance_days', 'loaded_balance_days') and var('full_check', false) -%}
+    {%- if where in ('changed_balance_days', 'loaded_balance_days') and full_check() -%}
         {%- set where = '' -%}
     {%- elif where == 'changed_balance_days' -%}
         {%- set where = changed_balance_days() -%}

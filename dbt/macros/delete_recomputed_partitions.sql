@@ -16,7 +16,7 @@ delete from {{ this }} as stale
 using (
     select municipality_code, mykey_id, min(business_date) as restart_date
     from {{ ref('int_lot_movements') }}
-    where computed_for_date = date '{{ var("business_date") }}'
+    where computed_for_date = date '{{ business_date() }}'
     group by all
 ) as recomputed
 where stale.municipality_code = recomputed.municipality_code

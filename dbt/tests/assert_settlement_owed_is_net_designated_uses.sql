@@ -8,7 +8,7 @@ with
 ledger as (
     -- events after the business date are not built yet
     select * from {{ ref('stg_platform__ledger') }}
-    where event_type in ('use', 'cancel') and event_date <= date '{{ var("business_date") }}'
+    where event_type in ('use', 'cancel') and event_date <= date '{{ business_date() }}'
 ),
 
 merchants as (

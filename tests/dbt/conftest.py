@@ -32,6 +32,7 @@ def new_warehouse(folder: Path, name: str = "warehouse.duckdb") -> tuple[Path, d
 @pytest.fixture(scope="module")
 def dbt_build() -> Callable[..., MartsResult]:
     def run(warehouse: Path, day: date, full_refresh: bool = False, with_tests: bool = True,
-            full_check: bool = False) -> MartsResult:
-        return build_marts(warehouse, day, full_refresh=full_refresh, with_tests=with_tests, full_check=full_check)
+            full_check: bool = False, unit_tests: bool | None = None) -> MartsResult:
+        return build_marts(warehouse, day, full_refresh=full_refresh, with_tests=with_tests, full_check=full_check,
+                           unit_tests=unit_tests)
     return run

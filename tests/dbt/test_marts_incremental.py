@@ -14,6 +14,8 @@ from conftest import new_warehouse
 from marts_generated import generate
 from marts_worlds import Ledger, write_masters
 
+from seisan.marts import UNIT_TESTS_STAMP, dbt_work_dir
+
 START = date(2024, 3, 25)
 TABLES = {
     "staging.int_lot_movements": "movement_id",
@@ -64,13 +66,17 @@ def test_day_by_day_with_late_events_equals_full_rebuild(tmp_path, dbt_build):
 
     on_time.write(con, up_to=date(2024, 3, 30))
     con.close()
-    dbt_build(path, date(2024, 3, 30))
+    unit_tests_run = [dbt_build(path, date(2024, 3, 30)).unit_tests_passed]
     for day_from, day_to in ((date(2024, 3, 31), date(2024, 4, 3)), (date(2024, 4, 4), date(2024, 4, 9))):
         with duckdb.connect(str(path)) as con:
             on_time.write(con, from_date=day_from, up_to=day_to)
             if day_to == date(2024, 4, 3):
                 late.write(con)
-        dbt_build(path, day_to)
+        if day_to == date(2024, 4, 9):  # as if the dbt project had changed since the unit tests last passed
+            (dbt_work_dir(path) / UNIT_TESTS_STAMP).write_text("0" * 64 + "\n", encoding="ascii")
+        unit_tests_run.append(dbt_build(path, day_to).unit_tests_passed)
+    # The dbt unit tests run on a warehouse's first build and after a change of the project, not every day.
+    assert unit_tests_run[0] > 0 and unit_tests_run == [unit_tests_run[0], 0, unit_tests_run[0]]
     incremental = snapshot(path)
     with duckdb.connect(str(path), read_only=True) as con:
         # hand-computed: the 3/28 use (300) and the 4/1 use (100) both come from the late D10 grant (400)

@@ -132,10 +132,22 @@ def balance(con, mykey, program, day=BUILD_DATE):
     return row[0] if row else None
 
 
+def _unit_tests_in_the_project() -> int:
+    """Counted from the model YAML files, not from dbt."""
+    import yaml
+
+    from seisan.marts import DBT_PROJECT_DIR
+
+    return sum(len((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("unit_tests") or [])
+               for path in (DBT_PROJECT_DIR / "models").rglob("*.yml"))
+
+
 def test_build_ran_unit_tests_and_data_tests(built):
     _, _, result = built
     assert "fct_settlement_items" in result.models_built
     assert result.tests_passed >= 100
+    # A warehouse's first build runs every unit test of the project (seisan.marts.UNIT_TESTS_STAMP).
+    assert result.unit_tests_passed == _unit_tests_in_the_project() > 0
 
 
 def test_use_spans_three_lots_in_expiry_order(built):

@@ -1,7 +1,8 @@
 """The dbt models are sqlfluff-clean (dbt templater, DuckDB dialect; rules in .sqlfluff), checked beside ruff.
 
 The dbt templater compiles the project, which needs a warehouse path (SEISAN_WAREHOUSE, read by
-dbt/profiles.yml): an empty DuckDB file in a temporary folder is enough. Takes about 30-60 s (dbt compile).
+dbt/profiles.yml; an empty DuckDB file in a temporary folder is enough) and a business date
+(SEISAN_DBT_BUSINESS_DATE, dbt/macros/run_context.sql). Takes about 30-60 s (dbt compile).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_dbt_models_are_sqlfluff_clean(tmp_path):
-    env = {**os.environ, "SEISAN_WAREHOUSE": str(tmp_path / "lint.duckdb")}
+    env = {**os.environ, "SEISAN_WAREHOUSE": str(tmp_path / "lint.duckdb"), "SEISAN_DBT_BUSINESS_DATE": "2026-11-02"}
     result = subprocess.run(
         [sys.executable, "-m", "sqlfluff", "lint", "dbt/models", "--disable-progress-bar"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,

@@ -70,6 +70,7 @@ def test_shard_sources_are_the_raw_tables_the_marts_read_and_every_dbt_test_runs
     from seisan.shards import NATIONAL_EXCLUDE, SHARD_SELECT
 
     monkeypatch.setenv("SEISAN_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("SEISAN_DBT_BUSINESS_DATE", "2026-11-02")
 
     def names(*selection: str) -> set[str]:
         outcome = dbtRunner().invoke([

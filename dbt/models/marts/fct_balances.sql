@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='business_date') }}
-{%- set run_date = "date '" ~ var('business_date') ~ "'" %}
+{%- set run_date = "date '" ~ business_date() ~ "'" %}
 
 with
 

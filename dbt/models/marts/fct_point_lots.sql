@@ -22,7 +22,7 @@ touched_lots as (
         and (municipality_code, mykey_id) in (
             select (municipality_code, mykey_id)
             from movements
-            where computed_for_date = date '{{ var("business_date") }}'
+            where computed_for_date = date '{{ business_date() }}'
         )
     union
     -- a late snapshot naming a municipality (or a programme whose rules change nothing) moves no point: only

@@ -1,4 +1,4 @@
-{%- set run_date = "date '" ~ var('business_date') ~ "'" %}
+{%- set run_date = "date '" ~ business_date() ~ "'" %}
 
 with
 

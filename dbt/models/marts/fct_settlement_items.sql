@@ -63,7 +63,7 @@ items as (
         period_start_date,
         period_end_date,
         period_end_date as closing_date,
-        period_end_date <= date '{{ var("business_date") }}' as is_period_closed,
+        period_end_date <= date '{{ business_date() }}' as is_period_closed,
         settlement_status,
         settlement_status = 'payable' as is_payable,
         count(*) filter (where event_type = 'use') as use_count,
