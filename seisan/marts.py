@@ -131,16 +131,18 @@ def dbt_args(warehouse: Path, *, command: str = "build", full_refresh: bool = Fa
 # this warehouse's dbt folder last passed them with (the SHA-256 of the project's files and the build's selection,
 # kept in this file), and leaves them out otherwise: about 5 s of every daily build (docs/marts.md).
 UNIT_TESTS_STAMP = "unit-tests-passed.sha256"
-_PROJECT_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".py", ".csv", ".md"})
+_PROJECT_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "analyses")
 
 
 def project_digest() -> str:
-    """SHA-256 over the dbt project's own files (path and content; not target/ or logs/)."""
+    """SHA-256 over the dbt project's own files, path and content: dbt_project.yml, profiles.yml and every file
+    under the project's source folders (not target/ or logs/)."""
+    files = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    files += sorted(path for folder in _PROJECT_FOLDERS for path in (DBT_PROJECT_DIR / folder).rglob("*")
+                    if path.is_file() and "__pycache__" not in path.parts)
     digest = hashlib.sha256()
-    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
-        relative = path.relative_to(DBT_PROJECT_DIR)
-        if path.is_file() and path.suffix in _PROJECT_SUFFIXES and relative.parts[0] not in {"target", "logs"}:
-            digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in files:
+        digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
