@@ -1,6 +1,6 @@
 {#-
   Data tests over the balances family (one row per resident, programme and day: the tables that grow with
-  residents x days) check only the days this run changed, unless vars.full_check is true (`seisan marts
+  residents x days) check only the days this run changed, unless full_check() is true (`seisan marts
   --full-check`). A test opts in with `config: {where: changed_balance_days}` (a day rebuilt or loaded) or
   `config: {where: loaded_balance_days}` (a day loaded: for the platform's side, tested before fct_balances is
   built); get_where_subquery (dbt's own, overridden here) turns the word into the condition below, and uses any
@@ -37,7 +37,7 @@
 
 {#- After a sharded build (seisan/shards.py) the national fct_balances holds each shard's build with its own
     computed_at, so the latest stamp is only the last shard's: the merge passes the earliest day any shard's
-    latest build rewrote as vars.balances_changed_from instead. -#}
+    latest build rewrote as balances_changed_from() instead (run_context.sql). -#}
 {% macro changed_balance_days() -%}
     {%- set built = adapter.get_relation(database=target.database, schema='marts', identifier='fct_balances') -%}
     {%- if balances_changed_from() is not none -%}
