@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -76,7 +77,11 @@ def test_simulate_ingest_and_build_marts_from_the_command_line(seisan_home, caps
     assert f"{read:,} read = {loaded:,} loaded + 0 quarantined" in out
     assert (seisan_home / "out" / "2026-11-02" / "ingest_files.csv").is_file()
     assert main(["marts", "--date", "2026-11-02", "--full-refresh"]) == 0
-    assert "models built" in capsys.readouterr().out
+    first = re.search(r"models built, (\d+) tests passed", capsys.readouterr().out)
+    # The first build ran the unit tests (seisan.marts.UNIT_TESTS_STAMP); --unit-tests runs them again.
+    assert main(["marts", "--date", "2026-11-02", "--unit-tests"]) == 0
+    again = re.search(r"models built, (\d+) tests passed", capsys.readouterr().out)
+    assert first and again and int(again.group(1)) == int(first.group(1)) > 0
     with duckdb.connect(str(seisan_home / "warehouse.duckdb"), read_only=True) as con:
         platform, seisan = con.execute(
             "select (select sum(balance_yen) from staging.stg_platform__balances), "
