@@ -120,8 +120,10 @@ class NameMatch:
 
 
 def _date(text: str) -> dt.date | None:
+    """The date of a name's eight digits (DATE_STAMP, YYYYMMDD), None when it is not on the calendar; read by
+    slicing, as strptime costs about 40 µs a name and every scan reads the name of every file in the inbox."""
     try:
-        day = dt.datetime.strptime(text, DATE_STAMP).date()
+        day = dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except ValueError:
         return None
     return day if BUSINESS_DATE_MIN <= day <= BUSINESS_DATE_MAX else None

@@ -2,7 +2,12 @@
 
 Rules (docs/formats.md, "Re-runs and redeliveries"):
 - a (name, sha256) already in the manifest with the same path and mtime is a re-scan: skipped silently, so
-  re-running a date changes nothing;
+  re-running a date changes nothing. A file whose path, size and mtime equal a manifest row's, recorded at least
+  RACY_MARGIN_NS after that mtime, is taken to hold the content that row names without being read again
+  (`ManifestIndex.unchanged`): else every day would read and hash every file ever delivered (at day 365 of a
+  small world, 43,000 files and half the ingest's time). Writing a file changes its mtime; the margin keeps out a
+  file rewritten within one tick of the file system's clock after it was read (as git's "racy clean" rule does);
+  the delivery rule's settle time (seisan.toml, 5 s) keeps such a file out of any run anyway;
 - the same (name, sha256) again with another path or mtime is a duplicate delivery: one `duplicate`
   manifest row per (path, mtime), nothing read;
 - a name whose content differs from a *loaded* file of that name is a conflict;
@@ -55,6 +60,7 @@ RETRYABLE_REASONS = frozenset(
 )
 PARTNER_RETRYABLE_REASONS = frozenset((Reason.FILE_ENCODING_INVALID,))  # the partner's encoding is master data
 _HASH_CHUNK_BYTES = 1 << 20
+RACY_MARGIN_NS = 2_000_000_000  # the coarsest mtime tick of a common file system (FAT's 2 s)
 _NOT_DECISIONS = frozenset((FileStatus.DUPLICATE, FileStatus.RELEASED))
 
 
@@ -88,13 +94,16 @@ def read_once(path: Path, max_bytes: int) -> FileRead:
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """One manifest row as identity needs it."""
+    """One manifest row as identity needs it; size_bytes and recorded_ns (its ingested_at, ns since the epoch)
+    let `ManifestIndex.unchanged` recognise a re-scan without reading the file."""
 
     sha256: str
     path: str
     mtime_ns: int
     status: FileStatus
     reason_code: str | None = None
+    size_bytes: int | None = None
+    recorded_ns: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", FileStatus(self.status))
@@ -119,11 +128,11 @@ class ManifestIndex:
     def load(cls, con: duckdb.DuckDBPyConnection) -> ManifestIndex:
         index = cls()
         rows = con.execute(
-            "SELECT source, path, file_sha256, mtime_ns, status, reason_code FROM raw.file_manifest "
-            "ORDER BY ingested_at"
+            "SELECT source, path, file_sha256, mtime_ns, status, reason_code, size_bytes, epoch_ns(ingested_at) "
+            "FROM raw.file_manifest ORDER BY ingested_at"
         ).fetchall()
-        for source, path, sha, mtime_ns, status, reason in rows:
-            index.add(source, path, Seen(sha, path, mtime_ns, status, reason))
+        for source, path, sha, mtime_ns, status, reason, size, recorded_ns in rows:
+            index.add(source, path, Seen(sha, path, mtime_ns, status, reason, size, recorded_ns))
         return index
 
     def add(self, source: str, path: str, seen: Seen) -> None:
@@ -135,6 +144,19 @@ class ManifestIndex:
         history = self.by_name.get((source, name), [])
         decided = [s for s in history if s.sha256 == sha256 and s.status not in _NOT_DECISIONS]
         return decided[-1] if decided else None
+
+    def unchanged(self, source: str, name: str, path: str, size_bytes: int, mtime_ns: int) -> str | None:
+        """The SHA-256 a manifest row recorded for this path, size and mtime, if the file can be taken to hold
+        that content unread: the row was recorded at least RACY_MARGIN_NS after the mtime (module docstring).
+        None when the file must be read (never seen so, seen too soon after it was written, or seen so with two
+        contents)."""
+        contents = {
+            s.sha256
+            for s in self.by_name.get((source, name), [])
+            if s.path == path and s.mtime_ns == mtime_ns and s.size_bytes == size_bytes
+            and s.recorded_ns is not None and s.recorded_ns - mtime_ns >= RACY_MARGIN_NS
+        }
+        return contents.pop() if len(contents) == 1 else None
 
     def decide(self, source: str, name: str, path: str, sha256: str, mtime_ns: int) -> Verdict:
         history = self.by_name.get((source, name), [])

@@ -425,12 +425,14 @@ class _Run:
             file.mtime_ns,
             self.business_date,
         )
-        self.batch.items.append(Written(facts, outcome, dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+        recorded_ns = time.time_ns()
+        ingested_at = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=recorded_ns // 1000)
+        self.batch.items.append(Written(facts, outcome, ingested_at))
         self.batch.rows += outcome.rows_read + 1
         self.manifest.add(
             file.source,
             file.rel_path,
-            Seen(sha, file.rel_path, file.mtime_ns, outcome.status, outcome.reason_code),
+            Seen(sha, file.rel_path, file.mtime_ns, outcome.status, outcome.reason_code, file.size_bytes, recorded_ns),
         )
         self.tally.add(file.kind, outcome)
         self.batch.messages.append(
@@ -490,6 +492,15 @@ class _Run:
         self.flush()
 
 
+def _rescan(manifest: ManifestIndex, file: InboxFile) -> bool:
+    """True for a re-scan told from the file's path, size and mtime alone (ingestion.identity,
+    `ManifestIndex.unchanged`): skipped without being read, as a re-scan read and hashed would be."""
+    sha = manifest.unchanged(file.source, file.name, file.rel_path, file.size_bytes, file.mtime_ns)
+    return sha is not None and manifest.decide(
+        file.source, file.name, file.rel_path, sha, file.mtime_ns
+    ) is Verdict.SKIP
+
+
 def batches(files: list[InboxFile]) -> list[list[InboxFile]]:
     """The due files cut into batches: never across a load phase (masters, certificates, the rest, as later
     phases read what earlier ones committed), at most MAX_BATCH_FILES files and MAX_BATCH_BYTES bytes."""
@@ -536,13 +547,17 @@ def ingest(
         if progress is not None:
             progress(f"{path}: changed within the last {settle_seconds:g} s, left for the next run")
     due = files_due(found.files, business_date)
+    manifest = ManifestIndex.load(con)
+    tally = _Tally()
+    todo = [file for file in due if not _rescan(manifest, file)]
+    tally.skipped += len(due) - len(todo)
     run = _Run(
         con,
         Path(raw_dir),
         business_date,
         limits,
-        ManifestIndex.load(con),
-        _Tally(),
+        manifest,
+        tally,
         progress,
         load_masters(con),
         MastersInForce(con),
@@ -550,10 +565,10 @@ def ingest(
         TerminalChains(con),
         LoadedStatements(con),
         Attempts.open(Path(raw_dir)),
-        CardSignatures.for_run(sum(f.size_bytes for f in due if f.kind == TERMINAL_KIND)),
+        CardSignatures.for_run(sum(f.size_bytes for f in todo if f.kind == TERMINAL_KIND)),
     )
     try:
-        for batch in batches(due):
+        for batch in batches(todo):
             run.ingest_batch(batch)
     finally:
         run.signatures.close()

@@ -284,3 +284,29 @@ def test_lot_of_a_programme_not_in_force_is_listed_as_a_warning(built):
     assert row == (None, None, False, 100)
     warned = {w.name.split(".")[2]: w.message for w in result.warnings}
     assert warned["fct_point_lots_program_in_force_on_grant_date"] == "Got 1 result, configured to warn if != 0"
+
+
+def test_partial_cancel_after_a_lot_expired_built_day_by_day(marts_home, dbt_build):
+    """Case 2 again, built on 19 April and then incrementally on 20 April, the cancel's day: the replay from
+    20 April loads the expired lot D10 as state only because the cancelled use took from it
+    (int_lot_movements._load_state), and gives back and lapses exactly as the one build above does."""
+    path, con = new_warehouse(marts_home, "day_by_day.duckdb")
+    write_masters(con)
+    ledger = Ledger()
+    d = date(2024, 4, 1)
+    d10 = ledger.grant(at(d, 9), CHY, "PCAN0002", "CHY_D10", 100)        # expires 11 Apr
+    d30 = ledger.grant(at(d, 9, 1), CHY, "PCAN0002", "CHY_D30", 200)     # expires 1 May
+    gone = ledger.grant(at(date(2024, 3, 20), 9), CHY, "PCAN0002", "CHY_D10", 40)  # expired 30 Mar untouched
+    use = ledger.use(at(date(2024, 4, 2), 10), CHY, "PCAN0002", 250)     # D10 100, D30 150
+    cancel = ledger.cancel(at(date(2024, 4, 20), 10), CHY, "PCAN0002", use, 180)
+    ledger.write(con)
+    con.close()
+    dbt_build(path, date(2024, 4, 19), with_tests=False)
+    dbt_build(path, date(2024, 4, 20))
+    con = duckdb.connect(str(path), read_only=True)
+    assert allocations(con, cancel) == [(d30, -150), (d10, -30)]
+    assert lot(con, d10) == (100, 30, 30, 0)
+    assert lot(con, d30) == (150, 150, 0, 200)  # not expired yet on 20 April
+    assert lot(con, gone) == (0, 0, 40, 0)
+    assert balance(con, "PCAN0002", "CHY_D30", date(2024, 4, 20)) == 200
+    assert balance(con, "PCAN0002", "CHY_D10", date(2024, 4, 20)) == 0

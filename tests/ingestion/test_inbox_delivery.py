@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ingestion_builders import D, accounting_holds, ledger_row, manifest, run, write_ledger, ymd
 
 from ingestion import ingest
@@ -86,3 +88,69 @@ def test_an_unsafe_folder_name_is_rejected_too(con, tmp):
     (folder / "X_sales_20261125.csv").write_bytes(b"x\n")
     run(con, tmp)
     assert manifest(con, "partner/\\xff/X_sales_20261125.csv")["reason"] == "file_name_invalid"
+
+
+def test_scan_lists_what_pathlib_rglob_lists(tmp):
+    """scan walks the inbox with os.scandir; it lists the files pathlib's rglob("*") would, in path order:
+    links to files listed, links to folders not followed, hidden and temporary names left out."""
+    inbox = tmp / "inbox"
+    write_ledger(inbox, [ledger_row("E1")])
+    (inbox / "partner" / "ACME").mkdir(parents=True)
+    (inbox / "partner" / "ACME" / "ACME_sales_20261125.csv").write_bytes(b"x\n")
+    (inbox / "partner" / "ACME" / "deeper" / "more").mkdir(parents=True)
+    (inbox / "partner" / "ACME" / "deeper" / "more" / "a.csv").write_bytes(b"x\n")
+    (inbox / "partner" / ".hidden").mkdir()
+    (inbox / "partner" / ".hidden" / "ACME_sales_20261125.csv").write_bytes(b"x\n")
+    (inbox / "partner" / "linked").symlink_to(inbox / "partner" / "ACME", target_is_directory=True)
+    (inbox / "bank" / "a_link.txt").parent.mkdir(parents=True, exist_ok=True)
+    (inbox / "bank" / "a_link.txt").symlink_to(inbox / "partner" / "ACME" / "ACME_sales_20261125.csv")
+    (inbox / "bank" / "dangling.txt").symlink_to(inbox / "nowhere")
+    (inbox / "terminal" / "x.jsonl.part").parent.mkdir(parents=True, exist_ok=True)
+    (inbox / "terminal" / "x.jsonl.part").write_bytes(b"{}\n")
+    expected = []
+    for source in ("master", "platform", "terminal", "partner", "bank"):
+        if (inbox / source).is_dir():
+            for path in sorted((inbox / source).rglob("*")):
+                parts = path.relative_to(inbox).parts
+                hidden = any(p.startswith(".") for p in parts) or parts[-1].endswith((".tmp", ".part"))
+                if not hidden and path.is_file():
+                    expected.append(("/".join(parts), path.stat().st_size))
+    found = sorted((f.rel_path, f.size_bytes) for f in scan(inbox).files)
+    assert found == sorted(expected)
+    assert ("bank/a_link.txt", 2) in found and not any("linked/" in p or "dangling" in p for p, _ in found)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("\x00\x1f\x7f\x85\x9f\u202e\u200e\u2066"),
+               max_size=30))
+def test_printable_path_escapes_exactly_the_unsafe_characters(text):
+    """The one-regex fast path gives what escaping character by character gives (reference: Unicode
+    categories Cc and Cs and the bidirectional controls)."""
+    import unicodedata
+
+    from contracts.validation import BIDI_CONTROLS
+
+    def unsafe(char: str) -> bool:
+        return unicodedata.category(char) in ("Cc", "Cs") or char in BIDI_CONTROLS
+
+    reference = "".join(f"\\u{ord(c):04x}" if unsafe(c) else c for c in text)
+    from contracts.codes import mask_my_numbers
+
+    reference = mask_my_numbers(reference) or reference
+    assert printable_path(text) == (reference, reference != text)
+
+
+@given(st.text(alphabet="0123456789", min_size=8, max_size=8))
+def test_a_name_date_is_read_as_strptime_reads_it(digits):
+    """contracts.inbox_names reads a name's YYYYMMDD by slicing; strptime("%Y%m%d") is the reference."""
+    import datetime as dt
+
+    from contracts.inbox_names import _date
+    from contracts.limits import BUSINESS_DATE_MAX, BUSINESS_DATE_MIN
+
+    try:
+        day = dt.datetime.strptime(digits, "%Y%m%d").date()
+    except ValueError:
+        day = None
+    if day is not None and not BUSINESS_DATE_MIN <= day <= BUSINESS_DATE_MAX:
+        day = None
+    assert _date(digits) == day

@@ -4,6 +4,8 @@ by later runs; a new manifest row is written only when the outcome changes (docs
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 
 from ingestion_builders import (
     PARTNER,
@@ -117,4 +119,50 @@ def test_terminal_file_loads_once_the_terminals_master_gives_its_key(con, tmp):
     assert con.execute(
         "SELECT line_number, reason_code FROM raw.quarantine WHERE path = ? ORDER BY ingested_at, 1", [path]
     ).fetchall() == [(1, "terminal_key_unknown"), (2, "terminal_key_unknown"), (1, "terminal_cert_not_valid")]
+    assert accounting_holds(con)
+
+
+def _age(path, seconds: int) -> int:
+    """Set the file's mtime `seconds` into the past, as a file delivered earlier; returns it."""
+    mtime = time.time_ns() - seconds * 1_000_000_000
+    os.utime(path, ns=(mtime, mtime))
+    return mtime
+
+
+def test_a_retryable_rejection_is_evaluated_again_however_old_the_file(con, tmp):
+    """A file rejected for a reason outside its bytes is re-read by every run even when its path, size and
+    mtime say it is unchanged (the re-scan that skips reading applies only to a verdict of skip)."""
+    inbox = tmp / "inbox"
+    path = write(inbox, ZZZ_SALES, csv_of("partner_sales", [SALE]))
+    _age(path, 3600)
+    run(con, tmp)
+    run(con, tmp)
+    assert statuses(con, ZZZ_SALES) == [("rejected", "partner_unknown")]
+    write(inbox, "master/partners_20261120.csv", partners_with_zzz())
+    run(con, tmp, D + dt.timedelta(days=1))
+    assert statuses(con, ZZZ_SALES) == [("rejected", "partner_unknown"), ("loaded", None)]
+
+
+def test_an_unchanged_file_is_a_rescan_a_file_rewritten_too_soon_after_its_read_is_read_again(con, tmp):
+    """Path, size and mtime equal to a manifest row recorded at least 2 s after that mtime: a re-scan, not read
+    (identity.RACY_MARGIN_NS). Recorded sooner after the mtime (the same tick of the file system's clock as a
+    rewrite could fall in): read and hashed again, so a rewrite with the same size and mtime is caught."""
+    inbox = tmp / "inbox"
+    old = write_ledger(inbox, [ledger_row("E1")])
+    old_mtime = _age(old, 60)
+    fresh = write_ledger(inbox, [ledger_row("E2", D - dt.timedelta(days=1))], D - dt.timedelta(days=1))
+    fresh_mtime = fresh.stat().st_mtime_ns  # just written: recorded within the margin
+    run(con, tmp)
+    fresh_name = "platform/ledger_20261124.csv"
+    assert statuses(con, LEDGER) == [("loaded", None)] and statuses(con, fresh_name) == [("loaded", None)]
+    for path, mtime, event in ((old, old_mtime, "E1"), (fresh, fresh_mtime, "E2")):
+        content = path.read_bytes()
+        rewritten = content.replace(event.encode(), b"X" + event[1:].encode())
+        assert len(rewritten) == len(content) and rewritten != content
+        path.write_bytes(rewritten)
+        os.utime(path, ns=(mtime, mtime))
+    summary = run(con, tmp)
+    assert statuses(con, LEDGER) == [("loaded", None)]  # taken as unchanged from its metadata
+    assert statuses(con, fresh_name) == [("loaded", None), ("conflict", "file_conflicting_duplicate")]
+    assert summary.files_skipped >= 1
     assert accounting_holds(con)
