@@ -61,6 +61,7 @@ RETRYABLE_REASONS = frozenset(
 PARTNER_RETRYABLE_REASONS = frozenset((Reason.FILE_ENCODING_INVALID,))  # the partner's encoding is master data
 _HASH_CHUNK_BYTES = 1 << 20
 RACY_MARGIN_NS = 2_000_000_000  # the coarsest mtime tick of a common file system (FAT's 2 s)
+UNREADABLE_SHA256 = ""  # the manifest's file_sha256 of a file that could not be read: its content is unknown
 _NOT_DECISIONS = frozenset((FileStatus.DUPLICATE, FileStatus.RELEASED))
 
 
@@ -154,6 +155,7 @@ class ManifestIndex:
             s.sha256
             for s in self.by_name.get((source, name), [])
             if s.path == path and s.mtime_ns == mtime_ns and s.size_bytes == size_bytes
+            and s.sha256 != UNREADABLE_SHA256  # a row of a file that could not be read vouches for no content
             and s.recorded_ns is not None and s.recorded_ns - mtime_ns >= RACY_MARGIN_NS
         }
         return contents.pop() if len(contents) == 1 else None

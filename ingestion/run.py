@@ -41,7 +41,7 @@ from ingestion.csv_loader import (
     master_snapshot_keys,
     split_csv_records,
 )
-from ingestion.identity import ManifestIndex, Seen, Verdict, read_once
+from ingestion.identity import UNREADABLE_SHA256, ManifestIndex, Seen, Verdict, read_once
 from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
@@ -67,7 +67,6 @@ MAX_BATCH_FILES = 1000  # files per batch (one transaction)
 MAX_BATCH_BYTES = 16 * MIB  # inbox bytes per batch: bounds what a batch holds in memory ...
 MAX_BATCH_ROWS = 1_000_000  # ... and records decided but not yet written
 LIMIT_MAX = 1 << 40  # the largest limit a configuration may set (1 TiB, a trillion records): fits every counter
-UNREADABLE_SHA256 = ""  # the manifest's file_sha256 of a file that could not be read: its content is unknown
 _T = TypeVar("_T")
 
 

@@ -166,3 +166,32 @@ def test_an_unchanged_file_is_a_rescan_a_file_rewritten_too_soon_after_its_read_
     assert statuses(con, fresh_name) == [("loaded", None), ("conflict", "file_conflicting_duplicate")]
     assert summary.files_skipped >= 1
     assert accounting_holds(con)
+
+
+def test_a_file_that_could_not_be_read_is_read_again_though_its_metadata_is_unchanged(con, tmp, monkeypatch):
+    """A file_unreadable row names no content (its SHA-256 is empty), so it never makes a file a re-scan by
+    path, size and mtime: here the unreadable file is another content under a loaded name, and once readable it
+    is the conflict it always was, not skipped."""
+    import ingestion.run as ingestion_run
+
+    inbox = tmp / "inbox"
+    path = write_ledger(inbox, [ledger_row("E1")])
+    _age(path, 120)
+    run(con, tmp)
+    write_ledger(inbox, [ledger_row("E1"), ledger_row("E2")])
+    _age(path, 60)
+    real = ingestion_run.read_once
+
+    def refused(target, limit):
+        if target == path:
+            raise PermissionError(13, "Permission denied")
+        return real(target, limit)
+
+    monkeypatch.setattr(ingestion_run, "read_once", refused)
+    run(con, tmp)
+    assert statuses(con, LEDGER) == [("loaded", None), ("rejected", "file_unreadable")]
+    monkeypatch.setattr(ingestion_run, "read_once", real)
+    run(con, tmp)
+    assert statuses(con, LEDGER) == [
+        ("loaded", None), ("rejected", "file_unreadable"), ("conflict", "file_conflicting_duplicate")]
+    assert accounting_holds(con)
