@@ -714,7 +714,7 @@ def _relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]
     return {column[0] for column in con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
 
 
-def _check_findings_sql(rule: Rule, columns: set[str], day: str) -> str:
+def _check_findings_sql(rule: Rule, columns: set[str], day: str, relation: str | None = None) -> str:
     """INSERT a check's findings: every row of its relation in scope. Optional relation columns: break_code
     (when the rule has no fixed `break`), expected, actual, pending_until, right_key, right_lineage."""
     side = rule.left
@@ -742,16 +742,21 @@ SELECT '{rule.pair}' AS pair, {code} AS break_code, CASE WHEN {pending} THEN 'pe
     CASE WHEN {sha} IS NULL THEN '[]'
         ELSE CAST(to_json([{{'file_sha256': {sha}, 'line_number': {line}}}]) AS VARCHAR) END AS left_lineage,
     {'CAST(right_lineage AS VARCHAR)' if has('right_lineage') else "'[]'"} AS right_lineage
-FROM {side.relation} WHERE {when} <= {day}"""
+FROM {relation or side.relation} WHERE {when} <= {day}"""
 
 
 def _run_check(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
-    columns = _relation_columns(con, rule.left.relation)
-    con.execute(_check_findings_sql(rule, columns, day))
     side = rule.left
+    # A check's relation is a view over the whole history (its rows are the findings, few): computed once into
+    # a temporary table that the findings and the counts both read, instead of once for each.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _rc_check AS SELECT * FROM {side.relation} "
+                f"WHERE CAST({side.date} AS DATE) <= {day}")
+    columns = _relation_columns(con, "_rc_check")
+    con.execute(_check_findings_sql(rule, columns, day, "_rc_check"))
     rows = (f"SELECT {side.municipality} AS m, count(*) AS left_rows, 0 AS right_rows, 0 AS matched_pairs, "
-            f"0 AS matched_amount_yen FROM {side.relation} WHERE CAST({side.date} AS DATE) <= {day} GROUP BY ALL")
+            f"0 AS matched_amount_yen FROM _rc_check GROUP BY ALL")
     con.execute(_summary_sql(rule, rows))
+    con.execute("DROP TABLE _rc_check")
     return _outcome(con, rule, 0)
 
 
