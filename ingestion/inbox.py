@@ -20,7 +20,6 @@ import datetime as dt
 import os
 import re
 import time
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,15 +85,9 @@ class InboxScan:
     unsettled: list[str] = field(default_factory=list)
 
 
-def _unsafe_char(char: str) -> bool:
-    return unicodedata.category(char) in ("Cc", "Cs") or char in BIDI_CONTROLS
-
-
-# the characters _unsafe_char is true of (Unicode categories Cc and Cs, and BIDI_CONTROLS), as one class, so
-# that a name holding none of them (almost every name) is passed by one regex search
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\ud800-\udfff" + "".join(sorted(BIDI_CONTROLS)) + "]"
-)
+# The characters a printable path escapes: Unicode categories Cc (C0, DEL, C1) and Cs (surrogates), and the
+# bidirectional controls. One class, so that a name holding none of them (almost every name) costs one search.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff" + "".join(sorted(BIDI_CONTROLS)) + "]")
 
 
 def printable_path(rel: str) -> tuple[str, bool]:
@@ -103,7 +96,7 @@ def printable_path(rel: str) -> tuple[str, bool]:
     operator can still find the file and two different bad names stay different; a My Number in the name is
     masked (the file is then `file_name_invalid`, never matched to a kind)."""
     text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    safe = "".join(f"\\u{ord(c):04x}" if _unsafe_char(c) else c for c in text) if _UNSAFE.search(text) else text
+    safe = _UNSAFE.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
     safe = mask_my_numbers(safe) or safe  # a name is a byte seisan writes: a personal number in it never is
     return safe, safe != rel
 

@@ -714,9 +714,10 @@ def _relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]
     return {column[0] for column in con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
 
 
-def _check_findings_sql(rule: Rule, columns: set[str], day: str, relation: str | None = None) -> str:
-    """INSERT a check's findings: every row of its relation in scope. Optional relation columns: break_code
-    (when the rule has no fixed `break`), expected, actual, pending_until, right_key, right_lineage."""
+def _check_findings_sql(rule: Rule, columns: set[str], day: str, relation: str) -> str:
+    """INSERT a check's findings: every row of `relation` (a copy of the rule's relation, _run_check) in scope.
+    Optional relation columns: break_code (when the rule has no fixed `break`), expected, actual, pending_until,
+    right_key, right_lineage."""
     side = rule.left
     keys = ", ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in side.key)
     when = f"CAST({side.date} AS DATE)"
@@ -742,7 +743,7 @@ SELECT '{rule.pair}' AS pair, {code} AS break_code, CASE WHEN {pending} THEN 'pe
     CASE WHEN {sha} IS NULL THEN '[]'
         ELSE CAST(to_json([{{'file_sha256': {sha}, 'line_number': {line}}}]) AS VARCHAR) END AS left_lineage,
     {'CAST(right_lineage AS VARCHAR)' if has('right_lineage') else "'[]'"} AS right_lineage
-FROM {relation or side.relation} WHERE {when} <= {day}"""
+FROM {relation} WHERE {when} <= {day}"""
 
 
 def _run_check(con: duckdb.DuckDBPyConnection, rule: Rule, day: str) -> PairOutcome:
