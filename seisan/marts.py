@@ -103,6 +103,13 @@ def prepare_work_dir(warehouse: Path, work_dir: Path | None = None) -> Path:
     return work
 
 
+# dbt.log keeps what an operator reads: each node's start and result, warnings, errors with their message. dbt's
+# default for the file is debug: every statement it sends, every connection and cache event, about 50 times the
+# lines; writing them took about a sixth of a small day's build (docs/scaling.md). The statements of a build are in
+# target/run and target/compiled.
+LOG_LEVEL_FILE = "info"
+
+
 def dbt_args(warehouse: Path, *, command: str = "build", full_refresh: bool = False, select: str | None = None,
              exclude: str | None = None, work_dir: Path | None = None, unit_tests: bool = True) -> list[str]:
     """The dbt command line build_marts runs (also handy for running dbt by hand, with dbt_env's variables set).
@@ -112,7 +119,8 @@ def dbt_args(warehouse: Path, *, command: str = "build", full_refresh: bool = Fa
     not dbt_work_dir(warehouse) (a shard's own folder, seisan/shards.py)."""
     work = work_dir or dbt_work_dir(warehouse)
     args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet", "--no-use-colors"]
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet", "--no-use-colors",
+            "--log-level-file", LOG_LEVEL_FILE]
     if full_refresh:
         args.append("--full-refresh")
     if select:

@@ -12,7 +12,7 @@ from conftest import new_warehouse
 from marts_generated import generate
 from marts_worlds import Ledger, write_masters
 
-from seisan.marts import MartsBuildError
+from seisan.marts import MartsBuildError, dbt_work_dir
 
 START = date(2024, 3, 25)
 
@@ -43,6 +43,11 @@ def test_an_old_day_is_tested_again_only_by_the_full_check_and_a_changed_day_alw
         dbt_build(path, second, full_check=True)
     assert [name.rsplit(".", 1)[0] for name in _failed(error) if "fct_balances" in name] == [
         "test.seisan.unique_combination_fct_balances_business_date__municipality_code__program_code__mykey_id"]
+    # dbt.log (info level, LOG_LEVEL_FILE) names the failed test with dbt's verdict, and holds no debug stream
+    log = (dbt_work_dir(path) / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert any("FAIL" in line and "unique_combination_fct_balances_business_date" in line
+               for line in log.splitlines())
+    assert "[debug]" not in log and "[info ]" in log
 
     # a platform balances file loaded by this run, with one key twice: a changed day, so the daily tests see it
     with duckdb.connect(str(path)) as con:
