@@ -1,6 +1,7 @@
 """The balances family's data tests check the days the run changed; `full_check` makes them check every day
 (dbt/macros/changed_days.sql). Defects are planted by hand in the built warehouse and must be found exactly where
-the rule says: on a day the run changed, always; on a day it left alone, only by the full check."""
+the rule says: on a day the run changed, always; on a day it left alone, only by the full check. And a key test of
+the project's own (dbt/macros/test_primary_key.sql) finds both a duplicated and a missing key."""
 
 from __future__ import annotations
 
@@ -66,3 +67,29 @@ def test_an_old_day_is_tested_again_only_by_the_full_check_and_a_changed_day_alw
     with pytest.raises(MartsBuildError) as error:
         dbt_build(path, second + date.resolution)
     assert any(name.startswith("test.seisan.unique_combination_stg_platform__balances") for name in _failed(error))
+
+
+@pytest.mark.slow
+def test_a_key_held_twice_or_null_fails_its_primary_key_test(tmp_path, dbt_build):
+    """dbt/macros/test_primary_key.sql: one failing row per duplicated key value and one for the rows without a
+    key, planted by hand in a day the next build leaves alone (fct_ledger_entries rewrites only changed days)."""
+    path, con = new_warehouse(tmp_path)
+    write_masters(con)
+    ledger = Ledger(prefix="K")
+    generate(ledger, seed=5, start=START, days=2, municipalities=("131016",), residents=6)
+    ledger.write(con)
+    con.close()
+    last = START + date.resolution
+    dbt_build(path, last)
+    with duckdb.connect(str(path)) as con:
+        entries = con.execute("select count(*), count(distinct entry_id) from marts.fct_ledger_entries").fetchone()
+        assert entries[0] == entries[1] > 2
+        # two entries copied as they are (their ids twice), one copied with no id
+        con.execute("insert into marts.fct_ledger_entries select * from marts.fct_ledger_entries "
+                    "order by entry_id limit 2")
+        con.execute("insert into marts.fct_ledger_entries select * replace (null as entry_id) "
+                    "from marts.fct_ledger_entries order by entry_id limit 1")
+    with pytest.raises(MartsBuildError) as error:
+        dbt_build(path, last + date.resolution)
+    found = [f for f in error.value.failures if f.name.startswith("test.seisan.primary_key_fct_ledger_entries_")]
+    assert [(f.status, f.message) for f in found] == [("fail", "Got 3 results, configured to fail if != 0")]
