@@ -63,6 +63,9 @@ _HASH_CHUNK_BYTES = 1 << 20
 RACY_MARGIN_NS = 2_000_000_000  # the coarsest mtime tick of a common file system (FAT's 2 s)
 UNREADABLE_SHA256 = ""  # the manifest's file_sha256 of a file that could not be read: its content is unknown
 _NOT_DECISIONS = frozenset((FileStatus.DUPLICATE, FileStatus.RELEASED))
+# a manifest row's status string to its member by one dict lookup: the manifest of a year's inbox is tens of
+# thousands of rows, read on every run, and calling the enum costs several times more
+_STATUSES = {status.value: status for status in FileStatus}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,7 @@ class Seen:
     recorded_ns: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "status", FileStatus(self.status))
+        object.__setattr__(self, "status", _STATUSES.get(self.status) or FileStatus(self.status))
 
 
 def retryable(source: str, seen: Seen) -> bool:

@@ -42,15 +42,16 @@ _KIND_RANK = {kind.name: rank for rank, kind in enumerate(CSV_KINDS)}
 class InboxFile:
     """One file found in the inbox.
 
-    path: absolute path (as the OS names it); rel_path: path relative to the inbox, `/`-separated and always
-    printable UTF-8 (the manifest's `path`); source: inbox folder; name: file name (printable); kind: a CSV
-    kind name, `terminal_log`, `bank_statement` or `unknown`; business_date: the date in the name (None when
-    the name is not understood); groups: the name's other parts (`partner`, `terminal`, `upload`, `bank`,
-    `branch`, `account`); size_bytes, mtime_ns: file metadata at scan time; name_invalid: the name was not
-    valid UTF-8 or held unsafe characters (kind is then `unknown`).
+    os_path: absolute path as the OS names it (a string: a scan of a year's inbox makes tens of thousands of
+    these and reads only the new ones; `path` makes the Path of one when it is read); rel_path: path relative
+    to the inbox, `/`-separated and always printable UTF-8 (the manifest's `path`); source: inbox folder; name:
+    file name (printable); kind: a CSV kind name, `terminal_log`, `bank_statement` or `unknown`; business_date:
+    the date in the name (None when the name is not understood); groups: the name's other parts (`partner`,
+    `terminal`, `upload`, `bank`, `branch`, `account`); size_bytes, mtime_ns: file metadata at scan time;
+    name_invalid: the name was not valid UTF-8 or held unsafe characters (kind is then `unknown`).
     """
 
-    path: Path
+    os_path: str
     rel_path: str
     source: str
     name: str
@@ -60,6 +61,10 @@ class InboxFile:
     size_bytes: int
     mtime_ns: int
     name_invalid: bool = False
+
+    @property
+    def path(self) -> Path:
+        return Path(self.os_path)
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -106,12 +111,12 @@ def _ignored(rel_parts: tuple[str, ...]) -> bool:
     return any(part.startswith(".") for part in rel_parts) or rel_parts[-1].endswith(TEMPORARY_SUFFIXES)
 
 
-def _inbox_file(path: Path, rel_parts: tuple[str, ...], stat_size: int, stat_mtime_ns: int) -> InboxFile:
+def _inbox_file(os_path: str, rel_parts: tuple[str, ...], stat_size: int, stat_mtime_ns: int) -> InboxFile:
     rel, invalid = printable_path("/".join(rel_parts))
     source = rel_parts[0]
     found = None if invalid else match_path(rel_parts)
     return InboxFile(
-        path,
+        os_path,
         rel,
         source,
         rel.rsplit("/", 1)[-1],
@@ -148,7 +153,7 @@ def scan(inbox: Path, settle_seconds: float = 0.0, now_ns: int | None = None) ->
             if 0 <= now_ns - stat.st_mtime_ns < settle_ns:
                 unsettled.append(printable_path("/".join(rel_parts))[0])
                 continue
-            files.append(_inbox_file(Path(entry.path), rel_parts, stat.st_size, stat.st_mtime_ns))
+            files.append(_inbox_file(entry.path, rel_parts, stat.st_size, stat.st_mtime_ns))
     return InboxScan(files, unsettled)
 
 

@@ -1,6 +1,6 @@
 """`make bench-history`'s harness: its report says day N against day 2, step by step, with hand-computed ratios;
-it refuses a world too short to have a history between the two days. (The measurement itself is a command, not
-a test: docs/benchmarks.md records it.)"""
+it refuses a world too short to have a history and a day before day N between the two days. (The measurement
+itself is a command, not a test: docs/benchmarks.md records it.)"""
 
 from __future__ import annotations
 
@@ -23,16 +23,18 @@ def test_the_report_gives_each_step_on_both_days_and_the_ratio_of_the_chains() -
     params = WorldParams(dt.date(2025, 11, 12), 365, 3, 3000, 7)
     day2 = _day(dt.date(2025, 11, 13), 1_000, dict.fromkeys(STEPS, 2.0))            # chain 12 s
     last = _day(dt.date(2026, 11, 11), 2_000, {**dict.fromkeys(STEPS, 2.0), "build_marts": 5.0})  # chain 15 s
-    result = HistoryResult(params, 0.0, day2, {"ingest": 60.0, "build_marts": 30.0}, last, 2 * 1024**3, 3 * 1024**3)
+    history = {"ingest": 60.0, "build_marts": 30.0, "day_before": 40.0}
+    result = HistoryResult(params, 0.0, day2, history, last, 2 * 1024**3, 3 * 1024**3)
     text = render(result, "make bench-history", 600.0)
     assert "| build_marts | 2.0 s (1.0x floor) | 5.0 s (2.5x floor) | 2.50 |" in text
     assert "| chain | 12.0 s | 15.0 s | **1.25** (target <= 1.2: OVER); per input record 0.62 |" in text
     assert "| input records (ledger events) | 1,000 (500) | 2,000 (1,000) | 2.00 |" in text
-    assert "one ingest (60 s) and one full-refresh marts build (30 s)" in text
+    assert ("history days 3 .. 363 built by one ingest (60 s) and one full-refresh marts build (30 s), "
+            "day 364 run as a daily run (40 s)") in text
 
 
-def test_a_world_without_days_between_day_2_and_day_n_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="at least 4 days"):
-        run_history(WorldParams(dt.date(2025, 11, 12), 3, 1, 10, 7), tmp_path, print)
+def test_a_world_without_days_between_day_2_and_day_n_minus_1_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least 5 days"):
+        run_history(WorldParams(dt.date(2025, 11, 12), 4, 1, 10, 7), tmp_path, print)
     with pytest.raises(SystemExit):
-        main(["--days", "3", "--cache", str(tmp_path)])
+        main(["--days", "4", "--cache", str(tmp_path)])
