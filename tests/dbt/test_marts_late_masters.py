@@ -10,7 +10,9 @@ Story (2024, masters of 1 Jan in force; each late snapshot is a full snapshot of
 - municipalities dated Sat 4 May, delivered for the 9 May build, switch 札幌市 from monthly-on-the-10th to
   weekly-on-Sunday: its 5 May use moves from the period 11 Apr .. 10 May to 4 .. 5 May;
 - programmes dated 2 May, delivered for the 10 May build: TSU_BEN expires after 3 days instead of 60,
-  CHY_D30 becomes partner-funded, and LATEPROG (unknown until then) is named (prepaid, 2 days).
+  CHY_D30 becomes partner-funded, LATEPROG (unknown until then) is named (prepaid, 2 days), and SAP_BEN gets an
+  annual cap of 500 yen: LATC0002's 3 May grant of 1,000 is over it, though LATC0002 has no other event and no
+  lot expiring by 12 May (nothing replays it: only the lot's own is_over_annual_cap changes).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ COMPARED = {**TABLES, "marts.fct_control_flags": "event_id, flag_code",
             "staging.int_settlement__merchant_status": "event_id", "staging.int_settlement__periods": "event_id"}
 LATE_PROGRAMS = {**PROGRAMS, "TSU_BEN": ("242012", "benefit", "municipal_budget", "days:3", 2000),
                  "CHY_D30": ("131016", "activity", "partner", "days:30", None),
-                 "LATEPROG": ("242012", "prepaid", "prepaid", "days:2", None)}
+                 "LATEPROG": ("242012", "prepaid", "prepaid", "days:2", None),
+                 "SAP_BEN": ("011002", "benefit", "municipal_budget", "days:20", 500)}
 
 
 def designations(extra: dict) -> list[dict]:
@@ -63,6 +66,7 @@ def story() -> tuple[Ledger, dict[str, str]]:
     ids["m4_use"] = ledger.use(at(date(2024, 5, 3), 13), TSU, "LATM0001", 40, "M00000004")
     ledger.grant(at(date(2024, 5, 1)), SAP, "LATC0001", "SAP_BEN", 1000)
     ids["sap_use"] = ledger.use(at(date(2024, 5, 5)), SAP, "LATC0001", 70, "M00000002")
+    ids["sap_lot"] = ledger.grant(at(date(2024, 5, 3)), SAP, "LATC0002", "SAP_BEN", 1000)
     ids["tsu_lot"] = ledger.grant(at(date(2024, 5, 3)), TSU, "LATP0001", "TSU_BEN", 100)
     ledger.use(at(date(2024, 5, 5)), TSU, "LATP0001", 80, "M00000003")
     ids["tsu_use2"] = ledger.use(at(date(2024, 5, 8)), TSU, "LATP0001", 50, "M00000003")
@@ -105,6 +109,7 @@ def test_late_masters_lift_holds_and_day_by_day_equals_full_refresh(tmp_path, db
               [ids["sap_use"]])
     lot = ("select expiry_date, funding, consumed_yen, expired_yen, remaining_yen from marts.fct_point_lots "
            "where lot_event_id = ?")
+    over_cap = "select is_over_annual_cap from marts.fct_point_lots where lot_event_id = ?"
     previous = None
     for build_date in BUILDS:
         with duckdb.connect(str(path)) as con:
@@ -120,6 +125,7 @@ def test_late_masters_lift_holds_and_day_by_day_equals_full_refresh(tmp_path, db
             assert one(path, *period) == (date(2024, 4, 11), date(2024, 5, 10))
             assert one(path, lot, [ids["tsu_lot"]]) == (date(2024, 7, 2), "municipal_budget", 80, 0, 20)
             assert one(path, lot, [ids["lp_lot"]]) == (None, None, 10, 0, 90)
+            assert one(path, over_cap, [ids["sap_lot"]]) == (False,)
         if build_date == date(2024, 5, 6):
             assert status(path, ids["m9_use"]) == "payable"
         if build_date == date(2024, 5, 8):
@@ -138,6 +144,7 @@ def test_late_masters_lift_holds_and_day_by_day_equals_full_refresh(tmp_path, db
                [TSU, date(2024, 5, 8)]) == (50, 0)
     assert one(path, lot, [ids["chy_lot"]]) == (date(2024, 6, 2), "partner", 60, 0, 40)
     assert one(path, lot, [ids["lp_lot"]]) == (date(2024, 5, 5), "prepaid", 10, 90, 0)
+    assert one(path, over_cap, [ids["sap_lot"]]) == (True,)  # 1,000 granted against a cap of 500
     assert one(path, "select sum(partner_yen) from marts.fct_settlement_items where municipality_code = ? "
                "and merchant_id = 'M00000002'", [CHY]) == (60,)
     # the late snapshot is in force on the grant date itself: no control break is left

@@ -48,38 +48,44 @@ versions as (
 ),
 
 reference_checks as (
+    -- whether a reference is in force depends only on (kind, value, date): checked once per distinct triple (a
+    -- few thousand a year for a small world, where the ledger names millions of references), then joined back
     select
-        references_named.*,
+        distinct_references.*,
         exists(
             select 1 from versions
-            where versions.reference_kind = references_named.reference_kind
-                and versions.reference_value = references_named.reference_value
-                and {{ in_force('versions', 'references_named.event_date') }}
+            where versions.reference_kind = distinct_references.reference_kind
+                and versions.reference_value = distinct_references.reference_value
+                and {{ in_force('versions', 'distinct_references.event_date') }}
         ) as is_in_force,
         exists(
             select 1 from versions
-            where versions.reference_kind = references_named.reference_kind
-                and versions.reference_value = references_named.reference_value
-                and {{ in_force('versions', 'references_named.event_date', named_later=true) }}
+            where versions.reference_kind = distinct_references.reference_kind
+                and versions.reference_value = distinct_references.reference_value
+                and {{ in_force('versions', 'distinct_references.event_date', named_later=true) }}
         ) as is_named_later,
-    from references_named
+    from (select distinct reference_kind, reference_value, event_date from references_named) as distinct_references
 ),
 
 unknown_references as (
     select
-        event_id,
-        reference_kind || '_unknown' as flag_code,
-        event_type,
-        event_date,
-        municipality_code,
-        mykey_id,
-        reference_value,
-        amount_yen,
-        is_named_later as is_resolved,
-        file_sha256,
-        line_number,
-    from reference_checks
-    where not is_in_force
+        references_named.event_id,
+        references_named.reference_kind || '_unknown' as flag_code,
+        references_named.event_type,
+        references_named.event_date,
+        references_named.municipality_code,
+        references_named.mykey_id,
+        references_named.reference_value,
+        references_named.amount_yen,
+        reference_checks.is_named_later as is_resolved,
+        references_named.file_sha256,
+        references_named.line_number,
+    from references_named
+    inner join reference_checks  -- a null value (a row naming no municipality) is a reference too: never in force
+        on references_named.reference_kind = reference_checks.reference_kind
+        and references_named.reference_value is not distinct from reference_checks.reference_value
+        and references_named.event_date is not distinct from reference_checks.event_date
+    where not reference_checks.is_in_force
 ),
 
 cancels as (

@@ -10,28 +10,45 @@ movements as (
     select * from {{ ref('int_lot_movements') }}
 ),
 
+{% if is_incremental() %}
+restarts as (
+    -- each resident this run replayed, from its restart date: int_lot_movements rewrote every (resident, day)
+    -- from that date on, and left every earlier row as it was
+    select municipality_code, mykey_id, min(business_date) as restart_date
+    from movements
+    where computed_for_date = date '{{ business_date() }}'
+    group by all
+),
+{% endif %}
+
 touched_lots as (
-    -- A run recomputes whole residents from their restart date, and a late event can move points between ANY
-    -- of the resident's lots (a late grant re-orders FIFO; an older lot may lose its consumption without getting
-    -- a new movement row). So every lot of a resident with a row written in this run is rebuilt, not only the
-    -- lots that got new rows.
+    -- A lot's totals are the sums of its movements. A replay from a resident's restart date can change a lot's
+    -- movements only on or after that date: the lots with a row this run wrote, and the lots whose last movement
+    -- (as built before) was on or after that date, which may have lost a row without getting a new one (a late
+    -- grant re-orders FIFO, and an older lot loses its consumption). A lot whose every movement is older than
+    -- the restart date is unchanged: the year of expired lots a resident holds is not rebuilt every day.
     select distinct lot_event_id
     from movements
     where lot_event_id is not null
     {% if is_incremental() %}
-        and (municipality_code, mykey_id) in (
-            select (municipality_code, mykey_id)
-            from movements
-            where computed_for_date = date '{{ business_date() }}'
-        )
+        and computed_for_date = date '{{ business_date() }}'
     union
-    -- a late snapshot naming a municipality (or a programme whose rules change nothing) moves no point: only
-    -- these flags change
+    select built.lot_event_id
+    from {{ this }} as built
+    inner join restarts using (municipality_code, mykey_id)
+    where built.last_movement_date >= restarts.restart_date
+    union
+    -- a late snapshot can change what the lot IS and move no point: naming its municipality or programme, or a
+    -- programme's annual cap (is_over_annual_cap); every lot whose own columns changed is rebuilt
     select built.lot_event_id
     from {{ this }} as built
     inner join lots on built.lot_event_id = lots.lot_event_id
-    where built.is_municipality_known <> lots.is_municipality_known
-        or built.is_program_known <> lots.is_program_known
+    where built.is_municipality_known is distinct from lots.is_municipality_known
+        or built.is_program_known is distinct from lots.is_program_known
+        or built.is_over_annual_cap is distinct from lots.is_over_annual_cap
+        or built.funding is distinct from lots.funding
+        or built.expiry_date is distinct from lots.expiry_date
+        or built.fiscal_year is distinct from lots.fiscal_year
     {% endif %}
 ),
 
