@@ -10,11 +10,10 @@ How the year is built, with the same engine and faster settings:
 - days 3 .. N-2 are delivered together and loaded by ONE `seisan ingest` for day N-2 (it loads every file named
   for that date or before, in date order), and the marts are built by ONE `seisan marts --full-refresh` for
   day N-2 (tests/dbt/test_marts_incremental.py holds day-by-day builds equal to a full refresh);
-- day N-1 runs the whole chain as a daily run, not measured. It settles the warehouse into the state a daily run
-  leaves, so that day N pays no cost of the bulk build: the first writes after a bulk load make DuckDB compact
-  the row groups that load left part-filled at that checkpoint (0.6 s once for a year's raw tables, 0.03 s a
-  day after), and its matching is the first since day 2 (over the whole year: the pair platform_balances has
-  no earlier run), so that day N matches what a daily run would: the dates changed since the day before
+- day N-1 runs the whole chain as a daily run, not measured, so that day N follows a daily run as in a real
+  year, not a bulk build: the bulk load leaves DuckDB's raw tables and the full refresh the marts as no daily
+  run does, and day N-1's matching is the first since day 2 (over the whole year: the pair platform_balances
+  has no earlier run), so that day N matches what a daily run would: the dates changed since the day before
   (docs/reconciliation.md, "Matching only what changed");
 - quality, gate and report are not run for days 3 .. N-2. The one difference from a real year: no break of days
   3 .. N-2 that resolved itself by N-1 is in the break store's history;
