@@ -22,16 +22,22 @@ def _failed(error: pytest.ExceptionInfo[MartsBuildError]) -> set[str]:
     return {failure.name for failure in error.value.failures}
 
 
-@pytest.mark.slow
-def test_an_old_day_is_tested_again_only_by_the_full_check_and_a_changed_day_always(tmp_path, dbt_build):
+def _built(tmp_path, dbt_build, prefix: str, seed: int, residents: int):
+    """A generated two-day world of one municipality, built for its second day: (warehouse path, that day)."""
     path, con = new_warehouse(tmp_path)
     write_masters(con)
-    ledger = Ledger(prefix="C")
-    generate(ledger, seed=3, start=START, days=2, municipalities=("131016",), residents=8)
+    ledger = Ledger(prefix=prefix)
+    generate(ledger, seed=seed, start=START, days=2, municipalities=("131016",), residents=residents)
     ledger.write(con)
     con.close()
-    first = START + date.resolution
-    dbt_build(path, first)
+    day = START + date.resolution
+    dbt_build(path, day)
+    return path, day
+
+
+@pytest.mark.slow
+def test_an_old_day_is_tested_again_only_by_the_full_check_and_a_changed_day_always(tmp_path, dbt_build):
+    path, first = _built(tmp_path, dbt_build, "C", seed=3, residents=8)
     with duckdb.connect(str(path)) as con:
         # a second row for a key of the first day, worth 0 yen (so only the key's uniqueness is broken)
         con.execute("insert into marts.fct_balances select * replace (0 as balance_yen) from marts.fct_balances "
@@ -73,14 +79,7 @@ def test_an_old_day_is_tested_again_only_by_the_full_check_and_a_changed_day_alw
 def test_a_key_held_twice_or_null_fails_its_primary_key_test(tmp_path, dbt_build):
     """dbt/macros/test_primary_key.sql: one failing row per duplicated key value and one for the rows without a
     key, planted by hand in a day the next build leaves alone (fct_ledger_entries rewrites only changed days)."""
-    path, con = new_warehouse(tmp_path)
-    write_masters(con)
-    ledger = Ledger(prefix="K")
-    generate(ledger, seed=5, start=START, days=2, municipalities=("131016",), residents=6)
-    ledger.write(con)
-    con.close()
-    last = START + date.resolution
-    dbt_build(path, last)
+    path, last = _built(tmp_path, dbt_build, "K", seed=5, residents=6)
     with duckdb.connect(str(path)) as con:
         entries = con.execute("select count(*), count(distinct entry_id) from marts.fct_ledger_entries").fetchone()
         assert entries[0] == entries[1] > 2

@@ -70,7 +70,10 @@ def test_a_seisan_run_writes_no_my_number_anywhere(seisan_home: Path) -> None:
     from seisan.airflow_runner import run_daily_dag
     from simulator import deliver, simulate
 
-    settings = load_settings(config_file=Path("/nonexistent.toml"), env={"SEISAN_HOME": str(seisan_home)})
+    # the files are written just before the run: settled at once (run_daily_dag passes this on to the tasks;
+    # with the default 5 s a fast machine's ingest left the last-written file for the next run)
+    settings = load_settings(config_file=Path("/nonexistent.toml"),
+                             env={"SEISAN_HOME": str(seisan_home), "SEISAN_INGEST_SETTLE_SECONDS": "0"})
     day = dt.date(2026, 11, 2)
     simulate(settings.inbox, day, 1, 1, 60, 5, faults="hostile")
     deliver(settings.inbox, day)

@@ -82,7 +82,10 @@ def test_run_two_days_through_the_dag(seisan_home: Path, tmp_path: Path, logged:
     from seisan.cli import main
     from simulator import deliver, simulate
 
-    settings = load_settings(config_file=Path("/nonexistent.toml"), env={"SEISAN_HOME": str(seisan_home)})
+    # the files are written just before the run: settled at once (run_daily_dag passes this on to the tasks;
+    # with the default 5 s a fast machine's ingest left the last-written file for the next run)
+    settings = load_settings(config_file=Path("/nonexistent.toml"),
+                             env={"SEISAN_HOME": str(seisan_home), "SEISAN_INGEST_SETTLE_SECONDS": "0"})
     start = dt.date(2026, 11, 2)
     second = start + dt.timedelta(days=1)
     simulate(settings.inbox, start, 2, 1, 60, 5, faults="typical")
