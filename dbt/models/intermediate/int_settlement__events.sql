@@ -2,11 +2,6 @@
 -- A cancel settles against its USE's merchant (FORMATS.md "Cancels in settlement"); the use is the cancel_of
 -- event of the same resident. A cancel naming another merchant, or none, is flagged and still settled against
 -- the use's merchant; a cancel whose use is not found settles nothing (its whole amount exceeds the use).
-{{ config(materialized='table') }}
--- A table, rebuilt in full every build (as a view it was, so a late master still takes effect at once): several marts,
--- reconciliation side models and data tests read it, and each computed the view again (the day-365 build of
--- bench-history 0.7 s faster). A sharded run merges it like the marts, by municipality_code (seisan/shards.py).
-
 with
 
 ledger as (

@@ -1,11 +1,6 @@
 -- The settlement status of each use, decided on the use's date; a cancel takes its use's status (a cancel of a
 -- held use reduces the held amount). A reference no snapshot in force names yet holds the use until a later
 -- snapshot names it (in_force named_later): the hold lifts on the next build.
-{{ config(materialized='table') }}
--- A table, rebuilt in full every build (as a view it was, so a late master still takes effect at once): several marts,
--- reconciliation side models and data tests read it, and each computed the view again (the day-365 build of
--- bench-history 0.7 s faster). A sharded run merges it like the marts, by municipality_code (seisan/shards.py).
-
 with
 
 events as (

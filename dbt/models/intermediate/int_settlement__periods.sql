@@ -2,11 +2,6 @@
 -- force on the event's own date. When a municipality's cycle changes, the period running under the old cycle
 -- ends the day before the change and the new cycle's first period starts on that day: each period is clipped
 -- to the span of its cycle, so periods never overlap.
-{{ config(materialized='table') }}
--- A table, rebuilt in full every build (as a view it was, so a late master still takes effect at once): several marts,
--- reconciliation side models and data tests read it, and each computed the view again (the day-365 build of
--- bench-history 0.7 s faster). A sharded run merges it like the marts, by municipality_code (seisan/shards.py).
-
 with
 
 events as (
