@@ -24,6 +24,10 @@ TABLES = {
     "marts.fct_ledger_entries": "entry_id",
     "marts.fct_balances": "business_date, municipality_code, program_code, mykey_id",
     "marts.fct_settlement_items": "settlement_item_id",
+    "staging.int_point_lots__dated": "lot_event_id",
+    "staging.int_settlement__events": "event_id",
+    "staging.int_settlement__merchant_status": "event_id",
+    "staging.int_settlement__periods": "event_id",
 }
 
 
@@ -61,6 +65,16 @@ def test_day_by_day_with_late_events_equals_full_rebuild(tmp_path, dbt_build):
     ledger.grant(datetime(2024, 3, 26, 9), "131016", "LATEADJS", "CHY_D30", 100)
     shortfall_use = ledger.use(datetime(2024, 3, 28, 10), "131016", "LATEADJS", 100)
     late_ids |= {late_grant, ledger.adjust(datetime(2024, 3, 27, 9), "131016", "LATEADJS", "CHY_D30", -100)}
+    # A late USE whose cancel came on time: until the use arrives the cancel settles nothing (use not found); then
+    # it settles against the use's merchant, so the incremental settlement models must compute the cancel again.
+    ledger.grant(datetime(2024, 3, 25, 9), "131016", "LATEUSEC", "CHY_D30", 500)
+    late_use = ledger.use(datetime(2024, 3, 28, 11), "131016", "LATEUSEC", 200)
+    use_cancel = ledger.cancel(datetime(2024, 3, 29, 10), "131016", "LATEUSEC", late_use, 80)
+    late_ids.add(late_use)
+    # A late GRANT earlier in the fiscal year takes a later, on-time grant over the annual cap (CHY_BEN, 5,000):
+    # 2,500 + 3,000. Only the late lot is new; the on-time lot's running total must be computed again.
+    capped_grant = ledger.grant(datetime(2024, 3, 29, 9), "131016", "LATECAPS", "CHY_BEN", 3000)
+    late_ids.add(ledger.grant(datetime(2024, 3, 26, 9), "131016", "LATECAPS", "CHY_BEN", 2500))
     on_time = Ledger(prefix="I", rows=[r for r in ledger.rows if r["event_id"] not in late_ids])
     late = Ledger(prefix="I", rows=[r for r in ledger.rows if r["event_id"] in late_ids])
 
@@ -87,6 +101,14 @@ def test_day_by_day_with_late_events_equals_full_rebuild(tmp_path, dbt_build):
                            ["expiry:" + d10]).fetchone() == (0,)
         assert con.execute("select count(*) from marts.fct_lot_consumptions where event_id = ?",
                            [shortfall_use]).fetchone() == (0,)
+        assert con.execute("select is_over_annual_cap from marts.fct_point_lots where lot_event_id = ?",
+                           [capped_grant]).fetchone() == (True,)
+        # the cancel built before its use arrived now settles against it, with its status
+        assert con.execute("select use_event_id, merchant_id from staging.int_settlement__events where event_id = ?",
+                           [use_cancel]).fetchone() == (late_use, "M00000001")
+        assert con.execute("select list(settlement_status order by event_type desc) "
+                           "from staging.int_settlement__merchant_status where event_id in (?, ?)",
+                           [late_use, use_cancel]).fetchone() == (["payable", "payable"],)
 
     rebuilt = tmp_path / "rebuilt.duckdb"
     shutil.copy(path, rebuilt)

@@ -1,3 +1,15 @@
+-- Every point lot (a grant, a charge, a positive adjust) with its programme's rules on its date, its expiry date and
+-- whether it took its resident over the programme's annual cap within the fiscal year.
+--
+-- Incremental (delete+insert on lot_event_id; dbt/macros/masters_fingerprint.sql): while the programmes and
+-- municipalities are those every row was computed from, a build computes again only the lots of each (resident,
+-- programme, fiscal year) that gained a lot not yet here (a late grant changes the running total of the lots
+-- granted after it); when the masters differ (a late snapshot, a changed cap), every lot again.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='lot_event_id',
+          on_schema_change='append_new_columns') }}
+{%- set fingerprint = masters_fingerprint([ref('int_programs__versioned'), ref('int_municipalities__versioned')]) %}
+{%- set only_changed = built_from_masters(fingerprint) %}
+
 with
 
 ledger as (
@@ -12,11 +24,32 @@ municipalities as (
     select * from {{ ref('int_municipalities__versioned') }}
 ),
 
-lot_events as (
+all_lot_events as (
     select *
     from ledger
     where event_type in ('grant', 'charge')
         or (event_type = 'adjust' and amount_yen > 0)
+),
+
+lot_events as (
+    select all_lot_events.*
+    from all_lot_events
+    {% if only_changed %}
+    inner join (
+        select distinct
+            new_lots.municipality_code,
+            new_lots.mykey_id,
+            new_lots.program_code,
+            {{ fiscal_year('new_lots.event_date') }} as fiscal_year,
+        from all_lot_events as new_lots
+        left join {{ this }} as built on new_lots.event_id = built.lot_event_id
+        where built.lot_event_id is null
+    ) as touched
+        on all_lot_events.municipality_code = touched.municipality_code
+        and all_lot_events.mykey_id = touched.mykey_id
+        and all_lot_events.program_code is not distinct from touched.program_code
+        and {{ fiscal_year('all_lot_events.event_date') }} = touched.fiscal_year
+    {% endif %}
 ),
 
 with_program as (
@@ -67,6 +100,7 @@ final as (
             and granted_in_fiscal_year_yen > annual_cap_per_person_yen,
             false
         ) as is_over_annual_cap,
+        '{{ fingerprint }}' as masters_fingerprint,
     from capped
 )
 

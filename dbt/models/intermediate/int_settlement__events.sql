@@ -2,6 +2,13 @@
 -- A cancel settles against its USE's merchant (FORMATS.md "Cancels in settlement"); the use is the cancel_of
 -- event of the same resident. A cancel naming another merchant, or none, is flagged and still settled against
 -- the use's merchant; a cancel whose use is not found settles nothing (its whole amount exceeds the use).
+--
+-- Incremental (delete+insert on event_id): a row depends only on the ledger, which only grows, so a build
+-- computes the events not yet in this table and the cancels of a use among them (a use that arrived after its
+-- cancel: the cancel's row changes from "use not found" to its use's); every other row stays as it is. A
+-- normal day reads the ledger's event ids, not its history.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_id') }}
+
 with
 
 ledger as (
@@ -21,6 +28,24 @@ ledger as (
     where event_type in ('use', 'cancel')
 ),
 
+{% if is_incremental() %}
+new_events as (
+    select ledger.event_id, ledger.event_type
+    from ledger
+    left join {{ this }} as built using (event_id)
+    where built.event_id is null
+),
+
+in_scope as (
+    select event_id from new_events
+    union
+    select ledger.event_id
+    from ledger
+    inner join new_events as new_uses on ledger.cancel_of = new_uses.event_id
+    where ledger.event_type = 'cancel' and new_uses.event_type = 'use'
+),
+
+{% endif %}
 use_events as (
     select event_id, municipality_code, mykey_id, merchant_id, event_date, amount_yen
     from ledger
@@ -48,6 +73,9 @@ final as (
         ledger.file_sha256,
         ledger.line_number,
     from ledger
+    {% if is_incremental() %}
+    inner join in_scope using (event_id)
+    {% endif %}
     left join use_events
         on case when ledger.event_type = 'use' then ledger.event_id else ledger.cancel_of end = use_events.event_id
         and ledger.municipality_code = use_events.municipality_code

@@ -1,10 +1,38 @@
 -- The settlement status of each use, decided on the use's date; a cancel takes its use's status (a cancel of a
 -- held use reduces the held amount). A reference no snapshot in force names yet holds the use until a later
 -- snapshot names it (in_force named_later): the hold lifts on the next build.
+--
+-- Incremental (delete+insert on event_id; dbt/macros/masters_fingerprint.sql): while the masters are those every
+-- row was computed from, a build computes only the events not yet here and those whose use changed (a cancel
+-- whose use arrived later); when they differ (a late snapshot), every event again.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_id',
+          on_schema_change='append_new_columns') }}
+{%- set fingerprint = masters_fingerprint([ref('int_municipalities__versioned'), ref('int_merchants__versioned'),
+                                           ref('int_designations__versioned')]) %}
+{%- set only_changed = built_from_masters(fingerprint) %}
+
 with
 
-events as (
+all_events as (
     select * from {{ ref('int_settlement__events') }}
+),
+
+events as (
+    select all_events.*
+    from all_events
+    {% if only_changed %}
+    left join {{ this }} as built using (event_id)
+    where built.event_id is null or built.use_event_id is distinct from all_events.use_event_id
+    {% endif %}
+),
+
+statused_uses as (
+    select all_events.*
+    from all_events
+    where all_events.event_type = 'use'
+    {% if only_changed %}
+        and all_events.event_id in (select events.use_event_id from events)
+    {% endif %}
 ),
 
 municipalities as (
@@ -44,8 +72,7 @@ use_events as (
             where merchants.merchant_id = events.merchant_id
                 and {{ in_force('merchants', 'events.event_date', named_later=true) }}
         ) as merchant_status,
-    from events
-    where events.event_type = 'use'
+    from statused_uses as events
 ),
 
 final as (
@@ -64,6 +91,7 @@ final as (
             when coalesce(use_events.merchant_status, '') <> 'active' then 'held_inactive_merchant'
             else 'payable'
         end as settlement_status,
+        '{{ fingerprint }}' as masters_fingerprint,
     from events
     left join use_events using (use_event_id)
 )

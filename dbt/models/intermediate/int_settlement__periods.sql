@@ -2,10 +2,24 @@
 -- force on the event's own date. When a municipality's cycle changes, the period running under the old cycle
 -- ends the day before the change and the new cycle's first period starts on that day: each period is clipped
 -- to the span of its cycle, so periods never overlap.
+--
+-- Incremental (delete+insert on event_id; dbt/macros/masters_fingerprint.sql): while the municipalities are those
+-- every row was computed from, a build computes only the events not yet here and those whose merchant changed (a
+-- cancel whose use arrived later); when they differ (a late snapshot), every event again.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_id',
+          on_schema_change='append_new_columns') }}
+{%- set fingerprint = masters_fingerprint([ref('int_municipalities__versioned')]) %}
+{%- set only_changed = built_from_masters(fingerprint) %}
+
 with
 
 events as (
-    select * from {{ ref('int_settlement__events') }}
+    select all_events.*
+    from {{ ref('int_settlement__events') }} as all_events
+    {% if only_changed %}
+    left join {{ this }} as built using (event_id)
+    where built.event_id is null or built.merchant_id is distinct from all_events.merchant_id
+    {% endif %}
 ),
 
 versions as (
@@ -123,6 +137,7 @@ final as (
             when cycle_to_date is null then cycle_period_end_date
             else least(cycle_period_end_date, cycle_to_date)
         end as period_end_date,
+        '{{ fingerprint }}' as masters_fingerprint,
     from with_start
 )
 

@@ -1,0 +1,45 @@
+{#-
+  Incremental models whose rows depend on masters as well as on the ledger (int_settlement__merchant_status,
+  int_settlement__periods) compute only the events that changed while the masters they read are the same as when
+  each row was computed, and every row again when they are not. A late snapshot can change any old row (a hold
+  lifts, a cycle changes): that is a full recompute, as when the model was a table.
+
+  masters_fingerprint(relations): one string for the content of the given master relations (the versioned
+  views the model joins): per relation (by name, not by database) its row count and the XOR of every row's hash, md5 over them. The same
+  masters give the same string in any warehouse (a shard's, the national one); computed at run time, so every
+  row a build writes carries it (column masters_fingerprint).
+
+  built_from_masters(fingerprint): true when this incremental build may compute only the changed events: the
+  table exists, has the column, and every row carries this fingerprint. A table built before the column existed
+  (on_schema_change append_new_columns adds it) or from other masters is computed again in full.
+-#}
+{% macro masters_fingerprint(relations) -%}
+    {#- a unit test's refs are its given rows (CTEs), not relations to query; its expected rows leave the column out -#}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set query -%}
+        select md5(string_agg(part, ',' order by part)) from (
+        {%- for relation in relations %}
+            select '{{ relation.identifier }}:' || count(*) || ':' || coalesce(bit_xor(hash(versions)), 0) as part
+            from {{ relation }} as versions
+            {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
+        )
+    {%- endset -%}
+    {{- return(run_query(query).columns[0].values()[0]) -}}
+{%- endmacro %}
+
+{% macro built_from_masters(fingerprint) -%}
+    {%- if not execute or model.resource_type == 'unit_test' or not is_incremental() -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if 'masters_fingerprint' not in names -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {%- set query -%}
+        select count(*) from {{ this }} where masters_fingerprint is distinct from '{{ fingerprint }}'
+    {%- endset -%}
+    {{- return(run_query(query).columns[0].values()[0] == 0) -}}
+{%- endmacro %}
