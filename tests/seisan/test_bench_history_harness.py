@@ -33,8 +33,23 @@ def test_the_report_gives_each_step_on_both_days_and_the_ratio_of_the_chains() -
             "day 364 run as a daily run (40 s)") in text
 
 
+def test_the_report_says_how_many_runs_each_median_is_of_and_each_runs_chain() -> None:
+    params = WorldParams(dt.date(2025, 11, 12), 365, 3, 3000, 7)
+    day2 = _day(dt.date(2025, 11, 13), 1_000, dict.fromkeys(STEPS, 2.0))
+    last = _day(dt.date(2026, 11, 11), 2_000, dict.fromkeys(STEPS, 3.0))
+    history = {"ingest": 60.0, "build_marts": 30.0, "day_before": 40.0}
+    one = render(HistoryResult(params, 0.0, day2, history, last, 1, 1), "make bench-history", 60.0)
+    assert "ran 3 times" not in one and "**1.50**" in one
+    three = render(HistoryResult(params, 0.0, day2, history, last, 1, 1, ([12.5, 12.0, 11.25], [18.0, 19.5, 17.0])),
+                   "make bench-history", 60.0)
+    assert ("Each day ran 3 times from the same state; the table gives each step's median (the chain is the sum of "
+            "the medians). Chains of each run: day 2 12.5, 12.0, 11.2 s; day 365 18.0, 19.5, 17.0 s.") in three
+
+
 def test_a_world_without_days_between_day_2_and_day_n_minus_1_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 5 days"):
         run_history(WorldParams(dt.date(2025, 11, 12), 4, 1, 10, 7), tmp_path, print)
     with pytest.raises(SystemExit):
         main(["--days", "4", "--cache", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        main(["--repeats", "0", "--cache", str(tmp_path)])
