@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
@@ -35,6 +35,7 @@ WAREHOUSE_ENV = "SEISAN_WAREHOUSE"
 DATE_ENV = "SEISAN_DBT_BUSINESS_DATE"
 FULL_CHECK_ENV = "SEISAN_DBT_FULL_CHECK"
 CHANGED_FROM_ENV = "SEISAN_DBT_BALANCES_CHANGED_FROM"
+RECOMPUTED_SINCE_ENV = "SEISAN_DBT_RECOMPUTED_SINCE"
 HOME_ENV = "SEISAN_HOME"
 
 _FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -139,6 +140,9 @@ def dbt_args(warehouse: Path, *, command: str = "build", full_refresh: bool = Fa
 # this warehouse's dbt folder last passed them with (the SHA-256 of the project's files and the build's selection,
 # kept in this file), and leaves them out otherwise: about 5 s of every daily build (docs/marts.md).
 UNIT_TESTS_STAMP = "unit-tests-passed.sha256"
+# The latest business date whose whole build (every model, no selection) succeeded in this dbt folder: every
+# movement the FIFO engine computed for that date or before has reached the marts after it (BUILT_STAMP).
+BUILT_STAMP = "marts-built-through.date"
 _PROJECT_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "analyses")
 
 
@@ -160,13 +164,37 @@ def _unit_tests_due(work_dir: Path, digest: str) -> bool:
 
 
 def dbt_env(warehouse: Path, business_date: date, *, full_check: bool = False,
-            balances_changed_from: date | None = None) -> dict[str, str]:
+            balances_changed_from: date | None = None, recomputed_since: date | None = None) -> dict[str, str]:
     """The environment a build of D reads (dbt/profiles.yml, dbt/macros/run_context.sql): the warehouse file, the
     business date, full_check (the data tests that otherwise check only the days this run changed check every day,
-    dbt/macros/changed_days.sql), and balances_changed_from (the merged run's earliest day any shard rewrote)."""
+    dbt/macros/changed_days.sql), balances_changed_from (the merged run's earliest day any shard rewrote) and
+    recomputed_since (the marts take the FIFO engine's movements computed on or after it; default D)."""
     return {WAREHOUSE_ENV: str(Path(warehouse).resolve()), DATE_ENV: business_date.isoformat(),
             FULL_CHECK_ENV: "true" if full_check else "false",
-            CHANGED_FROM_ENV: balances_changed_from.isoformat() if balances_changed_from else ""}
+            CHANGED_FROM_ENV: balances_changed_from.isoformat() if balances_changed_from else "",
+            RECOMPUTED_SINCE_ENV: (recomputed_since or business_date).isoformat()}
+
+
+def recomputed_since(work_dir: Path, business_date: date) -> date:
+    """The first computed_for_date whose movements a build of D must carry into the marts: D, or the day after the
+    last whole build that succeeded here when that is earlier. A build of D that failed after the FIFO engine
+    committed (a failed test skips the models after it) leaves movements computed for D; the next build, of D or
+    a later date, takes them too, so a day that is never run again loses nothing in the marts."""
+    stamp = work_dir / BUILT_STAMP
+    try:
+        built = date.fromisoformat(stamp.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return business_date  # a new warehouse (or one built before the stamp): the build of D, as before
+    return min(business_date, built + timedelta(days=1))
+
+
+def _record_built(work_dir: Path, business_date: date) -> None:
+    stamp = work_dir / BUILT_STAMP
+    try:
+        built = date.fromisoformat(stamp.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        built = business_date
+    stamp.write_text(max(built, business_date).isoformat() + "\n", encoding="ascii")
 
 
 @contextmanager
@@ -258,8 +286,10 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
         unit_tests = with_tests and (full_check or _unit_tests_due(work_dir, digest))
     args = dbt_args(warehouse, command="build" if with_tests else "run", full_refresh=full_refresh,
                     select=select, exclude=exclude, work_dir=work_dir, unit_tests=unit_tests)
+    whole = select is None and exclude is None
     environment = dbt_env(warehouse, business_date, full_check=full_check,
-                          balances_changed_from=balances_changed_from)
+                          balances_changed_from=balances_changed_from,
+                          recomputed_since=recomputed_since(work_dir, business_date) if whole else business_date)
     callbacks = [_progress_callback(progress)] if progress else []
     started = time.monotonic()
     with _dbt_lock, _environment(environment):
@@ -277,4 +307,6 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
                               f"{work_dir / 'logs'}")
     if with_tests and unit_tests and summary.unit_tests_passed:
         (work_dir / UNIT_TESTS_STAMP).write_text(digest + "\n", encoding="ascii")
+    if whole:
+        _record_built(work_dir, business_date)
     return summary

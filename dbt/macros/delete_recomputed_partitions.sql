@@ -1,7 +1,7 @@
 {#-
   pre_hook of the marts kept per (municipality_code, mykey_id, business_date) partition of int_lot_movements
   (fct_lot_consumptions, fct_ledger_entries): before an incremental run inserts, delete EVERY partition this run
-  recomputed (rows of int_lot_movements with computed_for_date = D).
+  recomputed (rows of int_lot_movements computed since recomputed_since(): D, or earlier after a failed build).
 
   Why: delete+insert only deletes the keys present in the new batch. These marts keep a subset of the movement
   rows (consume/restore only; non-zero amounts only), so a recomputed partition can become empty in the mart
@@ -16,7 +16,7 @@ delete from {{ this }} as stale
 using (
     select municipality_code, mykey_id, min(business_date) as restart_date
     from {{ ref('int_lot_movements') }}
-    where computed_for_date = date '{{ business_date() }}'
+    where computed_for_date >= date '{{ recomputed_since() }}'
     group by all
 ) as recomputed
 where stale.municipality_code = recomputed.municipality_code

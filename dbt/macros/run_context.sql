@@ -5,6 +5,9 @@
     business_date()          the business date D being built, 'YYYY-MM-DD' (Asia/Tokyo); required
     full_check()             true: the data tests of the balances family check every day (changed_days.sql)
     balances_changed_from()  'YYYY-MM-DD' or '': the merged sharded run's earliest day any shard rewrote
+    recomputed_since()       'YYYY-MM-DD': the marts after the FIFO engine take its movements computed on or after
+                             this date (computed_for_date): D, or the day after the last whole build that succeeded
+                             (seisan.marts.recomputed_since), so a failed build's movements still reach them
 -#}
 {% macro business_date() -%}
     {{- return(env_var('SEISAN_DBT_BUSINESS_DATE')) -}}
@@ -16,4 +19,8 @@
 
 {% macro balances_changed_from() -%}
     {{- return(env_var('SEISAN_DBT_BALANCES_CHANGED_FROM', '') or none) -}}
+{%- endmacro %}
+
+{% macro recomputed_since() -%}
+    {{- return(env_var('SEISAN_DBT_RECOMPUTED_SINCE', business_date())) -}}
 {%- endmacro %}

@@ -6,7 +6,7 @@ The late events: a use, a grant that re-orders FIFO, a cancel, a negative adjust
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -14,7 +14,7 @@ from conftest import new_warehouse
 from marts_generated import generate
 from marts_worlds import Ledger, write_masters
 
-from seisan.marts import UNIT_TESTS_STAMP, dbt_work_dir
+from seisan.marts import UNIT_TESTS_STAMP, build_marts, dbt_work_dir
 
 START = date(2024, 3, 25)
 TABLES = {
@@ -118,3 +118,57 @@ def test_day_by_day_with_late_events_equals_full_rebuild(tmp_path, dbt_build):
     assert late_ids <= {row[0].split("|")[0] for row in full["staging.int_lot_movements"]}
     for table in TABLES:
         assert incremental[table] == full[table], table
+
+
+@pytest.mark.slow
+def test_movements_of_a_failed_build_reach_the_marts_on_the_next_day(tmp_path, dbt_build):
+    """A build of D that stops after the FIFO engine committed (here: only the engine and what it reads are built,
+    as when a failed data test skips the models after it), then no new run of D: the build of D+1 takes D's
+    movements too (seisan.marts.recomputed_since), and every table equals a full rebuild. Before, the marts took
+    only the movements computed for the date being built, and D's postings, consumptions and lots never arrived."""
+    path, con = new_warehouse(tmp_path)
+    write_masters(con)
+    ledger = Ledger(prefix="F")
+    generate(ledger, seed=11, start=START, days=8, municipalities=("131016", "141500"), residents=30)
+    ledger.write(con, up_to=START + timedelta(days=5))
+    con.close()
+    dbt_build(path, START + timedelta(days=5), with_tests=False)
+    failed_day, next_day = START + timedelta(days=6), START + timedelta(days=7)
+    with duckdb.connect(str(path)) as con:
+        ledger.write(con, from_date=failed_day, up_to=failed_day)
+    build_marts(path, failed_day, with_tests=False, select="+int_lot_movements", work_dir=dbt_work_dir(path))
+    with duckdb.connect(str(path), read_only=True) as con:
+        computed = con.execute("select count(*) from staging.int_lot_movements where computed_for_date = ?",
+                               [failed_day]).fetchone()[0]
+        posted = con.execute("select count(*) from marts.fct_ledger_entries where computed_for_date = ?",
+                             [failed_day]).fetchone()[0]
+    assert computed > 0 and posted == 0  # the engine ran for the failed day; the marts after it did not
+    with duckdb.connect(str(path)) as con:
+        ledger.write(con, from_date=next_day, up_to=next_day)
+    dbt_build(path, next_day, with_tests=False)
+    incremental = snapshot(path)
+
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copy(path, rebuilt)
+    dbt_build(rebuilt, next_day, full_refresh=True, with_tests=False)
+    full = snapshot(rebuilt)
+    assert len(full["marts.fct_ledger_entries"]) > 100
+    for table in TABLES:
+        assert incremental[table] == full[table], table
+
+
+def test_recomputed_since_by_hand(tmp_path):
+    """The first computed_for_date a build of D takes: D without a stamp; the day after the last whole build that
+    succeeded when that is earlier; D when that build was of D or later. Recording keeps the latest date."""
+    from seisan.marts import BUILT_STAMP, _record_built, recomputed_since
+
+    d = date(2024, 4, 10)
+    assert recomputed_since(tmp_path, d) == d
+    _record_built(tmp_path, date(2024, 4, 7))
+    assert recomputed_since(tmp_path, d) == date(2024, 4, 8)       # the builds of 8 and 9 April failed
+    _record_built(tmp_path, date(2024, 4, 12))
+    _record_built(tmp_path, date(2024, 4, 9))                      # a run of an earlier date: the stamp stays
+    assert (tmp_path / BUILT_STAMP).read_text(encoding="ascii") == "2024-04-12\n"
+    assert recomputed_since(tmp_path, d) == d                       # 10 April run again after 12 April
+    (tmp_path / BUILT_STAMP).write_text("not a date\n", encoding="ascii")
+    assert recomputed_since(tmp_path, d) == d

@@ -14,7 +14,7 @@ bounds as (
     -- after the last snapshot if days were skipped, up to D (or the last snapshot, whichever is later).
     select
         least(
-            coalesce((select min(business_date) from movements where computed_for_date = {{ run_date }}), {{ run_date }}),
+            coalesce((select min(business_date) from movements where computed_for_date >= date '{{ recomputed_since() }}'), {{ run_date }}),
             coalesce((select cast(max(business_date) + 1 as date) from {{ this }}), {{ run_date }})
         ) as build_from,
         greatest({{ run_date }}, coalesce((select max(business_date) from {{ this }}), {{ run_date }})) as build_to,

@@ -18,7 +18,7 @@ lots as (
 touched_partitions as (
     select distinct municipality_code, mykey_id, business_date
     from {{ ref('int_lot_movements') }}
-    where computed_for_date = date '{{ business_date() }}'
+    where computed_for_date >= date '{{ recomputed_since() }}'
 ),
 {% endif %}
 

@@ -12,7 +12,7 @@ movements as (
 touched_partitions as (
     select distinct municipality_code, mykey_id, business_date
     from movements
-    where computed_for_date = date '{{ business_date() }}'
+    where computed_for_date >= date '{{ recomputed_since() }}'
 ),
 {% endif %}
 

@@ -16,7 +16,7 @@ restarts as (
     -- from that date on, and left every earlier row as it was
     select municipality_code, mykey_id, min(business_date) as restart_date
     from movements
-    where computed_for_date = date '{{ business_date() }}'
+    where computed_for_date >= date '{{ recomputed_since() }}'
     group by all
 ),
 {% endif %}
@@ -31,7 +31,7 @@ touched_lots as (
     from movements
     where lot_event_id is not null
     {% if is_incremental() %}
-        and computed_for_date = date '{{ business_date() }}'
+        and computed_for_date >= date '{{ recomputed_since() }}'
     union
     select built.lot_event_id
     from {{ this }} as built
