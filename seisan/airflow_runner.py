@@ -20,15 +20,20 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from seisan.config import REPO_ROOT, Settings
 
 DAG_ID = "settlement_daily"
+# How long Airflow's LocalExecutor may take to stop its idle workers after a DAG run is over (bounded_end)
+EXECUTOR_STOP_GRACE_SECONDS = 60.0
 DAGS_FOLDER = REPO_ROOT / "dags"
 
 
@@ -157,6 +162,29 @@ def _run_in_child(settings: Settings, dag_id: str, run_conf: dict[str, object], 
                         {k: [tuple(i) for i in v] for k, v in answer["instances"].items()})
 
 
+def bounded_end(end: Callable[[Any], None], grace_seconds: float) -> Callable[[Any], None]:
+    """`end` (LocalExecutor.end) with every worker still alive `grace_seconds` after it began terminated, so that
+    it returns. Airflow's end() sends one stop message per live worker and then joins each without a timeout; in
+    one CI run a worker was left waiting (every task and the DAG run had succeeded, recorded in Airflow's database,
+    and `dag.test` never returned). end() runs after the run's last state, so what is left is idle workers."""
+
+    def wrapped(executor: Any) -> None:
+        def stop_stragglers() -> None:
+            for process in list(executor.workers.values()):
+                if process.is_alive():
+                    process.terminate()
+
+        timer = threading.Timer(grace_seconds, stop_stragglers)
+        timer.daemon = True
+        timer.start()
+        try:
+            end(executor)
+        finally:
+            timer.cancel()
+
+    return wrapped
+
+
 def _serve_and_run(request: dict[str, object]) -> DagRunResult:
     """In the child: the executor's settings, the API server on a free port, the DAG run, the server stopped."""
     from seisan.config import load_settings
@@ -171,6 +199,9 @@ def _serve_and_run(request: dict[str, object]) -> DagRunResult:
     })
     prepare_airflow_environment(settings)
     ensure_metadata_db(settings)
+    from airflow.executors.local_executor import LocalExecutor
+
+    LocalExecutor.end = bounded_end(LocalExecutor.end, EXECUTOR_STOP_GRACE_SECONDS)  # this child process only
     log_path = settings.airflow_home / "logs" / "api-server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a", encoding="utf-8") as log:
