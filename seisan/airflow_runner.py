@@ -163,8 +163,8 @@ def _run_in_child(settings: Settings, dag_id: str, run_conf: dict[str, object], 
 
 
 def bounded_end(end: Callable[[Any], None], grace_seconds: float) -> Callable[[Any], None]:
-    """`end` (LocalExecutor.end) with every worker still alive `grace_seconds` after it began terminated, so that
-    it returns. Airflow's end() sends one stop message per live worker and then joins each without a timeout; in
+    """`end` (LocalExecutor.end) with every worker still alive `grace_seconds` after it began killed, so that it
+    returns. Airflow's end() sends one stop message per live worker and then joins each without a timeout; in
     one CI run a worker was left waiting (every task and the DAG run had succeeded, recorded in Airflow's database,
     and `dag.test` never returned). end() runs after the run's last state, so what is left is idle workers."""
 
@@ -172,7 +172,7 @@ def bounded_end(end: Callable[[Any], None], grace_seconds: float) -> Callable[[A
         def stop_stragglers() -> None:
             for process in list(executor.workers.values()):
                 if process.is_alive():
-                    process.terminate()
+                    process.kill()  # SIGKILL: a forked worker inherits its parent's SIGTERM handler
 
         timer = threading.Timer(grace_seconds, stop_stragglers)
         timer.daemon = True
