@@ -21,9 +21,8 @@ How the year is built, with the same engine and faster settings:
 
 Each measured day runs `--repeats` times (default 3) from the same state, each time in the home itself, put back
 between runs from a copy made before the first (the inbox's files hard-linked: no step writes them); the year
-goes on from the last run. The report gives
-each step's median and each chain's spread: one run of a step moves by up to a second on a shared machine, which
-at these sizes is 0.1 on the ratio.
+goes on from the last run. The report gives each step's median and each chain's spread: one run of a step moves by
+up to a second on a shared machine, which at these sizes is 0.1 on the ratio.
 
 The world is small (default 3,000 residents in 3 municipalities: the year simulates in minutes), so each day is
 mostly fixed costs; the report gives seconds per step on both days, so growth with history shows as seconds,

@@ -175,26 +175,27 @@ def dbt_env(warehouse: Path, business_date: date, *, full_check: bool = False,
             RECOMPUTED_SINCE_ENV: (recomputed_since or business_date).isoformat()}
 
 
+def _built_through(work_dir: Path) -> date | None:
+    """The date BUILT_STAMP holds; None without one (a new warehouse, or one built before the stamp)."""
+    try:
+        return date.fromisoformat((work_dir / BUILT_STAMP).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
 def recomputed_since(work_dir: Path, business_date: date) -> date:
     """The first computed_for_date whose movements a build of D must carry into the marts: D, or the day after the
     last whole build that succeeded here when that is earlier. A build of D that failed after the FIFO engine
     committed (a failed test skips the models after it) leaves movements computed for D; the next build, of D or
     a later date, takes them too, so a day that is never run again loses nothing in the marts."""
-    stamp = work_dir / BUILT_STAMP
-    try:
-        built = date.fromisoformat(stamp.read_text(encoding="ascii").strip())
-    except (OSError, ValueError):
-        return business_date  # a new warehouse (or one built before the stamp): the build of D, as before
-    return min(business_date, built + timedelta(days=1))
+    built = _built_through(work_dir)
+    return business_date if built is None else min(business_date, built + timedelta(days=1))
 
 
 def _record_built(work_dir: Path, business_date: date) -> None:
-    stamp = work_dir / BUILT_STAMP
-    try:
-        built = date.fromisoformat(stamp.read_text(encoding="ascii").strip())
-    except (OSError, ValueError):
-        built = business_date
-    stamp.write_text(max(built, business_date).isoformat() + "\n", encoding="ascii")
+    built = _built_through(work_dir)
+    latest = business_date if built is None else max(built, business_date)
+    (work_dir / BUILT_STAMP).write_text(latest.isoformat() + "\n", encoding="ascii")
 
 
 @contextmanager

@@ -1,13 +1,14 @@
 {#-
-  Incremental models whose rows depend on masters as well as on the ledger (int_settlement__merchant_status,
-  int_settlement__periods) compute only the events that changed while the masters they read are the same as when
-  each row was computed, and every row again when they are not. A late snapshot can change any old row (a hold
-  lifts, a cycle changes): that is a full recompute, as when the model was a table.
+  Incremental models whose rows depend on masters as well as on the ledger (int_point_lots__dated,
+  int_settlement__merchant_status, int_settlement__periods) compute only the rows that changed while the masters
+  they read are the same as when each row was computed, and every row again when they are not. A late snapshot can
+  change any old row (a hold lifts, a cycle or a cap changes): that is a full recompute, as when the model was a
+  table or a view.
 
-  masters_fingerprint(relations): one string for the content of the given master relations (the versioned
-  views the model joins): per relation (by name, not by database) its row count and the XOR of every row's hash, md5 over them. The same
-  masters give the same string in any warehouse (a shard's, the national one); computed at run time, so every
-  row a build writes carries it (column masters_fingerprint).
+  masters_fingerprint(relations): one string for the content of the given master relations (the versioned views
+  the model joins): per relation (by name, not by database) its row count and the XOR of every row's hash, md5
+  over them. The same masters give the same string in any warehouse of the same municipalities; computed at run
+  time, so every row a build writes carries it (column masters_fingerprint).
 
   built_from_masters(fingerprint): true when this incremental build may compute only the changed events: the
   table exists, has the column, and every row carries this fingerprint. A table built before the column existed
