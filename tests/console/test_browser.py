@@ -95,14 +95,23 @@ def _shot(driver, name: str) -> None:
 
 
 def _go(driver, element) -> None:
-    """Click a link or a submit button and wait until the next page replaced this one (no stale elements)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    """Click a link or a submit button and wait until the next page replaced this one and finished loading.
+
+    The old page is marked on its window object, which a navigation replaces. Not `staleness_of` on the old
+    page's element: polled while Chrome swaps the documents, it can fail with "Node with given id does not
+    belong to the document" (an unknown error, not a stale element), which failed one CI run. Any WebDriver
+    error while the swap is under way only means "not yet".
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.seisanOldPage = true;")
     element.click()
-    WebDriverWait(driver, WAIT_SECONDS).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return window.seisanOldPage === undefined && document.readyState === 'complete';"
+        )
+    )
 
 
 def _login(driver, base: str, name: str) -> None:
