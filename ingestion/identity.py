@@ -129,11 +129,18 @@ class ManifestIndex:
     by_name: dict[tuple[str, str], list[Seen]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection) -> ManifestIndex:
+    def load(cls, con: duckdb.DuckDBPyConnection, identities: list[tuple[str, str]] | None = None) -> ManifestIndex:
+        """The manifest rows of the given (source, name) identities (every row: None). A run needs only those
+        of the files it scanned: with an archive, a day's files among a year's manifest rows."""
         index = cls()
+        wanted, params = "", []
+        if identities is not None:  # a hash join, not list_contains: that compares every row with every key
+            wanted = ("SEMI JOIN (SELECT unnest(?) AS identity) AS wanted "
+                      "ON wanted.identity = source || '/' || string_split(path, '/')[-1] ")
+            params = [sorted({f"{source}/{name}" for source, name in identities})]
         rows = con.execute(
             "SELECT source, path, file_sha256, mtime_ns, status, reason_code, size_bytes, epoch_ns(ingested_at) "
-            "FROM raw.file_manifest ORDER BY ingested_at"
+            f"FROM raw.file_manifest {wanted}ORDER BY ingested_at", params
         ).fetchall()
         for source, path, sha, mtime_ns, status, reason, size, recorded_ns in rows:
             index.add(source, path, Seen(sha, path, mtime_ns, status, reason, size, recorded_ns))

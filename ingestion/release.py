@@ -104,6 +104,12 @@ def held_files(con: duckdb.DuckDBPyConnection, masters_through: dt.datetime) -> 
     ]
 
 
+def held_paths(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The manifest paths of every partner file with open unknown-reference rows: a later master snapshot reads
+    them again from the inbox, so they are never archived (ingestion.archive)."""
+    return {held.path for held in held_files(con, dt.datetime(9999, 12, 31))}
+
+
 def release(
     file: InboxFile, data: bytes, held: HeldFile, context: CsvLoadContext, run_date: dt.date, now: dt.datetime
 ) -> Written | None:

@@ -10,7 +10,8 @@ process is rejected `file_crashed_ingest` by the next run (ingestion.attempts). 
 SHA-256 recorded is that of exactly the bytes parsed. Loaders see the committed warehouse plus the
 batch's earlier files through the run's lookups (terminal chains, statements); a CSV file whose duplicate
 scope already has rows in the open batch commits the batch first. This module never deletes or moves inbox
-files and never rewrites a loaded row.
+files and never rewrites a loaded row, except when told an archive folder: then the run ends by moving the
+files it has settled there (ingestion.archive).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import duckdb
 from contracts.reasons import Reason
 from contracts.schemas import CSV_KINDS_BY_NAME
 from contracts.validation import InMemoryMasters
+from ingestion.archive import Known, archive_settled
 from ingestion.attempts import Attempt, Attempts
 from ingestion.bank_loader import LoadedStatements, load_bank_file, split_bank_records
 from ingestion.card_signatures import CardSignatures
@@ -45,7 +47,7 @@ from ingestion.identity import UNREADABLE_SHA256, ManifestIndex, Seen, Verdict, 
 from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan
 from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
-from ingestion.release import HeldFile, held_files, masters_to_check, record_check, release
+from ingestion.release import HeldFile, held_files, held_paths, masters_to_check, record_check, release
 from ingestion.schema import ensure_raw_schema
 from ingestion.store import Written, new_batch_id, recover_pending_parquet, staged_path, write_batch
 from ingestion.terminal_loader import (
@@ -97,7 +99,8 @@ class IngestSummary:
     whole-file rows) per reason code; rows_released: quarantined rows of earlier runs that a late master
     released (loaded now, counted in rows_loaded too), per kind; files_skipped: re-scanned files already in
     the manifest (and retried rejections whose outcome did not change); files_retried: retried rejections
-    whose outcome changed (their new manifest row is counted in files_by_status); seconds."""
+    whose outcome changed (their new manifest row is counted in files_by_status); seconds; files_archived:
+    settled files moved (or, as redeliveries of archived bytes, removed) from the inbox to the archive."""
 
     business_date: dt.date
     files_by_status: dict[str, int] = field(default_factory=dict)
@@ -109,6 +112,7 @@ class IngestSummary:
     seconds: float = 0.0
     files_retried: int = 0
     rows_released: dict[str, int] = field(default_factory=dict)
+    files_archived: int = 0
 
 
 @dataclass(slots=True)
@@ -203,6 +207,7 @@ class _Run:
     attempts: Attempts
     signatures: CardSignatures
     batch: _Batch = field(default_factory=_Batch)
+    known: list[Known] = field(default_factory=list)  # each decided file's content as read (for the archive)
 
     def flush(self) -> None:
         """Commit the open batch (rows, quarantine, gaps and manifest rows together), then say what it did."""
@@ -404,6 +409,7 @@ class _Run:
 
     def ingest_file(self, item: _Prepared) -> None:
         file, sha = item.file, item.sha256
+        self.known.append(Known(file, sha, file.size_bytes, file.mtime_ns))
         decision = self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns)
         if decision is Verdict.SKIP:
             self.tally.skipped += 1
@@ -491,13 +497,13 @@ class _Run:
         self.flush()
 
 
-def _rescan(manifest: ManifestIndex, file: InboxFile) -> bool:
-    """True for a re-scan told from the file's path, size and mtime alone (ingestion.identity,
-    `ManifestIndex.unchanged`): skipped without being read, as a re-scan read and hashed would be."""
+def _rescan(manifest: ManifestIndex, file: InboxFile) -> Known | None:
+    """The content of a re-scan told from the file's path, size and mtime alone (ingestion.identity,
+    `ManifestIndex.unchanged`): skipped without being read, as a re-scan read and hashed would be. None: read it."""
     sha = manifest.unchanged(file.source, file.name, file.rel_path, file.size_bytes, file.mtime_ns)
-    return sha is not None and manifest.decide(
-        file.source, file.name, file.rel_path, sha, file.mtime_ns
-    ) is Verdict.SKIP
+    if sha is None or manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns) is not Verdict.SKIP:
+        return None
+    return Known(file, sha, file.size_bytes, file.mtime_ns)
 
 
 def batches(files: list[InboxFile]) -> list[list[InboxFile]]:
@@ -529,14 +535,16 @@ def ingest(
     limits: Limits = Limits(),
     progress: Callable[[str], None] | None = None,
     settle_seconds: float = 0.0,
+    archive: Path | None = None,
 ) -> IngestSummary:
     """Load every file of `inbox` named for `business_date` or earlier that is not loaded yet.
 
     Idempotent: running it again for the same date with the same inbox adds nothing. Files named for later
     dates are left for their run. Files rejected for a retryable reason (ingestion.identity) are evaluated
     again; a new manifest row is written only when the outcome changed. Files modified less than
-    `settle_seconds` ago are left for the next run (ingestion.inbox, the delivery rule). Raises only on
-    programmer errors or when the warehouse cannot be written.
+    `settle_seconds` ago are left for the next run (ingestion.inbox, the delivery rule). With `archive`, the
+    files settled by the end of the run are moved there (ingestion.archive). Raises only on programmer errors or
+    when the warehouse cannot be written.
     """
     started = time.perf_counter()
     ensure_raw_schema(con)
@@ -546,10 +554,17 @@ def ingest(
         if progress is not None:
             progress(f"{path}: changed within the last {settle_seconds:g} s, left for the next run")
     due = files_due(found.files, business_date)
-    manifest = ManifestIndex.load(con)
+    manifest = ManifestIndex.load(con, [file.identity for file in due])
     tally = _Tally()
-    todo = [file for file in due if not _rescan(manifest, file)]
-    tally.skipped += len(due) - len(todo)
+    rescanned: list[Known] = []
+    todo: list[InboxFile] = []
+    for file in due:
+        known = _rescan(manifest, file)
+        if known is None:
+            todo.append(file)
+        else:
+            rescanned.append(known)
+    tally.skipped += len(rescanned)
     run = _Run(
         con,
         Path(raw_dir),
@@ -572,6 +587,11 @@ def ingest(
     finally:
         run.signatures.close()
     run.release_held(due)
+    archived = 0
+    if archive is not None:
+        done = archive_settled(Path(inbox), Path(archive), [*rescanned, *run.known], manifest, held_paths(con),
+                               progress)
+        archived = done.moved + done.removed
     tally = run.tally
     return IngestSummary(
         business_date,
@@ -584,4 +604,5 @@ def ingest(
         round(time.perf_counter() - started, 3),
         tally.retried,
         dict(tally.released),
+        archived,
     )

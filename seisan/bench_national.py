@@ -346,10 +346,14 @@ def _blob_bytes(con: Any, paths: Sequence[Path]) -> int:
 
 
 def _certificates(inbox: Path, through: dt.date) -> dict[tuple[str, str], str]:
-    """(mykey_id, serial) -> certificate DER (base64) from every platform/mykey_certs file up to `through`."""
+    """(mykey_id, serial) -> certificate DER (base64) from every platform/mykey_certs file up to `through`, in the
+    inbox or archived by an earlier ingest (ingestion.archive's default folder, which the harness uses)."""
     import duckdb
 
-    paths = [p for p in sorted((inbox / "platform").glob("mykey_certs_*.csv"))
+    from ingestion.archive import default_archive
+
+    folders = (inbox / "platform", default_archive(inbox) / "platform")
+    paths = [p for folder in folders for p in sorted(folder.glob("mykey_certs_*.csv"))
              if p.stem.rsplit("_", 1)[1] <= f"{through:%Y%m%d}"]
     if not paths:
         return {}
@@ -469,8 +473,9 @@ def _settings(home: Path, inbox: Path) -> Any:
     from seisan.config import load_settings
 
     settings = load_settings(env={"SEISAN_HOME": str(home), "SEISAN_INBOX": str(inbox),
-                                  "HOME": os.environ.get("HOME", str(home))})
+                                  "HOME": os.environ.get("HOME", str(home)), "SEISAN_INGEST_ARCHIVE": "true"})
     # The harness delivers complete files just before each run: no settle time to wait for (as `seisan demo`).
+    # Settled files are archived (`[ingest] archive`, as in production): a year's inbox is not scanned daily.
     return dataclasses.replace(settings, settle_seconds=0)
 
 

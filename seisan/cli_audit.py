@@ -168,20 +168,23 @@ def _row_line(section: str, r: dict[str, Any]) -> str:
     return json.dumps(r, ensure_ascii=False)
 
 
-def _file_lines(trace, inbox) -> list[str]:
+def _file_lines(trace, inbox, archive=None) -> list[str]:
+    from ingestion.archive import located
+
     lines_by_file: dict[str, list[str]] = {}
     for line in trace.sections.get("lines", []):
         where = "whole file" if line["line_number"] is None else f"line {line['line_number']}"
         lines_by_file.setdefault(line["file_sha256"], []).append(f"{where} ({line['row']})")
     out = []
     for f in trace.sections.get("files", []):
-        out.append(f"{inbox / f['inbox_path']} — sha256 {f['file_sha256']}, {f['source']}/{f['kind']} for "
+        where = located(inbox, archive, f["inbox_path"])
+        out.append(f"{where} — sha256 {f['file_sha256']}, {f['source']}/{f['kind']} for "
                    f"{f['business_date']}, {f['status']}, first ingested by the run of {f['ingest_run_date']}")
         out += [f"    {entry}" for entry in lines_by_file.get(f["file_sha256"], [])]
     return out
 
 
-def format_trace(trace, inbox) -> str:
+def format_trace(trace, inbox, archive=None) -> str:
     arrow = "back to the inbox" if trace.direction == "back" else "forward to every yen it moved"
     out = [f"trace {trace.start['kind']} {trace.start['id']}, {arrow} (追跡)"]
     for section in ("payment_files", "payouts", "statements", "settlement_items", "ledger_events",
@@ -190,7 +193,7 @@ def format_trace(trace, inbox) -> str:
         if not rows and section not in ("payouts", "settlement_items", "ledger_events", "files"):
             continue
         out.append(f"{LABELS[section]}: {len(rows)}")
-        body = _file_lines(trace, inbox) if section == "files" else [_row_line(section, r) for r in rows]
+        body = _file_lines(trace, inbox, archive) if section == "files" else [_row_line(section, r) for r in rows]
         out += [f"  {line}" for line in body]
     totals = trace.totals()
     out.append(f"totals: ledger events {_yen(totals['ledger_events_yen'])}; settlement items "
@@ -211,7 +214,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.json:
         say(json.dumps(trace.as_json(), ensure_ascii=False, indent=2))
     else:
-        say(format_trace(trace, settings.inbox))
+        say(format_trace(trace, settings.inbox, settings.archive_dir))
     found = any(trace.sections.get(s) for s in ("payouts", "settlement_items", "ledger_events", "terminal_records",
                                                   "breaks", "files"))
     return 0 if found else 1

@@ -24,7 +24,8 @@ def cmd_bank_execute(args: argparse.Namespace) -> int:
     inbox = args.inbox or settings.inbox
     handover = args.from_dir or settings.payments_export_dir
     try:
-        result = execute(inbox, handover, args.date)
+        # the configured archive belongs to the configured inbox: another simulated inbox keeps its statements
+        result = execute(inbox, handover, args.date, settings.archive_dir if args.inbox is None else None)
     except BankError as exc:
         print(f"seisan: {exc}", file=sys.stderr)
         return 1

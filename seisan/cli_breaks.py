@@ -95,15 +95,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inbox_paths(con, sha256s: Sequence[str], inbox: Path) -> dict[str, str]:
-    """file_sha256 → the file's path in the inbox, from raw.file_manifest (its latest row)."""
+def _inbox_paths(con, sha256s: Sequence[str], inbox: Path, archive: Path | None = None) -> dict[str, str]:
+    """file_sha256 → where the file is: its manifest path (its latest row) in the inbox, or in the archive once an
+    ingest archived it (ingestion.archive.located)."""
+    from ingestion.archive import located
+
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
                          "AND table_name = 'file_manifest'").fetchone()[0]
     if not exists or not sha256s:
         return {}
     rows = con.execute("SELECT file_sha256, arg_max(path, ingested_at) FROM raw.file_manifest "
                        "WHERE list_contains(?, file_sha256) GROUP BY file_sha256", [list(sha256s)]).fetchall()
-    return {sha: str(inbox / path) for sha, path in rows}
+    return {sha: str(located(inbox, archive, path)) for sha, path in rows}
 
 
 def _lineage(text: str | None) -> list[tuple[str, object]]:
@@ -133,7 +136,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         found = get_break(con, args.break_id)
         history = break_history(con, args.break_id)
         shas = [sha for text in (found.left_lineage, found.right_lineage) for sha, _ in _lineage(text)]
-        paths = _inbox_paths(con, shas, settings.inbox)
+        paths = _inbox_paths(con, shas, settings.inbox, settings.archive_dir)
     for column in (*BREAK_COLUMNS[:-2], "aging_days"):
         value = getattr(found, column)
         _say(f"{column}: {'' if value is None else show_controls(str(_shown(value)))}")

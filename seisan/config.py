@@ -22,7 +22,8 @@ DEFAULT_CONFIG_FILE = REPO_ROOT / "seisan.toml"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "paths": {"home": "./var", "inbox": ""},
-    "ingest": {"max_file_bytes": 64 * 1024 ** 3, "max_records": 100_000_000, "settle_seconds": 5},
+    "ingest": {"max_file_bytes": 64 * 1024 ** 3, "max_records": 100_000_000, "settle_seconds": 5,
+               "archive": False, "archive_dir": ""},
     "demo": {"start": "2026-11-02", "days": 8, "municipalities": 3, "residents": 2500, "seed": 20261126,
              "faults": "typical"},
     "officer": {"id": "", "key_dir": ""},
@@ -64,7 +65,9 @@ class Settings:
     materiality_yen: a municipality's open breaks may hold up to this many yen at risk and its gate still opens;
     report_language: the daily reconciliation report's language ("ja" or "en");
     officers_file: the officer registry (`[payments] officers_file`, default <home>/officers.toml);
-    payments_export_dir: the bank hand-over folder of `seisan payments export` (default <home>/bank-outbox).
+    payments_export_dir: the bank hand-over folder of `seisan payments export` (default <home>/bank-outbox);
+    archive_dir: where an ingest moves the files it has settled (`[ingest] archive`, `archive_dir`, default
+    <inbox>/archive; ingestion.archive), None = the inbox keeps every file.
     """
 
     home: Path
@@ -84,6 +87,7 @@ class Settings:
     officer_key_dir: Path = Path("~/.config/seisan/officer-keys")
     officers_file: Path = Path("officers.toml")
     payments_export_dir: Path = Path("bank-outbox")
+    archive_dir: Path | None = None
 
 
 def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -110,8 +114,16 @@ def _apply_env(values: dict[str, dict[str, Any]], env: Mapping[str, str]) -> Non
                 values[section][key] = _coerce(name, env[name], current)
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
 def _coerce(name: str, raw: str, current: Any) -> Any:
-    if isinstance(current, int) and not isinstance(current, bool):
+    if isinstance(current, bool):
+        if raw.strip().lower() in _TRUE + _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ConfigError(f"{name}={raw!r} is not true or false (1/0, yes/no, on/off)")
+    if isinstance(current, int):
         try:
             return int(raw)
         except ValueError as exc:
@@ -211,4 +223,22 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
                        if values["payments"]["officers_file"] else home / "officers.toml"),
         payments_export_dir=(Path(values["payments"]["export_dir"]).expanduser().resolve()
                              if values["payments"]["export_dir"] else home / "bank-outbox"),
+        archive_dir=_archive_dir(values["ingest"], inbox),
     )
+
+
+def _archive_dir(ingest: Mapping[str, Any], inbox: Path) -> Path | None:
+    if not isinstance(ingest["archive"], bool):
+        raise ConfigError(f"ingest.archive must be true or false, got {ingest['archive']!r}")
+    if not ingest["archive"]:
+        return None
+    from contracts.inbox_names import SOURCES
+    from ingestion.archive import default_archive
+
+    folder = str(ingest["archive_dir"]).strip()
+    path = Path(folder).expanduser().resolve() if folder else default_archive(inbox)
+    for source in SOURCES:
+        if path == inbox / source or (inbox / source) in path.parents:
+            raise ConfigError(f"ingest.archive_dir {path} is inside the inbox folder {source}/, which every ingest "
+                              "reads: choose a folder outside inbox/{master,platform,terminal,partner,bank}")
+    return path

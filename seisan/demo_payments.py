@@ -75,7 +75,7 @@ def pay_day(officers: DemoOfficers, day: dt.date, progress: Callable[[str], None
     for item in prepared:
         approve_payment_file(settings, item.path, APPROVER, officers.key_dir)
     exported = export_payment_files(settings, day, actor=APPROVER)
-    executed = execute(settings.inbox, settings.payments_export_dir, day)
+    executed = execute(settings.inbox, settings.payments_export_dir, day, settings.archive_dir)
     new = [e for e in executed.executions if not e.already]
     returns = sum(len(e.returned_payout_ids) for e in new)
     if not prepared and not new:

@@ -79,7 +79,8 @@ def ingest_step(business_date: str | dt.date, settings: Settings | None = None) 
         with duckdb.connect(str(settings.warehouse)) as con:
             summary = _jsonable(ingest(con, settings.inbox, settings.raw_dir, date, limits=limits,
                                        progress=log.info,
-                                       settle_seconds=settings.settle_seconds))
+                                       settle_seconds=settings.settle_seconds,
+                                       archive=settings.archive_dir))
         _record(settings, date, "ingest", started, summary)
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             written = write_ingest_reports(con, settings.out_dir / date.isoformat(), date)

@@ -249,11 +249,15 @@ def _statement_path(payer: _Payer, day: dt.date) -> str:
     return inbox_path(BANK_KIND, day, bank=payer.bank_code, branch=payer.branch_code, account=payer.account_number)
 
 
-def _account_statements(inbox: Path, payer: _Payer) -> dict[dt.date, Path]:
-    folder = inbox / "bank" / payer.bank_code
+def _account_statements(inbox: Path, payer: _Payer, archive: Path | None) -> dict[dt.date, Path]:
+    """The account's statements by day: those delivered and still in the inbox, and those the receiver archived
+    once loaded (`archive`: its archive folder, which keeps the inbox's relative paths; the inbox's copy wins)."""
     prefix = f"{payer.bank_code}_{payer.branch_code}_{payer.account_number}_"
     out = {}
-    if folder.is_dir():
+    roots = [inbox] if archive is None else [Path(archive), inbox]
+    for folder in (root / "bank" / payer.bank_code for root in roots):
+        if not folder.is_dir():
+            continue
         for path in folder.iterdir():
             stem = path.name.removesuffix(".txt")
             if path.is_file() and path.name.startswith(prefix) and path.name.endswith(".txt"):
@@ -274,10 +278,10 @@ def _bank_day_on_or_after(day: dt.date) -> dt.date:
     return day
 
 
-def _posting_day(inbox: Path, payer: _Payer, earliest: dt.date) -> dt.date:
+def _posting_day(inbox: Path, payer: _Payer, earliest: dt.date, archive: Path | None) -> dt.date:
     """The first bank business day on or after `earliest` whose statement is absent (created) or readable (a
     statement the world forged on purpose — a broken trailer — is left as it is)."""
-    statements = _account_statements(inbox, payer)
+    statements = _account_statements(inbox, payer, archive)
     day = earliest
     while not is_bank_business_day(day) or (day in statements and _readable(statements[day], day) is None):
         day += dt.timedelta(days=1)
@@ -285,11 +289,11 @@ def _posting_day(inbox: Path, payer: _Payer, earliest: dt.date) -> dt.date:
 
 
 def _post(inbox: Path, payer: _Payer, run_date: dt.date, postings: Sequence[_Posting],
-          inquiry: dict[str, int]) -> dict[str, bytes]:
+          inquiry: dict[str, int], archive: Path | None) -> dict[str, bytes]:
     """The account's statements after run_date with the postings added and every later statement re-chained
     (each opening = the previous closing): inbox path → new bytes (written by the caller, through the journal).
     Statements of run_date or earlier are never touched (already ingested)."""
-    statements = _account_statements(inbox, payer)
+    statements = _account_statements(inbox, payer, archive)
     by_day: dict[dt.date, list[_Posting]] = {}
     for posting in postings:
         if posting.day <= run_date:
@@ -367,9 +371,11 @@ def handed_over_files(handover: Path) -> list[Path]:
                   and not p.name.startswith(".") and not p.name.endswith(".manifest.json"))
 
 
-def execute(inbox: Path, handover: Path, run_date: dt.date) -> ExecuteResult:
+def execute(inbox: Path, handover: Path, run_date: dt.date, archive: Path | None = None) -> ExecuteResult:
     """Execute every payment file of `handover` not executed before into the statements of `inbox` (a simulated
-    world: `<inbox>/bank-sim/bank.json` must exist), as on hand-over date `run_date`."""
+    world: `<inbox>/bank-sim/bank.json` must exist), as on hand-over date `run_date`. `archive`: where the
+    receiver moves statements it has loaded (seisan's `[ingest] archive`); earlier statements are read there too
+    (to chain the balances), new ones are always written to the inbox."""
     inbox, state = Path(inbox), Path(inbox) / STATE_DIR
     if not (state / MASTER_FILE).exists():
         raise BankError(f"{inbox} is not a simulated world ({STATE_DIR}/{MASTER_FILE} missing): the simulated bank "
@@ -393,7 +399,8 @@ def execute(inbox: Path, handover: Path, run_date: dt.date) -> ExecuteResult:
             continue
         ordinal = len(record["files"]) + 1
         outcome, paths, faults = _execute_one(inbox, path.name, sha, _batch_of(path), read.file, run_date,
-                                              unknown, overcharge.get(ordinal, 0), master, record["inquiry"])
+                                              unknown, overcharge.get(ordinal, 0), master, record["inquiry"],
+                                              archive)
         record["files"][sha] = outcome
         executions.append(_execution_of(outcome, already=False))
         written += list(paths)
@@ -408,7 +415,7 @@ def execute(inbox: Path, handover: Path, run_date: dt.date) -> ExecuteResult:
 
 
 def _execute_one(inbox: Path, name: str, sha: str, batch_id: str | None, tf: TransferFile, run_date: dt.date,
-                 unknown: dict, extra_yen: int, master: dict, inquiry: dict[str, int]
+                 unknown: dict, extra_yen: int, master: dict, inquiry: dict[str, int], archive: Path | None
                  ) -> tuple[dict[str, Any], dict[str, bytes], list[dict[str, Any]]]:
     h = tf.header
     payer = _Payer(h.bank_code, h.branch_code, h.account_number)
@@ -421,11 +428,11 @@ def _execute_one(inbox: Path, name: str, sha: str, batch_id: str | None, tf: Tra
     if fees + extra_yen > 0:
         postings.append(_Posting(day, "debit", "18", fees + extra_yen, FEES_WITHDRAWAL))
     returns = [r for r in tf.records if (r.bank_code, r.branch_code, r.account_number) in unknown]
-    return_day = _posting_day(inbox, payer, add_bank_days(day, int(master["return_after_bank_days"])))
+    return_day = _posting_day(inbox, payer, add_bank_days(day, int(master["return_after_bank_days"])), archive)
     postings += [_Posting(return_day, "credit", "11", r.amount, RETURN_DEPOSIT, edi=r.edi,
                           sending_bank_name=_bank_name(r.bank_code)) for r in returns]
     before = {k: v for k, v in inquiry.items()}
-    paths = _post(inbox, payer, run_date, postings, inquiry)
+    paths = _post(inbox, payer, run_date, postings, inquiry, archive)
     key = f"{payer.bank_code}_{payer.branch_code}_{payer.account_number}"
     numbers = list(range(before.get(key, 0) + 1, inquiry.get(key, 0) + 1))
     outcome = {"file_name": name, "file_sha256": sha, "batch_id": batch_id, "executed_on": day.isoformat(),

@@ -81,6 +81,21 @@ def test_trace_prints_the_way_back_and_json_round_trips(home: Path, capsys) -> N
     assert status == 1
 
 
+def test_trace_names_where_an_archived_file_is(home: Path, capsys, monkeypatch) -> None:
+    """With `[ingest] archive` on, a loaded file lives under inbox/archive/ (same relative path): trace prints
+    that place; a file still in the inbox (a copy delivered again, say) is named there first."""
+    monkeypatch.setenv("SEISAN_INGEST_ARCHIVE", "true")
+    archived = home / "inbox" / "archive" / w.LEDGER_PATH
+    archived.parent.mkdir(parents=True)
+    archived.write_bytes(b"ledger")
+    status, out = run(capsys, "trace", "payout", "PO1")
+    assert status == 0 and f"{archived} — sha256 {w.LEDGER_SHA}" in out
+    (home / "inbox" / w.LEDGER_PATH).parent.mkdir(parents=True)
+    (home / "inbox" / w.LEDGER_PATH).write_bytes(b"ledger")
+    status, out = run(capsys, "trace", "payout", "PO1")
+    assert f"{home / 'inbox' / w.LEDGER_PATH} — sha256 {w.LEDGER_SHA}" in out
+
+
 def test_pack_is_deterministic_complete_and_recorded(home: Path, capsys) -> None:
     status, out = run(capsys, "audit", "pack", "--month", "2026-11")
     assert status == 0 and "recorded in audit.outputs" in out

@@ -143,6 +143,30 @@ def test_a_statement_past_the_world_is_created_and_chained(tmp_path: Path) -> No
                                      _read(inbox, DAYS[4]).closing_balance - 50_000)
 
 
+def test_statements_the_receiver_archived_are_read_from_the_archive(tmp_path: Path) -> None:
+    """seisan's `[ingest] archive` moves loaded statements out of the inbox (same relative paths): the bank still
+    chains to them, and writes what it would have written had they stayed (the statement past the world above)."""
+    kept, moved, archive = tmp_path / "kept", tmp_path / "moved", tmp_path / "archive"
+    for inbox in (kept, moved):
+        _world(inbox, [], [])
+    _file(tmp_path / "outbox", "131016_2026-12-07_PB-TEST.txt", "1207", RECORDS[:1])
+    for day in DAYS:   # every statement up to Friday 4 December loaded and archived
+        target = archive / _path(moved, day).relative_to(moved)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _path(moved, day).rename(target)
+    with pytest.raises(BankError, match="no earlier statement"):   # without its archive the bank has no chain
+        execute(moved, tmp_path / "outbox", dt.date(2026, 12, 4))
+    expected = execute(kept, tmp_path / "outbox", dt.date(2026, 12, 4))
+    shutil.rmtree(moved / "bank-sim")
+    _world(tmp_path / "fresh", [], [])
+    shutil.copytree(tmp_path / "fresh" / "bank-sim", moved / "bank-sim")
+    result = execute(moved, tmp_path / "outbox", dt.date(2026, 12, 4), archive)
+    assert result == expected
+    monday = _path(moved, dt.date(2026, 12, 7))
+    assert monday.read_bytes() == _path(kept, dt.date(2026, 12, 7)).read_bytes()
+    assert sorted(p.name for p in (moved / "bank" / BANK).iterdir()) == [monday.name]
+
+
 def test_a_world_that_is_not_simulated_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BankError, match="not a simulated world"):
         execute(tmp_path, tmp_path / "outbox", HANDED_OVER)
