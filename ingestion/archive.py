@@ -42,7 +42,6 @@ from ingestion.inbox import InboxFile
 __all__ = ["ARCHIVE_FOLDER", "Archived", "Known", "archive_settled", "default_archive", "located"]
 
 ARCHIVE_FOLDER = "archive"  # default archive: <inbox>/archive (not one of the five source folders: never scanned)
-_HASH_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +81,8 @@ def located(inbox: Path, archive: Path | None, rel_path: str) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _move(source: Path, target: Path) -> None:

@@ -38,19 +38,53 @@
 {#- After a sharded build (seisan/shards.py) the national fct_balances holds each shard's build with its own
     computed_at, so the latest stamp is only the last shard's: the merge passes the earliest day any shard's
     latest build rewrote as balances_changed_from() instead (run_context.sql). -#}
-{% macro changed_balance_days() -%}
+{#- The earliest changed day as one scalar subquery; '' when fct_balances is not built yet (every day changed). -#}
+{% macro changed_balance_days_from() -%}
     {%- set built = adapter.get_relation(database=target.database, schema='marts', identifier='fct_balances') -%}
     {%- if balances_changed_from() is not none -%}
-        business_date >= (select coalesce(least(date '{{ balances_changed_from() }}',
+        (select coalesce(least(date '{{ balances_changed_from() }}',
             {{ loaded_balance_days_from() }}), date '9999-12-31'))
     {%- elif built is none -%}
-        true
     {%- else -%}
-        business_date >= (select coalesce(least(
+        (select coalesce(least(
             (select min(business_date) from {{ built }}
                 where computed_at = (select max(computed_at) from {{ built }})),
             {{ loaded_balance_days_from() }}), date '9999-12-31'))
     {%- endif -%}
+{%- endmacro %}
+
+{% macro changed_balance_days() -%}
+    {%- set changed_from = changed_balance_days_from() | trim -%}
+    {{- ('business_date >= ' ~ changed_from) if changed_from else 'true' -}}
+{%- endmacro %}
+
+{#- The FIFO family (int_lot_movements and the marts that copy its rows: one row per movement or posting, every
+    event of the history) and the platform ledger's relations (one row per event) are tested by the rows a build
+    wrote, unless full_check(): `recomputed_rows`, the movements computed since recomputed_since() (the day after the
+    last whole build that succeeded: a failed build's rows are tested by the next; run_context.sql), and
+    `loaded_rows`, the ledger rows of the files ingested since then (lineage file_sha256; a shard's warehouse has no
+    manifest: every row), and `loaded_events`, the rows of those events in a relation without lineage (the FIFO
+    input, one row per event: its joins to the lots and the settlement events are 1:1 by their own key tests). A row written earlier was tested by the build that wrote it, and no build changes it
+    without writing it again (the incremental models delete and insert whole partitions). A key test opts in with
+    its `scope` argument (test_primary_key.sql: the keys of those rows, counted over the whole relation, so a new
+    row repeating an old key fails), a row test with `config: {where: ...}`. -#}
+{% macro changed_rows(scope) -%}
+    {%- if not scope or full_check() -%}
+        {{- return('') -}}
+    {%- elif scope == 'recomputed_rows' -%}
+        {{- return("computed_for_date >= date '" ~ recomputed_since() ~ "'") -}}
+    {%- elif scope in ('loaded_rows', 'loaded_events') -%}
+        {%- set manifest = adapter.get_relation(database=target.database, schema='raw', identifier='file_manifest') -%}
+        {%- if manifest is none -%}
+            {{- return('') -}}
+        {%- endif -%}
+        {%- set loaded = "file_sha256 in (select file_sha256 from raw.file_manifest where ingest_run_date >= date '"
+                         ~ recomputed_since() ~ "')" -%}
+        {{- return(loaded if scope == 'loaded_rows'
+                   else "event_id in (select event_id from raw.platform_ledger where " ~ loaded ~ ")") -}}
+    {%- endif -%}
+    {{- exceptions.raise_compiler_error("unknown test scope " ~ scope
+                                        ~ ": recomputed_rows, loaded_rows or loaded_events") -}}
 {%- endmacro %}
 
 {% macro get_where_subquery(relation) -%}
@@ -61,6 +95,8 @@
         {%- set where = changed_balance_days() -%}
     {%- elif where == 'loaded_balance_days' -%}
         {%- set where = loaded_balance_days() -%}
+    {%- elif where in ('recomputed_rows', 'loaded_rows', 'loaded_events') -%}
+        {%- set where = changed_rows(where) -%}
     {%- endif -%}
     {%- if where -%}
         {%- set filtered -%}

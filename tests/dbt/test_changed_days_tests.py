@@ -78,17 +78,85 @@ def test_an_old_day_is_tested_again_only_by_the_full_check_and_a_changed_day_alw
 @pytest.mark.slow
 def test_a_key_held_twice_or_null_fails_its_primary_key_test(tmp_path, dbt_build):
     """dbt/macros/test_primary_key.sql: one failing row per duplicated key value and one for the rows without a
-    key, planted by hand in a day the next build leaves alone (fct_ledger_entries rewrites only changed days)."""
+    key, planted by hand in a day the next build leaves alone (fct_ledger_entries rewrites only changed days). The
+    ledger entries are tested by the rows a build wrote (`scope: recomputed_rows`): planted as written by the next
+    build (its computed_for_date), the daily build finds them, each copied key counted over the whole table; the
+    full check finds them as well (every key)."""
     path, last = _built(tmp_path, dbt_build, "K", seed=5, residents=6)
+    following = last + date.resolution
     with duckdb.connect(str(path)) as con:
         entries = con.execute("select count(*), count(distinct entry_id) from marts.fct_ledger_entries").fetchone()
         assert entries[0] == entries[1] > 2
-        # two entries copied as they are (their ids twice), one copied with no id
-        con.execute("insert into marts.fct_ledger_entries select * from marts.fct_ledger_entries "
-                    "order by entry_id limit 2")
-        con.execute("insert into marts.fct_ledger_entries select * replace (null as entry_id) "
-                    "from marts.fct_ledger_entries order by entry_id limit 1")
-    with pytest.raises(MartsBuildError) as error:
-        dbt_build(path, last + date.resolution)
-    found = [f for f in error.value.failures if f.name.startswith("test.seisan.primary_key_fct_ledger_entries_")]
-    assert [(f.status, f.message) for f in found] == [("fail", "Got 3 results, configured to fail if != 0")]
+        # two entries copied (their ids twice), one copied with no id, as if the next build wrote them
+        con.execute("insert into marts.fct_ledger_entries select * replace (? as computed_for_date) "
+                    "from marts.fct_ledger_entries order by entry_id limit 2", [following])
+        con.execute("insert into marts.fct_ledger_entries select * replace (null as entry_id, ? as computed_for_date) "
+                    "from marts.fct_ledger_entries order by entry_id limit 1", [following])
+    for full_check in (False, True):
+        with pytest.raises(MartsBuildError) as error:
+            dbt_build(path, following, full_check=full_check)
+        found = [f for f in error.value.failures if f.name.startswith("test.seisan.primary_key_fct_ledger_entries_")]
+        assert [(f.status, f.message) for f in found] == [("fail", "Got 3 results, configured to fail if != 0")]
+
+
+@pytest.mark.slow
+def test_the_fifo_family_is_tested_by_the_rows_a_build_wrote(tmp_path, dbt_build):
+    """dbt/macros/changed_days.sql `recomputed_rows`, `loaded_rows`, `changed_balance_days`: defects planted in rows
+    an earlier build wrote (an old computed_for_date, a ledger row of a file ingested before, an old day's
+    balance) are found by the full check only; the same
+    defects in the build's own rows (its computed_for_date, a file ingested for its date) by the daily build. The
+    tests that must fail are named by hand (a failed source test skips everything after it: one defect at a time)."""
+    path, last = _built(tmp_path, dbt_build, "F", seed=7, residents=6)
+    following = last + date.resolution
+
+    def failing(full_check: bool) -> set[str]:
+        with pytest.raises(MartsBuildError) as error:
+            dbt_build(path, following, full_check=full_check)
+        return {name.removeprefix("test.seisan.").split(".")[0] for name in _failed(error)}
+
+    with duckdb.connect(str(path)) as con:  # an old day's liability that does not roll forward
+        con.execute("update marts.fct_balances set balance_yen = balance_yen + 1 where rowid = (select min(rowid) "
+                    "from marts.fct_balances where business_date = ?)", [START])
+    dbt_build(path, following)
+    assert failing(full_check=True) == {"assert_liability_rolls_forward"}
+    with duckdb.connect(str(path)) as con:
+        con.execute("update marts.fct_balances set balance_yen = balance_yen - 1 where rowid = (select min(rowid) "
+                    "from marts.fct_balances where business_date = ?)", [START])
+    with duckdb.connect(str(path)) as con:  # an old posting made unbalanced
+        con.execute("update marts.fct_ledger_entries set debit_yen = debit_yen + 1 where entry_id = "
+                    "(select min(entry_id) from marts.fct_ledger_entries where debit_yen > 0)")
+    dbt_build(path, following)  # nothing this build wrote is wrong
+    assert failing(full_check=True) == {"assert_postings_balance_per_event"}
+    with duckdb.connect(str(path)) as con:
+        con.execute("update marts.fct_ledger_entries set debit_yen = debit_yen - 1 where entry_id = "
+                    "(select min(entry_id) from marts.fct_ledger_entries where debit_yen > 0)")
+        # an old movement copied: its id twice
+        con.execute("insert into staging.int_lot_movements select * from staging.int_lot_movements "
+                    "where computed_for_date < ? order by movement_id limit 1", [following])
+    dbt_build(path, following)
+    assert failing(full_check=True) == {"primary_key_int_lot_movements_movement_id__recomputed_rows"}
+    with duckdb.connect(str(path)) as con:
+        con.execute("delete from staging.int_lot_movements where rowid = (select max(rowid) from "
+                    "staging.int_lot_movements)")
+        # the same movement written again by this build: found daily
+        con.execute("insert into staging.int_lot_movements select * replace (? as computed_for_date) "
+                    "from staging.int_lot_movements where computed_for_date < ? order by movement_id limit 1",
+                    [following, following])
+    assert failing(full_check=False) == {"primary_key_int_lot_movements_movement_id__recomputed_rows"}
+    with duckdb.connect(str(path)) as con:
+        con.execute("delete from staging.int_lot_movements where rowid = (select max(rowid) from "
+                    "staging.int_lot_movements)")
+        # an old grant's ledger row repeated in the file it came from: a file ingested before, full check only
+        con.execute("insert into raw.platform_ledger select * from raw.platform_ledger where event_type = 'grant' "
+                    "order by event_id limit 1")
+    dbt_build(path, following)
+    assert failing(full_check=True) == {"source_primary_key_raw_platform_ledger_event_id__loaded_rows"}
+    with duckdb.connect(str(path)) as con:
+        con.execute("delete from raw.platform_ledger where rowid = (select max(rowid) from raw.platform_ledger)")
+        # a ledger row repeated in a file ingested for this build's date: found daily
+        con.execute("insert into raw.platform_ledger select * replace ('e' || repeat('0', 63) as file_sha256) "
+                    "from raw.platform_ledger where event_type = 'grant' order by event_id limit 1")
+        con.execute("insert into raw.file_manifest (file_sha256, path, source, kind, business_date, status, "
+                    "ingest_run_date) values ('e' || repeat('0', 63), 'platform/ledger.csv', 'platform', "
+                    "'platform_ledger', ?, 'loaded', ?)", [following, following])
+    assert failing(full_check=False) == {"source_primary_key_raw_platform_ledger_event_id__loaded_rows"}
