@@ -37,22 +37,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.identity import UNREADABLE_SHA256, ManifestIndex, Verdict
-from ingestion.inbox import InboxFile
+from ingestion.inbox import SOURCES, InboxFile
 
-__all__ = ["ARCHIVE_FOLDER", "Archived", "Known", "archive_settled", "default_archive", "located"]
+__all__ = ["ARCHIVE_FOLDER", "Archived", "Known", "archive_settled", "check_archive", "default_archive", "located"]
 
 ARCHIVE_FOLDER = "archive"  # default archive: <inbox>/archive (not one of the five source folders: never scanned)
 
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """A due file and the content identity says it holds: its SHA-256, size and mtime as read (or as the
-    manifest vouches for them, for a re-scan)."""
+    """A due file (its size and mtime as read, or as scanned for a re-scan) and the SHA-256 identity says it
+    holds: that of the bytes read, or the one the manifest vouches for."""
 
     file: InboxFile
     sha256: str
-    size_bytes: int
-    mtime_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +68,34 @@ def default_archive(inbox: Path) -> Path:
     return Path(inbox) / ARCHIVE_FOLDER
 
 
-def located(inbox: Path, archive: Path | None, rel_path: str) -> Path:
-    """Where a manifest path's file is now: in the inbox if it is there, else in the archive if it is there,
-    else (gone, or archived under a `~<sha16>` name) its inbox path."""
+def check_archive(inbox: Path, archive: Path) -> None:
+    """Raise ValueError for an archive folder that would lose or re-read files: the inbox itself (each file's
+    archive path would be the file: a redelivery check would remove it) or a folder inside a source folder (every
+    ingest would scan the archive)."""
+    inbox, archive = Path(inbox).resolve(), Path(archive).resolve()
+    if archive == inbox:
+        raise ValueError(f"the archive {archive} is the inbox itself: choose a folder of its own "
+                         f"(by default {default_archive(inbox)})")
+    for source in SOURCES:
+        if archive == inbox / source or (inbox / source) in archive.parents:
+            raise ValueError(f"the archive {archive} is inside the inbox folder {source}/, which every ingest reads: "
+                             f"choose a folder outside inbox/{{{','.join(SOURCES)}}}")
+
+
+def _suffixed(path: Path, sha256: str) -> Path:
+    """Where the archive keeps other bytes under a name it already holds (module docstring)."""
+    return path.with_name(f"{path.name}~{sha256[:16]}")
+
+
+def located(inbox: Path, archive: Path | None, rel_path: str, sha256: str | None = None) -> Path:
+    """Where a manifest path's file is now: in the inbox if it is there, else in the archive (under its `~<sha16>`
+    name when `sha256` is given and the archive holds that name), else (gone) its inbox path."""
     in_inbox = Path(inbox) / rel_path
     if archive is None or in_inbox.exists():
         return in_inbox
     in_archive = Path(archive) / rel_path
+    if sha256 and _suffixed(in_archive, sha256).exists():
+        return _suffixed(in_archive, sha256)
     return in_archive if in_archive.exists() else in_inbox
 
 
@@ -101,18 +120,18 @@ def _settled(manifest: ManifestIndex, known: Known) -> bool:
     file = known.file
     if known.sha256 == UNREADABLE_SHA256:
         return False
-    return manifest.decide(file.source, file.name, file.rel_path, known.sha256, known.mtime_ns) is Verdict.SKIP
+    return manifest.decide(file.source, file.name, file.rel_path, known.sha256, file.mtime_ns) is Verdict.SKIP
 
 
 def _vouched(manifest: ManifestIndex, known: Known) -> bool:
     """True when the manifest vouches for the content from size and mtime alone (ingestion.identity)."""
     file = known.file
-    return manifest.unchanged(file.source, file.name, file.rel_path, known.size_bytes, known.mtime_ns) == known.sha256
+    return manifest.unchanged(file.source, file.name, file.rel_path, file.size_bytes, file.mtime_ns) == known.sha256
 
 
 def _holds(path: Path, known: Known, vouched: bool) -> bool:
     stat = path.stat()
-    if (stat.st_size, stat.st_mtime_ns) != (known.size_bytes, known.mtime_ns):
+    if (stat.st_size, stat.st_mtime_ns) != (known.file.size_bytes, known.file.mtime_ns):
         return False
     return vouched or _sha256(path) == known.sha256
 
@@ -128,6 +147,7 @@ def archive_settled(
     """Move every settled file of `files` (module docstring) from `inbox` to `archive`, except those whose
     manifest path is in `keep` (partner files with held rows). `manifest` must hold this run's rows."""
     inbox, archive = Path(inbox), Path(archive)
+    check_archive(inbox, archive)
     moved = removed = moved_back = failed = 0
     for known in files:
         file = known.file
@@ -135,7 +155,7 @@ def archive_settled(
             continue
         source = Path(file.os_path)
         plain = archive / os.path.relpath(source, inbox)
-        suffixed = plain.with_name(f"{plain.name}~{known.sha256[:16]}")
+        suffixed = _suffixed(plain, known.sha256)
         vouched = _vouched(manifest, known)
         try:
             archived = next((p for p in (plain, suffixed) if p.exists() and _sha256(p) == known.sha256), None)

@@ -409,7 +409,7 @@ class _Run:
 
     def ingest_file(self, item: _Prepared) -> None:
         file, sha = item.file, item.sha256
-        self.known.append(Known(file, sha, file.size_bytes, file.mtime_ns))
+        self.known.append(Known(file, sha))
         decision = self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns)
         if decision is Verdict.SKIP:
             self.tally.skipped += 1
@@ -503,7 +503,7 @@ def _rescan(manifest: ManifestIndex, file: InboxFile) -> Known | None:
     sha = manifest.unchanged(file.source, file.name, file.rel_path, file.size_bytes, file.mtime_ns)
     if sha is None or manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns) is not Verdict.SKIP:
         return None
-    return Known(file, sha, file.size_bytes, file.mtime_ns)
+    return Known(file, sha)
 
 
 def batches(files: list[InboxFile]) -> list[list[InboxFile]]:

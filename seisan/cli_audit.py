@@ -177,7 +177,7 @@ def _file_lines(trace, inbox, archive=None) -> list[str]:
         lines_by_file.setdefault(line["file_sha256"], []).append(f"{where} ({line['row']})")
     out = []
     for f in trace.sections.get("files", []):
-        where = located(inbox, archive, f["inbox_path"])
+        where = located(inbox, archive, f["inbox_path"], f["file_sha256"])
         out.append(f"{where} — sha256 {f['file_sha256']}, {f['source']}/{f['kind']} for "
                    f"{f['business_date']}, {f['status']}, first ingested by the run of {f['ingest_run_date']}")
         out += [f"    {entry}" for entry in lines_by_file.get(f["file_sha256"], [])]

@@ -106,7 +106,7 @@ def _inbox_paths(con, sha256s: Sequence[str], inbox: Path, archive: Path | None 
         return {}
     rows = con.execute("SELECT file_sha256, arg_max(path, ingested_at) FROM raw.file_manifest "
                        "WHERE list_contains(?, file_sha256) GROUP BY file_sha256", [list(sha256s)]).fetchall()
-    return {sha: str(located(inbox, archive, path)) for sha, path in rows}
+    return {sha: str(located(inbox, archive, path, sha)) for sha, path in rows}
 
 
 def _lineage(text: str | None) -> list[tuple[str, object]]:

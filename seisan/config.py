@@ -232,13 +232,12 @@ def _archive_dir(ingest: Mapping[str, Any], inbox: Path) -> Path | None:
         raise ConfigError(f"ingest.archive must be true or false, got {ingest['archive']!r}")
     if not ingest["archive"]:
         return None
-    from contracts.inbox_names import SOURCES
-    from ingestion.archive import default_archive
+    from ingestion.archive import check_archive, default_archive
 
     folder = str(ingest["archive_dir"]).strip()
     path = Path(folder).expanduser().resolve() if folder else default_archive(inbox)
-    for source in SOURCES:
-        if path == inbox / source or (inbox / source) in path.parents:
-            raise ConfigError(f"ingest.archive_dir {path} is inside the inbox folder {source}/, which every ingest "
-                              "reads: choose a folder outside inbox/{master,platform,terminal,partner,bank}")
+    try:
+        check_archive(inbox, path)
+    except ValueError as exc:
+        raise ConfigError(f"ingest.archive_dir: {exc}") from exc
     return path

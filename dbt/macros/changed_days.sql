@@ -64,8 +64,9 @@
     last whole build that succeeded: a failed build's rows are tested by the next; run_context.sql), and
     `loaded_rows`, the ledger rows of the files ingested since then (lineage file_sha256; a shard's warehouse has no
     manifest: every row), and `loaded_events`, the rows of those events in a relation without lineage (the FIFO
-    input, one row per event: its joins to the lots and the settlement events are 1:1 by their own key tests). A row written earlier was tested by the build that wrote it, and no build changes it
-    without writing it again (the incremental models delete and insert whole partitions). A key test opts in with
+    input, one row per event: its joins to the lots and the settlement events are 1:1 by their own key tests).
+    A row written earlier was tested by the build that wrote it, and no build changes it without writing it again
+    (the incremental models delete and insert whole partitions). A key test opts in with
     its `scope` argument (test_primary_key.sql: the keys of those rows, counted over the whole relation, so a new
     row repeating an old key fails), a row test with `config: {where: ...}`. -#}
 {% macro changed_rows(scope) -%}

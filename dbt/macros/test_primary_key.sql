@@ -2,7 +2,7 @@
     and `not_null` in one query: the relation (often a view over the whole ledger) is read once instead of twice,
     and a build runs one node per key instead of two (dbt's fixed cost is about 80 ms a node). A failing row names
     the key value and how many rows hold it; a null key_value counts the rows that have no key. -#}
-{#- scope (optional): recomputed_rows or loaded_rows (changed_days.sql): only the keys of the rows this build wrote
+{#- scope (optional): recomputed_rows, loaded_rows or loaded_events (changed_days.sql): only the keys of the rows this build wrote
     are checked, each counted over the whole relation (a new row repeating an old key fails); every key with the
     full check. -#}
 {% test primary_key(model, column_name, scope=none) %}

@@ -189,6 +189,8 @@ def test_a_rerun_and_a_redelivery_after_archiving(tmp: Path) -> None:
         assert _status(con, LEDGER) == ("conflict", "file_conflicting_duplicate")
         suffixed = archive / f"{LEDGER}~{hashlib.sha256(other).hexdigest()[:16]}"
         assert suffixed.read_bytes() == other and (archive / LEDGER).read_bytes() == data
+        assert located(inbox, archive, LEDGER, hashlib.sha256(other).hexdigest()) == suffixed  # where trace looks
+        assert located(inbox, archive, LEDGER, hashlib.sha256(data).hexdigest()) == archive / LEDGER
         assert not ledger.exists()
         assert con.execute("SELECT count(*) FROM raw.platform_ledger").fetchone() == (1,)
         assert accounting_holds(con)
@@ -206,7 +208,7 @@ def test_a_file_whose_bytes_are_not_those_read_is_moved_back(tmp_path: Path) -> 
                                           stat.st_mtime_ns + 1))
     (file,) = scan(inbox).files
     said = []
-    done = archive_settled(inbox, archive, [Known(file, read_sha, 10, stat.st_mtime_ns)], manifest, set(), said.append)
+    done = archive_settled(inbox, archive, [Known(file, read_sha)], manifest, set(), said.append)
     assert (done.moved, done.moved_back) == (0, 1)
     assert path.read_bytes() == b"A" * 10 and not (archive / LEDGER).exists()
     assert said == [f"{LEDGER}: changed since it was read; left in the inbox for the next run"]
@@ -215,7 +217,7 @@ def test_a_file_whose_bytes_are_not_those_read_is_moved_back(tmp_path: Path) -> 
     real_sha = hashlib.sha256(b"A" * 10).hexdigest()
     manifest.add("platform", LEDGER, Seen(real_sha, LEDGER, stat.st_mtime_ns, FileStatus.LOADED, None, 10,
                                           stat.st_mtime_ns + 2_000_000_000))
-    done = archive_settled(inbox, archive, [Known(file, real_sha, 10, stat.st_mtime_ns)], manifest, set())
+    done = archive_settled(inbox, archive, [Known(file, real_sha)], manifest, set())
     assert (done.moved, done.moved_back) == (1, 0)
     assert (archive / LEDGER).read_bytes() == b"A" * 10 and not path.exists()
 
@@ -244,5 +246,10 @@ def test_the_archive_is_configured(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="inside the inbox folder terminal/"):
         load_settings(env={**base, "SEISAN_INGEST_ARCHIVE": "1",
                            "SEISAN_INGEST_ARCHIVE_DIR": str(tmp_path / "home" / "inbox" / "terminal" / "old")})
+    with pytest.raises(ConfigError, match="is the inbox itself"):
+        load_settings(env={**base, "SEISAN_INGEST_ARCHIVE": "1",
+                           "SEISAN_INGEST_ARCHIVE_DIR": str(tmp_path / "home" / "inbox")})
+    with pytest.raises(ValueError, match="is the inbox itself"):  # the mechanism refuses it too, before any move
+        archive_settled(tmp_path / "home" / "inbox", tmp_path / "home" / "inbox", [], ManifestIndex(), set())
     with pytest.raises(ConfigError, match="not true or false"):
         load_settings(env={**base, "SEISAN_INGEST_ARCHIVE": "maybe"})
