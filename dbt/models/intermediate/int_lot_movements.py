@@ -252,11 +252,17 @@ def _scope_sql(this, run_date_literal, incremental):
             where event_date <= {run_date_literal} and event_type <> 'expire'
                 and event_id not in (select event_id from done)
             group by all),
+        built_through as (select coalesce(max(computed_for_date), date '0001-01-01') as day from {this}),
         due as (
+            -- a build for D writes every expiry on or before D of every resident (those not yet written put the
+            -- resident in scope), so only the expiry dates after the latest build's can be due and unwritten;
+            -- a lot whose expiry a late snapshot changed restarts its resident at its grant (unprocessed above)
             select municipality_code, mykey_id, min(expiry_date) as restart_date
             from fifo_lots
-            where expiry_date <= {run_date_literal}
-                and ('expiry:' || lot_event_id) not in (select event_id from done)
+            where expiry_date <= {run_date_literal} and expiry_date > (select day from built_through)
+                and ('expiry:' || lot_event_id) not in (
+                    select event_id from {this}
+                    where movement_kind = 'expire' and business_date > (select day from built_through))
             group by all),
         starts as (
             select municipality_code, mykey_id, min(restart_date) as restart_date
