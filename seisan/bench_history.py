@@ -19,10 +19,13 @@ How the year is built, with the same engine and faster settings:
   3 .. N-2 that resolved itself by N-1 is in the break store's history;
 - day N then runs the whole chain, measured step by step with its floor.
 
-Each measured day runs `--repeats` times (default 3) from the same state, each time in the home itself, put back
-between runs from a copy made before the first (the inbox's files hard-linked: no step writes them); the year
-goes on from the last run. The report gives each step's median and each chain's spread: one run of a step moves by
-up to a second on a shared machine, which at these sizes is 0.1 on the ratio.
+Day 2 and day N each run `--repeats` times (default 3), alternately (day 2, day N, day 2, day N, ...), after the
+year is built: each run in the home itself, put back from a copy of its day's state made before its first run (the
+inbox's files hard-linked: no step writes them). Alternating keeps the two days' runs minutes apart at most, so a
+shared machine that slows down or speeds up over the run (the same code measured 1.21 and 1.36 twenty minutes
+apart when day 2 ran only before the year and day N only after it) moves both alike. Day 2 also runs once before
+the history, which goes on from it; that run is not measured. The home is left as day N's last run left it. The
+report gives each step's median and each chain's spread.
 
 The world is small (default 3,000 residents in 3 municipalities: the year simulates in minutes), so each day is
 mostly fixed costs; the report gives seconds per step on both days, so growth with history shows as seconds,
@@ -97,30 +100,31 @@ def _copy_home(home: Path, copy: Path) -> None:
     shutil.copytree(home / "inbox", copy / "inbox", symlinks=True, copy_function=os.link)
 
 
-def _measured(day: dt.date, home: Path, delivered: list[Path], label: str, say: Callable[[str], None],
-              repeats: int) -> tuple[DayRun, list[float]]:
-    """The day's chain `repeats` times from the same state (module docstring): per step the median seconds, the
-    floor of the median run, and each run's chain seconds. Every run is in `home` itself, put back from a copy
-    between runs: the same paths, so dbt's partial parse holds for each (a warehouse at another path changes the
-    profile, and dbt parses the whole project again: a second more)."""
-    before = home.with_name(f"{home.name}-before-{day}")
-    if repeats > 1:
-        shutil.rmtree(before, ignore_errors=True)
-        _copy_home(home, before)
-    runs = []
-    inbox = home / "inbox"
-    for attempt in range(1, repeats + 1):
-        if attempt > 1:
-            shutil.rmtree(home)
-            if attempt == repeats:
-                before.rename(home)
-            else:
-                _copy_home(before, home)
-        runs.append(_chain(day, _settings(home, inbox), inbox, delivered,
-                           f"{label}, run {attempt} of {repeats}" if repeats > 1 else label, say))
+def _median_run(day: dt.date, runs: list[DayRun]) -> tuple[DayRun, list[float]]:
+    """Per step the median seconds, the floor of the median run, and each run's chain seconds."""
     median = sorted(runs, key=lambda run: run.floor.seconds)[len(runs) // 2].floor
     steps = {name: statistics.median(run.step_seconds[name] for run in runs) for name in STEPS}
     return DayRun(day, median, steps), [run.total for run in runs]
+
+
+def _alternated(home: Path, days: list[tuple[dt.date, Path, list[Path], str]], say: Callable[[str], None],
+                repeats: int) -> list[tuple[DayRun, list[float]]]:
+    """Each (day, saved state, delivered files, label) run `repeats` times, the days in turn (module docstring).
+    Every run is in `home` itself, put back from the day's saved state: the same paths, so dbt's partial parse
+    holds for each (a warehouse at another path changes the profile, and dbt parses the whole project again: a
+    second more). The last run of each day uses its saved state itself."""
+    inbox = home / "inbox"
+    runs: list[list[DayRun]] = [[] for _ in days]
+    for attempt in range(1, repeats + 1):
+        for index, (day, state, delivered, label) in enumerate(days):
+            shutil.rmtree(home)
+            if attempt == repeats:
+                state.rename(home)
+            else:
+                _copy_home(state, home)
+            runs[index].append(_chain(day, _settings(home, inbox), inbox, delivered,
+                                      f"{label}, run {attempt} of {repeats}", say))
+    return [_median_run(day, day_runs) for (day, *_), day_runs in zip(days, runs, strict=True)]
 
 
 def run_history(params: WorldParams, cache_root: Path, say: Callable[[str], None],
@@ -147,7 +151,10 @@ def run_history(params: WorldParams, cache_root: Path, say: Callable[[str], None
         for name in STEPS:
             functions[name](day[0], settings)
         say(f"day 1 ({day[0]}) done")
-        day2, day2_chains = _measured(day[1], home, deliver(inbox, day[1]), f"day 2 ({day[1]})", say, repeats)
+        day2_delivered = deliver(inbox, day[1])
+        day2_state = home.with_name(f"{home.name}-before-{day[1]}")
+        _copy_home(home, day2_state)
+        _chain(day[1], settings, inbox, day2_delivered, f"day 2 ({day[1]}), the history's start (not measured)", say)
         for offset in range(2, params.days - 2):
             deliver(inbox, day[offset])
         history: dict[str, float] = {}
@@ -166,8 +173,13 @@ def run_history(params: WorldParams, cache_root: Path, say: Callable[[str], None
             functions[name](day[-2], settings)
         history["day_before"] = time.perf_counter() - began
         say(f"day {params.days - 1} {history['day_before']:.0f} s")
-        last, last_chains = _measured(day[-1], home, deliver(inbox, day[-1]), f"day {params.days} ({day[-1]})", say,
-                                      repeats)
+        last_delivered = deliver(inbox, day[-1])
+        last_state = home.with_name(f"{home.name}-before-{day[-1]}")
+        _copy_home(home, last_state)
+        (day2, day2_chains), (last, last_chains) = _alternated(home, [
+            (day[1], day2_state, day2_delivered, f"day 2 ({day[1]})"),
+            (day[-1], last_state, last_delivered, f"day {params.days} ({day[-1]})"),
+        ], say, repeats)
         warehouse_bytes = settings.warehouse.stat().st_size
     return HistoryResult(params, simulated_seconds, day2, history, last, warehouse_bytes, memory.peak,
                          (day2_chains, last_chains))
@@ -202,7 +214,7 @@ def render(result: HistoryResult, command: str, wall_seconds: float) -> str:
     day2_chains, last_chains = result.chains
     if len(day2_chains) > 1:
         lines += ["", f"Each day ran {len(day2_chains)} times from the same state; the table gives each step's median "
-                  f"(the chain is the sum of the medians). Chains of each run: day 2 "
+                  f"(the chain is the sum of the medians), the two days in turn. Chains of each run: day 2 "
                   f"{', '.join(f'{s:.1f}' for s in day2_chains)} s; day {p.days} "
                   f"{', '.join(f'{s:.1f}' for s in last_chains)} s."]
     return "\n".join(lines)
@@ -218,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=None,
                         help=f"world cache folder (default ${CACHE_ENV}, else ~/.cache/seisan/bench-worlds)")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="runs of day 2 and of day N from the same state; medians reported (default 3)")
+                        help="runs of day 2 and of day N, in turn, each from its saved state; medians (default 3)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="run in this new or empty folder and keep it (its home/ is a SEISAN_HOME to inspect)")
     args = parser.parse_args(argv)

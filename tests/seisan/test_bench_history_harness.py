@@ -43,7 +43,8 @@ def test_the_report_says_how_many_runs_each_median_is_of_and_each_runs_chain() -
     three = render(HistoryResult(params, 0.0, day2, history, last, 1, 1, ([12.5, 12.0, 11.25], [18.0, 19.5, 17.0])),
                    "make bench-history", 60.0)
     assert ("Each day ran 3 times from the same state; the table gives each step's median (the chain is the sum of "
-            "the medians). Chains of each run: day 2 12.5, 12.0, 11.2 s; day 365 18.0, 19.5, 17.0 s.") in three
+            "the medians), the two days in turn. Chains of each run: day 2 12.5, 12.0, 11.2 s; day 365 18.0, 19.5, "
+            "17.0 s.") in three
 
 
 def test_a_world_without_days_between_day_2_and_day_n_minus_1_is_refused(tmp_path: Path) -> None:
@@ -53,3 +54,38 @@ def test_a_world_without_days_between_day_2_and_day_n_minus_1_is_refused(tmp_pat
         main(["--days", "4", "--cache", str(tmp_path)])
     with pytest.raises(SystemExit):
         main(["--repeats", "0", "--cache", str(tmp_path)])
+
+
+def test_the_two_days_run_in_turn_each_from_its_own_saved_state(tmp_path: Path, monkeypatch) -> None:
+    """Day 2, day N, day 2, day N, ...: each run starts from its day's saved state, whatever the run before left in
+    the home (each run here leaves a file behind), and the home ends as day N's last run left it."""
+    from seisan import bench_history
+
+    home = tmp_path / "home"
+    states = {}
+    for name in ("day2", "dayN"):
+        state = tmp_path / f"saved-{name}"
+        (state / "inbox").mkdir(parents=True)
+        (state / "inbox" / "delivered.csv").write_text(name)
+        (state / "state.txt").write_text(name)
+        states[name] = state
+    (home / "inbox").mkdir(parents=True)
+    seen = []
+    seconds = iter([10.0, 20.0, 12.0, 21.0, 11.0, 26.0])
+
+    def chain(day, settings, inbox, delivered, label, say):
+        assert not (home / "left-behind").exists()
+        seen.append(((home / "state.txt").read_text(), (inbox / "delivered.csv").read_text(), label))
+        (home / "left-behind").write_text(label)
+        return _day(day, 1_000, {**dict.fromkeys(STEPS, 0.0), "ingest": next(seconds)})
+
+    monkeypatch.setattr(bench_history, "_chain", chain)
+    d2, dn = dt.date(2025, 11, 13), dt.date(2026, 11, 11)
+    (day2, day2_chains), (last, last_chains) = bench_history._alternated(home, [
+        (d2, states["day2"], [], "day 2"), (dn, states["dayN"], [], "day 365")], print, 3)
+    assert [(state, delivered) for state, delivered, _ in seen] == [("day2", "day2"), ("dayN", "dayN")] * 3
+    assert [label for _, _, label in seen][:2] == ["day 2, run 1 of 3", "day 365, run 1 of 3"]
+    assert day2_chains == [10.0, 12.0, 11.0] and last_chains == [20.0, 21.0, 26.0]
+    assert (day2.day, day2.step_seconds["ingest"], last.step_seconds["ingest"]) == (d2, 11.0, 21.0)
+    assert (home / "state.txt").read_text() == "dayN" and (home / "left-behind").read_text() == "day 365, run 3 of 3"
+    assert not states["day2"].exists() and not states["dayN"].exists()
