@@ -22,10 +22,10 @@ How the year is built, with the same engine and faster settings:
 Day 2 and day N each run `--repeats` times (default 3), alternately (day 2, day N, day 2, day N, ...), after the
 year is built: each run in the home itself, put back from a copy of its day's state made before its first run (the
 inbox's files hard-linked: no step writes them). Alternating keeps the two days' runs minutes apart at most, so a
-shared machine that slows down or speeds up over the run (the same code measured 1.21 and 1.36 twenty minutes
-apart when day 2 ran only before the year and day N only after it) moves both alike. Day 2 also runs once before
-the history, which goes on from it; that run is not measured. The home is left as day N's last run left it. The
-report gives each step's median and each chain's spread.
+shared machine that slows down or speeds up over the run moves both alike (when day 2 ran only before the year
+and day N only after it, two nearly equal versions of the code measured 1.21 and 1.36 eighteen minutes apart).
+Day 2 also runs once before the history, which goes on from it; that run is not measured. The home is left as
+day N's last run left it. The report gives each step's median and each chain's spread.
 
 The world is small (default 3,000 residents in 3 municipalities: the year simulates in minutes), so each day is
 mostly fixed costs; the report gives seconds per step on both days, so growth with history shows as seconds,
