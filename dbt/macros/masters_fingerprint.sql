@@ -11,12 +11,35 @@
   time, so every row a build writes carries it (column masters_fingerprint).
 
   built_from_masters(fingerprint): true when this incremental build may compute only the changed events: the
-  table exists, has the column, and every row carries this fingerprint. A table built before the column existed
-  (on_schema_change append_new_columns adds it) or from other masters is computed again in full.
+  table exists, has the column, holds rows and every row carries this fingerprint. A table built before the column
+  existed (on_schema_change append_new_columns adds it), from other masters, or empty is computed again in full.
+
+  upstream_masters_fingerprint(relations): for a model whose rows depend on the masters only through such
+  incremental models (fct_settlement_items): one string for the fingerprints their rows carry. When a late
+  snapshot makes them compute every event again, it changes.
+
+  delete_unless_built_from_masters(fingerprint): a pre_hook for a model whose rows a full recompute may not
+  produce again (an item whose events moved to another status): deletes every row when built_from_masters is
+  false, so the recompute leaves no stale row. (The model's SQL is compiled before its hooks run: both see the
+  table as it was.)
 -#}
-{% macro masters_fingerprint(relations) -%}
-    {#- a unit test's refs are its given rows (CTEs), not relations to query; its expected rows leave the column out -#}
+{#- '' when not building: at parse time, in a unit test (its refs are its given rows, CTEs, not relations to query;
+    its expected rows leave the column out), and when a relation is not built (sqlfluff compiles the models on an
+    empty warehouse). A build always has them: dbt builds a model's refs first. -#}
+{% macro _fingerprint_unavailable(relations) -%}
     {%- if not execute or model.resource_type == 'unit_test' -%}
+        {{- return(true) -}}
+    {%- endif -%}
+    {%- for relation in relations -%}
+        {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+            {{- return(true) -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(false) -}}
+{%- endmacro %}
+
+{% macro masters_fingerprint(relations) -%}
+    {%- if _fingerprint_unavailable(relations) -%}
         {{- return('') -}}
     {%- endif -%}
     {%- set query -%}
@@ -40,7 +63,33 @@
         {{- return(false) -}}
     {%- endif -%}
     {%- set query -%}
-        select count(*) from {{ this }} where masters_fingerprint is distinct from '{{ fingerprint }}'
+        select count(*) > 0 and count(*) filter (where masters_fingerprint is distinct from '{{ fingerprint }}') = 0
+        from {{ this }}
     {%- endset -%}
-    {{- return(run_query(query).columns[0].values()[0] == 0) -}}
+    {{- return(run_query(query).columns[0].values()[0]) -}}
+{%- endmacro %}
+
+{% macro upstream_masters_fingerprint(relations) -%}
+    {%- if _fingerprint_unavailable(relations) -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set query -%}
+        select md5(string_agg(part, ',' order by part)) from (
+        {%- for relation in relations %}
+            select '{{ relation.identifier }}:'
+                || coalesce(string_agg(distinct masters_fingerprint, '+' order by masters_fingerprint), '') as part
+            from {{ relation }}
+            {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
+        )
+    {%- endset -%}
+    {{- return(run_query(query).columns[0].values()[0]) -}}
+{%- endmacro %}
+
+{% macro delete_unless_built_from_masters(fingerprint) -%}
+{%- if is_incremental() and not built_from_masters(fingerprint) -%}
+delete from {{ this }}
+{%- else -%}
+select 1 as nothing_to_delete
+{%- endif -%}
 {%- endmacro %}

@@ -25,7 +25,7 @@ import pytest
 from conftest import new_warehouse
 from marts_rawdb import insert
 from marts_worlds import DESIGNATED, MERCHANTS, MUNICIPALITIES, PROGRAMS, Ledger, at, write_masters
-from test_marts_incremental import TABLES
+from test_marts_incremental import TABLES, snapshot
 
 TSU, SAP, CHY = "242012", "011002", "131016"
 BUILDS = (date(2024, 5, 5), date(2024, 5, 6), date(2024, 5, 8), date(2024, 5, 9), date(2024, 5, 10),
@@ -75,17 +75,6 @@ def story() -> tuple[Ledger, dict[str, str]]:
     ids["lp_lot"] = ledger.grant(at(date(2024, 5, 3)), TSU, "LATP0003", "LATEPROG", 100)
     ids["lp_use"] = ledger.use(at(date(2024, 5, 4)), TSU, "LATP0003", 10, "M00000003")
     return ledger, ids
-
-
-def snapshot(path) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return {table: con.execute(f"select * exclude (computed_for_date) from {table} order by {key}").fetchall()
-                if table in ("staging.int_lot_movements", "marts.fct_ledger_entries")
-                # when a build ran is not what it computed
-                else con.execute(f"select * exclude (computed_at) from {table} order by {key}").fetchall()
-                if table == "marts.fct_balances"
-                else con.execute(f"select * from {table} order by {key}").fetchall()
-                for table, key in COMPARED.items()}
 
 
 def status(path, event_id: str) -> str:
@@ -149,11 +138,11 @@ def test_late_masters_lift_holds_and_day_by_day_equals_full_refresh(tmp_path, db
                "and merchant_id = 'M00000002'", [CHY]) == (60,)
     # the late snapshot is in force on the grant date itself: no control break is left
     assert one(path, "select count(*) from marts.fct_control_flags where event_id = ?", [ids["lp_lot"]]) == (0,)
-    incremental = snapshot(path)
+    incremental = snapshot(path, COMPARED)
 
     rebuilt = tmp_path / "rebuilt.duckdb"
     shutil.copy(path, rebuilt)
     dbt_build(rebuilt, BUILDS[-1], full_refresh=True)
-    full = snapshot(rebuilt)
+    full = snapshot(rebuilt, COMPARED)
     for table in COMPARED:
         assert incremental[table] == full[table], table

@@ -20,7 +20,8 @@ from conftest import new_warehouse
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from marts_worlds import DESIGNATED, MERCHANTS, MUNICIPALITIES, PROGRAMS, Ledger, write_masters
-from test_marts_late_masters import COMPARED, snapshot
+from test_marts_incremental import snapshot
+from test_marts_late_masters import COMPARED
 
 START = date(2024, 5, 1)
 DAYS = 12
@@ -122,11 +123,11 @@ def test_random_late_masters_and_cancels_day_by_day_equal_full_refresh(tmp_path_
                 _write_snapshot(con, kind, snapshot_date, picks)
     final_date = previous + timedelta(days=1)
     dbt_build(path, final_date)   # models and every data test, over all dates built so far
-    incremental = snapshot(path)
+    incremental = snapshot(path, COMPARED)
     rebuilt = folder / "rebuilt.duckdb"
     shutil.copy(path, rebuilt)
     dbt_build(rebuilt, final_date, full_refresh=True)
-    full = snapshot(rebuilt)
+    full = snapshot(rebuilt, COMPARED)
     for table in COMPARED:
         assert incremental[table] == full[table], table
     assert incremental["marts.fct_control_flags"], "the generated stories make control breaks"

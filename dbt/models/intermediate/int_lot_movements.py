@@ -215,11 +215,14 @@ def _records(session, sql, params=()):
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _delete_residents_with_changed_lots(session, this):
+def _delete_residents_with_changed_lots(session, this, recomputed_since):
     """A late master snapshot (programmes with another expiry rule or funding, or naming a programme not known
     before) changes a lot already replayed. Delete every movement of such a resident from that lot's grant date
     on: the events become "not yet processed" and the resident is replayed from there, so day-by-day builds
     equal a full refresh. Downstream marts rebuild the resident from the same date (delete_recomputed_partitions).
+    Only the lots int_point_lots__dated wrote again since recomputed_since (its computed_for_date: every lot after
+    a late snapshot, a few on a normal day) can have changed: comparing the year of lots took 0.09 s on day 365
+    of bench-history.
     """
     session.execute(f"""
         delete from {this} as stale
@@ -227,8 +230,9 @@ def _delete_residents_with_changed_lots(session, this):
             select lots.municipality_code, lots.mykey_id, min(lots.granted_date) as restart_date
             from fifo_lots as lots
             inner join {this} as created on created.event_id = lots.lot_event_id and created.movement_kind = 'create'
-            where created.funding is distinct from lots.funding
-                or created.lot_expiry_date is distinct from lots.expiry_date
+            where lots.computed_for_date >= date '{recomputed_since.isoformat()}'
+                and (created.funding is distinct from lots.funding
+                     or created.lot_expiry_date is distinct from lots.expiry_date)
             group by all
         ) as changed
         where stale.municipality_code = changed.municipality_code and stale.mykey_id = changed.mykey_id
@@ -379,7 +383,8 @@ def model(dbt, session):
     if dbt.is_incremental:
         dbt.ref("stg_platform__ledger").create_view("fifo_ledger", replace=True)
         dbt.ref("int_point_lots__dated").create_view("fifo_lots", replace=True)
-        _delete_residents_with_changed_lots(session, this)
+        recomputed_since = dt.date.fromisoformat(str(dbt.config.get("recomputed_since")))
+        _delete_residents_with_changed_lots(session, this, recomputed_since)
         session.execute(f"create or replace temp table fifo_scope as {_scope_sql(this, run_date_literal, True)}")
         # only the events from the earliest restart date on are replayed or looked up (the lots before it are read
         # from int_point_lots__dated): the date bound keeps the view's joins off a year of history

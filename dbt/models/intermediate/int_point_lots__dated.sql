@@ -4,7 +4,8 @@
 -- Incremental (delete+insert on lot_event_id; dbt/macros/masters_fingerprint.sql): while the programmes and
 -- municipalities are those every row was computed from, a build computes again only the lots of each (resident,
 -- programme, fiscal year) that gained a lot not yet here (a late grant changes the running total of the lots
--- granted after it); when the masters differ (a late snapshot, a changed cap), every lot again.
+-- granted after it); when the masters differ (a late snapshot, a changed cap), every lot again. A lot's columns
+-- change only when a build writes its row again; computed_for_date says which build did.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='lot_event_id',
           on_schema_change='append_new_columns') }}
 {%- set fingerprint = masters_fingerprint([ref('int_programs__versioned'), ref('int_municipalities__versioned')]) %}
@@ -101,6 +102,9 @@ final as (
             false
         ) as is_over_annual_cap,
         '{{ fingerprint }}' as masters_fingerprint,
+        -- the business date of the build that wrote the row: the lots rewritten since recomputed_since() are the
+        -- only ones whose columns can have changed (int_lot_movements, fct_point_lots)
+        date '{{ business_date() }}' as computed_for_date,
     from capped
 )
 

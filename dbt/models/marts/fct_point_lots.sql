@@ -39,16 +39,18 @@ touched_lots as (
     where built.last_movement_date >= restarts.restart_date
     union
     -- a late snapshot can change what the lot IS and move no point: naming its municipality or programme, or a
-    -- programme's annual cap (is_over_annual_cap); every lot whose own columns changed is rebuilt
+    -- programme's annual cap (is_over_annual_cap); every lot whose own columns changed is rebuilt. Only a lot
+    -- int_point_lots__dated wrote again since recomputed_since() can have changed (its computed_for_date)
     select built.lot_event_id
     from {{ this }} as built
     inner join lots on built.lot_event_id = lots.lot_event_id
-    where built.is_municipality_known is distinct from lots.is_municipality_known
+    where lots.computed_for_date >= date '{{ recomputed_since() }}'
+        and (built.is_municipality_known is distinct from lots.is_municipality_known
         or built.is_program_known is distinct from lots.is_program_known
         or built.is_over_annual_cap is distinct from lots.is_over_annual_cap
         or built.funding is distinct from lots.funding
         or built.expiry_date is distinct from lots.expiry_date
-        or built.fiscal_year is distinct from lots.fiscal_year
+        or built.fiscal_year is distinct from lots.fiscal_year)
     {% endif %}
 ),
 
