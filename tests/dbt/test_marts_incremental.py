@@ -225,3 +225,46 @@ def test_a_replay_loads_the_lots_it_can_move_and_only_those(tmp_path, dbt_build)
     full = snapshot(rebuilt)
     for table in TABLES:
         assert incremental[table] == full[table], table
+
+
+@pytest.mark.slow
+def test_a_warehouse_built_before_the_build_stamps_is_computed_again_on_its_next_build(tmp_path, dbt_build):
+    """A warehouse built before fct_settlement_items was incremental (no masters_fingerprint) and before
+    int_point_lots__dated stamped computed_for_date: its next daily build computes every settlement item again (its
+    items are not trusted: here they are zeroed first, and must come back) and adds both columns; then the tables
+    equal a full rebuild. A late use in an earlier period arrives with that build."""
+    path, con = new_warehouse(tmp_path)
+    write_masters(con)
+    ledger = Ledger(prefix="U")
+    generate(ledger, seed=17, start=START, days=10, municipalities=("131016", "242012"), residents=30)
+    late = ledger.use(datetime(2024, 3, 26, 12), "131016", "GEN17000000", 300)
+    on_time = Ledger(prefix="U", rows=[r for r in ledger.rows if r["event_id"] != late])
+    first_day, next_day = START + timedelta(days=7), START + timedelta(days=9)
+    on_time.write(con, up_to=first_day)
+    con.close()
+    dbt_build(path, first_day, with_tests=False)
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("select count(*) from marts.fct_settlement_items where amount_yen <> 0").fetchone()[0] > 0
+        con.execute("update marts.fct_settlement_items set amount_yen = 0, use_count = 0")
+        con.execute("alter table marts.fct_settlement_items drop column masters_fingerprint")
+        con.execute("alter table staging.int_point_lots__dated drop column computed_for_date")
+        on_time.write(con, from_date=first_day + timedelta(days=1), up_to=next_day)
+        Ledger(prefix="U", rows=[r for r in ledger.rows if r["event_id"] == late]).write(con)
+    dbt_build(path, next_day)
+    incremental = snapshot(path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        # every item was computed again: none is left zeroed, and every one carries the fingerprint
+        assert con.execute("select count(*) from marts.fct_settlement_items "
+                           "where use_count = 0 and cancel_count = 0 or masters_fingerprint is null").fetchone() == (0,)
+        # the lots written before the column existed have no stamp; the lots this build wrote have its date
+        stamps = dict(con.execute("select computed_for_date, count(*) from staging.int_point_lots__dated "
+                                  "group by all").fetchall())
+    assert set(stamps) <= {None, next_day} and stamps.get(None, 0) > 0
+
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copy(path, rebuilt)
+    dbt_build(rebuilt, next_day, full_refresh=True, with_tests=False)
+    full = snapshot(rebuilt)
+    assert any(row[0] == late for row in full["staging.int_settlement__events"])
+    for table in TABLES:
+        assert incremental[table] == full[table], table
