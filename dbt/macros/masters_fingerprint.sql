@@ -38,20 +38,26 @@
     {{- return(false) -}}
 {%- endmacro %}
 
-{% macro masters_fingerprint(relations) -%}
+{#- md5 over one part per relation, '<identifier>:<part>', the part an aggregate over the relation's rows (alias
+    versions) -#}
+{% macro _fingerprint(relations, part) -%}
     {%- if _fingerprint_unavailable(relations) -%}
         {{- return('') -}}
     {%- endif -%}
     {%- set query -%}
         select md5(string_agg(part, ',' order by part)) from (
         {%- for relation in relations %}
-            select '{{ relation.identifier }}:' || count(*) || ':' || coalesce(bit_xor(hash(versions)), 0) as part
+            select '{{ relation.identifier }}:' || {{ part }} as part
             from {{ relation }} as versions
             {%- if not loop.last %} union all{% endif %}
         {%- endfor %}
         )
     {%- endset -%}
     {{- return(run_query(query).columns[0].values()[0]) -}}
+{%- endmacro %}
+
+{% macro masters_fingerprint(relations) -%}
+    {{- return(_fingerprint(relations, "count(*) || ':' || coalesce(bit_xor(hash(versions)), 0)")) -}}
 {%- endmacro %}
 
 {% macro built_from_masters(fingerprint) -%}
@@ -70,20 +76,8 @@
 {%- endmacro %}
 
 {% macro upstream_masters_fingerprint(relations) -%}
-    {%- if _fingerprint_unavailable(relations) -%}
-        {{- return('') -}}
-    {%- endif -%}
-    {%- set query -%}
-        select md5(string_agg(part, ',' order by part)) from (
-        {%- for relation in relations %}
-            select '{{ relation.identifier }}:'
-                || coalesce(string_agg(distinct masters_fingerprint, '+' order by masters_fingerprint), '') as part
-            from {{ relation }}
-            {%- if not loop.last %} union all{% endif %}
-        {%- endfor %}
-        )
-    {%- endset -%}
-    {{- return(run_query(query).columns[0].values()[0]) -}}
+    {{- return(_fingerprint(relations,
+        "coalesce(string_agg(distinct masters_fingerprint, '+' order by masters_fingerprint), '')")) -}}
 {%- endmacro %}
 
 {% macro delete_unless_built_from_masters(fingerprint) -%}
