@@ -46,11 +46,11 @@ touched_lots as (
     inner join lots on built.lot_event_id = lots.lot_event_id
     where lots.computed_for_date >= date '{{ recomputed_since() }}'
         and (built.is_municipality_known is distinct from lots.is_municipality_known
-        or built.is_program_known is distinct from lots.is_program_known
-        or built.is_over_annual_cap is distinct from lots.is_over_annual_cap
-        or built.funding is distinct from lots.funding
-        or built.expiry_date is distinct from lots.expiry_date
-        or built.fiscal_year is distinct from lots.fiscal_year)
+            or built.is_program_known is distinct from lots.is_program_known
+            or built.is_over_annual_cap is distinct from lots.is_over_annual_cap
+            or built.funding is distinct from lots.funding
+            or built.expiry_date is distinct from lots.expiry_date
+            or built.fiscal_year is distinct from lots.fiscal_year)
     {% endif %}
 ),
 

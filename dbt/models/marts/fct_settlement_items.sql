@@ -54,22 +54,9 @@ statuses as (
     select event_id, settlement_status from {{ ref('int_settlement__merchant_status') }}
 ),
 
-{% if only_changed %}
-recomputed_events as (
-    {{ recomputed_events }}
-),
-
-touched_items as (
-    select distinct events.municipality_code, events.merchant_id, periods.period_start_date, statuses.settlement_status
-    from events
-    inner join periods using (event_id)
-    inner join statuses using (event_id)
-    where events.event_id in (select event_id from recomputed_events)
-),
-
-{% endif %}
-item_events as (
-    -- a cancel whose use is not found settles nothing (no status): it is only a control break
+event_items as (
+    -- each use and cancel with the item it belongs to; a cancel whose use is not found settles nothing (no
+    -- status): it is only a control break
     select
         events.event_id,
         events.event_type,
@@ -82,15 +69,30 @@ item_events as (
     from events
     inner join periods using (event_id)
     inner join statuses using (event_id)
-    {%- if only_changed %}
-    inner join touched_items
-        on events.municipality_code = touched_items.municipality_code
-        and events.merchant_id is not distinct from touched_items.merchant_id
-        and periods.period_start_date is not distinct from touched_items.period_start_date
-        and statuses.settlement_status = touched_items.settlement_status
-    {%- endif %}
     where statuses.settlement_status is not null
 ),
+
+{% if only_changed %}
+touched_items as (
+    select distinct municipality_code, merchant_id, period_start_date, settlement_status
+    from event_items
+    where event_id in ({{ recomputed_events }})
+),
+
+item_events as (
+    select event_items.*
+    from event_items
+    inner join touched_items
+        on event_items.municipality_code = touched_items.municipality_code
+        and event_items.merchant_id is not distinct from touched_items.merchant_id
+        and event_items.period_start_date is not distinct from touched_items.period_start_date
+        and event_items.settlement_status = touched_items.settlement_status
+),
+{% else %}
+item_events as (
+    select * from event_items
+),
+{% endif %}
 
 -- Each event's settlement effect is the sum of its movements' settlement_yen (signed once, by the FIFO engine),
 -- split by the funding of the lots it moved; what no lot covered (or a lot of unknown funding) is unallocated.
