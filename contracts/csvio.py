@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import count, islice
 
 from contracts.codes import looks_like_my_number, mask_value
 from contracts.problems import Problem
@@ -94,14 +96,14 @@ def decode_csv(data: bytes, encoding: str = "utf-8") -> str:
 
 
 class _LineTap:
-    """Iterates physical lines for csv.reader and remembers the ones of the record being read. A line already
-    taken from `lines` can be handed back first (`push`)."""
+    """Iterates physical lines for csv.reader and remembers the ones of the record being read. Lines already
+    taken from `lines` can be handed back, to be taken first (`push`); `take` takes a block of lines at once."""
 
-    __slots__ = ("_lines", "_pushed", "taken", "count")
+    __slots__ = ("_lines", "_pending", "taken", "count")
 
     def __init__(self, lines: Iterator[str]) -> None:
         self._lines = lines
-        self._pushed: str | None = None
+        self._pending: deque[str] = deque()
         self.taken: list[str] = []
         self.count = 0
 
@@ -109,18 +111,24 @@ class _LineTap:
         return self
 
     def __next__(self) -> str:
-        line = self._pushed
-        if line is None:
-            line = next(self._lines)
-        else:
-            self._pushed = None
+        line = self._pending.popleft() if self._pending else next(self._lines)
         self.taken.append(line)
         self.count += 1
         return line
 
-    def push(self, line: str) -> None:
-        self._pushed = line
-        self.count -= 1
+    def take(self, size: int) -> list[str]:
+        """The next lines: those handed back, or else up to `size` new ones (none at the end)."""
+        if self._pending:
+            block = list(self._pending)
+            self._pending.clear()
+        else:
+            block = list(islice(self._lines, size))
+        self.count += len(block)
+        return block
+
+    def push(self, lines: list[str]) -> None:
+        self._pending.extendleft(reversed(lines))
+        self.count -= len(lines)
 
 
 # An ASCII record without 12 digits grouped at most 4-4-4 holds no My Number field: most records, decided at
@@ -140,6 +148,9 @@ def _raw_text(delivered: str, fields: list[str]) -> str:
     return buffer.getvalue().rstrip("\n")
 
 
+PLAIN_BLOCK_LINES = 4096  # physical lines CsvScan takes at a time to split without csv.reader
+
+
 class CsvScan:
     """A CSV text read record by record, in bounded memory (a file of any size): `header` once the header row is
     read, then `records()` yields each data record; `error` is set when the text could not be read to its end
@@ -152,9 +163,11 @@ class CsvScan:
     raised by them propagates to the caller.
     """
 
-    def __init__(self, lines: Iterator[str], max_records: int | None = None, plain_lines: bool = True) -> None:
+    def __init__(self, lines: Iterator[str], max_records: int | None = None, plain_lines: bool = True,
+                 block_lines: int = PLAIN_BLOCK_LINES) -> None:
         self._tap = _LineTap(lines)
         self._plain_lines = plain_lines  # False: every record through csv.reader (the reference, for tests)
+        self._block_lines = block_lines
         self._reader = csv.reader(self._tap, strict=True)
         self._max_records = max_records
         self.error: Problem | None = None
@@ -172,43 +185,67 @@ class CsvScan:
     def records(self) -> Iterator[CsvRecord]:
         """Each data record in file order. A physical line without a quote (or NUL) and shorter than csv's field
         limit is one record whose fields are split at its commas, which is exactly what csv.reader makes of
-        it (tests/contracts/test_csv_roundtrip.py compares the two readers); it is split without csv.reader,
-        about ten times faster. Every other line starts a record read by csv.reader, quoted newlines and all."""
+        it (tests/contracts/test_csv_roundtrip.py compares the two readers); such lines are split a block at a
+        time without csv.reader, about ten times faster. Every other line starts a record read by csv.reader,
+        quoted newlines and all."""
         if self.error is not None:
             return
-        tap, reader, count, limit = self._tap, self._reader, 0, csv.field_size_limit()
-        while True:
-            tap.taken.clear()
-            start = tap.count + 1
-            fields: list[str] | None = None
-            if self._plain_lines:
-                try:
-                    line = next(tap)
-                except StopIteration:
-                    return
-                if '"' not in line and "\x00" not in line and len(line) <= limit:
-                    body = line.rstrip("\r\n")
-                    fields, delivered = (body.split(",") if body else []), line
-                else:
-                    tap.taken.clear()
-                    tap.push(line)
-            if fields is None:
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as error:
-                    self.error = CsvError("csv_malformed", start, f"line {start}: {error}")
-                    return
-                delivered = "".join(tap.taken)
-            if not fields:
-                continue  # a blank line is no record
-            yield CsvRecord(start, fields, delivered)
-            count += 1
-            if self._max_records is not None and count > self._max_records:
+        seen = 0
+        for record in self._records():
+            yield record
+            seen += 1
+            if self._max_records is not None and seen > self._max_records:
                 self.error = CsvError(
                     "file_too_many_rows", 0, f"more than {self._max_records} records (the configured limit)")
                 return
+
+    def _records(self) -> Iterator[CsvRecord]:
+        tap, limit = self._tap, csv.field_size_limit()
+        while True:
+            if self._plain_lines:
+                block = tap.take(self._block_lines)
+                if not block:
+                    return
+                plain = _plain_prefix(block, limit)
+                first = tap.count - len(block) + 1
+                yield from [
+                    CsvRecord(number, body.split(","), line)
+                    for number, line in zip(count(first), block[:plain] if plain < len(block) else block)
+                    if (body := line.rstrip("\r\n"))  # a blank line is no record
+                ]
+                if plain == len(block):
+                    continue
+                tap.push(block[plain:])
+            record = self._quoted_record()
+            if record is None:
+                return
+            if record.fields:  # a blank line is no record
+                yield record
+
+    def _quoted_record(self) -> CsvRecord | None:
+        """The next record read by csv.reader (None at the end, or at broken quoting: then `error` is set)."""
+        tap = self._tap
+        tap.taken.clear()
+        start = tap.count + 1
+        try:
+            fields = next(self._reader)
+        except StopIteration:
+            return None
+        except csv.Error as error:
+            self.error = CsvError("csv_malformed", start, f"line {start}: {error}")
+            return None
+        return CsvRecord(start, fields, "".join(tap.taken))
+
+
+def _plain_prefix(block: list[str], limit: int) -> int:
+    """How many of `block`'s first lines have no quote or NUL and fit csv's field limit."""
+    joined = "".join(block)
+    if '"' not in joined and "\x00" not in joined and max(map(len, block)) <= limit:
+        return len(block)
+    for index, line in enumerate(block):
+        if '"' in line or "\x00" in line or len(line) > limit:
+            return index
+    return len(block)
 
 
 def read_csv_text(text: str, max_records: int | None = None) -> CsvRead:

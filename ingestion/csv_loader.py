@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -380,13 +381,7 @@ def _validate_chunk(
 
 
 def _chunks(records: Iterator[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
-    chunk: list[CsvRecord] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
+    while chunk := list(islice(records, size)):
         yield chunk
 
 

@@ -174,6 +174,9 @@ def _append(con: duckdb.DuckDBPyConnection, table_name: str, rows: pa.Table) -> 
     if rows.num_rows == 0:
         return
     names = ", ".join(TABLES[table_name].column_names)
+    # A batch's table is the concatenation of one small table per file: DuckDB's Arrow scan pays per chunk, so
+    # 1,000 files' chunks took 0.2 s to insert 11,000 rows; one chunk takes 0.02 s.
+    rows = rows.combine_chunks()
     con.register("_ingest_rows", rows)
     try:
         con.execute(f"INSERT INTO raw.{table_name} ({names}) SELECT {names} FROM _ingest_rows")

@@ -132,12 +132,13 @@ def add_rows(
 @dataclass(frozen=True, slots=True)
 class FileToCheck:
     """A terminal file handed to a worker: its bytes, the terminal id and lineage of its name, the record
-    limit."""
+    limit, and the key its seal is most likely signed with (`seal_key`)."""
 
     data: bytes
     terminal_id: str
     lineage: Lineage
     max_records: int
+    seal_key: str | None = None  # the terminal's key (base64) in force on the file's date, if the run knows one
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +146,9 @@ class CheckedFile:
     """A terminal file that passed every check a worker makes (module docstring). lines: its records and
     seal; links: (seq, prev_hash, hash) of each line, for its place among the terminal's loaded files;
     seal_day, seal_hash, term_sig: what the seal's signature check needs (the key is the terminals master's
-    in force on seal_day); rows_from/rows: its records' rows in the chunk's record columns, seal_row its seal's
-    row in the chunk's seal columns."""
+    in force on seal_day); seal_key_verified: the file's `seal_key` when the seal's signature verifies with it
+    (the main process then checks only that this is the key in force on seal_day), else None; rows_from/rows:
+    its records' rows in the chunk's record columns, seal_row its seal's row in the chunk's seal columns."""
 
     lines: int
     links: tuple[tuple[int, str, str], ...]
@@ -156,6 +158,7 @@ class CheckedFile:
     rows_from: int
     rows: int
     seal_row: int
+    seal_key_verified: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,18 @@ def _passes(work: FileToCheck, certs: Mapping[str, list[Cert]]) -> tuple[tuple[P
     return lines, seal
 
 
+def _seal_key_verified(encoded: str | None, seal: TerminalSeal) -> str | None:
+    """`encoded` when the seal's signature verifies with that key (by the rule's own function), else None."""
+    if encoded is None:
+        return None
+    try:
+        key = terminal_log.load_terminal_public_key(encoded)
+    except ValueError:
+        return None
+    signed = {"hash": seal.hash, "term_sig": seal.term_sig}
+    return encoded if terminal_log.verify_seal_signature(key, signed) else None
+
+
 def check_files(
     files: Sequence[FileToCheck],
     certs: Mapping[str, list[Cert]],
@@ -225,6 +240,6 @@ def check_files(
         add_rows(records, seals, lines[:-1], lines[-1], entries[0].seq, work.lineage)  # type: ignore[union-attr]
         links = tuple((e.seq, e.prev_hash, e.hash) for e in entries)  # type: ignore[union-attr]
         answers.append(CheckedFile(len(lines), links, seal.ts_jst.date(), seal.hash, seal.term_sig, rows,
-                                   len(lines) - 1, checked))
+                                   len(lines) - 1, checked, _seal_key_verified(work.seal_key, seal)))
         rows, checked = rows + len(lines) - 1, checked + 1
     return CheckedChunk(tuple(answers), records, seals)

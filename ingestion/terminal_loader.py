@@ -411,15 +411,20 @@ def check_ahead(
     chains: TerminalChains,
     signatures: CardSignatures,
     max_records: int,
+    in_force: MastersInForce,
 ) -> list[CheckedAhead | None]:
     """Hand (file, bytes, SHA-256) terminal files to the run's worker processes in chunks, with the
-    certificates their records name, and return at once: per file its place in a chunk, or None when there is
-    no pool (the file is then decided in process)."""
+    certificates their records name and each file's terminal key in force on its date, and return at once:
+    per file its place in a chunk, or None when there is no pool (the file is then decided in process)."""
     if not files or not signatures.pooled():
         return [None] * len(files)
     wanted = [mykey_ids_written(data) for _, data, _ in files]
     found = certs.certs_for(set().union(*wanted))  # one query for the batch
-    work = [FileToCheck(data, file.groups["terminal"], _lineage(file, sha), max_records) for file, data, sha in files]
+    work = [
+        FileToCheck(data, file.groups["terminal"], _lineage(file, sha), max_records,
+                    in_force.terminal_key(file.groups["terminal"], file.business_date))
+        for file, data, sha in files
+    ]
     handles: list[CheckedAhead | None] = []
     for chunk in _chunks(work):
         ids = set().union(*wanted[len(handles) : len(handles) + len(chunk)])
@@ -442,10 +447,13 @@ def load_checked_file(file: InboxFile, pooled: PooledFile, lookups: TerminalLook
     decided by load_terminal_file, the one place that says why."""
     checked = pooled.checked
     terminal_id = file.groups["terminal"]
-    key = _key_for(lookups.in_force, terminal_id, checked.seal_day)
-    seal = {"hash": checked.seal_hash, "term_sig": checked.term_sig}
-    if key is None or not terminal_log.verify_seal_signature(key, seal):
-        return None
+    if checked.seal_key_verified is None or (
+        lookups.in_force.terminal_key(terminal_id, checked.seal_day) != checked.seal_key_verified
+    ):  # the worker verified the seal with another key, or with none: verified here with the key in force
+        key = _key_for(lookups.in_force, terminal_id, checked.seal_day)
+        seal = {"hash": checked.seal_hash, "term_sig": checked.term_sig}
+        if key is None or not terminal_log.verify_seal_signature(key, seal):
+            return None
     verdict, _, gaps = _placement(lookups.chains, terminal_id, checked.links)
     if verdict is not None:
         return None

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.csvio import CsvScan, csv_bytes, read_csv
+from contracts.csvio import PLAIN_BLOCK_LINES, CsvScan, csv_bytes, read_csv
 from contracts.schemas import CSV_KINDS, ColumnType
 
 EDGE_TEXT = ["千代田区, 東京都", 'say "こんにちは"', "two\nlines", "crlf\r\ninside", "ﾁﾖﾀﾞｸ", ""]
@@ -69,17 +69,21 @@ _PIECES = st.sampled_from(
 )
 
 
-def _scan(text: str, plain: bool, max_records: int | None):
-    scan = CsvScan(iter(io.StringIO(text, newline="")), max_records, plain_lines=plain)
+def _scan(text: str, plain: bool, max_records: int | None, block_lines: int = PLAIN_BLOCK_LINES):
+    scan = CsvScan(iter(io.StringIO(text, newline="")), max_records, plain_lines=plain, block_lines=block_lines)
     records = [(r.line_number, r.fields, r.delivered) for r in scan.records()]
     return scan.header, records, scan.error
 
 
 @settings(max_examples=400, deadline=None)
-@given(pieces=st.lists(_PIECES, max_size=60), max_records=st.sampled_from([None, 0, 2]))
-def test_plain_lines_read_as_csv_reader_reads_them(pieces, max_records):
+@given(
+    pieces=st.lists(_PIECES, max_size=60),
+    max_records=st.sampled_from([None, 0, 2]),
+    block_lines=st.sampled_from([1, 2, 3, PLAIN_BLOCK_LINES]),  # quoted records that start or span a block's end
+)
+def test_plain_lines_read_as_csv_reader_reads_them(pieces, max_records, block_lines):
     text = "h1,h2\n" + "".join(pieces)
-    assert _scan(text, True, max_records) == _scan(text, False, max_records)
+    assert _scan(text, True, max_records, block_lines) == _scan(text, False, max_records)
 
 
 def test_a_line_over_the_field_limit_is_left_to_csv_reader():
