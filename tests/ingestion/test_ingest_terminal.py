@@ -11,11 +11,13 @@ import json
 import pytest
 from ingestion_builders import (
     CERT_SERIAL,
+    MERCHANT,
     TERMINAL,
     TERMINAL_KEY,
     D,
     accounting_holds,
     cert_row,
+    csv_of,
     manifest,
     quarantine,
     run,
@@ -28,7 +30,7 @@ from ingestion_builders import (
 
 import ingestion.card_signatures as card_signatures
 from contracts import terminal_log
-from simulator.keys import rsa_key
+from simulator.keys import ed25519_key, rsa_key
 
 GENESIS = terminal_log.GENESIS_HASH
 
@@ -336,4 +338,28 @@ def test_seq_is_bounded_so_seq_plus_one_still_fits(con, certs):
     assert manifest(con, path_of(1))["status"] == "loaded"
     assert gaps(con) == [(1, BIGINT_MAX - 3, "open")]
     assert manifest(con, path_of(2))["reason"] == "terminal_record_invalid"
+    assert accounting_holds(con)
+
+
+@pytest.mark.parametrize("signed_with, status, reason", [("old", "loaded", None),
+                                                         ("new", "rejected", "terminal_seal_signature_invalid")])
+def test_a_seal_is_verified_with_the_key_in_force_on_its_own_day(con, certs, signed_with, status, reason):
+    """The terminal's key changes on D. A file named for D whose seal is dated D-1 verifies with the key in force
+    on D-1, not with the one in force on the file's date (which the pool's workers try first)."""
+    new_key = ed25519_key("tests/ingestion/terminal-rotated")
+    before = D - dt.timedelta(days=1)
+    keys = [dict(terminal_id=TERMINAL, merchant_id=MERCHANT, public_key=terminal_log.terminal_public_key_b64(key),
+                 active_from=active_from, active_to=active_to)
+            for key, active_from, active_to in [(TERMINAL_KEY, "2026-01-01", before.isoformat()),
+                                                (new_key, D.isoformat(), "")]]
+    write(certs / "inbox", "master/terminals_20261102.csv", csv_of("master_terminals", keys))
+    records = terminal_records(1, 2, GENESIS, day=before)
+    if signed_with == "new":
+        seal = records[-1]
+        records[-1] = terminal_log.make_seal(TERMINAL, seal["seq"], seal["ts"], seal["records"], seal["prev_hash"],
+                                             new_key)
+    write_terminal(certs / "inbox", records, 1)  # named for D
+    run(con, certs)
+    assert (manifest(con, path_of(1))["status"], manifest(con, path_of(1))["reason"]) == (status, reason)
+    assert con.execute("SELECT count(*) FROM raw.terminal_records").fetchone()[0] == (2 if status == "loaded" else 0)
     assert accounting_holds(con)
