@@ -79,7 +79,24 @@ def test_terminal_logs_checked_in_the_pool_are_decided_as_in_process(
 
     monkeypatch.setattr(ingestion_run, "load_checked_file", noted_checked)
     monkeypatch.setattr(ingestion_run, "load_terminal_file", noted_whole)
+    # Small batches: the pool is handed the terminal files of the next batches before their turn (lookahead),
+    # and the run checkpoints when it moves to a new load phase.
+    monkeypatch.setattr(ingestion_run, "MAX_BATCH_FILES", 9)
+    events: list[str] = []
+    hand, decide = ingestion_run.check_ahead, ingestion_run._Run.ingest_batch
+
+    def noted_hand(files, *args):  # type: ignore[no-untyped-def]
+        events.append("handed")
+        return hand(files, *args)
+
+    def noted_decide(self, prepared):  # type: ignore[no-untyped-def]
+        events.append("decided")
+        return decide(self, prepared)
+
+    monkeypatch.setattr(ingestion_run, "check_ahead", noted_hand)
+    monkeypatch.setattr(ingestion_run._Run, "ingest_batch", noted_decide)
     pooled = _ingest_world(hostile_inbox, tmp_path / "pooled")
+    assert "handed,handed,handed" in ",".join(events)  # batches handed over ahead of their turn
 
     assert len(cleared) > 20 and set(cleared) == {FileStatus.LOADED}
     assert len(sent_back) > 5  # refused, quarantining or repeated files were decided in process
