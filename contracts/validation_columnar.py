@@ -252,7 +252,9 @@ def clean_rows(
         index = pl.Series(kept, dtype=pl.Int64)
     if not whole:
         return no_rows(kind), split
-    frame = pl.DataFrame(whole, schema={name: pl.String for name in header}, orient="row")
+    # column by column: polars builds a frame from rows at about half the speed
+    frame = pl.DataFrame(dict(zip(header, map(list, zip(*whole, strict=True)), strict=True)),
+                         schema={name: pl.String for name in header})
     ok = pl.Series([True] * frame.height, dtype=pl.Boolean)
     typed: dict[str, pl.Series] = {}
     for plan in column_plans(kind):

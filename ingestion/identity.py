@@ -85,7 +85,11 @@ def read_once(path: Path, max_bytes: int) -> FileRead:
     hashed in 1 MiB chunks and not kept."""
     with path.open("rb") as handle:
         stat = os.fstat(handle.fileno())
-        data = handle.read(max_bytes + 1) if stat.st_size <= max_bytes else b""
+        # read(n) allocates n bytes first: ask for what the file holds (plus one, to see it grew), not the limit
+        want = min(stat.st_size, max_bytes) + 1
+        data = handle.read(want) if stat.st_size <= max_bytes else b""
+        if len(data) == want:  # grown since opened: read on up to the limit
+            data += handle.read(max_bytes + 1 - want)
         digest = hashlib.sha256(data)
         size = len(data)
         if size <= max_bytes and stat.st_size <= max_bytes:

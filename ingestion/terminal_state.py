@@ -149,9 +149,15 @@ class TerminalChains:
             if rows is None or rows.num_rows == 0:
                 continue
             columns = rows.select(["terminal_id", "seq", "prev_hash", "hash"]).to_pydict()
-            for terminal_id, seq, prev_hash, hash_ in zip(*columns.values(), strict=True):
-                self._links.setdefault(terminal_id, {})[seq] = (prev_hash, hash_)
-                if name == "terminal_seals":
+            terminal_ids, seqs = columns["terminal_id"], columns["seq"]
+            links = zip(seqs, zip(columns["prev_hash"], columns["hash"], strict=True), strict=True)
+            if len(set(terminal_ids)) == 1:  # a terminal file's rows are all its terminal's: taken in at once
+                self._links.setdefault(terminal_ids[0], {}).update(links)
+            else:
+                for terminal_id, (seq, link) in zip(terminal_ids, links, strict=True):
+                    self._links.setdefault(terminal_id, {})[seq] = link
+            if name == "terminal_seals":
+                for terminal_id, seq in zip(terminal_ids, seqs, strict=True):
                     self._run_seals.setdefault(terminal_id, []).append(seq)
         gaps = self._gaps()
         for change in outcome.gap_changes:

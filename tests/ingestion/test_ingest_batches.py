@@ -34,6 +34,7 @@ from ingestion_builders import (
 import ingestion.run as run_module
 import ingestion.store as store
 from contracts import terminal_log
+from ingestion import identity
 from ingestion.identity import read_once
 from ingestion.mirror import main as mirror_main
 from ingestion.mirror import verify_mirror
@@ -300,6 +301,18 @@ def test_read_once_keeps_the_bytes_it_hashed_and_only_hashes_a_file_over_the_lim
     under = read_once(path, 3072)
     assert (under.sha256, under.size_bytes, under.data) == (hashlib.sha256(content).hexdigest(), 3072, content)
     assert under.mtime_ns == path.stat().st_mtime_ns
+    over = read_once(path, 3071)
+    assert (over.sha256, over.size_bytes, over.data) == (hashlib.sha256(content).hexdigest(), 3072, None)
+
+
+def test_read_once_reads_on_past_the_size_seen_at_open_when_the_file_grew(tmp, monkeypatch):
+    path = tmp / "file.bin"
+    content = bytes(range(256)) * 12  # 3,072 bytes, of which only 100 were there when the file was opened
+    path.write_bytes(content)
+    real = os.fstat
+    monkeypatch.setattr(identity.os, "fstat", lambda fd: os.stat_result((*real(fd)[:6], 100, *real(fd)[7:])))
+    grown = read_once(path, 3072)
+    assert (grown.sha256, grown.size_bytes, grown.data) == (hashlib.sha256(content).hexdigest(), 3072, content)
     over = read_once(path, 3071)
     assert (over.sha256, over.size_bytes, over.data) == (hashlib.sha256(content).hexdigest(), 3072, None)
 
