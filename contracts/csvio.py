@@ -13,7 +13,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import count, islice
+from itertools import islice
 
 from contracts.codes import looks_like_my_number, mask_value
 from contracts.problems import Problem
@@ -93,6 +93,45 @@ def decode_csv(data: bytes, encoding: str = "utf-8") -> str:
         text = data.decode("utf-8")
         return text[1:] if text.startswith(UTF8_BOM) else text
     return data.decode(name)
+
+
+_BLANK_LINES = frozenset(("", "\n", "\r", "\r\n"))  # a physical line that is no record
+
+
+@dataclass(frozen=True, slots=True)
+class PlainLines:
+    """Records that are each one plain physical line: no quote, no NUL, within csv's field limit, not blank.
+    A record's fields are its line, line ending removed, split at every comma: exactly what csv.reader makes of
+    it, so its reader may split them all at once. lines[i] (as delivered) starts on line line_numbers[i]."""
+
+    line_numbers: list[int]
+    lines: list[str]
+
+    @classmethod
+    def of(cls, first: int, lines: list[str]) -> PlainLines:
+        """The records of consecutive plain physical lines, the first on line `first` (blank lines dropped)."""
+        if _BLANK_LINES.isdisjoint(lines):
+            return cls(list(range(first, first + len(lines))), lines)
+        kept = [index for index, line in enumerate(lines) if line not in _BLANK_LINES]
+        return cls([first + index for index in kept], [lines[index] for index in kept])
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, index: int) -> CsvRecord:
+        line = self.lines[index]
+        return CsvRecord(self.line_numbers[index], line.rstrip("\r\n").split(","), line)
+
+    def records(self) -> list[CsvRecord]:
+        return [CsvRecord(n, line.rstrip("\r\n").split(","), line) for n, line in zip(self.line_numbers, self.lines,
+                                                                                      strict=True)]
+
+    def split(self, size: int) -> tuple[PlainLines, PlainLines | None]:
+        """(the first `size` records, the rest or None)."""
+        if size >= len(self.lines):
+            return self, None
+        return (PlainLines(self.line_numbers[:size], self.lines[:size]),
+                PlainLines(self.line_numbers[size:], self.lines[size:]))
 
 
 class _LineTap:
@@ -188,31 +227,65 @@ class CsvScan:
         it (tests/contracts/test_csv_roundtrip.py compares the two readers); such lines are split a block at a
         time without csv.reader, about ten times faster. Every other line starts a record read by csv.reader,
         quoted newlines and all."""
+        for chunk in self._limited(self._pieces(self._block_lines)):
+            if isinstance(chunk, PlainLines):
+                yield from chunk.records()
+            else:
+                yield chunk
+
+    def chunks(self, size: int) -> Iterator[PlainLines | list[CsvRecord]]:
+        """The records of `records()`, `size` at a time (the last chunk fewer): a chunk of plain lines only as
+        PlainLines, for its reader to split in bulk; any other chunk as records."""
+        numbers: list[int] = []
+        lines: list[str] = []
+        records: list[CsvRecord] | None = None  # set once the chunk holds a record read by csv.reader
+        for piece in self._limited(self._pieces(size)):
+            while piece:
+                held = len(lines) if records is None else len(records)
+                part, piece = (piece, None) if not isinstance(piece, PlainLines) else piece.split(size - held)
+                if isinstance(part, CsvRecord):
+                    if records is None:
+                        records, numbers, lines = PlainLines(numbers, lines).records(), [], []
+                    records.append(part)
+                elif records is None:
+                    numbers += part.line_numbers
+                    lines += part.lines
+                else:
+                    records += part.records()
+                if (len(lines) if records is None else len(records)) >= size:
+                    yield PlainLines(numbers, lines) if records is None else records
+                    numbers, lines, records = [], [], None
+        if records:
+            yield records
+        elif lines:
+            yield PlainLines(numbers, lines)
+
+    def _limited(self, pieces: Iterator[PlainLines | CsvRecord]) -> Iterator[PlainLines | CsvRecord]:
+        """`pieces` up to the first record over `max_records` included; then `error` is set."""
         if self.error is not None:
             return
-        seen = 0
-        for record in self._records():
-            yield record
-            seen += 1
-            if self._max_records is not None and seen > self._max_records:
-                self.error = CsvError(
-                    "file_too_many_rows", 0, f"more than {self._max_records} records (the configured limit)")
+        seen, limit = 0, self._max_records
+        for piece in pieces:
+            size = len(piece) if isinstance(piece, PlainLines) else 1
+            if limit is not None and seen + size > limit:
+                yield piece.split(limit + 1 - seen)[0] if isinstance(piece, PlainLines) else piece
+                self.error = CsvError("file_too_many_rows", 0, f"more than {limit} records (the configured limit)")
                 return
+            seen += size
+            yield piece
 
-    def _records(self) -> Iterator[CsvRecord]:
+    def _pieces(self, block_lines: int) -> Iterator[PlainLines | CsvRecord]:
+        """The records in file order: runs of plain lines (never empty) and records read by csv.reader."""
         tap, limit = self._tap, csv.field_size_limit()
         while True:
             if self._plain_lines:
-                block = tap.take(self._block_lines)
+                block = tap.take(block_lines)
                 if not block:
                     return
                 plain = _plain_prefix(block, limit)
-                first = tap.count - len(block) + 1
-                yield from [
-                    CsvRecord(number, body.split(","), line)
-                    for number, line in zip(count(first), block[:plain] if plain < len(block) else block)
-                    if (body := line.rstrip("\r\n"))  # a blank line is no record
-                ]
+                run = PlainLines.of(tap.count - len(block) + 1, block[:plain] if plain < len(block) else block)
+                if run:
+                    yield run
                 if plain == len(block):
                     continue
                 tap.push(block[plain:])

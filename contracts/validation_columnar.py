@@ -39,6 +39,7 @@ from typing import Any
 import polars as pl
 
 from contracts.codes import MY_NUMBER_ASCII_CHARS, is_valid_municipality_code
+from contracts.csvio import PlainLines
 from contracts.limits import AMOUNT_MAX_YEN
 from contracts.schemas import MUNICIPALITY_CODE, Column, ColumnType, FileKind
 from contracts.validation import (
@@ -235,11 +236,13 @@ def _cross_ok(kind: FileKind, typed: pl.DataFrame) -> pl.Series:
 
 
 def clean_rows(
-    kind: FileKind, header: Sequence[str], rows: Sequence[Sequence[str]], context: RowContext
+    kind: FileKind, header: Sequence[str], rows: Sequence[Sequence[str]] | PlainLines, context: RowContext
 ) -> tuple[pl.DataFrame, list[int]]:
     """(the rows that pass every check, typed, with column ROW = their index in `rows`; the indexes of the
-    other rows, ascending, for `validate_record`). `header` holds exactly the kind's columns (the caller
-    checked it, `validation.header_problem`)."""
+    other rows, ascending, for `validate_record`). `rows`: each row's fields, or plain lines split here.
+    `header` holds exactly the kind's columns (the caller checked it, `validation.header_problem`)."""
+    if isinstance(rows, PlainLines):
+        return _clean_frame(kind, *_split_plain(header, rows), context)
     width = len(header)
     if all(len(fields) == width for fields in rows):
         whole: Sequence[Sequence[str]] = rows
@@ -255,6 +258,30 @@ def clean_rows(
     # column by column: polars builds a frame from rows at about half the speed
     frame = pl.DataFrame(dict(zip(header, map(list, zip(*whole, strict=True)), strict=True)),
                          schema={name: pl.String for name in header})
+    return _clean_frame(kind, frame, index, split, context)
+
+
+def _split_plain(header: Sequence[str], rows: PlainLines) -> tuple[pl.DataFrame, pl.Series, list[int]]:
+    """(the fields of every row with as many as `header` has, as text columns; their indexes in `rows`; the
+    indexes of the other rows): each line, line ending removed, split at every comma (`PlainLines`)."""
+    fields = pl.Series("line", rows.lines, dtype=pl.String).str.strip_chars_end("\r\n").str.split(",")
+    whole = fields.list.len() == len(header)
+    if whole.all():
+        index, split = pl.int_range(0, len(rows), dtype=pl.Int64, eager=True), []
+    else:
+        index, split = whole.arg_true().cast(pl.Int64), (~whole).arg_true().to_list()
+        fields = fields.filter(whole)
+    frame = pl.DataFrame({name: fields.list.get(position) for position, name in enumerate(header)})
+    return frame, index, split
+
+
+def _clean_frame(
+    kind: FileKind, frame: pl.DataFrame, index: pl.Series | pl.Expr, split: list[int], context: RowContext
+) -> tuple[pl.DataFrame, list[int]]:
+    """`clean_rows` for the rows of `frame` (text columns named as the kind's), `index` their indexes in the
+    caller's rows, `split` the indexes of the rows with too few or too many fields."""
+    if frame.height == 0:
+        return no_rows(kind), split
     ok = pl.Series([True] * frame.height, dtype=pl.Boolean)
     typed: dict[str, pl.Series] = {}
     for plan in column_plans(kind):

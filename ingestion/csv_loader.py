@@ -18,7 +18,6 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -27,7 +26,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from contracts.csvio import CsvRecord, CsvScan, read_csv
+from contracts.csvio import CsvRecord, CsvScan, PlainLines, read_csv
 from contracts.reasons import Reason
 from contracts.schemas import CSV_KINDS_BY_NAME, FileKind
 from contracts.validation import InMemoryMasters, RowContext, header_problem, valid_id, validate_record
@@ -133,7 +132,7 @@ COLUMNAR_MIN_ROWS = 2_000
 def _validate(
     kind: FileKind,
     header: tuple[str, ...],
-    records: list[CsvRecord],
+    records: list[CsvRecord] | PlainLines,
     context: RowContext,
     in_file_duplicates: bool = True,
 ) -> tuple[pl.DataFrame, list[QuarantinedRecord]]:
@@ -143,11 +142,14 @@ def _validate(
     `validate_record` one by one, which says why a row is refused. With
     `in_file_duplicates`, a row whose key repeats an earlier good row of `records` is quarantined too (a
     streamed file leaves that to `_stream_duplicates`, over the whole file)."""
+    plain = isinstance(records, PlainLines)
     if len(records) >= COLUMNAR_MIN_ROWS:
-        clean, undecided = clean_rows(kind, header, [record.fields for record in records], context)
+        rows = records if plain else [record.fields for record in records]
+        clean, undecided = clean_rows(kind, header, rows, context)
     else:
         clean, undecided = no_rows(kind), list(range(len(records)))
-    lines = pl.Series("line_number", [record.line_number for record in records], dtype=pl.Int64)
+    numbers = records.line_numbers if plain else [record.line_number for record in records]
+    lines = pl.Series("line_number", numbers, dtype=pl.Int64)
     good = clean.with_columns(line_number=lines.gather(clean[ROW])).drop(ROW)
     bad: list[QuarantinedRecord] = []
     passed: list[dict[str, Any]] = []
@@ -372,17 +374,13 @@ _Validated = tuple[pa.Table, list[QuarantinedRecord], int]
 
 
 def _validate_chunk(
-    kind: FileKind, header: tuple[str, ...], chunk: list[CsvRecord], file: InboxFile, ctx: CsvLoadContext
+    kind: FileKind, header: tuple[str, ...], chunk: list[CsvRecord] | PlainLines, file: InboxFile,
+    ctx: CsvLoadContext,
 ) -> _Validated:
     """One chunk of a streamed file through `_validate`: its good rows as the raw table's Arrow rows, its
     quarantined records and its record count."""
     good, bad = _validate(kind, header, chunk, RowContext(file.business_date, ctx.masters), in_file_duplicates=False)
     return _rows_table(kind, good, file, ctx.sha256), bad, len(chunk)
-
-
-def _chunks(records: Iterator[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
-    while chunk := list(islice(records, size)):
-        yield chunk
 
 
 def load_csv_stream(file: InboxFile, path: Path, ctx: CsvLoadContext, target: Path) -> FileOutcome:
@@ -417,7 +415,7 @@ def _stream_into(
             scan = CsvScan(text, ctx.max_records)
             problem = header_problem(kind, scan.header) if scan.error is None else None
             if scan.error is None and problem is None:
-                for chunk in _chunks(scan.records(), STREAM_CHUNK_RECORDS):
+                for chunk in scan.chunks(STREAM_CHUNK_RECORDS):
                     rows, chunk_bad, count = _validate_chunk(kind, scan.header, chunk, file, ctx)
                     said = total // STREAM_PROGRESS_RECORDS
                     total += count

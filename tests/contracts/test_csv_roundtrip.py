@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.csvio import PLAIN_BLOCK_LINES, CsvScan, csv_bytes, read_csv
+from contracts.csvio import PLAIN_BLOCK_LINES, CsvScan, PlainLines, csv_bytes, read_csv
 from contracts.schemas import CSV_KINDS, ColumnType
 
 EDGE_TEXT = ["千代田区, 東京都", 'say "こんにちは"', "two\nlines", "crlf\r\ninside", "ﾁﾖﾀﾞｸ", ""]
@@ -91,3 +91,26 @@ def test_a_line_over_the_field_limit_is_left_to_csv_reader():
     plain, reference = _scan(text, True, None), _scan(text, False, None)
     assert plain == reference
     assert plain[2] is not None and plain[2].code == "csv_malformed"  # csv.reader's own limit, kept
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pieces=st.lists(_PIECES, max_size=60),
+    max_records=st.sampled_from([None, 0, 2]),
+    size=st.sampled_from([1, 2, 3, 10_000]),
+    plain=st.booleans(),
+)
+def test_chunks_hold_the_records_in_order(pieces, max_records, size, plain):
+    """`chunks(size)` gives what `records()` gives, `size` at a time; a chunk of plain lines only is PlainLines,
+    whose records are the lines split at their commas."""
+    text = "h1,h2\n" + "".join(pieces)
+    scan = CsvScan(iter(io.StringIO(text, newline="")), max_records, plain_lines=plain)
+    chunks = list(scan.chunks(size))
+    assert all(0 < len(chunk) <= size for chunk in chunks)
+    records = [record for chunk in chunks for record in (chunk.records() if isinstance(chunk, PlainLines) else chunk)]
+    assert (scan.header, [(r.line_number, r.fields, r.delivered) for r in records], scan.error) == _scan(
+        text, False, max_records)
+    for chunk in chunks:
+        if isinstance(chunk, PlainLines):
+            assert all('"' not in line and "\x00" not in line for line in chunk.lines)
+            assert [chunk[i] for i in range(len(chunk))] == chunk.records()
