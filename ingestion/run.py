@@ -72,7 +72,8 @@ MAX_BATCH_ROWS = 1_000_000  # ... and records decided but not yet written
 LOOKAHEAD_BATCHES = 4  # batches whose terminal files the pool checks ahead of their turn (up to 4 x 16 MiB held)
 # Records and rows are millions of small objects, nearly all alive until their batch is written: Python's cyclic
 # garbage collector, run every 700 new objects by default, looked through them again and again for cycles they
-# do not have (a third of the time it took to split a CSV file into records). An ingest runs it every 100,000.
+# do not have (a third of the time it took to split a CSV file into records). An ingest runs it every 100,000, and
+# freezes what was alive before it (a chain's process holds dbt's and Great Expectations' modules) out of its way.
 GC_YOUNG_THRESHOLD = 100_000
 CHECKPOINT_THRESHOLD = "1GB"  # WAL an ingest lets grow before DuckDB checkpoints (47 MB on a 300,000-resident day)
 LIMIT_MAX = 1 << 40  # the largest limit a configuration may set (1 TiB, a trillion records): fits every counter
@@ -583,9 +584,11 @@ def ingest(
     con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
     young, *older = gc.get_threshold()
     gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), *older)
+    gc.freeze()
     try:
         return _ingest(con, inbox, raw_dir, business_date, limits, progress, settle_seconds, archive, started)
     finally:
+        gc.unfreeze()
         gc.set_threshold(young, *older)
         con.execute("RESET checkpoint_threshold")
 
