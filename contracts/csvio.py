@@ -227,11 +227,11 @@ class CsvScan:
         it (tests/contracts/test_csv_roundtrip.py compares the two readers); such lines are split a block at a
         time without csv.reader, about ten times faster. Every other line starts a record read by csv.reader,
         quoted newlines and all."""
-        for chunk in self._limited(self._pieces(self._block_lines)):
-            if isinstance(chunk, PlainLines):
-                yield from chunk.records()
+        for piece in self._limited(self._pieces(self._block_lines)):
+            if isinstance(piece, PlainLines):
+                yield from piece.records()
             else:
-                yield chunk
+                yield piece
 
     def chunks(self, size: int) -> Iterator[PlainLines | list[CsvRecord]]:
         """The records of `records()`, `size` at a time (the last chunk fewer): a chunk of plain lines only as

@@ -16,6 +16,7 @@ files it has settled there (ingestion.archive).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import gc
@@ -580,7 +581,8 @@ def ingest(
     """
     started = time.perf_counter()
     # DuckDB checkpoints whenever a commit leaves more than 16 MB of WAL: three to four times a day at 300,000
-    # residents, each rewriting the tables' metadata. One checkpoint at the end costs what one of them did.
+    # residents, each rewriting the tables' metadata. An ingest checkpoints itself instead: once the pool has
+    # work after a phase change (`ingest_batches`), and at its end.
     con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
     young, *older = gc.get_threshold()
     gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), *older)
@@ -590,7 +592,8 @@ def ingest(
     finally:
         gc.unfreeze()
         gc.set_threshold(young, *older)
-        con.execute("RESET checkpoint_threshold")
+        with contextlib.suppress(duckdb.Error):  # a warehouse that failed says why in the error on its way out
+            con.execute("RESET checkpoint_threshold")
 
 
 def _ingest(
