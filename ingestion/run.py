@@ -61,6 +61,7 @@ from ingestion.terminal_loader import (
     load_terminal_file,
     parse_terminal_file,
     split_terminal_records,
+    start_pool,
 )
 from ingestion.terminal_state import CertLookup, TerminalChains
 
@@ -643,6 +644,7 @@ def _ingest(
     )
     try:
         try:
+            start_pool(run.signatures)
             run.ingest_batches(batches(todo))
         finally:
             run.signatures.close()

@@ -405,6 +405,14 @@ class CheckedAhead:
         return self.chunk.answer()[self.position]
 
 
+def start_pool(signatures: CardSignatures) -> None:
+    """Start the run's workers now, one empty check each (a worker imports what checking needs on its first
+    task), so that they start while the masters and certificates load, not when the first terminal files come."""
+    if signatures.pooled():
+        for _ in range(signatures.workers):
+            signatures.submit(check_files, [], {}, TERMINAL_RECORDS.column_names, TERMINAL_SEALS.column_names)
+
+
 def check_ahead(
     files: list[tuple[InboxFile, bytes, str]],
     certs: CertLookup,
