@@ -363,3 +363,22 @@ def test_a_seal_is_verified_with_the_key_in_force_on_its_own_day(con, certs, sig
     assert (manifest(con, path_of(1))["status"], manifest(con, path_of(1))["reason"]) == (status, reason)
     assert con.execute("SELECT count(*) FROM raw.terminal_records").fetchone()[0] == (2 if status == "loaded" else 0)
     assert accounting_holds(con)
+
+
+def test_a_reissue_delivered_with_the_terminal_log_counts_when_the_certificate_was_loaded_before(con, tmp):
+    """The certificate is committed by an earlier run; the reissue that supersedes it comes in the same run as the
+    terminal log. The pool must check the log against the certificates as committed after the reissue: the
+    records signed at or after it are quarantined (a pool handed the log before the certificates' batch would
+    have cleared them)."""
+    inbox = tmp / "inbox"
+    write_certs(inbox, [cert_row()])
+    run(con, tmp, day=dt.date(2026, 11, 2))
+    write_certs(
+        inbox,
+        [cert_row("reissued", serial=0x9999, ts="2026-11-25T11:00:30+09:00", previous=f"{CERT_SERIAL:x}")],
+        day=D,
+    )
+    write_terminal(inbox, terminal_records(1, 40, GENESIS), 1)  # ts 11:00:01 .. 11:00:40
+    run(con, tmp)
+    assert quarantine(con, path_of(1)) == [(line, "terminal_cert_not_valid") for line in range(30, 41)]
+    assert accounting_holds(con)
