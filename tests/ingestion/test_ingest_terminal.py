@@ -98,19 +98,24 @@ def test_bad_card_signature_and_unregistered_cert_are_quarantined_alone(con, cer
     )
 
 
-def test_revoked_and_superseded_certificates(con, tmp):
-    inbox = tmp / "inbox"
-    write_certs(inbox, [cert_row()])
+def _reissue_and_a_terminal_log_on_d(inbox) -> list[tuple[int, str]]:
+    """Deliver the certificate's reissue at 11:00:30 on D and a log of 40 uses signed with it at 11:00:01-40;
+    the quarantine rows expected: records at or after the reissue (seq 30..40) used the superseded certificate."""
     write_certs(
         inbox,
         [cert_row("reissued", serial=0x9999, ts="2026-11-25T11:00:30+09:00", previous=f"{CERT_SERIAL:x}")],
         day=D,
     )
-    write_terminal(inbox, terminal_records(1, 40, GENESIS), 1)  # ts 11:00:01 .. 11:00:40
+    write_terminal(inbox, terminal_records(1, 40, GENESIS), 1)
+    return [(line, "terminal_cert_not_valid") for line in range(30, 41)]
+
+
+def test_revoked_and_superseded_certificates(con, tmp):
+    inbox = tmp / "inbox"
+    write_certs(inbox, [cert_row()])
+    expected = _reissue_and_a_terminal_log_on_d(inbox)
     run(con, tmp)
-    bad = quarantine(con, path_of(1))
-    # records at or after the reissue (seq 30..40) used the superseded certificate
-    assert bad == [(line, "terminal_cert_not_valid") for line in range(30, 41)]
+    assert quarantine(con, path_of(1)) == expected
 
 
 @pytest.mark.parametrize(
@@ -373,12 +378,7 @@ def test_a_reissue_delivered_with_the_terminal_log_counts_when_the_certificate_w
     inbox = tmp / "inbox"
     write_certs(inbox, [cert_row()])
     run(con, tmp, day=dt.date(2026, 11, 2))
-    write_certs(
-        inbox,
-        [cert_row("reissued", serial=0x9999, ts="2026-11-25T11:00:30+09:00", previous=f"{CERT_SERIAL:x}")],
-        day=D,
-    )
-    write_terminal(inbox, terminal_records(1, 40, GENESIS), 1)  # ts 11:00:01 .. 11:00:40
+    expected = _reissue_and_a_terminal_log_on_d(inbox)
     run(con, tmp)
-    assert quarantine(con, path_of(1)) == [(line, "terminal_cert_not_valid") for line in range(30, 41)]
+    assert quarantine(con, path_of(1)) == expected
     assert accounting_holds(con)
