@@ -119,12 +119,10 @@ class PlainLines:
         return len(self.lines)
 
     def __getitem__(self, index: int) -> CsvRecord:
-        line = self.lines[index]
-        return CsvRecord(self.line_numbers[index], line.rstrip("\r\n").split(","), line)
+        return _plain_record(self.line_numbers[index], self.lines[index])
 
     def records(self) -> list[CsvRecord]:
-        return [CsvRecord(n, line.rstrip("\r\n").split(","), line) for n, line in zip(self.line_numbers, self.lines,
-                                                                                      strict=True)]
+        return [_plain_record(n, line) for n, line in zip(self.line_numbers, self.lines, strict=True)]
 
     def split(self, size: int) -> tuple[PlainLines, PlainLines | None]:
         """(the first `size` records, the rest or None)."""
@@ -132,6 +130,11 @@ class PlainLines:
             return self, None
         return (PlainLines(self.line_numbers[:size], self.lines[:size]),
                 PlainLines(self.line_numbers[size:], self.lines[size:]))
+
+
+def _plain_record(line_number: int, line: str) -> CsvRecord:
+    """The record of a plain line: its fields are the line, line ending removed, split at every comma."""
+    return CsvRecord(line_number, line.rstrip("\r\n").split(","), line)
 
 
 class _LineTap:

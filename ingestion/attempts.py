@@ -101,7 +101,7 @@ class Attempts:
 
     @contextmanager
     def parsing(self, attempt: Attempt) -> Iterator[None]:
-        """Hold the marker of `attempt` while the body runs; removed however the body ends, except by the
+        """Hold the marker of `attempt` while the body runs; emptied however the body ends, except by the
         death of the process (that is what it is for)."""
         if self._marker is None:
             self._marker = os.open(self.folder / _CURRENT, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -202,16 +202,14 @@ def _passes(work: FileToCheck, certs: Mapping[str, list[Cert]]) -> tuple[tuple[P
     return lines, seal
 
 
-def _seal_key_verified(encoded: str | None, seal: TerminalSeal) -> str | None:
-    """`encoded` when the seal's signature verifies with that key (by the rule's own function), else None."""
-    if encoded is None:
-        return None
+def seal_verifies(encoded_key: str, seal_hash: str, term_sig: str) -> bool:
+    """Whether a seal's signature verifies with the terminal key `encoded_key` (base64, as the terminals master
+    writes it; False when it is not a key), by the rule's own function."""
     try:
-        key = terminal_log.load_terminal_public_key(encoded)
+        key = terminal_log.load_terminal_public_key(encoded_key)
     except ValueError:
-        return None
-    signed = {"hash": seal.hash, "term_sig": seal.term_sig}
-    return encoded if terminal_log.verify_seal_signature(key, signed) else None
+        return False
+    return terminal_log.verify_seal_signature(key, {"hash": seal_hash, "term_sig": term_sig})
 
 
 def check_files(
@@ -239,7 +237,8 @@ def check_files(
         entries = [line.entry for line in lines]
         add_rows(records, seals, lines[:-1], lines[-1], entries[0].seq, work.lineage)  # type: ignore[union-attr]
         links = tuple((e.seq, e.prev_hash, e.hash) for e in entries)  # type: ignore[union-attr]
+        verified = work.seal_key is not None and seal_verifies(work.seal_key, seal.hash, seal.term_sig)
         answers.append(CheckedFile(len(lines), links, seal.ts_jst.date(), seal.hash, seal.term_sig, rows,
-                                   len(lines) - 1, checked, _seal_key_verified(work.seal_key, seal)))
+                                   len(lines) - 1, checked, work.seal_key if verified else None))
         rows, checked = rows + len(lines) - 1, checked + 1
     return CheckedChunk(tuple(answers), records, seals)

@@ -59,6 +59,7 @@ from ingestion.terminal_checks import (
     check_files,
     mykey_ids_written,
     record_problem_alone,
+    seal_verifies,
 )
 from ingestion.terminal_state import Cert, CertLookup, TerminalChains
 
@@ -455,13 +456,11 @@ def load_checked_file(file: InboxFile, pooled: PooledFile, lookups: TerminalLook
     decided by load_terminal_file, the one place that says why."""
     checked = pooled.checked
     terminal_id = file.groups["terminal"]
-    if checked.seal_key_verified is None or (
-        lookups.in_force.terminal_key(terminal_id, checked.seal_day) != checked.seal_key_verified
-    ):  # the worker verified the seal with another key, or with none: verified here with the key in force
-        key = _key_for(lookups.in_force, terminal_id, checked.seal_day)
-        seal = {"hash": checked.seal_hash, "term_sig": checked.term_sig}
-        if key is None or not terminal_log.verify_seal_signature(key, seal):
-            return None
+    key = lookups.in_force.terminal_key(terminal_id, checked.seal_day)
+    if key is None:
+        return None
+    if key != checked.seal_key_verified and not seal_verifies(key, checked.seal_hash, checked.term_sig):
+        return None  # the worker verified the seal with another key, or none: verified here with the key in force
     verdict, _, gaps = _placement(lookups.chains, terminal_id, checked.links)
     if verdict is not None:
         return None
