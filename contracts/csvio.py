@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ class CsvRead:
     be read to its end (then `records` holds what was read before the error)."""
 
     header: tuple[str, ...]
-    records: list[CsvRecord]
+    records: list[CsvRecord] | PlainLines
     error: Problem | None = None
 
 
@@ -120,6 +121,9 @@ class PlainLines:
 
     def __getitem__(self, index: int) -> CsvRecord:
         return _plain_record(self.line_numbers[index], self.lines[index])
+
+    def __iter__(self) -> Iterator[CsvRecord]:
+        return iter(self.records())
 
     def records(self) -> list[CsvRecord]:
         return [_plain_record(n, line) for n, line in zip(self.line_numbers, self.lines, strict=True)]
@@ -236,13 +240,15 @@ class CsvScan:
             else:
                 yield piece
 
-    def chunks(self, size: int) -> Iterator[PlainLines | list[CsvRecord]]:
-        """The records of `records()`, `size` at a time (the last chunk fewer): a chunk of plain lines only as
-        PlainLines, for its reader to split in bulk; any other chunk as records."""
+    def chunks(self, size: int, max_chars: int | None = None) -> Iterator[PlainLines | list[CsvRecord]]:
+        """The records of `records()`, `size` at a time, or fewer once a chunk's records hold `max_chars`
+        characters as delivered (the last chunk fewer): a chunk of plain lines only as PlainLines, for its
+        reader to split in bulk; any other chunk as records."""
         numbers: list[int] = []
         lines: list[str] = []
         records: list[CsvRecord] | None = None  # set once the chunk holds a record read by csv.reader
-        for piece in self._limited(self._pieces(size)):
+        chars = 0
+        for piece in self._limited(self._pieces(min(size, self._block_lines))):
             while piece:
                 held = len(lines) if records is None else len(records)
                 part, piece = (piece, None) if not isinstance(piece, PlainLines) else piece.split(size - held)
@@ -255,9 +261,13 @@ class CsvScan:
                     lines += part.lines
                 else:
                     records += part.records()
-                if (len(lines) if records is None else len(records)) >= size:
+                if max_chars is not None:
+                    chars += len(part.delivered) if isinstance(part, CsvRecord) else sum(map(len, part.lines))
+                if (len(lines) if records is None else len(records)) >= size or (
+                    max_chars is not None and chars >= max_chars
+                ):
                     yield PlainLines(numbers, lines) if records is None else records
-                    numbers, lines, records = [], [], None
+                    numbers, lines, records, chars = [], [], None, 0
         if records:
             yield records
         elif lines:
@@ -324,15 +334,19 @@ def _plain_prefix(block: list[str], limit: int) -> int:
     return len(block)
 
 
-def read_csv_text(text: str, max_records: int | None = None) -> CsvRead:
-    """Split decoded CSV text into header and records (RFC 4180, strict quoting, LF or CRLF): `CsvScan`, kept."""
+def read_csv_text(text: str, max_records: int | None = None, plain: bool = False) -> CsvRead:
+    """Split decoded CSV text into header and records (RFC 4180, strict quoting, LF or CRLF): `CsvScan`, kept.
+    `plain`: when every record is one plain line, they are given as PlainLines (for a reader that splits them in
+    bulk), else as a list."""
     scan = CsvScan(iter(io.StringIO(text, newline="")), max_records)
-    records = list(scan.records())
-    return CsvRead(scan.header, records, scan.error)
+    if plain:
+        return CsvRead(scan.header, next(scan.chunks(sys.maxsize), []), scan.error)
+    return CsvRead(scan.header, list(scan.records()), scan.error)
 
 
-def read_csv(data: bytes, encoding: str = "utf-8", max_records: int | None = None) -> CsvRead:
-    """Decode and split a CSV file; undecodable bytes give error `file_encoding_invalid` (no records)."""
+def read_csv(data: bytes, encoding: str = "utf-8", max_records: int | None = None, plain: bool = False) -> CsvRead:
+    """Decode and split a CSV file; undecodable bytes give error `file_encoding_invalid` (no records). `plain`:
+    as for `read_csv_text`."""
     if not data:
         return CsvRead((), [], CsvError("file_empty", 0, "the file has no bytes"))
     try:
@@ -341,4 +355,4 @@ def read_csv(data: bytes, encoding: str = "utf-8", max_records: int | None = Non
         line = data[: getattr(error, "start", 0)].count(b"\n") + 1
         return CsvRead((), [], CsvError("file_encoding_invalid", 0,
                                         f"not valid {encoding} (first bad byte on line {line})"))
-    return read_csv_text(text, max_records)
+    return read_csv_text(text, max_records, plain)

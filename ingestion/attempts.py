@@ -1,9 +1,11 @@
 """Attempt markers: a file whose reading killed the ingest process is rejected by the next run, not read again.
 
 Before a run parses a file it writes `raw_dir/.attempts/current.json` naming the file (source, name, path,
-SHA-256 of the bytes read); once the file's verdict is decided (in memory) the marker is emptied, and at the
-end of the run removed (one open file rewritten in place: creating and unlinking it per file cost about 1 s of
-an ingest of 4,700 files). A marker naming a file still there when a run starts means the process died while
+SHA-256 of the bytes read); once the file's verdict is decided (in memory) the record is overwritten with
+spaces, and at the end of the run the marker is removed. It is one open file overwritten in place (a record,
+then spaces; all spaces while no file is parsed): creating and unlinking it per file cost about 1 s of an ingest
+of 4,700 files, and emptying it with ftruncate (whose blocks the next write allocates again) 0.3-0.5 s while
+the warehouse kept the disk busy. A marker naming a file still there when a run starts means the process died while
 that file was being parsed (kill -9, the OOM killer, a crash inside a parser): the run keeps it as
 `crashed-<id>.json`, and every run rejects that content `file_crashed_ingest` instead of parsing it (so one file
 cannot kill every run), then deletes the marker once the rejection is committed. A corrected file (other bytes)
@@ -47,8 +49,8 @@ class Attempt:
 
 
 def _read(path: Path) -> Attempt | None:
-    """The attempt a marker names; None for a torn or foreign file (the write itself was cut short, so the
-    file it would name was not yet being parsed)."""
+    """The attempt a marker names; None for a blank one (no file was being parsed), a torn one (the write
+    itself was cut short, so the file it would name was not yet being parsed) or a foreign one."""
     try:
         with path.open("rb") as handle:
             text = handle.read(_MARKER_MAX_BYTES + 1)
@@ -69,7 +71,7 @@ class Attempts:
 
     folder: Path
     crashed: dict[tuple[str, str, str], Path] = field(default_factory=dict)
-    _marker: int | None = None  # current.json, open; empty while no file is being parsed
+    _marker: int | None = None  # current.json, open; blank while no file is being parsed
 
     @classmethod
     def open(cls, raw_dir: Path) -> Attempts:
@@ -101,18 +103,19 @@ class Attempts:
 
     @contextmanager
     def parsing(self, attempt: Attempt) -> Iterator[None]:
-        """Hold the marker of `attempt` while the body runs; emptied however the body ends, except by the
+        """Hold the marker of `attempt` while the body runs; blanked however the body ends, except by the
         death of the process (that is what it is for)."""
         if self._marker is None:
             self._marker = os.open(self.folder / _CURRENT, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.pwrite(self._marker, json.dumps(asdict(attempt), ensure_ascii=True).encode(), 0)
+        record = json.dumps(asdict(attempt), ensure_ascii=True).encode()
+        os.pwrite(self._marker, record, 0)  # over blanks: each record is blanked once its file is decided
         try:
             yield
         finally:
-            os.ftruncate(self._marker, 0)
+            os.pwrite(self._marker, b" " * len(record), 0)
 
     def close(self) -> None:
-        """Remove the (empty) marker: the run parses no more files."""
+        """Remove the (blank) marker: the run parses no more files."""
         if self._marker is not None:
             os.close(self._marker)
             self._marker = None

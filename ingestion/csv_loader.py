@@ -124,9 +124,11 @@ def _master_id(kind: FileKind, header: tuple[str, ...], fields: list[str]) -> st
     return valid_id(kind, dict(zip(header, fields, strict=True)), REFERENCED_MASTERS[master])
 
 
-# Below this many records a chunk is decided row by row: polars' fixed cost per chunk (about 16 ms for a ten-row
-# ledger chunk, measured) is more than `validate_record` takes for it; the two cross at about 1,500-2,000 rows.
-COLUMNAR_MIN_ROWS = 2_000
+# Below this many records a chunk is decided row by row: polars' fixed cost per chunk (about 13 ms for a partner
+# conversion file, 16 ms for a ten-row ledger chunk) is more than `validate_record` takes for it. The two cross at
+# about 1,000 rows since the columnar checks split plain lines themselves (a 2,000-row conversion file: 30 ms row
+# by row, 16 ms columnar; 1,000 rows: 16 and 15 ms).
+COLUMNAR_MIN_ROWS = 1_000
 
 
 def _validate(
@@ -214,7 +216,7 @@ def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
     encoding = _encoding_for(file, ctx)
     if encoding is None:
         return _partner_unknown(file, split_csv_records(data))
-    read = read_csv(data, encoding, ctx.max_records)
+    read = read_csv(data, encoding, ctx.max_records, plain=True)
     if read.error is not None:
         return whole_file(FileStatus.REJECTED, read.error.code, read.error.detail, None)
     problem = header_problem(kind, read.header)
@@ -253,7 +255,7 @@ def master_snapshot_keys(file: InboxFile, outcome: FileOutcome) -> tuple[str, li
 
 # --- streaming: a file of any size in bounded memory ----------------------------------------------------------
 # A file over Limits.stream_bytes is never held whole: it is decoded and split by contracts.csvio.CsvScan as it
-# is read, validated STREAM_CHUNK_RECORDS records at a time by the same `_validate`, and its good rows are
+# is read, validated a chunk at a time (STREAM_CHUNK_RECORDS) by the same `_validate`, and its good rows are
 # written to a Parquet file in the batch's pending folder as they come. Key duplicates (within the file, and
 # against loaded rows) are then found by DuckDB over that file, and the rows to load are written once more,
 # without them, to the file's place in the batch (ingestion.store publishes it with the batch). Memory holds
@@ -265,7 +267,12 @@ def master_snapshot_keys(file: InboxFile, outcome: FileOutcome) -> tuple[str, li
 # compares the two paths table by table).
 
 STREAM_PROGRESS_RECORDS = 1_000_000
-STREAM_CHUNK_RECORDS = 10_000  # about 40 MB of records in Python at a time
+# A chunk holds up to STREAM_CHUNK_RECORDS records, fewer once they hold STREAM_CHUNK_CHARS characters: a few
+# MB of text, and its records in Python a few times that. The columnar checks pay about 25 ms per chunk
+# whatever its size (16 columns of polars calls), so chunks of 10,000 ledger lines spent a third of their time
+# there; a 4 MiB chunk holds about 38,000.
+STREAM_CHUNK_RECORDS = 100_000
+STREAM_CHUNK_CHARS = 4 << 20
 _STREAM_READ_BYTES = 1 << 20
 
 
@@ -415,7 +422,7 @@ def _stream_into(
             scan = CsvScan(text, ctx.max_records)
             problem = header_problem(kind, scan.header) if scan.error is None else None
             if scan.error is None and problem is None:
-                for chunk in scan.chunks(STREAM_CHUNK_RECORDS):
+                for chunk in scan.chunks(STREAM_CHUNK_RECORDS, STREAM_CHUNK_CHARS):
                     rows, chunk_bad, count = _validate_chunk(kind, scan.header, chunk, file, ctx)
                     said = total // STREAM_PROGRESS_RECORDS
                     total += count

@@ -61,6 +61,7 @@ def test_errors():
     assert read_csv(b"").error.code == "file_empty"
 
 
+
 # --- the plain-line reader against csv.reader ------------------------------------------------------------------
 # CsvScan splits a line without a quote itself; csv.reader reads every other record. Both must give exactly what
 # csv.reader alone gives: the same records, lines, delivered text, errors and where reading stopped.
@@ -98,19 +99,43 @@ def test_a_line_over_the_field_limit_is_left_to_csv_reader():
     pieces=st.lists(_PIECES, max_size=60),
     max_records=st.sampled_from([None, 0, 2]),
     size=st.sampled_from([1, 2, 3, 10_000]),
+    max_chars=st.sampled_from([None, 1, 4, 9]),
     plain=st.booleans(),
+    block_lines=st.sampled_from([1, 2, PLAIN_BLOCK_LINES]),
 )
-def test_chunks_hold_the_records_in_order(pieces, max_records, size, plain):
-    """`chunks(size)` gives what `records()` gives, `size` at a time; a chunk of plain lines only is PlainLines,
-    whose records are the lines split at their commas."""
+def test_chunks_hold_the_records_in_order(pieces, max_records, size, max_chars, plain, block_lines):
+    """`chunks(size, max_chars)` gives what `records()` gives, `size` records at a time or fewer once they hold
+    `max_chars` characters; a chunk of plain lines only is PlainLines, whose records are the lines split at their
+    commas."""
     text = "h1,h2\n" + "".join(pieces)
-    scan = CsvScan(iter(io.StringIO(text, newline="")), max_records, plain_lines=plain)
-    chunks = list(scan.chunks(size))
+    scan = CsvScan(iter(io.StringIO(text, newline="")), max_records, plain_lines=plain, block_lines=block_lines)
+    chunks = list(scan.chunks(size, max_chars))
     assert all(0 < len(chunk) <= size for chunk in chunks)
-    records = [record for chunk in chunks for record in (chunk.records() if isinstance(chunk, PlainLines) else chunk)]
+    records_of = [chunk.records() if isinstance(chunk, PlainLines) else chunk for chunk in chunks]
+    held = [sum(len(r.delivered) for r in own) for own in records_of]
+    # every chunk but the last is full: `size` records, or `max_chars` characters reached (not before its last
+    # block of plain lines, or its last record read by csv.reader)
+    assert all(len(chunk) == size or (max_chars is not None and chars >= max_chars)
+               for chunk, chars in zip(chunks[:-1], held, strict=False))
+    if max_chars is not None:
+        assert all(chars - sum(len(r.delivered) for r in own[-block_lines:]) < max_chars
+                   for own, chars in zip(records_of, held, strict=True))
+    records = [record for own in records_of for record in own]
     assert (scan.header, [(r.line_number, r.fields, r.delivered) for r in records], scan.error) == _scan(
         text, False, max_records)
     for chunk in chunks:
         if isinstance(chunk, PlainLines):
             assert all('"' not in line and "\x00" not in line for line in chunk.lines)
             assert [chunk[i] for i in range(len(chunk))] == chunk.records()
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(_PIECES, max_size=40), max_records=st.sampled_from([None, 0, 2]))
+def test_read_plain_gives_the_records_read_gives(pieces, max_records):
+    """read_csv(plain=True): the same header, records and error, the records as PlainLines when each is a plain
+    line (for the columnar checks to split in bulk)."""
+    data = ("h1,h2\n" + "".join(pieces)).encode()
+    lines, read = read_csv(data, max_records=max_records, plain=True), read_csv(data, max_records=max_records)
+    assert (lines.header, list(lines.records), lines.error) == (read.header, read.records, read.error)
+    if read.records and all('"' not in r.delivered and "\x00" not in r.delivered for r in read.records):
+        assert isinstance(lines.records, PlainLines)

@@ -342,3 +342,26 @@ def test_the_mirror_check_as_a_command(tmp, capsys):
     next((tmp / "raw").rglob("master_merchants-*.parquet")).unlink()
     assert mirror_main([str(warehouse), str(tmp / "raw")]) == 1
     assert capsys.readouterr().out.startswith("master_merchants source=master/date=2026-11-01: 1 row(s) missing")
+
+
+def test_a_certificates_der_is_stored_uncompressed(tmp_path):
+    """Base64 of DER (random bytes) gains nothing from DuckDB's string compression, whose analysis was most of
+    an ingest's checkpoint (ingestion.schema). Rows that would compress well show the setting holds."""
+    from ingestion.schema import ensure_raw_schema
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        ensure_raw_schema(con)
+        con.execute(
+            "INSERT INTO raw.platform_mykey_certs (mykey_id, cert_serial, cert_der, event) "
+            "SELECT 'K' || i, printf('%x', i), repeat(md5((i % 7)::VARCHAR), 30), 'registered' FROM range(20000) t(i)"
+        )
+        con.execute("CHECKPOINT")
+        stored = con.execute(
+            "SELECT column_name, compression FROM pragma_storage_info('raw.platform_mykey_certs') "
+            "WHERE segment_type = 'VARCHAR' AND column_name IN ('cert_der', 'mykey_id')"
+        ).fetchall()
+        assert {c for name, c in stored if name == "cert_der"} == {"Uncompressed"}
+        assert {c for name, c in stored if name == "mykey_id"} != {"Uncompressed"}  # the others as DuckDB likes
+    finally:
+        con.close()

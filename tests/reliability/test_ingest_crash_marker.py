@@ -155,3 +155,22 @@ def test_a_terminal_file_left_in_the_marker_is_not_parsed_again(tmp_path):
         assert accounting_holds(con)
     finally:
         con.close()
+
+
+def test_a_marker_blanked_after_its_file_names_no_file(tmp_path):
+    """The marker is rewritten in place: while a file is parsed it names exactly that file (a shorter record
+    after a longer one leaves nothing of it), and a process that dies between two files leaves it blank, which
+    blames no file."""
+    from ingestion.attempts import ATTEMPTS_FOLDER, Attempt, Attempts
+
+    marker = tmp_path / ATTEMPTS_FOLDER / "current.json"
+    attempts = Attempts.open(tmp_path)
+    long = Attempt("platform", "x.csv", "platform/" + "y" * 3000 + ".csv", "0" * 64)
+    short = Attempt("platform", "z.csv", "platform/z.csv", "1" * 64)
+    for attempt in (short, long, short):
+        with attempts.parsing(attempt):
+            assert json.loads(marker.read_bytes()) == {
+                "source": attempt.source, "name": attempt.name, "path": attempt.path, "sha256": attempt.sha256}
+        assert marker.read_bytes().strip() == b""
+    again = Attempts.open(tmp_path)  # the process "died" here, its marker open and blank
+    assert again.crashed == {} and list(marker.parent.iterdir()) == []
