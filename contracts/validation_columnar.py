@@ -8,8 +8,9 @@ refused and in which order. So no reason code is written here, and a row this mo
 it cost before.
 
 It re-types no rule. What each column accepts comes from its `Column` in contracts.schemas; where a value is not
-in the plain form checked below, or its pattern cannot be run by polars' regex engine (look-ahead), each
-distinct value is judged by `validation.value_checked`, the row path's own function, once. The plain forms
+in the plain form checked below, or its pattern cannot be run by polars' regex engine (look-around, except a
+leading look-ahead, which is run as two matches: `_leading_lookahead`), each distinct value is judged by
+`validation.value_checked`, the row path's own function, once. The plain forms
 decided without Python are subsets of what the rules accept, with the same typed value:
 - every value: no control character (`validation.CONTROL_RANGES`), within the column's length bound, and (for
   id/text/enum/digits) ASCII and too short or too long to be a My Number (`codes.looks_like_my_number`'s
@@ -86,7 +87,52 @@ def _polars_runs(pattern: str) -> bool:
     return True
 
 
+def _top_level_end(pattern: str, start: int) -> tuple[int, bool]:
+    """(the index of the `)` closing the group open before `start`, or len(pattern) when none does; whether an
+    alternation `|` stands outside every group on the way). Escapes and character classes are skipped."""
+    depth, index, in_class, alternation = 0, start, False, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 1
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            index += 2 if pattern.startswith("^]", index + 1) else 1 if pattern.startswith("]", index + 1) else 0
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                return index, alternation
+            depth -= 1
+        elif char == "|" and depth == 0:
+            alternation = True
+        index += 1
+    return len(pattern), alternation
+
+
+@cache
+def _leading_lookahead(pattern: str) -> tuple[str, str] | None:
+    """(A, B) when `pattern` is `(?=A)B` and polars runs A and B (MyKey IDs: `(?=[A-Za-z0-9]*[A-Za-z])` then
+    8-16 letters and digits). Matched against a whole value, the look-ahead at its start says the value starts
+    with a match of A: so `^(?:A)` and `^(?:B)$` both matching is the pattern's own test, run by polars. None for
+    any other pattern (B with an alternation outside its groups, say, which the look-ahead would not cover)."""
+    if not pattern.startswith("(?="):
+        return None
+    end, _ = _top_level_end(pattern, 3)
+    ahead, rest = pattern[3:end], pattern[end + 1 :]
+    if end == len(pattern) or _top_level_end(rest, 0) != (len(rest), False):
+        return None
+    return (ahead, rest) if _polars_runs(ahead) and _polars_runs(rest) else None
+
+
 def _full(expr: pl.Expr, pattern: str) -> pl.Expr:
+    """Whether each whole value matches `pattern` (one polars runs, or a leading look-ahead over two it runs)."""
+    split = None if _polars_runs(pattern) else _leading_lookahead(pattern)
+    if split is not None:
+        ahead, rest = split
+        return expr.str.contains(f"^(?:{ahead})") & expr.str.contains(f"^(?:{rest})$")
     return expr.str.contains(f"^(?:{pattern})$")
 
 
@@ -139,7 +185,7 @@ def _by_pattern(column: Column) -> Callable[[str], bool] | None:
     matches = pattern_regex(column.pattern).fullmatch
     if column.pattern == MUNICIPALITY_CODE:
         return lambda text: matches(text) is not None and is_valid_municipality_code(text)
-    if column.pattern is None or _polars_runs(column.pattern):
+    if column.pattern is None or _polars_runs(column.pattern) or _leading_lookahead(column.pattern) is not None:
         return None
     return lambda text: matches(text) is not None
 

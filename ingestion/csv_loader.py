@@ -257,8 +257,9 @@ def master_snapshot_keys(file: InboxFile, outcome: FileOutcome) -> tuple[str, li
 # A file over Limits.stream_bytes is never held whole: it is decoded and split by contracts.csvio.CsvScan as it
 # is read, validated a chunk at a time (STREAM_CHUNK_RECORDS) by the same `_validate`, and its good rows are
 # written to a Parquet file in the batch's pending folder as they come. Key duplicates (within the file, and
-# against loaded rows) are then found by DuckDB over that file, and the rows to load are written once more,
-# without them, to the file's place in the batch (ingestion.store publishes it with the batch). Memory holds
+# against loaded rows) are then found by DuckDB over that file; that file becomes the file's place in the batch
+# (ingestion.store publishes it with the batch), or, when some rows repeat a key, the rows to load are written
+# once more there without them. Memory holds
 # one chunk, the quarantined records and DuckDB's bounded working set, whatever the file weighs. What differs
 # from a file loaded whole, and why: a streamed file kept out whole (undecodable, a broken header, too many
 # records, a conflict) gets one line-0 quarantine row instead of one row per record, since quarantining every
@@ -363,6 +364,18 @@ def _stream_duplicates(
     return [(line, said[which]) for line, which in rows]
 
 
+def _copy_without(con: duckdb.DuckDBPyConnection, unchecked: Path, target: Path, lines: list[int]) -> None:
+    """Write the rows of Parquet file `unchecked` to `target`, but those of `lines`, in line order."""
+    con.register("_stream_excluded", pa.table({"line_number": pa.array(lines, pa.int64())}))
+    try:
+        con.execute(
+            f"COPY (SELECT u.* FROM read_parquet({sql_literal(str(unchecked))}) u ANTI JOIN _stream_excluded x "
+            f"ON u.line_number = x.line_number ORDER BY u.line_number) TO {sql_literal(str(target))} (FORMAT parquet)"
+        )
+    finally:
+        con.unregister("_stream_excluded")
+
+
 def _raw_texts(path: Path, encoding: str, sha256: str, wanted: set[int]) -> dict[int, str]:
     """The raw text (as CsvScan gives it, My Numbers masked) of the records starting on `wanted` lines."""
     found: dict[int, str] = {}
@@ -442,15 +455,9 @@ def _stream_into(
     if repeated:
         texts = _raw_texts(path, encoding, ctx.sha256, {line for line, _ in repeated})
         bad.extend(QuarantinedRecord(line, Reason.DUPLICATE_KEY, detail, texts.get(line)) for line, detail in repeated)
-    excluded = pa.table({"line_number": pa.array([line for line, _ in repeated], pa.int64())})
-    ctx.con.register("_stream_excluded", excluded)
-    try:
-        ctx.con.execute(
-            f"COPY (SELECT u.* FROM read_parquet({sql_literal(str(unchecked))}) u ANTI JOIN _stream_excluded x "
-            f"ON u.line_number = x.line_number ORDER BY u.line_number) TO {sql_literal(str(target))} (FORMAT parquet)"
-        )
-    finally:
-        ctx.con.unregister("_stream_excluded")
+        _copy_without(ctx.con, unchecked, target, [line for line, _ in repeated])
+    else:  # every row written loads: the file as written is the file to load (in line order, as read)
+        unchecked.replace(target)
     with target.open("rb") as handle:
         os.fsync(handle.fileno())
     bad.sort(key=lambda q: q.line_number)

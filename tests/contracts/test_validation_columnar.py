@@ -207,3 +207,40 @@ def test_cross_field_rules_read_only_what_they_declare(data, kind) -> None:
             projected[name] = None if typed[name] is None else (typed[name] > 0) - (typed[name] < 0)
         assert bool(rule(typed)) == bool(rule(projected)), (kind.name, typed)
 
+
+
+# --- a leading look-ahead run by polars ---------------------------------------------------------------------------
+# A pattern `(?=A)B` (MyKey IDs) is run by polars as two matches; any other look-around is left to Python.
+
+def test_a_leading_look_ahead_is_split_only_where_the_split_is_the_same_test() -> None:
+    from contracts.schemas import MYKEY_ID
+    from contracts.validation_columnar import _leading_lookahead
+
+    assert _leading_lookahead(MYKEY_ID) == ("[A-Za-z0-9]*[A-Za-z]", "[A-Za-z0-9]{8,16}")
+    assert _leading_lookahead("(?=(a|b))x") == ("(a|b)", "x")
+    assert _leading_lookahead("(?=[)(])x") == ("[)(]", "x")
+    assert _leading_lookahead(r"(?=\))x") == (r"\)", "x")
+    assert _leading_lookahead("(?=[]a])x") == ("[]a]", "x")
+    assert _leading_lookahead("(?=a)b|c") is None  # the look-ahead covers b only
+    assert _leading_lookahead("(?=a)(?!b)c") is None  # polars cannot run the rest
+    assert _leading_lookahead("a(?=b)") is None
+    assert _leading_lookahead("(?=a") is None
+
+
+_LOOKAHEAD_PATTERNS = ["(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{8,16}", "(?=(a|b))[ab]{2}", "(?=a)(b|a)+",
+                       "(?=[]a])[]ab]*", r"(?=\))[)a]{1,3}", "(?=)x?"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(pattern=st.sampled_from(_LOOKAHEAD_PATTERNS),
+       values=st.lists(st.text(alphabet="aAbzZ09)]x_ ", max_size=18), min_size=1, max_size=40))
+def test_a_split_look_ahead_matches_what_python_matches(pattern, values) -> None:
+    import re
+
+    import polars as pl
+
+    from contracts.validation_columnar import _full, _leading_lookahead
+
+    assert _leading_lookahead(pattern) is not None
+    found = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(_full(pl.col("v"), pattern))["v"].to_list()
+    assert found == [re.fullmatch(pattern, v) is not None for v in values]
