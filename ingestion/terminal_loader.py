@@ -330,7 +330,8 @@ CHECK_CHUNK_BYTES = 1 << 20  # one worker task: about 1 MiB of terminal logs (a 
 @dataclass(frozen=True, slots=True)
 class PooledFile:
     """A terminal file a worker checked: what it found (terminal_checks.CheckedFile), its rows as tables, and
-    (municipality_code, merchant_id, JST date) of each record for the master checks made at its turn."""
+    the distinct (municipality_code, merchant_id, JST date) of its records for the master checks made at its
+    turn (a terminal's records share most of them)."""
 
     checked: CheckedFile
     records: pa.Table
@@ -364,7 +365,7 @@ def _pooled_files(chunk: CheckedChunk) -> list[PooledFile | None]:
             pooled.append(None)
             continue
         span = range(checked.rows_from, checked.rows_from + checked.rows)
-        masters = tuple((codes[i], merchants[i], moments[i].date()) for i in span)
+        masters = tuple({(codes[i], merchants[i], moments[i].date()) for i in span})
         pooled.append(PooledFile(checked, records.slice(checked.rows_from, checked.rows),
                                  seals.slice(checked.seal_row, 1), masters))
     return pooled

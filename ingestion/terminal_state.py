@@ -22,18 +22,26 @@ from ingestion.outcome import FileOutcome, GapAction
 __all__ = ["Cert", "CertLookup", "TerminalChains"]
 
 
-def _certs_of(rows: list[tuple[str, str, str, str, str | None, dt.datetime]]) -> list[Cert]:
-    """One MyKey ID's certificates from its raw.platform_mykey_certs rows."""
-    ends: dict[int, dt.datetime] = {}
-    for _, serial, _, event, previous, ts in rows:
-        ended = int(serial, 16) if event == "revoked" else (int(previous, 16) if event == "reissued" else None)
-        if ended is not None and (ended not in ends or ts < ends[ended]):
+def _certs_of(rows: list[tuple[str, str, str, str, str | None, dt.datetime]]) -> dict[str, list[Cert]]:
+    """Each MyKey ID's certificates from its raw.platform_mykey_certs rows (in the order given): each registered
+    or reissued one valid until the first revocation of its serial, or the first reissue that supersedes it, of
+    the same MyKey ID."""
+    ends: dict[tuple[str, int], dt.datetime] = {}
+    for mykey_id, serial, _, event, previous, ts in rows:
+        if event == "revoked":
+            ended = (mykey_id, int(serial, 16))
+        elif event == "reissued":
+            ended = (mykey_id, int(previous, 16))  # type: ignore[arg-type]  # a reissue names its previous serial
+        else:
+            continue
+        if ended not in ends or ts < ends[ended]:
             ends[ended] = ts
-    return [
-        Cert(int(serial, 16), mykey_id, ts, ends.get(int(serial, 16)), der)
-        for mykey_id, serial, der, event, _, ts in rows
-        if event in ("registered", "reissued")
-    ]
+    found: dict[str, list[Cert]] = {}
+    for mykey_id, serial, der, event, _, ts in rows:
+        if event in ("registered", "reissued"):
+            number = int(serial, 16)
+            found.setdefault(mykey_id, []).append(Cert(number, mykey_id, ts, ends.get((mykey_id, number)), der))
+    return found
 
 
 @dataclass(slots=True)
@@ -57,11 +65,9 @@ class CertLookup:
             "FROM raw.platform_mykey_certs WHERE mykey_id IN (SELECT unnest(?::VARCHAR[]))",
             [missing],
         ).fetchall()
-        grouped: dict[str, list[tuple[str, str, str, str, str | None, dt.datetime]]] = {m: [] for m in missing}
-        for row in rows:
-            grouped[row[0]].append(row)
-        for mykey_id, own in grouped.items():
-            self._by_id[mykey_id] = _certs_of(own)
+        found = _certs_of(rows)
+        for mykey_id in missing:
+            self._by_id[mykey_id] = found.get(mykey_id, [])
 
     def certs_for(self, mykey_ids: Iterable[str]) -> dict[str, list[Cert]]:
         wanted = set(mykey_ids)
