@@ -79,8 +79,9 @@ def CsvError(code: str, line_number: int, detail: str) -> Problem:
 @dataclass(frozen=True, slots=True)
 class CsvRead:
     """A CSV file read into records. header: the header row's names as delivered (BOM removed);
-    records: every data record (fully blank lines are not records); error: set when the file could not
-    be read to its end (then `records` holds what was read before the error)."""
+    records: every data record (fully blank lines are not records), a list or PlainLines (`read_csv_text`);
+    error: set when the file could not be read to its end (then `records` holds what was read before the
+    error)."""
 
     header: tuple[str, ...]
     records: list[CsvRecord] | PlainLines

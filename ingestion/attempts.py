@@ -4,9 +4,9 @@ Before a run parses a file it writes `raw_dir/.attempts/current.json` naming the
 SHA-256 of the bytes read); once the file's verdict is decided (in memory) the record is overwritten with
 spaces, and at the end of the run the marker is removed. It is one open file overwritten in place (a record,
 then spaces; all spaces while no file is parsed): creating and unlinking it per file cost about 1 s of an ingest
-of 4,700 files, and emptying it with ftruncate (whose blocks the next write allocates again) 0.3-0.5 s while
-the warehouse kept the disk busy. A marker naming a file still there when a run starts means the process died while
-that file was being parsed (kill -9, the OOM killer, a crash inside a parser): the run keeps it as
+of 4,700 files, and emptying it with ftruncate (whose blocks the next write allocates again) about 0.3 s while
+the warehouse kept the disk busy. A marker naming a file still there when a run starts means the process died
+while that file was being parsed (kill -9, the OOM killer, a crash inside a parser): the run keeps it as
 `crashed-<id>.json`, and every run rejects that content `file_crashed_ingest` instead of parsing it (so one file
 cannot kill every run), then deletes the marker once the rejection is committed. A corrected file (other bytes)
 is parsed as usual.
