@@ -110,3 +110,34 @@ def test_terminal_logs_checked_in_the_pool_are_decided_as_in_process(
     assert in_process.execute(terminal).fetchone()[0] > 0  # the world's terminal logs are hostile
     assert in_process.execute("SELECT count(*) FROM raw.terminal_records").fetchone()[0] > 0
     assert accounting_holds(pooled)
+
+
+def test_duckdb_gets_the_cores_the_workers_leave_and_its_own_setting_back(
+    hostile_inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cores, two workers: while the pool works DuckDB runs on one thread (its threads would wait on each
+    other for a core the workers hold), and the ingest ends with the connection's own setting."""
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)
+    seen: list[str] = []
+    decide = ingestion_run._Run.ingest_batch
+
+    def noted_decide(self, prepared):  # type: ignore[no-untyped-def]
+        seen.append(self.con.execute("SELECT current_setting('threads')").fetchone()[0])
+        return decide(self, prepared)
+
+    monkeypatch.setattr(ingestion_run._Run, "ingest_batch", noted_decide)
+    inbox = tmp_path / "inbox"
+    shutil.copytree(hostile_inbox, inbox)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        con.execute("SET threads = 3")
+        deliver(inbox, START)
+        summary = ingest(con, inbox, tmp_path / "raw", START)
+        assert summary.files_by_status.get("loaded", 0) > 0 and seen
+        assert set(seen) == {1}
+        assert con.execute("SELECT current_setting('threads')").fetchone() == (3,)
+    finally:
+        con.close()
