@@ -607,13 +607,13 @@ def _threads_beside_pool(con: duckdb.DuckDBPyConnection, signatures: CardSignatu
     if not signatures.pooled():
         yield
         return
-    (threads,) = con.execute("SELECT current_setting('threads')").fetchone() or (None,)
+    threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])  # type: ignore[index]  # always set
     con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) - signatures.workers)}")
     try:
         yield
     finally:
         with contextlib.suppress(duckdb.Error):  # a warehouse that failed says why in the error on its way out
-            con.execute(f"SET threads = {int(threads)}")
+            con.execute(f"SET threads = {threads}")
 
 
 def _ingest(

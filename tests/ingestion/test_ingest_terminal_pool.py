@@ -11,6 +11,7 @@ back to the in-process path, or it proves nothing.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -117,8 +118,6 @@ def test_duckdb_gets_the_cores_the_workers_leave_and_its_own_setting_back(
 ) -> None:
     """Two cores, two workers: while the pool works DuckDB runs on one thread (its threads would wait on each
     other for a core the workers hold), and the ingest ends with the connection's own setting."""
-    import os
-
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)
     seen: list[str] = []
