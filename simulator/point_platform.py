@@ -197,6 +197,8 @@ class PlatformDays:
         self.fault_days = fault_days
         self.progress = progress
         self.counters: dict[str, int] = {}
+        self._merchants_day: dt.date | None = None
+        self._merchants_of: dict[tuple[str, str], list] = {}
         self.scheduled_cancels: dict[int, list[_Action]] = {}
         self.use_info: dict[str, TerminalRecord | dict] = {}
         self.bank_days = None
@@ -292,15 +294,22 @@ class PlatformDays:
             merchant = w.merchant(key.merchant_id)
             if not key.active_on(day) or merchant.status_on(day) != "active" or merchant.listed_from > day:
                 continue
-            for code in result:
-                if w.designated(code, merchant.merchant_id, day):
+            for code in w.designating(merchant.merchant_id):
+                if code in result and w.designated(code, merchant.merchant_id, day):
                     result[code].append((key.terminal_id, key.merchant_id))
         return result
 
     def _merchants(self, code: str, channel: str) -> list:
+        """The merchants of `channel` where residents of `code` may spend today (in the world's order)."""
         day = self.today
-        return [m for m in self.world.merchants if m.channel == channel and m.status_on(day) == "active"
-                and m.listed_from <= day and self.world.designated(code, m.merchant_id, day)]
+        if self._merchants_day != day:
+            self._merchants_day, self._merchants_of = day, {}
+            for m in self.world.merchants:
+                if m.status_on(day) == "active" and m.listed_from <= day:
+                    for designating in self.world.designating(m.merchant_id):
+                        if self.world.designated(designating, m.merchant_id, day):
+                            self._merchants_of.setdefault((designating, m.channel), []).append(m)
+        return list(self._merchants_of.get((code, channel), ()))
 
     # --- actions ---------------------------------------------------------------------------------------------
     def _do_grant(self, action: _Action, rng: random.Random) -> None:

@@ -198,10 +198,28 @@ class World:
     _by_id: dict[str, dict] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Look-ups by key: a national world has 300,000 merchants and terminals and thousands of programs, and
+        # the platform asks these questions for every event of every day.
+        designations: dict[tuple[str, str], list[Designation]] = {}
+        municipalities_of: dict[str, list[str]] = {}
+        for d in self.designations:
+            if (d.municipality_code, d.merchant_id) not in designations:
+                municipalities_of.setdefault(d.merchant_id, []).append(d.municipality_code)
+            designations.setdefault((d.municipality_code, d.merchant_id), []).append(d)
+        programs: dict[str, dict[str, Program]] = {}
+        for p in self.programs:
+            programs.setdefault(p.municipality_code, {})[p.kind] = p
+        keys: dict[str, list[TerminalKey]] = {}
+        for key in self.terminals:
+            keys.setdefault(key.terminal_id, []).append(key)
         object.__setattr__(self, "_by_id", {
             "merchant": {m.merchant_id: m for m in self.merchants},
             "partner": {p.code: p for p in self.partners},
             "municipality": {m.code: m for m in self.municipalities},
+            "designations": designations,
+            "designating": municipalities_of,
+            "programs": programs,
+            "terminal_keys": keys,
         })
 
     def date(self, index: int) -> dt.date:
@@ -221,15 +239,18 @@ class World:
         return self._by_id["municipality"][code]
 
     def programs_of(self, municipality_code: str) -> dict[str, Program]:
-        return {p.kind: p for p in self.programs if p.municipality_code == municipality_code}
+        return dict(self._by_id["programs"].get(municipality_code, {}))
 
     def designated(self, municipality_code: str, merchant_id: str, day: dt.date) -> bool:
-        return any(d.municipality_code == municipality_code and d.merchant_id == merchant_id and d.valid_on(day)
-                   for d in self.designations)
+        return any(d.valid_on(day) for d in self._by_id["designations"].get((municipality_code, merchant_id), ()))
+
+    def designating(self, merchant_id: str) -> list[str]:
+        """The municipalities that ever designate `merchant_id`, in the order of their first designation."""
+        return self._by_id["designating"].get(merchant_id, [])
 
     def terminal_key_on(self, terminal_id: str, day: dt.date) -> TerminalKey | None:
-        for key in self.terminals:
-            if key.terminal_id == terminal_id and key.active_on(day):
+        for key in self._by_id["terminal_keys"].get(terminal_id, ()):
+            if key.active_on(day):
                 return key
         return None
 
