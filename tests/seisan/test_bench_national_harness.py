@@ -86,3 +86,30 @@ def test_the_memory_sampler_sees_this_process() -> None:
     with PeakTreeRss(interval=0.01) as peak:
         assert peak.take_window() > 0
     assert peak.peak > 0
+
+
+def test_the_floor_reads_every_row_and_verifies_every_signature_of_a_day(tmp_path: Path) -> None:
+    """A one-day world: every file in the inbox is the day's. The floor (run in its own spawned process, with a
+    spawned pool) must count what a plain reading of the files counts, and find every signature valid."""
+    import csv
+    import json
+
+    from seisan.bench_national import measure_floor
+    from simulator import simulate
+
+    day = dt.date(2026, 10, 1)
+    simulate(tmp_path / "inbox", day, 1, 1, 300, 7, "none")
+    inbox = tmp_path / "inbox"
+    terminal_lines = [json.loads(line) for path in sorted((inbox / "terminal").rglob("*")) if path.is_file()
+                      for line in path.read_text(encoding="utf-8").splitlines()]
+    signed = [record for record in terminal_lines if "card_sig" in record]
+    assert signed, "the world should have card-signed terminal records"
+    ledger_rows = sum(sum(1 for _ in csv.DictReader(path.open(encoding="utf-8", newline="")))
+                      for path in (inbox / "platform").glob("ledger_*.csv"))
+
+    floor = measure_floor(inbox, day)
+
+    assert floor.signatures == floor.signatures_valid == len(signed)
+    assert floor.rows_by_kind["terminal_log"] == len(terminal_lines)
+    assert floor.rows_by_kind["platform_ledger"] == ledger_rows > 0
+    assert floor.read_seconds > 0 and floor.verify_seconds >= floor.certificate_seconds > 0
