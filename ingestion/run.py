@@ -54,6 +54,7 @@ from ingestion.release import HeldFile, held_files, held_paths, masters_to_check
 from ingestion.schema import ensure_raw_schema
 from ingestion.store import Written, new_batch_id, recover_pending_parquet, staged_path, write_batch
 from ingestion.terminal_loader import (
+    AheadChunk,
     CheckedAhead,
     ParsedTerminalFile,
     TerminalLookups,
@@ -219,6 +220,7 @@ class _Run:
     signatures: CardSignatures
     batch: _Batch = field(default_factory=_Batch)
     known: list[Known] = field(default_factory=list)  # each decided file's content as read (for the archive)
+    waiting: list[AheadChunk] = field(default_factory=list)  # the pool's chunks not answered yet
 
     def flush(self) -> None:
         """Commit the open batch (rows, quarantine, gaps and manifest rows together), then say what it did."""
@@ -299,7 +301,7 @@ class _Run:
         files = [(prepared[i].file, prepared[i].data, prepared[i].sha256) for i in todo]
         try:
             handles = check_ahead(files, self.certs, self.chains, self.signatures, self.limits.max_records,  # type: ignore[arg-type]
-                                  self.in_force)
+                                  self.in_force, self.waiting)
         except Exception:  # only a speed-up: every file is then decided in process, at its turn
             return prepared
         done = list(prepared)

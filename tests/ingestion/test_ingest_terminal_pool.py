@@ -140,3 +140,42 @@ def test_duckdb_gets_the_cores_the_workers_leave_and_its_own_setting_back(
         assert con.execute("SELECT current_setting('threads')").fetchone() == (3,)
     finally:
         con.close()
+
+
+def test_the_windows_of_every_finished_chunk_are_read_in_one_query(
+    hostile_inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each windows query scans the terminals' whole history, so the run asks once for all the chunks the pool
+    has finished, not once per chunk. Here every chunk is finished before it is answered: the run must ask
+    far fewer queries than it hands chunks, and still decide every file as in process."""
+    import concurrent.futures
+
+    from ingestion.terminal_state import TerminalChains
+
+    in_process = _ingest_world(hostile_inbox, tmp_path / "in_process")
+    monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)
+    monkeypatch.setattr(terminal_loader, "CHECK_CHUNK_BYTES", 1_500)  # a file or two a worker task
+    chunks: list[terminal_loader.AheadChunk] = []
+    queries: list[int] = []
+    answer, prefetch = terminal_loader.AheadChunk.answer, TerminalChains.prefetch
+
+    def answer_when_all_done(self):  # type: ignore[no-untyped-def]
+        if self not in chunks:
+            chunks.extend(c for c in self.waiting if c not in chunks)
+        concurrent.futures.wait([c.future for c in self.waiting])
+        return answer(self)
+
+    def counted_prefetch(self, windows):  # type: ignore[no-untyped-def]
+        windows = list(windows)
+        if any(not self._is_covered(*w) for w in windows):
+            queries.append(len(windows))
+        return prefetch(self, windows)
+
+    monkeypatch.setattr(terminal_loader.AheadChunk, "answer", answer_when_all_done)
+    monkeypatch.setattr(TerminalChains, "prefetch", counted_prefetch)
+    pooled = _ingest_world(hostile_inbox, tmp_path / "pooled")
+
+    assert len(chunks) > 30
+    assert 0 < len(queries) <= len(chunks) // 3, (len(queries), len(chunks))  # one a chunk before
+    for table in ("terminal_records", "terminal_seals", "terminal_seq_gaps", "quarantine", "file_manifest"):
+        assert _comparable(pooled, table) == _comparable(in_process, table), table
