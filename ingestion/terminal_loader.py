@@ -375,7 +375,7 @@ def _pooled_files(chunk: CheckedChunk) -> list[PooledFile | None]:
 class AheadChunk:
     """One worker task checking some of a batch's terminal files, answered at the first of its files' turn.
     Answering it also answers every other chunk of the run the pool has finished (`waiting`), and the loaded
-    seq windows of all the files they cleared are read in one query: each such query scans the terminal's
+    seq windows of all the files they cleared are read in one query: each such query scans the terminals'
     whole history, and one per chunk (a hundred-odd a day at 1,000,000 residents) took 5.6 s of the run."""
 
     future: Future[CheckedChunk]
