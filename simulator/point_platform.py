@@ -294,8 +294,8 @@ class PlatformDays:
             merchant = w.merchant(key.merchant_id)
             if not key.active_on(day) or merchant.status_on(day) != "active" or merchant.listed_from > day:
                 continue
-            for code in w.designating(merchant.merchant_id):
-                if code in result and w.designated(code, merchant.merchant_id, day):
+            for code in w.designating(merchant.merchant_id, day):
+                if code in result:
                     result[code].append((key.terminal_id, key.merchant_id))
         return result
 
@@ -306,9 +306,8 @@ class PlatformDays:
             self._merchants_day, self._merchants_of = day, {}
             for m in self.world.merchants:
                 if m.status_on(day) == "active" and m.listed_from <= day:
-                    for designating in self.world.designating(m.merchant_id):
-                        if self.world.designated(designating, m.merchant_id, day):
-                            self._merchants_of.setdefault((designating, m.channel), []).append(m)
+                    for designating in self.world.designating(m.merchant_id, day):
+                        self._merchants_of.setdefault((designating, m.channel), []).append(m)
         return list(self._merchants_of.get((code, channel), ()))
 
     # --- actions ---------------------------------------------------------------------------------------------

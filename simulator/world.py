@@ -244,9 +244,10 @@ class World:
     def designated(self, municipality_code: str, merchant_id: str, day: dt.date) -> bool:
         return any(d.valid_on(day) for d in self._by_id["designations"].get((municipality_code, merchant_id), ()))
 
-    def designating(self, merchant_id: str) -> list[str]:
-        """The municipalities that ever designate `merchant_id`, in the order of their first designation."""
-        return self._by_id["designating"].get(merchant_id, [])
+    def designating(self, merchant_id: str, day: dt.date) -> list[str]:
+        """The municipalities that designate `merchant_id` on `day`, in the order of their first designation."""
+        return [code for code in self._by_id["designating"].get(merchant_id, ())
+                if self.designated(code, merchant_id, day)]
 
     def terminal_key_on(self, terminal_id: str, day: dt.date) -> TerminalKey | None:
         for key in self._by_id["terminal_keys"].get(terminal_id, ()):

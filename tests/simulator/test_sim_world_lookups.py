@@ -32,6 +32,10 @@ def test_designations_terminal_keys_and_programs_match_a_scan_of_the_lists():
             assert world.terminal_key_on(terminal_id, day) == expected_key, (terminal_id, day)
     for code in codes:
         assert world.programs_of(code) == {p.kind: p for p in world.programs if p.municipality_code == code}
-    for merchant_id in merchant_ids:
-        assert world.designating(merchant_id) == list(dict.fromkeys(
-            d.municipality_code for d in world.designations if d.merchant_id == merchant_id))
+    for index in range(-1, world.days + 1):
+        day = world.date(index)
+        for merchant_id in merchant_ids:
+            ever = dict.fromkeys(d.municipality_code for d in world.designations if d.merchant_id == merchant_id)
+            assert world.designating(merchant_id, day) == [
+                code for code in ever if any(d.municipality_code == code and d.merchant_id == merchant_id
+                                             and d.valid_on(day) for d in world.designations)]
