@@ -431,7 +431,7 @@ def check_ahead(
     signatures: CardSignatures,
     max_records: int,
     in_force: MastersInForce,
-    waiting: list[AheadChunk] | None = None,
+    waiting: list[AheadChunk],
 ) -> list[CheckedAhead | None]:
     """Hand (file, bytes, SHA-256) terminal files to the run's worker processes in chunks, with the
     certificates their records name and each file's terminal key in force on its date, and return at once:
@@ -447,7 +447,6 @@ def check_ahead(
         for file, data, sha in files
     ]
     handles: list[CheckedAhead | None] = []
-    waiting = [] if waiting is None else waiting
     for chunk in _chunks(work):
         ids = set().union(*wanted[len(handles) : len(handles) + len(chunk)])
         shipped = {m: found.get(m, []) for m in ids}
