@@ -113,3 +113,57 @@ def test_the_floor_reads_every_row_and_verifies_every_signature_of_a_day(tmp_pat
     assert floor.rows_by_kind["terminal_log"] == len(terminal_lines)
     assert floor.rows_by_kind["platform_ledger"] == ledger_rows > 0
     assert floor.read_seconds > 0 and floor.verify_seconds >= floor.certificate_seconds > 0
+
+
+def test_a_step_runs_in_a_process_of_its_own_counted_in_the_tree_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The harness runs each step as the DAG runs a task: in a spawned process of its own. The step's work lands
+    in the warehouse, the tree's memory sampler sees the step's process, and the harness's own memory after it is
+    what it was before (a step run in the harness's process kept what it allocated)."""
+    import csv
+
+    import duckdb
+
+    from seisan.bench_national import run_step
+    from simulator import simulate
+
+    day = dt.date(2026, 10, 1)
+    home = tmp_path / "home"
+    simulate(home / "inbox", day, 1, 1, 300, 7, "none")
+    ledger_rows = sum(sum(1 for _ in csv.DictReader(path.open(encoding="utf-8", newline="")))
+                      for path in (home / "inbox" / "platform").glob("ledger_*.csv"))
+    before = tree_rss_bytes(os.getpid())
+    with PeakTreeRss(interval=0.01) as memory:
+        seconds = run_step("ingest", day, home, home / "inbox")
+    after = tree_rss_bytes(os.getpid())
+
+    assert seconds > 0
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.platform_ledger").fetchone() == (ledger_rows,)
+    assert memory.peak > before + 30 * 1024 ** 2, "the step's own process is part of the tree"
+    assert after < before + 30 * 1024 ** 2, "the harness keeps nothing of the step"
+
+
+def test_national_memory_is_scaled_from_the_two_largest_sizes_by_residents_or_events_whichever_is_larger() -> None:
+    from seisan.bench_national import STEPS, DayRun, Floor, SizeResult, extrapolate_memory
+
+    gib = 1024 ** 3
+
+    def size(residents: int, events: int, peaks: dict[str, int]) -> SizeResult:
+        floor = Floor(1, {"platform_ledger": events}, 1, 1, 1.0, 1.0, 0.5)
+        run = DayRun(PARAMS.start, floor, dict.fromkeys(STEPS, 1.0))
+        return SizeResult(dataclasses.replace(PARAMS, residents=residents), 0.0, [run], max(peaks.values()), 0,
+                          peaks)
+
+    results = [size(10_000, 5_000, {"ingest": gib // 2, "quality": gib}),   # the smallest is not used
+               size(100_000, 50_000, {"ingest": 1 * gib, "quality": 2 * gib}),
+               size(1_000_000, 800_000, {"ingest": 2 * gib, "quality": 3 * gib})]
+
+    estimate = extrapolate_memory(results)
+
+    # ingest: +1 GiB per 900,000 residents -> +10 GiB at 10 million; per event +1 GiB per 750,000 -> +1.6 GiB
+    assert estimate["ingest"] == (12 * gib, "residents")
+    assert estimate["quality"] == (13 * gib, "residents")
+    # residents: +1 GiB per 1,000,000 -> +8 GiB; events: +1 GiB per 50,000 -> +37 GiB
+    steep = [size(1_000_000, 100_000, {"report": gib}), size(2_000_000, 150_000, {"report": 2 * gib})]
+    assert extrapolate_memory(steep)["report"] == (2 * gib + gib / 50_000 * 1_850_000, "events")
+    assert extrapolate_memory(results[:1]) == {}
