@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "officer": {"id": "", "key_dir": ""},
     "gate": {"materiality_yen": 0},
     "report": {"language": "ja"},
+    "quality": {"memory_limit": "512MB"},
     "payments": {"officers_file": "", "export_dir": ""},
 }
 REPORT_LANGUAGES = ("ja", "en")
@@ -67,7 +69,8 @@ class Settings:
     officers_file: the officer registry (`[payments] officers_file`, default <home>/officers.toml);
     payments_export_dir: the bank hand-over folder of `seisan payments export` (default <home>/bank-outbox);
     archive_dir: where an ingest moves the files it has settled (`[ingest] archive`, `archive_dir`, default
-    <inbox>/archive; ingestion.archive), None = the inbox keeps every file.
+    <inbox>/archive; ingestion.archive), None = the inbox keeps every file;
+    quality_memory_limit: DuckDB's memory_limit on the data-quality step's connection (`[quality] memory_limit`).
     """
 
     home: Path
@@ -88,6 +91,7 @@ class Settings:
     officers_file: Path = Path("officers.toml")
     payments_export_dir: Path = Path("bank-outbox")
     archive_dir: Path | None = None
+    quality_memory_limit: str = "512MB"
 
 
 def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -224,7 +228,25 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
         payments_export_dir=(Path(values["payments"]["export_dir"]).expanduser().resolve()
                              if values["payments"]["export_dir"] else home / "bank-outbox"),
         archive_dir=_archive_dir(values["ingest"], inbox),
+        quality_memory_limit=_memory_limit("quality.memory_limit", values["quality"]["memory_limit"]),
     )
+
+
+_MEMORY_LIMIT = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT])(?P<binary>i?)B", re.IGNORECASE)
+_MEMORY_LIMIT_FLOOR = 64 * 1024 ** 2  # below this DuckDB cannot run the step's queries at all
+
+
+def _memory_limit(name: str, value: Any) -> str:
+    """A DuckDB memory_limit as DuckDB reads it: a number and a unit (KB, MB, GB, TB: powers of 1000; KiB .. TiB:
+    powers of 1024), e.g. "512MB", at least 64 MiB."""
+    text = str(value).strip()
+    match = _MEMORY_LIMIT.fullmatch(text)
+    if match is None:
+        raise ConfigError(f"{name} must be a size such as \"512MB\" or \"2GB\", got {value!r}")
+    power = "KMGT".index(match["unit"].upper()) + 1
+    if float(match["number"]) * (1024 if match["binary"] else 1000) ** power < _MEMORY_LIMIT_FLOOR:
+        raise ConfigError(f"{name} must be at least 64MiB (DuckDB needs it to run a query), got {value!r}")
+    return text
 
 
 def _archive_dir(ingest: Mapping[str, Any], inbox: Path) -> Path | None:

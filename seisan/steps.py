@@ -178,7 +178,9 @@ def quality_step(business_date: str | dt.date, settings: Settings | None = None)
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
         docs_dir = settings.out_dir / date.isoformat() / "data-docs"
-        with duckdb.connect(str(settings.warehouse)) as con:
+        # The suites read each slice once: DuckDB's cache of the blocks it read serves no later read, and up to
+        # its default limit (80 % of RAM) it kept them all (1.0 GiB more at the step's peak, 1,000,000 residents).
+        with duckdb.connect(str(settings.warehouse), config={"memory_limit": settings.quality_memory_limit}) as con:
             summary = _jsonable(quality.run_checkpoint(con, date, docs_dir))
         _record(settings, date, "quality", started, summary, outputs=[([docs_dir], "data_docs")])
     return summary

@@ -9,6 +9,7 @@ index in `index.html`). GE is imported inside `validate_targets` only: the impor
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import html
 import json
 import numbers
@@ -102,7 +103,6 @@ def validate_targets(con: duckdb.DuckDBPyConnection, run_date: dt.date, targets:
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
     })
-    datasource = context.data_sources.add_pandas("warehouse")
     run_id = RunIdentifier(run_name=f"seisan-{run_date.isoformat()}",
                            run_time=dt.datetime.combine(run_date, dt.time(), tzinfo=dt.UTC))
     found = []
@@ -117,6 +117,10 @@ def validate_targets(con: duckdb.DuckDBPyConnection, run_date: dt.date, targets:
             # ~0.1 s per expectation whatever the rows, so empty frames are recorded without it.
             found.append(_vacuous(target))
             continue
+        # A data source of its own per target, deleted once validated: a data source's execution engine keeps
+        # every DataFrame it validated, so one shared source held every slice of the day at once (3.3 GiB of
+        # the step's 4.4 GiB at 1,000,000 residents, and it grows with the slices).
+        datasource = context.data_sources.add_pandas(f"warehouse {target.suite}")
         batch = datasource.add_dataframe_asset(target.suite).add_batch_definition_whole_dataframe("day")
         suite = context.suites.add(gx.ExpectationSuite(
             name=target.suite, meta={"notes": target.description},
@@ -130,6 +134,9 @@ def validate_targets(con: duckdb.DuckDBPyConnection, run_date: dt.date, targets:
         rows = [row for validation in result.run_results.values() for outcome in validation.results
                 for row in _rows(target, outcome, frame)]
         found.append(Validated(target, tuple(rows), len(frame)))
+        context.data_sources.delete(datasource.name)
+        del frame, result, checkpoint, definition, batch, datasource
+        gc.collect()  # the source and its assets refer to each other: only the collector frees the slice
     context.build_data_docs(site_names=[SITE_NAME])
     return found
 

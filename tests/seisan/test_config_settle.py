@@ -23,3 +23,18 @@ def test_negative_is_refused(tmp_path: Path) -> None:
     config.write_text("[ingest]\nsettle_seconds = -1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="settle_seconds"):
         load_settings(config_file=config, env={})
+
+
+def test_the_quality_memory_limit_is_a_duckdb_size_of_at_least_64_mib(tmp_path: Path) -> None:
+    """[quality] memory_limit: documented default, file and environment, and refused unless DuckDB can take it."""
+    none = tmp_path / "none.toml"
+    assert load_settings(config_file=none, env={}).quality_memory_limit == "512MB"
+    assert load_settings(config_file=none, env={"SEISAN_QUALITY_MEMORY_LIMIT": "2GB"}).quality_memory_limit == "2GB"
+    config = tmp_path / "seisan.toml"
+    for good in ("1.5GiB", "64MiB", "1 gb"):
+        config.write_text(f'[quality]\nmemory_limit = "{good}"\n', encoding="utf-8")
+        assert load_settings(config_file=config, env={}).quality_memory_limit == good
+    for bad in ("512", "lots", "-1GB", "0MB", "67MB", "10KB"):   # 67 MB = 63.9 MiB
+        config.write_text(f'[quality]\nmemory_limit = "{bad}"\n', encoding="utf-8")
+        with pytest.raises(ConfigError, match="quality.memory_limit"):
+            load_settings(config_file=config, env={})
