@@ -167,3 +167,22 @@ def test_national_memory_is_scaled_from_the_two_largest_sizes_by_residents_or_ev
     steep = [size(1_000_000, 100_000, {"report": gib}), size(2_000_000, 150_000, {"report": 2 * gib})]
     assert extrapolate_memory(steep)["report"] == (2 * gib + gib / 50_000 * 1_850_000, "events")
     assert extrapolate_memory(results[:1]) == {}
+
+
+def test_a_world_simulated_apart_is_the_world_simulated_here(tmp_path: Path) -> None:
+    """The harness simulates in a spawned process of its own (what simulating leaves in a process would count in
+    every later measurement): the files must be byte for byte those of simulating in this process."""
+    import hashlib
+
+    from seisan.bench_national import simulate_apart
+    from simulator import simulate
+
+    def digests(inbox: Path) -> dict[str, str]:
+        return {path.relative_to(inbox).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+                for path in sorted(inbox.rglob("*")) if path.is_file()}
+
+    simulate_apart(tmp_path / "apart", PARAMS.start, 2, 1, 200, 7)
+    simulate(tmp_path / "here", PARAMS.start, 2, 1, 200, 7, faults="none")
+
+    apart = digests(tmp_path / "apart")
+    assert len(apart) > 10 and apart == digests(tmp_path / "here")
