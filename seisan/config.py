@@ -30,7 +30,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "officer": {"id": "", "key_dir": ""},
     "gate": {"materiality_yen": 0},
     "report": {"language": "ja"},
-    "quality": {"memory_limit": "512MB"},
+    "warehouse": {"memory_limit": "512MB"},
     "payments": {"officers_file": "", "export_dir": ""},
 }
 REPORT_LANGUAGES = ("ja", "en")
@@ -70,7 +70,7 @@ class Settings:
     payments_export_dir: the bank hand-over folder of `seisan payments export` (default <home>/bank-outbox);
     archive_dir: where an ingest moves the files it has settled (`[ingest] archive`, `archive_dir`, default
     <inbox>/archive; ingestion.archive), None = the inbox keeps every file;
-    quality_memory_limit: DuckDB's memory_limit on the data-quality step's connection (`[quality] memory_limit`).
+    memory_limit: DuckDB's memory_limit on the steps' warehouse connections (`[warehouse] memory_limit`).
     """
 
     home: Path
@@ -91,7 +91,7 @@ class Settings:
     officers_file: Path = Path("officers.toml")
     payments_export_dir: Path = Path("bank-outbox")
     archive_dir: Path | None = None
-    quality_memory_limit: str = "512MB"
+    memory_limit: str = "512MB"
 
 
 def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -228,7 +228,7 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
         payments_export_dir=(Path(values["payments"]["export_dir"]).expanduser().resolve()
                              if values["payments"]["export_dir"] else home / "bank-outbox"),
         archive_dir=_archive_dir(values["ingest"], inbox),
-        quality_memory_limit=_memory_limit("quality.memory_limit", values["quality"]["memory_limit"]),
+        memory_limit=_memory_limit("warehouse.memory_limit", values["warehouse"]["memory_limit"]),
     )
 
 

@@ -14,12 +14,15 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.codes import mask_my_numbers
 from contracts.jst import JST
 from seisan.config import Settings, load_settings
 from seisan.home_lock import hold_home
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger("seisan")
 BUSINESS_DATE_PARAM = "business_date"
@@ -36,6 +39,15 @@ class _NoMyNumbers(logging.Filter):
 
 
 log.addFilter(_NoMyNumbers())
+
+
+def _warehouse(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A step's connection to the warehouse, under `[warehouse] memory_limit`. Each step reads most of what it
+    reads once, yet DuckDB keeps the blocks it read up to its default limit, 80 % of RAM: at 1,000,000
+    residents 1.3 GiB of an ingest's 2.3 GiB, and 1.0 GiB more at the data-quality step's peak."""
+    import duckdb
+
+    return duckdb.connect(str(settings.warehouse), read_only=read_only, config={"memory_limit": settings.memory_limit})
 
 
 def parse_business_date(value: str | dt.date) -> dt.date:
@@ -64,7 +76,6 @@ def business_date_of_run(params: Mapping[str, Any] | None, logical_date: dt.date
 def ingest_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
     """Inbox → raw for one business date (every file named for it or earlier not loaded yet), then the ingest
     reports under out/<D>/ and a row in audit.step_runs."""
-    import duckdb
 
     from ingestion import Limits, ingest
     from reports import write_ingest_reports
@@ -76,13 +87,13 @@ def ingest_step(business_date: str | dt.date, settings: Settings | None = None) 
         settings.inbox.mkdir(parents=True, exist_ok=True)
         limits = Limits(max_file_bytes=settings.max_file_bytes, max_records=settings.max_records)
         started = dt.datetime.now(dt.UTC)
-        with duckdb.connect(str(settings.warehouse)) as con:
+        with _warehouse(settings) as con:
             summary = _jsonable(ingest(con, settings.inbox, settings.raw_dir, date, limits=limits,
                                        progress=log.info,
                                        settle_seconds=settings.settle_seconds,
                                        archive=settings.archive_dir))
         _record(settings, date, "ingest", started, summary)
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        with _warehouse(settings, read_only=True) as con:
             written = write_ingest_reports(con, settings.out_dir / date.isoformat(), date)
         record_written(settings, date, "ingest", [(written, "ingest_report")])
     return summary
@@ -109,7 +120,6 @@ def build_marts_step(business_date: str | dt.date, settings: Settings | None = N
 def split_step(business_date: str | dt.date, settings: Settings | None = None, *, shards: int) -> dict[str, Any]:
     """The sharded run's first marts step: each shard's warehouse gets the raw rows of its municipalities it does
     not hold yet (seisan.shards.split_raw). Returns the shard numbers for the mapped shard builds."""
-    import duckdb
 
     from seisan.shards import split_raw
 
@@ -118,7 +128,7 @@ def split_step(business_date: str | dt.date, settings: Settings | None = None, *
     with hold_home(settings.home, f"seisan split --date {date} --shards {shards}",
                    wait_seconds=settings.lock_wait_seconds, say=log.info):
         started = dt.datetime.now(dt.UTC)
-        with duckdb.connect(str(settings.warehouse)) as con:
+        with _warehouse(settings) as con:
             result = split_raw(con, settings.home, shards, date, progress=log.info,
                                lock_wait_seconds=settings.lock_wait_seconds)
         summary = {**_jsonable(result), "shards": list(range(shards))}
@@ -143,7 +153,6 @@ def merge_step(business_date: str | dt.date, settings: Settings | None = None, *
     """The sharded run's last marts step: the shards' tables replace the national ones (seisan.shards.merge_shards),
     then dbt builds the rest of the project on the national warehouse. Recorded as the day's build_marts, with
     the shard builds it merged."""
-    import duckdb
 
     from seisan.marts import build_marts
     from seisan.shards import NATIONAL_EXCLUDE, merge_shards
@@ -153,7 +162,7 @@ def merge_step(business_date: str | dt.date, settings: Settings | None = None, *
     with hold_home(settings.home, f"seisan merge --date {date} --shards {shards}",
                    wait_seconds=settings.lock_wait_seconds, say=log.info):
         started = dt.datetime.now(dt.UTC)
-        with duckdb.connect(str(settings.warehouse)) as con:
+        with _warehouse(settings) as con:
             merged = merge_shards(con, settings.home, shards, date, progress=log.info,
                                   lock_wait_seconds=settings.lock_wait_seconds)
         national = build_marts(settings.warehouse, date, exclude=NATIONAL_EXCLUDE,
@@ -168,7 +177,6 @@ def merge_step(business_date: str | dt.date, settings: Settings | None = None, *
 def quality_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
     """The data-quality checkpoint for one business date: recon.check_results, recon.source_freshness and the
     Data Docs under out/<D>/data-docs/. A failed expectation is a result (the gate reads it), not an error."""
-    import duckdb
 
     from reconciliation import quality
 
@@ -178,9 +186,7 @@ def quality_step(business_date: str | dt.date, settings: Settings | None = None)
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
         docs_dir = settings.out_dir / date.isoformat() / "data-docs"
-        # The suites read each slice once: DuckDB's cache of the blocks it read serves no later read, and up to
-        # its default limit (80 % of RAM) it kept them all (1.0 GiB more at the step's peak, 1,000,000 residents).
-        with duckdb.connect(str(settings.warehouse), config={"memory_limit": settings.quality_memory_limit}) as con:
+        with _warehouse(settings) as con:
             summary = _jsonable(quality.run_checkpoint(con, date, docs_dir))
         _record(settings, date, "quality", started, summary, outputs=[([docs_dir], "data_docs")])
     return summary
@@ -191,7 +197,6 @@ def reconcile_step(business_date: str | dt.date, settings: Settings | None = Non
     """Match every source against every other for one business date (recon.findings, recon.match_summary),
     then bring the break store up to date (recon.breaks, recon.break_events). full: every pair over its whole
     history (the pairs with `changes` otherwise match only the dates changed since their previous run)."""
-    import duckdb
 
     from reconciliation import breaks, engine
 
@@ -200,7 +205,7 @@ def reconcile_step(business_date: str | dt.date, settings: Settings | None = Non
     with hold_home(settings.home, f"seisan reconcile --date {date}", wait_seconds=settings.lock_wait_seconds,
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
-        with duckdb.connect(str(settings.warehouse)) as con:
+        with _warehouse(settings) as con:
             matching = engine.run_matching(con, date, full=full)
             synced = breaks.sync_breaks(con, date, now=dt.datetime.now(dt.UTC))
         summary = {"matching": _jsonable(matching), "breaks": _jsonable(synced)}
@@ -211,7 +216,6 @@ def reconcile_step(business_date: str | dt.date, settings: Settings | None = Non
 def gate_step(business_date: str | dt.date, settings: Settings | None = None) -> dict[str, Any]:
     """Decide each municipality's release gate for one business date (recon.gate). A blocked gate is an
     outcome, logged with its reasons; payments pay only what an open gate released."""
-    import duckdb
 
     from reconciliation.gate import decide_gates
 
@@ -220,7 +224,7 @@ def gate_step(business_date: str | dt.date, settings: Settings | None = None) ->
     with hold_home(settings.home, f"seisan gate --date {date}", wait_seconds=settings.lock_wait_seconds,
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
-        with duckdb.connect(str(settings.warehouse)) as con:
+        with _warehouse(settings) as con:
             decisions = decide_gates(con, date, materiality_yen=settings.materiality_yen, now=started)
         for decision in decisions:
             log.info("gate %s %s: %s%s", date, decision.municipality_code, decision.status,
@@ -238,7 +242,6 @@ def payments_step(business_date: str | dt.date, settings: Settings | None = None
     checks, 振込不能 returns), then each municipality whose gate is open: its closed periods frozen into
     statements and one payout batch planned (payments.ledger, payments.planning). Files are prepared and
     approved by officers afterwards (seisan payments prepare|approve|export, or the DAG payments_approval)."""
-    import duckdb
 
     from payments.daily import run_payments_day
 
@@ -247,7 +250,7 @@ def payments_step(business_date: str | dt.date, settings: Settings | None = None
     with hold_home(settings.home, f"seisan payments --date {date}", wait_seconds=settings.lock_wait_seconds,
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
-        with duckdb.connect(str(settings.warehouse)) as con:
+        with _warehouse(settings) as con:
             summary = run_payments_day(con, date, now=started.replace(tzinfo=None))
         for muni in summary["municipalities"]:
             log.info("payments %s %s: %s", date, muni["municipality_code"],
@@ -261,7 +264,6 @@ def report_step(business_date: str | dt.date, settings: Settings | None = None,
                 language: str | None = None) -> dict[str, Any]:
     """The daily reconciliation report for one business date: out/<D>/reconciliation-<D>.html (in
     `language`, default the `[report] language` setting) and out/<D>/breaks-<D>.csv."""
-    import duckdb
 
     from reports.daily_recon import write_daily_recon_report
 
@@ -270,7 +272,7 @@ def report_step(business_date: str | dt.date, settings: Settings | None = None,
     with hold_home(settings.home, f"seisan report daily --date {date}", wait_seconds=settings.lock_wait_seconds,
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        with _warehouse(settings, read_only=True) as con:
             report = write_daily_recon_report(con, settings.out_dir / date.isoformat(), date,
                                               language=language or settings.report_language)
         summary = _jsonable(report)
@@ -283,12 +285,11 @@ def report_step(business_date: str | dt.date, settings: Settings | None = None,
 def _record(settings: Settings, date: dt.date, step: str, started_at: dt.datetime, summary: dict[str, Any],
             outputs: Sequence[tuple[Sequence[Path], str]] = ()) -> None:
     """The step's row in audit.step_runs, then the files it wrote in audit.outputs (one connection)."""
-    import duckdb
 
     from audit import StepRun, record_outputs, record_step_run
 
     run = StepRun(date, step, started_at, dt.datetime.now(dt.UTC), summary)
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with _warehouse(settings) as con:
         record_step_run(con, run)
         for paths, kind in outputs:
             record_outputs(con, paths, kind=kind, business_date=date, base_dir=settings.home, step=step)
@@ -300,11 +301,10 @@ def record_written(settings: Settings, date: dt.date | None, step: str,
     changed). Without a warehouse (files made outside the ledger) there is no trail to write to."""
     if not settings.warehouse.is_file():
         return
-    import duckdb
 
     from audit import record_outputs
 
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with _warehouse(settings) as con:
         for paths, kind in outputs:
             if paths:
                 record_outputs(con, paths, kind=kind, business_date=date, base_dir=settings.home, step=step)

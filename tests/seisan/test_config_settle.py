@@ -25,16 +25,27 @@ def test_negative_is_refused(tmp_path: Path) -> None:
         load_settings(config_file=config, env={})
 
 
-def test_the_quality_memory_limit_is_a_duckdb_size_of_at_least_64_mib(tmp_path: Path) -> None:
-    """[quality] memory_limit: documented default, file and environment, and refused unless DuckDB can take it."""
+def test_the_warehouse_memory_limit_is_a_duckdb_size_of_at_least_64_mib(tmp_path: Path) -> None:
+    """[warehouse] memory_limit: documented default, file and environment, and refused unless DuckDB can take it."""
     none = tmp_path / "none.toml"
-    assert load_settings(config_file=none, env={}).quality_memory_limit == "512MB"
-    assert load_settings(config_file=none, env={"SEISAN_QUALITY_MEMORY_LIMIT": "2GB"}).quality_memory_limit == "2GB"
+    assert load_settings(config_file=none, env={}).memory_limit == "512MB"
+    assert load_settings(config_file=none, env={"SEISAN_WAREHOUSE_MEMORY_LIMIT": "2GB"}).memory_limit == "2GB"
     config = tmp_path / "seisan.toml"
     for good in ("1.5GiB", "64MiB", "1 gb"):
-        config.write_text(f'[quality]\nmemory_limit = "{good}"\n', encoding="utf-8")
-        assert load_settings(config_file=config, env={}).quality_memory_limit == good
+        config.write_text(f'[warehouse]\nmemory_limit = "{good}"\n', encoding="utf-8")
+        assert load_settings(config_file=config, env={}).memory_limit == good
     for bad in ("512", "lots", "-1GB", "0MB", "67MB", "10KB"):   # 67 MB = 63.9 MiB
-        config.write_text(f'[quality]\nmemory_limit = "{bad}"\n', encoding="utf-8")
-        with pytest.raises(ConfigError, match="quality.memory_limit"):
+        config.write_text(f'[warehouse]\nmemory_limit = "{bad}"\n', encoding="utf-8")
+        with pytest.raises(ConfigError, match="warehouse.memory_limit"):
             load_settings(config_file=config, env={})
+
+
+def test_each_step_connects_to_the_warehouse_under_the_memory_limit(tmp_path: Path) -> None:
+    from seisan.steps import _warehouse
+
+    settings = load_settings(config_file=tmp_path / "none.toml",
+                             env={"SEISAN_HOME": str(tmp_path), "SEISAN_WAREHOUSE_MEMORY_LIMIT": "1GiB"})
+    with _warehouse(settings) as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("1.0 GiB",)
+    with _warehouse(settings, read_only=True) as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("1.0 GiB",)
