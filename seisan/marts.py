@@ -36,6 +36,8 @@ DATE_ENV = "SEISAN_DBT_BUSINESS_DATE"
 FULL_CHECK_ENV = "SEISAN_DBT_FULL_CHECK"
 CHANGED_FROM_ENV = "SEISAN_DBT_BALANCES_CHANGED_FROM"
 RECOMPUTED_SINCE_ENV = "SEISAN_DBT_RECOMPUTED_SINCE"
+MEMORY_LIMIT_ENV = "SEISAN_DBT_MEMORY_LIMIT"
+DUCKDB_DEFAULT_MEMORY_LIMIT = "80%"  # DuckDB's own default: 80 % of RAM
 HOME_ENV = "SEISAN_HOME"
 
 _FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -164,15 +166,18 @@ def _unit_tests_due(work_dir: Path, digest: str) -> bool:
 
 
 def dbt_env(warehouse: Path, business_date: date, *, full_check: bool = False,
-            balances_changed_from: date | None = None, recomputed_since: date | None = None) -> dict[str, str]:
+            balances_changed_from: date | None = None, recomputed_since: date | None = None,
+            memory_limit: str | None = None) -> dict[str, str]:
     """The environment a build of D reads (dbt/profiles.yml, dbt/macros/run_context.sql): the warehouse file, the
     business date, full_check (the data tests that otherwise check only the days this run changed check every day,
-    dbt/macros/changed_days.sql), balances_changed_from (the merged run's earliest day any shard rewrote) and
-    recomputed_since (the marts take the FIFO engine's movements computed on or after it; default D)."""
+    dbt/macros/changed_days.sql), balances_changed_from (the merged run's earliest day any shard rewrote),
+    recomputed_since (the marts take the FIFO engine's movements computed on or after it; default D) and DuckDB's
+    memory_limit for the build (default DuckDB's own, 80 % of RAM)."""
     return {WAREHOUSE_ENV: str(Path(warehouse).resolve()), DATE_ENV: business_date.isoformat(),
             FULL_CHECK_ENV: "true" if full_check else "false",
             CHANGED_FROM_ENV: balances_changed_from.isoformat() if balances_changed_from else "",
-            RECOMPUTED_SINCE_ENV: (recomputed_since or business_date).isoformat()}
+            RECOMPUTED_SINCE_ENV: (recomputed_since or business_date).isoformat(),
+            MEMORY_LIMIT_ENV: memory_limit or DUCKDB_DEFAULT_MEMORY_LIMIT}
 
 
 def _built_through(work_dir: Path) -> date | None:
@@ -263,7 +268,7 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
                 progress: Callable[[str], None] | None = None, with_tests: bool = True,
                 full_check: bool = False, select: str | None = None, exclude: str | None = None,
                 work_dir: Path | None = None, balances_changed_from: date | None = None,
-                unit_tests: bool | None = None) -> MartsResult:
+                unit_tests: bool | None = None, memory_limit: str | None = None) -> MartsResult:
     """Run `dbt build` (models, data tests, unit tests) for business date D on the warehouse file.
     unit_tests: None runs the dbt unit tests with full_check, or when the project changed since this dbt folder last
     passed them (UNIT_TESTS_STAMP: the first build of a warehouse, and the first after a code change); True
@@ -272,7 +277,8 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
     test the data on the last one (with full_check); the daily run always tests. The balances family's data tests
     check the days the run changed; `full_check=True` makes them check every day. select / exclude / work_dir /
     balances_changed_from: a partial build in its own dbt folder (dbt_args, dbt_env; the sharded run,
-    seisan/shards.py).
+    seisan/shards.py). memory_limit: DuckDB's limit during the build (`[warehouse] memory_limit`; None: DuckDB's
+    default, 80 % of RAM).
 
     Raises MartsBuildError naming each failed model or test, or dbt's own error when it cannot start.
     """
@@ -290,7 +296,8 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
     whole = select is None and exclude is None
     environment = dbt_env(warehouse, business_date, full_check=full_check,
                           balances_changed_from=balances_changed_from,
-                          recomputed_since=recomputed_since(work_dir, business_date) if whole else business_date)
+                          recomputed_since=recomputed_since(work_dir, business_date) if whole else business_date,
+                          memory_limit=memory_limit)
     callbacks = [_progress_callback(progress)] if progress else []
     started = time.monotonic()
     with _dbt_lock, _environment(environment):

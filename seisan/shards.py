@@ -198,9 +198,10 @@ def _check_split(con: Any, home: Path, count: int, national: str, split_tables: 
 
 
 def build_shard(home: Path, count: int, shard: int, business_date: dt.date, *, full_check: bool = False,
-                progress: Callable[[str], None] | None = None, lock_wait_seconds: float = 600.0) -> dict[str, Any]:
-    """dbt build of SHARD_SELECT on shard `shard`'s warehouse for D, holding that shard's lock. Returns the
-    build's summary with the shard number."""
+                progress: Callable[[str], None] | None = None, lock_wait_seconds: float = 600.0,
+                memory_limit: str | None = None) -> dict[str, Any]:
+    """dbt build of SHARD_SELECT on shard `shard`'s warehouse for D, holding that shard's lock (memory_limit:
+    DuckDB's, as build_marts takes it). Returns the build's summary with the shard number."""
     from seisan.marts import build_marts
 
     folder = shard_dir(home, count, shard)
@@ -210,7 +211,7 @@ def build_shard(home: Path, count: int, shard: int, business_date: dt.date, *, f
     with hold_home(folder, f"seisan shard {shard}/{count} marts --date {business_date}",
                    wait_seconds=lock_wait_seconds, say=progress):
         result = build_marts(warehouse, business_date, select=SHARD_SELECT, work_dir=folder / "dbt",
-                             full_check=full_check, progress=progress)
+                             full_check=full_check, progress=progress, memory_limit=memory_limit)
     return {"shard": shard, "models_built": len(result.models_built), "tests_passed": result.tests_passed,
             "tests_warned": result.tests_warned, "seconds": round(result.seconds, 3)}
 

@@ -112,7 +112,8 @@ def build_marts_step(business_date: str | dt.date, settings: Settings | None = N
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
         result = _jsonable(build_marts(settings.warehouse, date, full_refresh=full_refresh, full_check=full_check,
-                                        unit_tests=True if unit_tests else None, progress=log.info))
+                                        unit_tests=True if unit_tests else None, progress=log.info,
+                                        memory_limit=settings.memory_limit))
         _record(settings, date, "build_marts", started, result)
     return result
 
@@ -145,7 +146,7 @@ def shard_marts_step(business_date: str | dt.date, shard: int, settings: Setting
     settings = settings or load_settings()
     date = parse_business_date(business_date)
     return build_shard(settings.home, shards, int(shard), date, full_check=full_check, progress=log.info,
-                       lock_wait_seconds=settings.lock_wait_seconds)
+                       lock_wait_seconds=settings.lock_wait_seconds, memory_limit=settings.memory_limit)
 
 
 def merge_step(business_date: str | dt.date, settings: Settings | None = None, *, shards: int,
@@ -167,7 +168,7 @@ def merge_step(business_date: str | dt.date, settings: Settings | None = None, *
                                   lock_wait_seconds=settings.lock_wait_seconds)
         national = build_marts(settings.warehouse, date, exclude=NATIONAL_EXCLUDE,
                                balances_changed_from=merged.balances_changed_from or dt.date.max,
-                               progress=log.info)
+                               progress=log.info, memory_limit=settings.memory_limit)
         summary = {"merge": _jsonable(merged), "shard_builds": _jsonable(list(shard_builds)),
                    "national_build": _jsonable(national)}
         _record(settings, date, "build_marts", started, summary)

@@ -49,3 +49,16 @@ def test_each_step_connects_to_the_warehouse_under_the_memory_limit(tmp_path: Pa
         assert con.execute("select current_setting('memory_limit')").fetchone() == ("1.0 GiB",)
     with _warehouse(settings, read_only=True) as con:
         assert con.execute("select current_setting('memory_limit')").fetchone() == ("1.0 GiB",)
+
+
+def test_the_marts_build_gets_the_memory_limit_and_duckdbs_default_without_one(tmp_path: Path) -> None:
+    """dbt/profiles.yml sets DuckDB's memory_limit from the build's environment (seisan.marts.dbt_env)."""
+    import datetime as dt
+
+    from seisan.marts import MEMORY_LIMIT_ENV, dbt_env
+
+    day = dt.date(2026, 10, 1)
+    assert dbt_env(tmp_path / "w.duckdb", day, memory_limit="512MB")[MEMORY_LIMIT_ENV] == "512MB"
+    assert dbt_env(tmp_path / "w.duckdb", day)[MEMORY_LIMIT_ENV] == "80%"
+    profile = (Path(__file__).resolve().parents[2] / "dbt" / "profiles.yml").read_text(encoding="utf-8")
+    assert f"memory_limit: \"{{{{ env_var('{MEMORY_LIMIT_ENV}'" in profile
