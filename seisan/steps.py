@@ -42,9 +42,10 @@ log.addFilter(_NoMyNumbers())
 
 
 def _warehouse(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A step's connection to the warehouse, under `[warehouse] memory_limit`. Each step reads most of what it
-    reads once, yet DuckDB keeps the blocks it read up to its default limit, 80 % of RAM: at 1,000,000
-    residents 1.3 GiB of an ingest's 2.3 GiB, and 1.0 GiB more at the data-quality step's peak."""
+    """A step's connection to the warehouse, under `[warehouse] memory_limit` (the dbt builds get it through
+    build_marts). Each step reads most of what it reads once, yet DuckDB keeps the blocks it read up to its
+    default limit, 80 % of RAM: at 1,000,000 residents 1.3 GiB of an ingest's 2.3 GiB, and 1.0 GiB more at the
+    data-quality step's peak."""
     import duckdb
 
     return duckdb.connect(str(settings.warehouse), read_only=read_only, config={"memory_limit": settings.memory_limit})
