@@ -69,7 +69,7 @@ def test_clean_world_passes_every_suite(clean_run):
 def test_each_slice_is_let_go_once_validated(world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The checkpoint holds one day slice at a time. A GE data source keeps every DataFrame it validated, so with
     one source for all targets the step held every slice of the day at once (at 1,000,000 residents 5.5 million
-    rows, 3.3 GiB of its 4.4 GiB peak): each slice must be gone before the next is read."""
+    rows; its peak 4.42 GiB, 3.94 GiB without them): each slice must be gone before the next is read."""
     import weakref
 
     from reconciliation.quality import checkpoint
