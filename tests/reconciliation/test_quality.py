@@ -85,6 +85,7 @@ def test_each_slice_is_let_go_once_validated(world: Path, tmp_path: Path, monkey
         return frame
 
     monkeypatch.setattr(checkpoint, "read_frame", remembered)
+    monkeypatch.setattr(checkpoint, "COLLECT_AFTER_ROWS", 1)  # this world's slices are small
     wanted = ("raw.platform_ledger", "raw.platform_balances", "raw.terminal_records", "marts.fct_ledger_entries")
     with duckdb.connect(str(world), read_only=True) as con:
         found = validate_targets(con, WEEKDAY, [t for t in all_targets() if t.suite in wanted], tmp_path / "docs")
