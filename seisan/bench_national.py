@@ -47,7 +47,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ingestion.schema import sql_literal
 from seisan.bench import _machine
@@ -66,6 +66,7 @@ CACHE_ENV = "SEISAN_BENCH_CACHE"
 SIMULATOR_SOURCES = tuple(Path(__file__).resolve().parent.parent / name for name in ("simulator", "contracts"))
 _COMPLETE = "world-params.json"
 _SIGNATURE_CHUNK = 2_000
+_T = TypeVar("_T")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -173,8 +174,7 @@ def simulate_apart(inbox: Path, start: dt.date, days: int, municipalities: int, 
     cross into it). Simulated in the harness's process, a 1,000,000-resident world left about a gigabyte there
     (the allocator keeps what Python frees), counted in every later measurement of the run."""
     del progress
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as runner:
-        runner.submit(_simulate_here, inbox, start, days, municipalities, residents, seed, faults).result()
+    _apart(_simulate_here, inbox, start, days, municipalities, residents, seed, faults)
 
 
 def _simulate_here(inbox: Path, start: dt.date, days: int, municipalities: int, residents: int, seed: int,
@@ -433,9 +433,13 @@ def measure_floor(inbox: Path, day: dt.date, delivered: Iterable[Path] = ()) -> 
     process that memory stayed with it after the floor (the allocator keeps what Python frees), and pool
     workers forked from it counted it again, each of them: at 1,000,000 residents the tree's RSS reached
     13.5 GiB in the floor. A spawned process gives all of it back when it ends."""
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as runner:
-        return runner.submit(_measure_floor_here, inbox, day, tuple(delivered)).result()
+    return _apart(_measure_floor_here, inbox, day, tuple(delivered))
+
+
+def _apart(function: Callable[..., _T], *args: Any) -> _T:
+    """`function(*args)` in a spawned process of its own, which gives all its memory back when it ends."""
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as runner:
+        return runner.submit(function, *args).result()
 
 
 def _ready() -> int:
@@ -546,8 +550,7 @@ def run_step(name: str, day: dt.date, home: Path, inbox: Path) -> float:
     Run in the harness's process, every step left memory behind for the next (the allocator keeps what Python
     and DuckDB free): at 1,000,000 residents the harness held 3.5 GiB while gate and report ran, so the tree's
     peak measured the harness, not a step."""
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as runner:
-        return runner.submit(_run_step_here, name, day, home, inbox).result()
+    return _apart(_run_step_here, name, day, home, inbox)
 
 
 def _run_step_here(name: str, day: dt.date, home: Path, inbox: Path) -> float:

@@ -135,11 +135,11 @@ def validate_targets(con: duckdb.DuckDBPyConnection, run_date: dt.date, targets:
         rows = [row for validation in result.run_results.values() for outcome in validation.results
                 for row in _rows(target, outcome, frame)]
         found.append(Validated(target, tuple(rows), len(frame)))
-        rows_read = len(frame)
         context.data_sources.delete(datasource.name)
         del frame, result, checkpoint, definition, batch, datasource
-        if rows_read >= COLLECT_AFTER_ROWS:  # the source and its assets refer to each other: only the collector
-            gc.collect()                       # frees the slice (0.2 s a time, so not for small ones)
+        if found[-1].frame_rows >= COLLECT_AFTER_ROWS:
+            gc.collect()  # the source and its assets refer to each other: only the collector frees the slice
+            #               (0.2 s a time, so not for small ones)
     context.build_data_docs(site_names=[SITE_NAME])
     return found
 
