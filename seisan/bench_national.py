@@ -367,21 +367,30 @@ def _blob_bytes(con: Any, paths: Sequence[Path]) -> int:
                .fetchone()[0])
 
 
-def _certificates(inbox: Path, through: dt.date) -> dict[tuple[str, str], str]:
-    """(mykey_id, serial) -> certificate DER (base64) from every platform/mykey_certs file up to `through`, in the
-    inbox or archived by an earlier ingest (ingestion.archive's default folder, which the harness uses)."""
+def _certificates(inbox: Path, through: dt.date, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(mykey_id, serial) -> certificate DER (base64) for the `wanted` keys (serial in lower case), from every
+    platform/mykey_certs file up to `through`, in the inbox or archived by an earlier ingest (ingestion.archive's
+    default folder, which the harness uses). DuckDB filters the files: only the day's certificates are held, not
+    every one registered (a million at 1,000,000 residents; the floor's peak was 2.3 GiB)."""
     import duckdb
+    import pyarrow as pa
 
     from ingestion.archive import default_archive
 
     folders = (inbox / "platform", default_archive(inbox) / "platform")
     paths = [p for folder in folders for p in sorted(folder.glob("mykey_certs_*.csv"))
              if p.stem.rsplit("_", 1)[1] <= f"{through:%Y%m%d}"]
-    if not paths:
+    keys = sorted(set(wanted))
+    if not paths or not keys:
         return {}
+    table = pa.table({"mykey_id": [k[0] for k in keys], "serial": [k[1] for k in keys]})
     with duckdb.connect() as con:
-        found = con.execute(f"select mykey_id, lower(cert_serial), cert_der from read_csv({_sql_list(paths)}, "
-                            "all_varchar = true, header = true) where cert_der is not null").fetchall()
+        con.register("wanted", table)
+        found = con.execute(f"""
+            select certs.mykey_id, lower(certs.cert_serial), certs.cert_der
+            from read_csv({_sql_list(paths)}, all_varchar = true, header = true) as certs
+            semi join wanted on wanted.mykey_id = certs.mykey_id and wanted.serial = lower(certs.cert_serial)
+            where certs.cert_der is not null""").fetchall()
     return {(mykey, serial): der for mykey, serial, der in found}
 
 
@@ -406,21 +415,24 @@ def verify_floor(inbox: Path, day: dt.date, terminal_files: Sequence[Path],
     """Verify every card signature in the day's terminal logs once, in `pool`; returns (signatures, valid,
     seconds spent finding the certificates). A record whose certificate is not registered counts as checked and
     not valid (ingestion quarantines it unverified)."""
-    began = time.perf_counter()
-    certs = _certificates(inbox, day)
-    certificate_seconds = time.perf_counter() - began
-    work: list[tuple[str, dict[str, Any]]] = []
-    missing = 0
+    records: list[tuple[tuple[str, str], dict[str, Any]]] = []
     for path in terminal_files:
         for line in path.read_bytes().splitlines():
             record = json.loads(line)
-            if "card_sig" not in record:
-                continue
-            der = certs.get((record.get("mykey_id"), str(record.get("card_cert_serial", "")).lower()))
-            if der is None:
-                missing += 1
-            else:
-                work.append((der, record))
+            if "card_sig" in record:
+                records.append(((record.get("mykey_id"), str(record.get("card_cert_serial", "")).lower()), record))
+    began = time.perf_counter()
+    certs = _certificates(inbox, day, (key for key, _ in records))
+    certificate_seconds = time.perf_counter() - began
+    work: list[tuple[str, dict[str, Any]]] = []
+    missing = 0
+    for key, record in records:
+        der = certs.get(key)
+        if der is None:
+            missing += 1
+        else:
+            work.append((der, record))
+    del records, certs
     chunks = [work[i:i + _SIGNATURE_CHUNK] for i in range(0, len(work), _SIGNATURE_CHUNK)]
     valid = sum(pool.map(_verify_chunk, chunks))
     return len(work) + missing, valid, certificate_seconds
@@ -429,10 +441,10 @@ def verify_floor(inbox: Path, day: dt.date, terminal_files: Sequence[Path],
 def measure_floor(inbox: Path, day: dt.date, delivered: Iterable[Path] = ()) -> Floor:
     """The day's floor, measured in a process of its own.
 
-    It holds every certificate registered so far (a million at 1,000,000 residents). In the harness's own
-    process that memory stayed with it after the floor (the allocator keeps what Python frees), and pool
-    workers forked from it counted it again, each of them: at 1,000,000 residents the tree's RSS reached
-    13.5 GiB in the floor. A spawned process gives all of it back when it ends."""
+    It holds the day's signed records and their certificates. In the harness's own process that memory stayed
+    with it after the floor (the allocator keeps what Python frees), and pool workers forked from it counted it
+    again, each of them: at 1,000,000 residents, when the floor still held every certificate registered, the
+    tree's RSS reached 13.5 GiB in the floor. A spawned process gives all of it back when it ends."""
     return _apart(_measure_floor_here, inbox, day, tuple(delivered))
 
 

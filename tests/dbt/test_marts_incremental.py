@@ -46,7 +46,10 @@ def snapshot(path, tables: dict[str, str] = TABLES) -> dict[str, list[tuple]]:
 
 
 @pytest.mark.slow
-def test_day_by_day_with_late_events_equals_full_rebuild(tmp_path, dbt_build):
+def test_day_by_day_with_late_events_equals_full_rebuild(tmp_path, dbt_build, monkeypatch):
+    """The day-by-day builds replay 7 residents at a time (int_lot_movements' pages), the full rebuild all of
+    them in one page: the paging changes nothing either."""
+    monkeypatch.setenv("SEISAN_DBT_FIFO_PAGE_RESIDENTS", "7")
     path, con = new_warehouse(tmp_path)
     write_masters(con)
     ledger = Ledger(prefix="I")
@@ -115,6 +118,7 @@ def test_day_by_day_with_late_events_equals_full_rebuild(tmp_path, dbt_build):
 
     rebuilt = tmp_path / "rebuilt.duckdb"
     shutil.copy(path, rebuilt)
+    monkeypatch.delenv("SEISAN_DBT_FIFO_PAGE_RESIDENTS")
     dbt_build(rebuilt, date(2024, 4, 9), full_refresh=True)
     full = snapshot(rebuilt)
     assert len(full["marts.fct_point_lots"]) > 50

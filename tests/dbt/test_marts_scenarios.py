@@ -289,7 +289,7 @@ def test_lot_of_a_programme_not_in_force_is_listed_as_a_warning(built):
 def test_partial_cancel_after_a_lot_expired_built_day_by_day(marts_home, dbt_build):
     """Case 2 again, built on 19 April and then incrementally on 20 April, the cancel's day: the replay from
     20 April loads the expired lot D10 as state only because the cancelled use took from it
-    (int_lot_movements._load_state), and gives back and lapses exactly as the one build above does."""
+    (int_lot_movements._stage_state), and gives back and lapses exactly as the one build above does."""
     path, con = new_warehouse(marts_home, "day_by_day.duckdb")
     write_masters(con)
     ledger = Ledger()

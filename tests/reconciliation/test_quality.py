@@ -78,9 +78,9 @@ def test_each_slice_is_let_go_once_validated(world: Path, tmp_path: Path, monkey
     earlier: list[weakref.ref] = []
     alive_at_each_read: list[int] = []
 
-    def remembered(con, target, run_date):  # type: ignore[no-untyped-def]
+    def remembered(con, target, run_date, *part):  # type: ignore[no-untyped-def]
         alive_at_each_read.append(sum(1 for ref in earlier if ref() is not None))
-        frame = read(con, target, run_date)
+        frame = read(con, target, run_date, *part)
         earlier.append(weakref.ref(frame))
         return frame
 
@@ -93,6 +93,26 @@ def test_each_slice_is_let_go_once_validated(world: Path, tmp_path: Path, monkey
     assert [v.target.suite for v in found] == list(wanted) and all(v.frame_rows > 0 for v in found)
     assert all(row.success for v in found for row in v.rows)
     assert alive_at_each_read == [0, 0, 0, 0]
+
+
+def test_a_frame_holds_only_the_columns_its_checks_and_samples_read(world: Path):
+    """The day's ledger entries reach pandas with 12 of the slice's 19 columns (the table's 18 and both_sides_set):
+    the 8 a failing row's sample shows, the ones the expectations read (entry_id, account, debit_yen, credit_yen,
+    both_sides_set) and the municipality. The MyKey ID, the programme, the lot and the rest stay in DuckDB."""
+    from reconciliation.quality.checkpoint import read_frame
+
+    [target] = [t for t in all_targets() if t.suite == "marts.fct_ledger_entries"]
+    with duckdb.connect(str(world), read_only=True) as con:
+        table_columns = [row[0] for row in con.execute("describe marts.fct_ledger_entries").fetchall()]
+        frame = read_frame(con, target, WEEKDAY)
+        rows = con.execute("select count(*) from marts.fct_ledger_entries where business_date = ?",
+                           [WEEKDAY]).fetchone()[0]
+
+    assert len(table_columns) == 18
+    assert list(frame.columns) == ["entry_id", "posting_group_id", "movement_id", "event_type", "movement_kind",
+                                   "business_date", "posted_ts", "municipality_code", "account", "debit_yen",
+                                   "credit_yen", "both_sides_set"]
+    assert len(frame) == rows > 0
 
 
 def test_clean_world_every_due_file_arrived(clean_run):
@@ -178,7 +198,7 @@ def defect_runs(world: Path, tmp_path_factory: pytest.TempPathFactory):
                                       folder / "docs-unreadable")
         failed_rows = con.execute("select suite, expectation, municipality_code, severity, unexpected_count "
                                   "from recon.check_results where run_date = ? and not success", [SUNDAY]).fetchall()
-    return dict(first=first, second=second, before=before, after=after, municipality=municipality,
+    return dict(warehouse=warehouse, first=first, second=second, before=before, after=after, municipality=municipality,
                 failed_rows=failed_rows, index_before=index_before, docs=docs, mykey_id=mykey_id, details=details,
                 unreadable=unreadable)
 
@@ -203,6 +223,74 @@ def test_failures_name_the_municipality_where_the_row_has_one(defect_runs):
     assert by_check[PLANTED["missing balances file"]] == (None, "error", 1)
     assert by_check[PLANTED["manifest identity"]] == (None, "error", 1)
     assert by_check[PLANTED["seal with a negative count (warn)"]] == (None, "warn", 1)
+
+
+def test_a_failing_rows_sample_shows_its_first_eight_columns(defect_runs, world: Path):
+    """A failing row's detail is a sample of the row: the relation's first 8 columns (read here from DuckDB, the
+    file hash left out) and its line, however few of them the expectations read. The duplicated ledger row (the
+    expectations read 5 of its columns) and the negative balance (fct_balances has 6)."""
+    import json
+
+    with duckdb.connect(str(world), read_only=True) as con:
+        ledger, balances = ([row[0] for row in con.execute(f"describe {table}").fetchall()]
+                            for table in ("raw.platform_ledger", "marts.fct_balances"))
+    [duplicate] = [d for d in defect_runs["details"] if '"line_number"' in d and '"event_id"' in d]
+    [negative] = [d for d in defect_runs["details"] if '"balance_yen": "-1"' in d]
+    assert len(ledger) > 10 and list(json.loads(duplicate)[0]) == [
+        c for c in ledger if c != "file_sha256"][:8] + ["line_number"]
+    assert list(json.loads(negative)[0]) == [c for c in balances if c != "file_sha256"][:8]
+
+
+def test_a_slice_validated_in_parts_gives_what_it_gives_whole(defect_runs, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch):
+    """With parts of 7 rows, the planted Sunday's larger slices are validated in parts split by the hash of their
+    key: every row of recon.check_results comes out as the whole slices give it (the duplicated ledger row is
+    found in its part, the counts add up, the failing rows keep their municipality), and each part has its page."""
+    import json
+
+    from reconciliation.quality import checkpoint
+
+    def check_rows(found: list) -> list[tuple]:
+        """Each row; a detail's samples in any order (the parts come one after the other)."""
+        return sorted((r.suite, r.expectation, r.municipality_code or "", r.success, r.observed, r.unexpected_count,
+                       sorted(json.dumps(sample) for sample in json.loads(r.detail)) if r.detail else [])
+                      for v in found for r in v.rows)
+
+    warehouse = tmp_path / "parts.duckdb"
+    shutil.copy(defect_runs["warehouse"], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        # one more duplicate: an event_id again, on another line with another amount (not a copy of its row)
+        con.execute("insert into raw.platform_ledger select * replace (line_number + 1000 as line_number, "
+                    "amount + 1 as amount) from raw.platform_ledger where business_date = ? order by event_id desc "
+                    "limit 1", [SUNDAY])
+        whole = validate_targets(con, SUNDAY, all_targets(), tmp_path / "whole")
+        monkeypatch.setattr(checkpoint, "PART_ROWS", 7)
+        parted = validate_targets(con, SUNDAY, all_targets(), tmp_path / "parts")
+
+    assert {v.parts for v in whole} == {1}
+    split = {v.target.suite: v.parts for v in parted if v.parts > 1}
+    assert {"raw.platform_ledger", "marts.fct_ledger_entries", "marts.fct_balances"} <= set(split)
+    assert [v.frame_rows for v in parted] == [v.frame_rows for v in whole]
+    assert check_rows(parted) == check_rows(whole)
+    [duplicates] = [r for v in whole if v.target.suite == "raw.platform_ledger" for r in v.rows if not r.success]
+    assert (duplicates.expectation, duplicates.unexpected_count) == ("event_id unique", 4)
+    pages = list((tmp_path / "parts" / "gx" / "validations" / "raw" / "platform_ledger").rglob("*.html"))
+    assert len(pages) == split["raw.platform_ledger"]
+
+
+def test_a_slice_is_split_on_the_one_key_its_uniqueness_checks_read():
+    from reconciliation.quality.checkpoint import part_key, parts_of
+    from reconciliation.quality.spec import Severity, not_null, unique
+
+    targets = {t.suite: t for t in all_targets()}
+    assert part_key(targets["raw.platform_balances"]) == ["municipality_code", "program_code", "mykey_id"]
+    assert part_key(targets["raw.platform_ledger"]) == ["event_id"]
+    assert part_key(targets["raw.file_manifest"]) == []
+    two_keys = Target("marts", "two", "t", "select 1", (unique(["a"], "why"), unique(["b", "c"], "why"),
+                                                     not_null("a", "why", Severity.WARN)))
+    assert part_key(two_keys) is None and parts_of(two_keys, 10**9) == 1
+    assert [parts_of(targets["raw.platform_ledger"], rows) for rows in (1, 400_000, 400_001, 1_200_000)] == [
+        1, 1, 2, 3]
 
 
 def test_docs_list_every_suite_and_expectation():

@@ -115,6 +115,35 @@ def test_the_floor_reads_every_row_and_verifies_every_signature_of_a_day(tmp_pat
     assert floor.read_seconds > 0 and floor.verify_seconds >= floor.certificate_seconds > 0
 
 
+def test_the_floor_looks_up_only_the_certificates_the_days_records_name(tmp_path: Path) -> None:
+    """Hand-made mykey_certs files: the look-up returns the wanted keys' certificates (serials matched in lower
+    case, from the inbox and the archive, up to the day), and nothing else: not another resident's, not a file
+    of a later day, not a revoked row without a certificate."""
+    from ingestion.archive import default_archive
+    from seisan.bench_national import _certificates
+
+    inbox = tmp_path / "inbox"
+    header = "mykey_id,cert_serial,cert_der,event,previous_serial,event_ts\n"
+    files = {
+        default_archive(inbox) / "platform" / "mykey_certs_20261001.csv":
+            "K1,0A1B,DER-K1,registered,,2026-10-01T09:00:00+09:00\n"
+            "K2,0c,DER-K2,registered,,2026-10-01T09:00:00+09:00\n",
+        inbox / "platform" / "mykey_certs_20261002.csv":
+            "K3,ff,DER-K3,registered,,2026-10-02T09:00:00+09:00\n"
+            "K2,0d,,revoked,,2026-10-02T10:00:00+09:00\n",
+        inbox / "platform" / "mykey_certs_20261003.csv":
+            "K4,01,DER-K4,registered,,2026-10-03T09:00:00+09:00\n",
+    }
+    for path, rows in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + rows, encoding="utf-8")
+
+    wanted = [("K1", "0a1b"), ("K3", "ff"), ("K3", "ff"), ("K2", "0d"), ("K4", "01"), ("K9", "99")]
+    assert _certificates(inbox, dt.date(2026, 10, 2), wanted) == {("K1", "0a1b"): "DER-K1", ("K3", "ff"): "DER-K3"}
+    assert _certificates(inbox, dt.date(2026, 10, 3), [("K4", "01")]) == {("K4", "01"): "DER-K4"}
+    assert _certificates(inbox, dt.date(2026, 10, 3), []) == {}
+
+
 def test_a_step_runs_in_a_process_of_its_own_counted_in_the_tree_and_leaves_nothing_behind(tmp_path: Path) -> None:
     """The harness runs each step as the DAG runs a task: in a spawned process of its own. The step's work lands
     in the warehouse, the tree's memory sampler sees the step's process, and the harness's own memory after it is

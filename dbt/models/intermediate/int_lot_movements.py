@@ -281,35 +281,38 @@ def _scope_sql(this, run_date_literal, incremental):
         from starts left join last_written using (municipality_code, mykey_id)"""
 
 
-def _load_state(session, this):
-    """Lots and cancellable use allocations of residents in scope, as of the day before their restart date."""
-    allocations = _records(session, f"""
+def _stage_state(session, this):
+    """Lots and cancellable use allocations of residents in scope, as of the day before their restart date: into
+    temp tables (fifo_state_allocations, fifo_state_lots, fifo_state_held) that carry each resident's page, read
+    a page at a time (_page_state)."""
+    session.execute(f"""
+        create or replace temp table fifo_state_allocations as
         with cancelled_uses as (
             select distinct e.cancel_of as use_event_id
             from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)
             where e.event_type = 'cancel' and e.event_date between s.restart_date and s.horizon_date),
         before_restart as (
-            select t.*
+            select t.*, s.page
             from {this} as t inner join fifo_scope as s using (municipality_code, mykey_id)
             where t.business_date < s.restart_date
                 and coalesce(t.use_event_id, t.event_id) in (select use_event_id from cancelled_uses)),
         restored as (
             select use_event_id, lot_event_id, sum(amount_yen) as restored_yen
             from before_restart where movement_kind = 'restore' group by all)
-        select c.municipality_code, c.mykey_id, c.event_id as use_event_id, c.lot_event_id,
-               c.amount_yen - coalesce(r.restored_yen, 0) as net_yen
+        select c.page, c.municipality_code, c.mykey_id, c.event_id as use_event_id, c.lot_event_id,
+               c.allocation_seq, c.amount_yen - coalesce(r.restored_yen, 0) as net_yen
         from before_restart as c
         left join restored as r on r.use_event_id = c.event_id and r.lot_event_id = c.lot_event_id
-        where c.movement_kind = 'consume' and c.event_type = 'use'
-        order by c.event_id, c.allocation_seq""")
+        where c.movement_kind = 'consume' and c.event_type = 'use'""")
     # State is what the replay can move: a lot with something left, a lot a cancel in the window gives back to (an
     # expired one then lapses at once), and a lot whose expiry falls in the window (its expire row is written
     # even at 0). The rest, most of a resident's lots after a year, cannot move: loading them all made this
     # query grow with history (52,170 lots for 1,212 residents on day 365 of bench-history, against 1,507).
-    allocated = sorted({row["lot_event_id"] for row in allocations})
-    lots = _records(session, f"""
-        with scoped_lots as (
-            select lots.municipality_code, lots.mykey_id, lots.lot_event_id as event_id, lots.program_code,
+    session.execute(f"""
+        create or replace temp table fifo_state_lots as
+        with allocated as (select distinct lot_event_id from fifo_state_allocations),
+        scoped_lots as (
+            select s.page, lots.municipality_code, lots.mykey_id, lots.lot_event_id as event_id, lots.program_code,
                    lots.funding, lots.expiry_date as lot_expiry_date, lots.granted_ts as event_ts, s.restart_date,
                    s.horizon_date
             from fifo_lots as lots inner join fifo_scope as s using (municipality_code, mykey_id)
@@ -317,7 +320,7 @@ def _load_state(session, this):
                 -- expired before the restart date: an earlier build wrote its expiry (the scope restarts a
                 -- resident at the first expiry not yet written), so it is state only if a cancel gives back to it
                 and (lots.expiry_date is null or lots.expiry_date >= s.restart_date
-                     or list_contains(?, lots.lot_event_id))),
+                     or lots.lot_event_id in (select lot_event_id from allocated))),
         moved as (
             select t.lot_event_id, sum(t.lot_delta_yen) as remaining_yen,
                    bool_or(t.movement_kind = 'expire') as is_expired
@@ -330,14 +333,15 @@ def _load_state(session, this):
                coalesce(moved.is_expired, false) as is_expired
         from scoped_lots as lots left join moved on moved.lot_event_id = lots.event_id
         where moved.remaining_yen > 0 or lots.lot_expiry_date <= lots.horizon_date
-            or list_contains(?, lots.event_id)""", [allocated, allocated])
+            or lots.event_id in (select lot_event_id from allocated)""")
     # what each of those uses still holds: its own settlement (= its amount) less what earlier cancels took back
-    held = _records(session, f"""
+    session.execute(f"""
+        create or replace temp table fifo_state_held as
         with cancelled_uses as (
             select distinct e.cancel_of as use_event_id
             from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)
             where e.event_type = 'cancel' and e.event_date between s.restart_date and s.horizon_date)
-        select t.municipality_code, t.mykey_id, coalesce(t.use_event_id, t.event_id) as use_event_id,
+        select s.page, t.municipality_code, t.mykey_id, coalesce(t.use_event_id, t.event_id) as use_event_id,
                sum(t.settlement_yen) as held_yen
         from {this} as t inner join fifo_scope as s using (municipality_code, mykey_id)
         where t.business_date < s.restart_date
@@ -345,6 +349,14 @@ def _load_state(session, this):
             and t.event_type in ('use', 'cancel')
         group by all
         having bool_or(t.event_type = 'use')""")
+
+
+def _page_state(session, page):
+    """The staged state (_stage_state) of one page's residents: (lots, allocations in consumption order, held)."""
+    lots = _records(session, "select * exclude (page) from fifo_state_lots where page = ?", [page])
+    allocations = _records(session, "select * exclude (page) from fifo_state_allocations where page = ? "
+                                    "order by use_event_id, allocation_seq", [page])
+    held = _records(session, "select * exclude (page) from fifo_state_held where page = ?", [page])
     return lots, allocations, held
 
 
@@ -380,12 +392,24 @@ def model(dbt, session):
     # every resident was read each day: int_lot_movements 1.0 s on day 365 of bench-history against 0.2 on day 2).
     dbt.ref("int_ledger__fifo_input").create_view("fifo_input", replace=True)
     this = str(dbt.this)
+    # Residents are replayed a page at a time (page_residents, in (municipality, MyKey ID) order), and each page's
+    # movements go into the temp table fifo_out before the next page is read: holding the whole day's events and
+    # movements as Python objects made this model the build's peak (2.6 GiB at 1,000,000 residents), growing with
+    # the residents in scope.
+    page_residents = int(dbt.config.get("page_residents"))
+
+    def paged(scope_sql):
+        return f"""
+            create or replace temp table fifo_scope as
+            select *, (row_number() over (order by municipality_code, mykey_id) - 1) // {page_residents} as page
+            from ({scope_sql})"""
+
     if dbt.is_incremental:
         dbt.ref("stg_platform__ledger").create_view("fifo_ledger", replace=True)
         dbt.ref("int_point_lots__dated").create_view("fifo_lots", replace=True)
         recomputed_since = dt.date.fromisoformat(str(dbt.config.get("recomputed_since")))
         _delete_residents_with_changed_lots(session, this, recomputed_since)
-        session.execute(f"create or replace temp table fifo_scope as {_scope_sql(this, run_date_literal, True)}")
+        session.execute(paged(_scope_sql(this, run_date_literal, True)))
         # only the events from the earliest restart date on are replayed or looked up (the lots before it are read
         # from int_point_lots__dated): the date bound keeps the view's joins off a year of history
         session.execute("""
@@ -395,30 +419,53 @@ def model(dbt, session):
                 and (municipality_code, mykey_id) in (select (municipality_code, mykey_id) from fifo_scope)""")
     else:
         session.execute("create or replace temp table fifo_events as select * from fifo_input")
-        session.execute(f"create or replace temp table fifo_scope as {_scope_sql(this, run_date_literal, False)}")
+        session.execute(paged(_scope_sql(this, run_date_literal, False)))
     if dbt.is_incremental:
-        lots, allocations, held = _load_state(session, this)
-    else:
-        lots, allocations, held = [], [], []
-    replays, replay_for = _replays(lots, allocations, held, run_date)
-    events = _records(session, """
-        select e.*, s.horizon_date
+        _stage_state(session, this)
+    session.execute("""
+        create or replace temp table fifo_work as
+        select e.*, s.horizon_date, s.page
         from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)
         where e.event_date between s.restart_date and s.horizon_date
-        order by e.municipality_code, e.mykey_id, e.event_ts, e.event_id""")
+        order by s.page""")
+    session.register("fifo_empty", SCHEMA.empty_table())
+    session.execute("create or replace temp table fifo_out as select * from fifo_empty")
+    session.unregister("fifo_empty")
+    pages = session.execute("select coalesce(max(page) + 1, 0) from fifo_scope").fetchone()[0]
+    for page in range(pages):
+        _replay_page(session, page, run_date, dbt.is_incremental)
+    for table in ("fifo_events", "fifo_scope", "fifo_work", "fifo_state_lots", "fifo_state_allocations",
+                  "fifo_state_held"):
+        session.execute(f"drop table if exists {table}")
+    # a relation on this cursor's temp table: dbt-duckdb materialises it on the same cursor
+    return session.sql("select * from fifo_out")
+
+
+def _replay_page(session, page, run_date, incremental):
+    """Replay one page of residents in scope and append their movements to fifo_out."""
+    lots, allocations, held = _page_state(session, page) if incremental else ([], [], [])
+    replays, replay_for = _replays(lots, allocations, held, run_date)
+    del lots, allocations, held
+    events = _records(session, """
+        select * exclude (page) from fifo_work where page = ?
+        order by municipality_code, mykey_id, event_ts, event_id""", [page])
     by_resident = {}
     for event in events:
         by_resident.setdefault((event["municipality_code"], event["mykey_id"]), []).append(event)
-    scope = _records(session, "select * from fifo_scope order by municipality_code, mykey_id")
+    del events
+    scope = _records(session, "select * from fifo_scope where page = ? order by municipality_code, mykey_id",
+                     [page])
     rows = []
     for resident in scope:
         replay = replay_for(resident)
         replay.run(by_resident.get((resident["municipality_code"], resident["mykey_id"]), []),
                    resident["horizon_date"])
         rows.extend(replay.rows)
-    session.execute("drop table if exists fifo_events")
-    session.execute("drop table if exists fifo_scope")
+    del replays, by_resident
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in COLUMNS]
-    arrays = {name: pa.array(list(values), type=kind)
-              for (name, kind), values in zip(COLUMNS, columns, strict=True)}
-    return pa.table(arrays, schema=SCHEMA)
+    del rows
+    batch = pa.table({name: pa.array(list(values), type=kind)
+                      for (name, kind), values in zip(COLUMNS, columns, strict=True)}, schema=SCHEMA)
+    session.register("fifo_page", batch)
+    session.execute("insert into fifo_out select * from fifo_page")
+    session.unregister("fifo_page")
