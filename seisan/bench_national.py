@@ -415,8 +415,8 @@ def verify_floor(inbox: Path, day: dt.date, terminal_files: Sequence[Path],
     """Verify every card signature in the day's terminal logs once, in `pool`; returns (signatures, valid,
     seconds spent finding the certificates). A record whose certificate is not registered counts as checked and
     not valid (ingestion quarantines it unverified). A record is held as its line, which the worker parses
-    again: as a parsed dict it took three times the memory (the floor's peak 1.46 GiB at 1,000,000 residents),
-    and a line is cheaper to hand to a worker than a dict."""
+    again: a parsed dict takes about three times a line's memory (day 4 at 1,000,000 residents: the verify phase
+    peaked at 1.46 GiB with dicts, 1.10-1.22 GiB with lines), and a line is cheaper to hand to a worker."""
     records: list[tuple[tuple[str, str], bytes]] = []
     for path in terminal_files:
         for line in path.read_bytes().splitlines():
