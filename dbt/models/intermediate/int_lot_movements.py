@@ -285,17 +285,19 @@ def _stage_state(session, this):
     """Lots and cancellable use allocations of residents in scope, as of the day before their restart date: into
     temp tables (fifo_state_allocations, fifo_state_lots, fifo_state_held) that carry each resident's page, read
     a page at a time (_page_state)."""
+    # the uses a cancel in the replay window refers to: their allocations and what they still hold are state
+    session.execute("""
+        create or replace temp table fifo_cancelled_uses as
+        select distinct e.cancel_of as use_event_id
+        from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)
+        where e.event_type = 'cancel' and e.event_date between s.restart_date and s.horizon_date""")
     session.execute(f"""
         create or replace temp table fifo_state_allocations as
-        with cancelled_uses as (
-            select distinct e.cancel_of as use_event_id
-            from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)
-            where e.event_type = 'cancel' and e.event_date between s.restart_date and s.horizon_date),
-        before_restart as (
+        with before_restart as (
             select t.*, s.page
             from {this} as t inner join fifo_scope as s using (municipality_code, mykey_id)
             where t.business_date < s.restart_date
-                and coalesce(t.use_event_id, t.event_id) in (select use_event_id from cancelled_uses)),
+                and coalesce(t.use_event_id, t.event_id) in (select use_event_id from fifo_cancelled_uses)),
         restored as (
             select use_event_id, lot_event_id, sum(amount_yen) as restored_yen
             from before_restart where movement_kind = 'restore' group by all)
@@ -337,15 +339,11 @@ def _stage_state(session, this):
     # what each of those uses still holds: its own settlement (= its amount) less what earlier cancels took back
     session.execute(f"""
         create or replace temp table fifo_state_held as
-        with cancelled_uses as (
-            select distinct e.cancel_of as use_event_id
-            from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)
-            where e.event_type = 'cancel' and e.event_date between s.restart_date and s.horizon_date)
         select s.page, t.municipality_code, t.mykey_id, coalesce(t.use_event_id, t.event_id) as use_event_id,
                sum(t.settlement_yen) as held_yen
         from {this} as t inner join fifo_scope as s using (municipality_code, mykey_id)
         where t.business_date < s.restart_date
-            and coalesce(t.use_event_id, t.event_id) in (select use_event_id from cancelled_uses)
+            and coalesce(t.use_event_id, t.event_id) in (select use_event_id from fifo_cancelled_uses)
             and t.event_type in ('use', 'cancel')
         group by all
         having bool_or(t.event_type = 'use')""")
@@ -434,8 +432,8 @@ def model(dbt, session):
     pages = session.execute("select coalesce(max(page) + 1, 0) from fifo_scope").fetchone()[0]
     for page in range(pages):
         _replay_page(session, page, run_date, dbt.is_incremental)
-    for table in ("fifo_events", "fifo_scope", "fifo_work", "fifo_state_lots", "fifo_state_allocations",
-                  "fifo_state_held"):
+    for table in ("fifo_events", "fifo_scope", "fifo_work", "fifo_cancelled_uses", "fifo_state_lots",
+                  "fifo_state_allocations", "fifo_state_held"):
         session.execute(f"drop table if exists {table}")
     # a relation on this cursor's temp table: dbt-duckdb materialises it on the same cursor
     return session.sql("select * from fifo_out")
