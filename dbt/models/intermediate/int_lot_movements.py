@@ -426,14 +426,15 @@ def model(dbt, session):
         from fifo_events as e inner join fifo_scope as s using (municipality_code, mykey_id)
         where e.event_date between s.restart_date and s.horizon_date
         order by s.page""")
+    for table in ("fifo_events", "fifo_cancelled_uses"):  # read only by the state and fifo_work, both built
+        session.execute(f"drop table if exists {table}")
     session.register("fifo_empty", SCHEMA.empty_table())
     session.execute("create or replace temp table fifo_out as select * from fifo_empty")
     session.unregister("fifo_empty")
     pages = session.execute("select coalesce(max(page) + 1, 0) from fifo_scope").fetchone()[0]
     for page in range(pages):
         _replay_page(session, page, run_date, dbt.is_incremental)
-    for table in ("fifo_events", "fifo_scope", "fifo_work", "fifo_cancelled_uses", "fifo_state_lots",
-                  "fifo_state_allocations", "fifo_state_held"):
+    for table in ("fifo_scope", "fifo_work", "fifo_state_lots", "fifo_state_allocations", "fifo_state_held"):
         session.execute(f"drop table if exists {table}")
     # a relation on this cursor's temp table: dbt-duckdb materialises it on the same cursor
     return session.sql("select * from fifo_out")
