@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
@@ -62,10 +63,21 @@ class CanonicalFormError(ValueError):
 _PLAIN_TYPES = frozenset((str, int, type(None)))  # exact types: a bool is an int subclass, and is refused
 
 
+# msgspec writes the canonical form of a flat record byte for byte as json.dumps(sort_keys=True, separators=(",",
+# ":"), ensure_ascii=False) does (tests/contracts/test_terminal_log.py holds it to that over arbitrary text and
+# integers), in a tenth of the time: a national day hashes and verifies two canonical forms of each of a million
+# records. Anything else (a seal's nested values, a bool to refuse) goes through json.
+_FLAT_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
+def _is_flat_record(value: Any) -> bool:
+    return (type(value) is dict and all(type(v) in _PLAIN_TYPES for v in value.values())
+            and all(type(k) is str for k in value))
+
+
 def _check_canonical_value(value: Any) -> None:
-    if type(value) is dict and all(type(v) in _PLAIN_TYPES for v in value.values()):
-        if all(type(k) is str for k in value):
-            return  # a flat record of text, integers and nulls (every record but a seal): decided at once
+    if _is_flat_record(value):
+        return  # a flat record of text, integers and nulls (every record but a seal): decided at once
     if isinstance(value, bool) or isinstance(value, float):
         raise CanonicalFormError(f"canonical form carries integers only, not {type(value).__name__}")
     if isinstance(value, Mapping):
@@ -82,6 +94,8 @@ def _check_canonical_value(value: Any) -> None:
 
 def canonical_bytes(obj: Mapping[str, Any]) -> bytes:
     """JSON with keys sorted, separators `,` and `:`, no whitespace, non-ASCII as UTF-8, integers only."""
+    if _is_flat_record(obj):
+        return _FLAT_ENCODER.encode(obj)
     _check_canonical_value(obj)
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 

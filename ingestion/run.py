@@ -53,7 +53,7 @@ from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
 from ingestion.release import HeldFile, held_files, held_paths, masters_to_check, record_check, release
 from ingestion.schema import ensure_raw_schema
 from ingestion.store import Written, new_batch_id, recover_pending_parquet, staged_path, write_batch
-from ingestion.terminal_checks import mykey_ids_written
+from ingestion.terminal_checks import mykey_ids_written, seq_window_written
 from ingestion.terminal_loader import (
     AheadChunk,
     CheckedAhead,
@@ -74,7 +74,11 @@ WHOLE_FILE_MAX_BYTES = 1 * GIB  # a terminal log or bank statement file over thi
 MAX_BATCH_FILES = 1000  # files per batch (one transaction)
 MAX_BATCH_BYTES = 16 * MIB  # inbox bytes per batch: bounds what a batch holds in memory ...
 MAX_BATCH_ROWS = 1_000_000  # ... and records decided but not yet written
-LOOKAHEAD_BATCHES = 4  # batches whose terminal files the pool checks ahead of their turn (up to 4 x 16 MiB held)
+# Terminal log bytes the pool may hold ahead of their batches' turn (read, handed over, or checked and waiting).
+# The pool should never wait for the main process: on day 4 of the 1,000,000-resident world (135 MB of terminal
+# logs) a look-ahead of 4 batches (about 35 MB) let the workers idle while this process streamed the ledger
+# and balances, and the run took 26-27 s; with the whole day's logs handed over at once, see docs/scaling.md.
+LOOKAHEAD_BYTES = 256 * MIB
 # Records and rows are millions of small objects, nearly all alive until their batch is written: Python's cyclic
 # garbage collector, run every 700 new objects by default, looked through them again and again for cycles they
 # do not have (a third of the time it took to split a CSV file into records). An ingest runs it every 100,000, and
@@ -178,6 +182,11 @@ class _Prepared:
     streamed: bool = False  # a CSV file over Limits.stream_bytes: hashed only, streamed at its turn
     ahead: bool = False
     checked: CheckedAhead | None = None
+
+
+def _terminal_bytes(prepared: list[_Prepared]) -> int:
+    """What a batch's terminal logs weigh in the inbox (what the pool holds of them while they wait)."""
+    return sum(item.file.size_bytes for item in prepared if item.file.kind == TERMINAL_KIND)
 
 
 def _internal_error(exc: BaseException, what: str) -> FileOutcome:
@@ -504,40 +513,50 @@ class _Run:
         record_check(self.con, masters_through, self.business_date)
 
     def ingest_batches(self, planned: list[list[InboxFile]]) -> None:
-        """Ingest the batches in order. In a run with a pool, the terminal files of the next LOOKAHEAD_BATCHES
-        batches of the same load phase are read and handed to it before their turn, so the workers check them
-        while this process loads the batches before (the day's ledger and balances, say), not only while it
-        decides the files of their own batch. A later phase reads what earlier ones commit (certificates), so
+        """Ingest the batches in order. In a run with a pool, the terminal files of the next batches of the same
+        load phase, up to LOOKAHEAD_BYTES of them, are read and handed to it before their turn, so the workers
+        check them while this process loads the batches before (the day's ledger and balances, say), not only
+        while it decides the files of their own batch. A later phase reads what earlier ones commit (certificates), so
         nothing is handed over across a phase."""
         ready: dict[int, list[_Prepared]] = {}
+        ahead = 1  # the next batch to look at for handing over
         for index, files in enumerate(planned):
             if self.signatures.pooled() and (index == 0 or load_phase(planned[index - 1][0]) != load_phase(files[0])):
-                self.prefetch_phase_certificates(planned[index:])
+                if index > 0:
+                    # Checkpoint what the earlier phases wrote (the day's certificates) before the phase's
+                    # look-ups read it: on day 4 of the 1,000,000-resident world the certificate query took
+                    # 2.4 s over 53,000 rows not checkpointed yet, 1.4 s after a checkpoint of 0.7 s.
+                    self.con.execute("CHECKPOINT")
+                self.prefetch_phase(planned[index:])
             if index not in ready:
                 ready[index] = self.check_ahead([self.prepare(file) for file in files])
-            handed = False
             if self.signatures.pooled():
-                for later in range(index + 1, min(index + 1 + LOOKAHEAD_BATCHES, len(planned))):
-                    if load_phase(planned[later][0]) != load_phase(files[0]):
+                ahead = max(ahead, index + 1)
+                held = sum(_terminal_bytes(ready[later]) for later in ready if later > index)
+                while ahead < len(planned) and load_phase(planned[ahead][0]) == load_phase(files[0]):
+                    weight = sum(f.size_bytes for f in planned[ahead] if f.kind == TERMINAL_KIND)
+                    if weight and held and held + weight > LOOKAHEAD_BYTES:
                         break
-                    if later not in ready and any(f.kind == TERMINAL_KIND for f in planned[later]):
-                        ready[later] = self.check_ahead([self.prepare(file) for file in planned[later]])
-                        handed = True
-            if handed and index > 0 and load_phase(planned[index - 1][0]) != load_phase(files[0]):
-                # The pool has work for seconds: checkpoint now what the earlier phases wrote (the day's
-                # certificates, 20 MB of DER at 300,000 residents, took most of the run's one checkpoint).
-                self.con.execute("CHECKPOINT")
+                    if weight and ahead not in ready:
+                        ready[ahead] = self.check_ahead([self.prepare(file) for file in planned[ahead]])
+                        held += weight
+                    ahead += 1
             self.ingest_batch(ready.pop(index))
 
-    def prefetch_phase_certificates(self, planned: list[list[InboxFile]]) -> None:
+    def prefetch_phase(self, planned: list[list[InboxFile]]) -> None:
         """Before a load phase's first batch, in a run with a pool: the committed certificates of every MyKey ID
-        written in the phase's terminal files, in one query. Each batch's look-up (check_ahead) then finds them
-        cached. A query reads the certificate DER of every row of raw.platform_mykey_certs, whatever it matches
-        (0.2-0.6 s at 1,000,000 residents, more as the registrations grow): one a batch took 9.5 s of the main
-        process on a day of 16 batches. The files are read here for their IDs alone (from the page cache when
-        their turn comes); a file that cannot be read, or is too large to be read whole, is left to its batch."""
+        written in the phase's terminal files, and the loaded seqs each file's placement looks at, in one query
+        each. The batches' look-ups (check_ahead, the answers of the pool's chunks) then find them cached.
+        - A certificate query reads the DER of every row of raw.platform_mykey_certs, whatever it matches (0.2-0.6
+          s at 1,000,000 residents, more as the registrations grow): one a batch took 9.5 s of the main process
+          on a day of 16 batches.
+        - A seq-window query scans the terminals' whole history: one per answered group of chunks (about a
+          hundred on day 4 at 1,000,000 residents) took 2.2 s of the run; one for the phase takes 0.04 s.
+        The files are read here for their IDs and first and last lines alone (from the page cache when their turn
+        comes); a file that cannot be read, or is too large to be read whole, is left to its batch."""
         phase = load_phase(planned[0][0])
         wanted: set[str] = set()
+        windows: list[tuple[str, int, int]] = []
         for files in planned:
             if load_phase(files[0]) != phase:
                 break
@@ -545,10 +564,16 @@ class _Run:
                 if file.kind != TERMINAL_KIND or file.size_bytes > WHOLE_FILE_MAX_BYTES:
                     continue
                 with contextlib.suppress(OSError):
-                    wanted |= mykey_ids_written(file.path.read_bytes())
-        if wanted:
-            with contextlib.suppress(duckdb.Error):  # only a cache: each batch then asks for its own
+                    data = file.path.read_bytes()
+                    wanted |= mykey_ids_written(data)
+                    window = seq_window_written(data, file.groups["terminal"])
+                    if window is not None:
+                        windows.append(window)
+        with contextlib.suppress(Exception):  # only caches: each batch then asks for its own
+            if wanted:
                 self.certs.prefetch(wanted)
+            if windows:
+                self.chains.prefetch(windows)
 
     def ingest_batch(self, prepared: list[_Prepared]) -> None:
         """Decide every file of one batch (read and prepared) in order, then commit what is left open."""

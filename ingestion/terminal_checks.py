@@ -16,6 +16,7 @@ path only. This module imports no DuckDB, pyarrow or polars: a spawned worker im
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,23 @@ def mykey_ids_written(data: bytes) -> set[str]:
         except UnicodeDecodeError:
             continue
     return found
+
+
+def seq_window_written(data: bytes, terminal_id: str) -> tuple[str, int, int] | None:
+    """(terminal_id, first seq - 1, last seq + 1) from a terminal file's first and last non-empty lines: the
+    loaded seqs its placement will look at (TerminalChains.prefetch). A hint only, like `mykey_ids_written`:
+    None when either line is not a JSON object with an integer `seq`."""
+    lines = data.strip().splitlines()
+    if not lines or max(len(lines[0]), len(lines[-1])) > terminal_log.LINE_BYTES_MAX:
+        return None
+    try:
+        first, last = json.loads(lines[0]), json.loads(lines[-1])
+        low, high = first["seq"], last["seq"]
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError):
+        return None
+    if type(low) is not int or type(high) is not int or not 0 < low <= high <= terminal_log.SEQ_MAX:
+        return None
+    return terminal_id, low - 1, high + 1
 
 
 def record_problem_alone(line: ParsedLine, business_date: dt.date) -> Verdict | None:

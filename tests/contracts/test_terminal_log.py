@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts import terminal_log as tl
 from contracts.codes import MY_NUMBER_MASK
@@ -42,6 +44,35 @@ def test_canonical_form_by_hand() -> None:
     data = canonical_bytes({"b": 1, "a": "千葉市", "c": [2, {"z": None, "y": "x"}]})
     assert data == '{"a":"千葉市","b":1,"c":[2,{"y":"x","z":null}]}'.encode()
     assert b"\\u" not in data
+
+
+_ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)  # any code point but a lone surrogate
+_FLAT = st.dictionaries(_ANY_TEXT, st.one_of(_ANY_TEXT, st.integers(), st.none()), max_size=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_FLAT)
+def test_a_flat_records_canonical_form_is_json_dumps_sorted_and_compact(record: dict[str, Any]) -> None:
+    """A flat record (the fast path) comes out exactly as the rule FORMATS.md gives, written with json."""
+    assert canonical_bytes(record) == json.dumps(
+        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    ("\x00\x1f", "\\u0000\\u001f"),  # control characters: escaped, lower-case hex
+    ("a\nb\tc", "a\\nb\\tc"),  # ... with their short escapes where JSON has one
+    ('"\\/', '\\"\\\\/'),  # quote and backslash escaped; the solidus is not
+    ("\x7f\u2028\ufeff", "\x7f\u2028\ufeff"),  # anything else as UTF-8, unescaped
+    ("千葉\U0001f600", "千葉\U0001f600"),
+])
+def test_unusual_characters_are_written_as_the_canonical_rule_says(text: str, written: str) -> None:
+    assert canonical_bytes({"k": text}) == ('{"k":"' + written + '"}').encode("utf-8")
+
+
+def test_a_lone_surrogate_has_no_canonical_form() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        canonical_bytes({"k": "\ud800"})
 
 
 @pytest.mark.parametrize("value", [1.0, 0.5, True, b"bytes", {1: "x"}])

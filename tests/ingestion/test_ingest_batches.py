@@ -59,17 +59,28 @@ def _parquet(tmp: Path) -> list[str]:
     return sorted(p.relative_to(tmp / "raw").as_posix() for p in (tmp / "raw").rglob("*.parquet"))
 
 
-def test_failed_batch_leaves_nothing_and_the_next_run_loads_it(con, tmp, monkeypatch):
+@pytest.mark.parametrize("failing_step", ["transaction", "staging"])
+def test_failed_batch_leaves_nothing_and_the_next_run_loads_it(con, tmp, monkeypatch, failing_step):
+    """The batch fails inside its transaction (every row inserted, not committed), or while its Parquet is
+    staged (in a thread of its own, beside the transaction's inserts): either way nothing of it stays."""
     _inbox_of_two_phases(tmp)
-    original = store._append
+    original, original_write = store._append, store._write_synced
 
     def failing(connection, table_name, rows):
         original(connection, table_name, rows)  # the raw rows of the batch are in, uncommitted
         if table_name == "file_manifest" and LEDGER in rows.column("path").to_pylist():
             raise OSError("disk full while writing the batch")
 
-    monkeypatch.setattr(store, "_append", failing)
-    with pytest.raises(OSError):
+    def failing_write(path, write):
+        if "platform_ledger" in path.name:
+            raise OSError("disk full while staging the batch")
+        original_write(path, write)
+
+    if failing_step == "transaction":
+        monkeypatch.setattr(store, "_append", failing)
+    else:
+        monkeypatch.setattr(store, "_write_synced", failing_write)
+    with pytest.raises(OSError, match="disk full"):
         run(con, tmp)
     # masters and certificates were committed in their own batches; the last batch not at all
     paths = {p for (p,) in con.execute("SELECT path FROM raw.file_manifest").fetchall()}
@@ -83,6 +94,7 @@ def test_failed_batch_leaves_nothing_and_the_next_run_loads_it(con, tmp, monkeyp
     assert not (tmp / "raw" / store.PENDING_FOLDER).exists() or not any((tmp / "raw" / store.PENDING_FOLDER).iterdir())
 
     monkeypatch.setattr(store, "_append", original)
+    monkeypatch.setattr(store, "_write_synced", original_write)
     summary = run(con, tmp)
     assert summary.files_by_status == {"loaded": 2}  # the ledger and the terminal file, nothing else again
     assert sorted(e for (e,) in con.execute("SELECT event_id FROM raw.platform_ledger").fetchall()) == ["E1", "E2"]

@@ -217,3 +217,63 @@ def test_the_certificates_of_a_phases_terminal_logs_are_read_in_one_query(
     assert sum(batches > 3 for batches in runs) >= DAYS and max(per_run) == 1, (runs, per_run)
     for table in ("terminal_records", "terminal_seals", "terminal_seq_gaps", "quarantine", "file_manifest"):
         assert _comparable(pooled, table) == _comparable(in_process, table), table
+
+
+def test_the_seq_windows_of_a_phases_terminal_logs_are_read_before_its_first_batch(
+    hostile_inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seq-window query scans the terminals' whole history. Before a load phase's first batch, a run with a
+    pool reads the loaded seqs around every terminal log of the phase (from each file's first and last line) in
+    one query, so answering the pool's chunks never asks again: every file the pool clears has the window its
+    first and last lines give. Every file must still be decided as in process."""
+    from ingestion.terminal_state import TerminalChains
+
+    in_process = _ingest_world(hostile_inbox, tmp_path / "in_process")
+    monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)
+    monkeypatch.setattr(ingestion_run, "MAX_BATCH_FILES", 9)
+    answering: list[bool] = []
+    answered: list[int] = []
+    asked_while_answering: list[int] = []
+    answer, prefetch = terminal_loader.AheadChunk.answer, TerminalChains.prefetch
+
+    def watched_answer(self):  # type: ignore[no-untyped-def]
+        answering.append(True)
+        try:
+            found = answer(self)
+        finally:
+            answering.pop()
+        answered.append(sum(p is not None for p in found))
+        return found
+
+    def counted_prefetch(self, windows):  # type: ignore[no-untyped-def]
+        windows = list(windows)
+        if answering and any(not self._is_covered(*w) for w in windows):
+            asked_while_answering.append(len(windows))
+        return prefetch(self, windows)
+
+    monkeypatch.setattr(terminal_loader.AheadChunk, "answer", watched_answer)
+    monkeypatch.setattr(TerminalChains, "prefetch", counted_prefetch)
+    pooled = _ingest_world(hostile_inbox, tmp_path / "pooled")
+
+    assert sum(answered) > 50 and asked_while_answering == [], (sum(answered), asked_while_answering)
+    for table in ("terminal_records", "terminal_seals", "terminal_seq_gaps", "quarantine", "file_manifest"):
+        assert _comparable(pooled, table) == _comparable(in_process, table), table
+
+
+@pytest.mark.parametrize(("data", "window"), [
+    (b'{"seq":5,"x":1}\n{"seq":6}\n{"seq":7}\n', ("T1", 4, 8)),
+    (b'\n{"seq":1}\n\n', ("T1", 0, 2)),
+    (b"", None),
+    (b'{"seq":true}\n', None),  # a bool is not a seq
+    (b'{"seq":"5"}\n', None),
+    (b"[1]\n", None),
+    (b'{"seq":0}\n', None),
+    (b'{"seq":7}\n{"seq":3}\n', None),
+    (b'{"seq":9223372036854775807}\n', None),  # seq + 1 would not fit a BIGINT
+    (b"[" * 5000 + b"]" * 5000 + b"\n", None),  # nested past what json parses: no window, no error
+    (b'{"seq":1,"x":"' + b"a" * 17_000 + b'"}\n', None),  # over the line limit: not parsed here
+])
+def test_a_files_seq_window_is_read_from_its_first_and_last_lines(data: bytes, window: object) -> None:
+    from ingestion.terminal_checks import seq_window_written
+
+    assert seq_window_written(data, "T1") == window
