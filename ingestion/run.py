@@ -16,6 +16,7 @@ files it has settled there (ingestion.archive).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
@@ -724,10 +725,16 @@ def _ingest(
         run.attempts.close()
     archived = 0
     if archive is not None:
-        done = archive_settled(Path(inbox), Path(archive), [*rescanned, *run.known], manifest, held_paths(con),
-                               progress)
-        archived = done.moved + done.removed
-    con.execute("CHECKPOINT")
+        # The settled files move to the archive while DuckDB checkpoints: the one is file system calls, the other
+        # lets go of the GIL (0.6 s and 1.2 s at the end of day 4 of the 1,000,000-resident world).
+        keep = held_paths(con)
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="archive") as mover:
+            moving = mover.submit(archive_settled, Path(inbox), Path(archive), [*rescanned, *run.known], manifest,
+                                  keep, progress)
+            con.execute("CHECKPOINT")
+            archived = moving.result().moved + moving.result().removed
+    else:
+        con.execute("CHECKPOINT")
     tally = run.tally
     return IngestSummary(
         business_date,
