@@ -75,11 +75,10 @@ WHOLE_FILE_MAX_BYTES = 1 * GIB  # a terminal log or bank statement file over thi
 MAX_BATCH_FILES = 1000  # files per batch (one transaction)
 MAX_BATCH_BYTES = 16 * MIB  # inbox bytes per batch: bounds what a batch holds in memory ...
 MAX_BATCH_ROWS = 1_000_000  # ... and records decided but not yet written
-# Terminal log bytes the pool may hold ahead of their batches' turn (read, handed over, or checked and waiting).
-# The pool should never wait for the main process: on day 4 of the 1,000,000-resident world (135 MB of terminal
-# logs) a look-ahead of 4 batches (about 35 MB) let the workers idle while this process streamed the ledger
-# and balances, and the run took 26-27 s; with the whole day's logs handed over at once, see docs/scaling.md.
-LOOKAHEAD_BYTES = 256 * MIB
+# Batches whose terminal files the pool checks ahead of their turn (up to 4 x 16 MiB held). Handing it the
+# whole phase at once (up to 256 MiB of terminal logs) was tried on day 4 of the 1,000,000-resident world: no
+# faster (the main process, not the pool, is the longer path), and 0.4 GiB more at the peak.
+LOOKAHEAD_BATCHES = 4
 # Records and rows are millions of small objects, nearly all alive until their batch is written: Python's cyclic
 # garbage collector, run every 700 new objects by default, looked through them again and again for cycles they
 # do not have (a third of the time it took to split a CSV file into records). An ingest runs it every 100,000, and
@@ -183,11 +182,6 @@ class _Prepared:
     streamed: bool = False  # a CSV file over Limits.stream_bytes: hashed only, streamed at its turn
     ahead: bool = False
     checked: CheckedAhead | None = None
-
-
-def _terminal_bytes(prepared: list[_Prepared]) -> int:
-    """What a batch's terminal logs weigh in the inbox (what the pool holds of them while they wait)."""
-    return sum(item.file.size_bytes for item in prepared if item.file.kind == TERMINAL_KIND)
 
 
 def _internal_error(exc: BaseException, what: str) -> FileOutcome:
@@ -514,13 +508,12 @@ class _Run:
         record_check(self.con, masters_through, self.business_date)
 
     def ingest_batches(self, planned: list[list[InboxFile]]) -> None:
-        """Ingest the batches in order. In a run with a pool, the terminal files of the next batches of the same
-        load phase, up to LOOKAHEAD_BYTES of them, are read and handed to it before their turn, so the workers
-        check them while this process loads the batches before (the day's ledger and balances, say), not only
-        while it decides the files of their own batch. A later phase reads what earlier ones commit (certificates), so
+        """Ingest the batches in order. In a run with a pool, the terminal files of the next LOOKAHEAD_BATCHES
+        batches of the same load phase are read and handed to it before their turn, so the workers check them
+        while this process loads the batches before (the day's ledger and balances, say), not only while it
+        decides the files of their own batch. A later phase reads what earlier ones commit (certificates), so
         nothing is handed over across a phase."""
         ready: dict[int, list[_Prepared]] = {}
-        ahead = 1  # the next batch to look at for handing over
         for index, files in enumerate(planned):
             if self.signatures.pooled() and (index == 0 or load_phase(planned[index - 1][0]) != load_phase(files[0])):
                 if index > 0:
@@ -532,16 +525,11 @@ class _Run:
             if index not in ready:
                 ready[index] = self.check_ahead([self.prepare(file) for file in files])
             if self.signatures.pooled():
-                ahead = max(ahead, index + 1)
-                held = sum(_terminal_bytes(ready[later]) for later in ready if later > index)
-                while ahead < len(planned) and load_phase(planned[ahead][0]) == load_phase(files[0]):
-                    weight = sum(f.size_bytes for f in planned[ahead] if f.kind == TERMINAL_KIND)
-                    if weight and held and held + weight > LOOKAHEAD_BYTES:
+                for later in range(index + 1, min(index + 1 + LOOKAHEAD_BATCHES, len(planned))):
+                    if load_phase(planned[later][0]) != load_phase(files[0]):
                         break
-                    if weight and ahead not in ready:
-                        ready[ahead] = self.check_ahead([self.prepare(file) for file in planned[ahead]])
-                        held += weight
-                    ahead += 1
+                    if later not in ready and any(f.kind == TERMINAL_KIND for f in planned[later]):
+                        ready[later] = self.check_ahead([self.prepare(file) for file in planned[later]])
             self.ingest_batch(ready.pop(index))
 
     def prefetch_phase(self, planned: list[list[InboxFile]]) -> None:

@@ -6,6 +6,8 @@ test_ingest_streaming.py."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import pickle
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -49,3 +51,12 @@ def test_a_pair_not_prefetched_is_verified_at_its_turn() -> None:
     assert CardSignatures.for_run(card_signatures.POOL_MIN_RUN_BYTES).enabled
     assert [signatures.verified(der, r) for der, r in pairs].count(True) == 10
     assert CARD_KEY.public_key().public_numbers() == CERT.public_key().public_numbers()
+
+
+@pytest.mark.parametrize("revoked", [None, dt.datetime(2026, 11, 30, 9, 15)])
+def test_a_certificate_reaches_a_worker_as_it_was(revoked: dt.datetime | None) -> None:
+    """Certificates travel to the pool pickled (their own __reduce__): every field must arrive unchanged."""
+    cert = card_signatures.Cert(0x1A2B, "ABCD1234efgh", dt.datetime(2026, 11, 2, 8, 0, 5), revoked, "MIIB" + "x" * 40)
+    arrived = pickle.loads(pickle.dumps({"ABCD1234efgh": [cert]}))["ABCD1234efgh"][0]
+    assert arrived == cert and type(arrived) is card_signatures.Cert
+    assert (arrived.serial, arrived.revoked_ts, arrived.der_b64) == (0x1A2B, revoked, "MIIB" + "x" * 40)
