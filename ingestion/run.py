@@ -22,6 +22,7 @@ import dataclasses
 import datetime as dt
 import gc
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -67,7 +68,7 @@ from ingestion.terminal_loader import (
     split_terminal_records,
     start_pool,
 )
-from ingestion.terminal_state import CertLookup, TerminalChains
+from ingestion.terminal_state import CertLookup, CertRow, TerminalChains, certificate_rows
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -184,6 +185,63 @@ class _Prepared:
     checked: CheckedAhead | None = None
 
 
+def _phase_files(planned: list[list[InboxFile]]) -> list[InboxFile]:
+    """The files of the first batch's load phase, from the batches planned."""
+    phase = load_phase(planned[0][0])
+    found: list[InboxFile] = []
+    for files in planned:
+        if load_phase(files[0]) != phase:
+            break
+        found.extend(files)
+    return found
+
+
+def _written_in(files: list[InboxFile]) -> tuple[set[str], list[tuple[str, int, int]]]:
+    """The MyKey IDs written plainly in these files' terminal logs, and each log's seq window (its first and
+    last lines): what a load phase's look-ups read ahead. A file that cannot be read, or is too large to be read
+    whole, is skipped (its batch asks for itself)."""
+    wanted: set[str] = set()
+    windows: list[tuple[str, int, int]] = []
+    for file in files:
+        if file.kind != TERMINAL_KIND or file.size_bytes > WHOLE_FILE_MAX_BYTES:
+            continue
+        with contextlib.suppress(OSError):
+            data = file.path.read_bytes()
+            wanted |= mykey_ids_written(data)
+            window = seq_window_written(data, file.groups["terminal"])
+            if window is not None:
+                windows.append(window)
+    return wanted, windows
+
+
+class _EarlyLookups:
+    """The look-ups of the load phase that holds the terminal logs, read in a thread while the earlier phases
+    (masters, the day's certificates) load: the MyKey IDs and seq windows written in its terminal logs, and
+    every certificate row of those IDs committed when the read began, on a cursor of its own. On day 4 of the
+    1,000,000-resident world that read took 2-3 s of the main process before the pool could be handed anything.
+    `result()` is None when anything failed (the phase then reads its look-ups itself)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, phase: int, files: list[InboxFile]) -> None:
+        self.phase = phase
+        self._found: tuple[set[str], list[tuple[str, int, int]], list[CertRow]] | None = None
+        self._thread = threading.Thread(target=self._read, args=(con.cursor(), files), name="early-lookups",
+                                        daemon=True)
+        self._thread.start()
+
+    def _read(self, cursor: duckdb.DuckDBPyConnection, files: list[InboxFile]) -> None:
+        try:
+            wanted, windows = _written_in(files)
+            self._found = wanted, windows, certificate_rows(cursor, sorted(wanted)) if wanted else []
+        except Exception:  # only a cache
+            self._found = None
+        finally:
+            cursor.close()
+
+    def result(self) -> tuple[set[str], list[tuple[str, int, int]], list[CertRow]] | None:
+        self._thread.join()
+        return self._found
+
+
 def _internal_error(exc: BaseException, what: str) -> FileOutcome:
     # The class only: an exception's message may quote the file's content (a personal number, say).
     return whole_file(
@@ -226,6 +284,8 @@ class _Run:
     batch: _Batch = field(default_factory=_Batch)
     known: list[Known] = field(default_factory=list)  # each decided file's content as read (for the archive)
     waiting: list[AheadChunk] = field(default_factory=list)  # the pool's chunks not answered yet
+    cert_files: set[str] = field(default_factory=set)  # SHA-256 of the certificate files this run committed
+    early: _EarlyLookups | None = None
 
     def flush(self) -> None:
         """Commit the open batch (rows, quarantine, gaps and manifest rows together), then say what it did."""
@@ -237,6 +297,10 @@ class _Run:
             self.in_force.forget()
         if "platform_mykey_certs" in written:
             self.certs.forget()
+            self.cert_files.update(
+                item.facts.sha256 for item in batch.items
+                if "platform_mykey_certs" in item.outcome.tables or "platform_mykey_certs" in item.outcome.spilled
+            )
         if self.progress is not None:
             for message in batch.messages:
                 self.progress(message)
@@ -514,22 +578,30 @@ class _Run:
         decides the files of their own batch. A later phase reads what earlier ones commit (certificates), so
         nothing is handed over across a phase."""
         ready: dict[int, list[_Prepared]] = {}
+        if self.signatures.pooled():
+            terminal = next((i for i, files in enumerate(planned) if any(f.kind == TERMINAL_KIND for f in files)), 0)
+            phase = load_phase(planned[terminal][0]) if planned else 0
+            if planned and phase != load_phase(planned[0][0]):
+                with contextlib.suppress(Exception):  # only a head start
+                    first = next(i for i, files in enumerate(planned) if load_phase(files[0]) == phase)
+                    self.early = _EarlyLookups(self.con, phase, _phase_files(planned[first:]))
         for index, files in enumerate(planned):
             if self.signatures.pooled() and (index == 0 or load_phase(planned[index - 1][0]) != load_phase(files[0])):
-                if index > 0:
-                    # Checkpoint what the earlier phases wrote (the day's certificates) before the phase's
-                    # look-ups read it: on day 4 of the 1,000,000-resident world the certificate query took
-                    # 2.4 s over 53,000 rows not checkpointed yet, 1.4 s after a checkpoint of 0.7 s.
-                    self.con.execute("CHECKPOINT")
                 self.prefetch_phase(planned[index:])
             if index not in ready:
                 ready[index] = self.check_ahead([self.prepare(file) for file in files])
+            handed = False
             if self.signatures.pooled():
                 for later in range(index + 1, min(index + 1 + LOOKAHEAD_BATCHES, len(planned))):
                     if load_phase(planned[later][0]) != load_phase(files[0]):
                         break
                     if later not in ready and any(f.kind == TERMINAL_KIND for f in planned[later]):
                         ready[later] = self.check_ahead([self.prepare(file) for file in planned[later]])
+                        handed = True
+            if handed and index > 0 and load_phase(planned[index - 1][0]) != load_phase(files[0]):
+                # The pool has work for seconds: checkpoint now what the earlier phases wrote (the day's
+                # certificates, 20 MB of DER at 300,000 residents, took most of the run's one checkpoint).
+                self.con.execute("CHECKPOINT")
             self.ingest_batch(ready.pop(index))
 
     def prefetch_phase(self, planned: list[list[InboxFile]]) -> None:
@@ -538,29 +610,28 @@ class _Run:
         each. The batches' look-ups (check_ahead, the answers of the pool's chunks) then find them cached.
         - A certificate query reads the DER of every row of raw.platform_mykey_certs, whatever it matches (0.2-0.6
           s at 1,000,000 residents, more as the registrations grow): one a batch took 9.5 s of the main process
-          on a day of 16 batches.
+          on a day of 16 batches. When `_EarlyLookups` read them while the earlier phases loaded, only the rows
+          of the certificate files this run committed since are read here (from the end of the table).
         - A seq-window query scans the terminals' whole history: one per answered group of chunks (about a
           hundred on day 4 at 1,000,000 residents) took 2.2 s of the run; one for the phase takes 0.04 s.
-        The files are read here for their IDs and first and last lines alone (from the page cache when their turn
+        The files are read for their IDs and first and last lines alone (from the page cache when their turn
         comes); a file that cannot be read, or is too large to be read whole, is left to its batch."""
-        phase = load_phase(planned[0][0])
-        wanted: set[str] = set()
-        windows: list[tuple[str, int, int]] = []
-        for files in planned:
-            if load_phase(files[0]) != phase:
-                break
-            for file in files:
-                if file.kind != TERMINAL_KIND or file.size_bytes > WHOLE_FILE_MAX_BYTES:
-                    continue
-                with contextlib.suppress(OSError):
-                    data = file.path.read_bytes()
-                    wanted |= mykey_ids_written(data)
-                    window = seq_window_written(data, file.groups["terminal"])
-                    if window is not None:
-                        windows.append(window)
+        early = self.early if self.early is not None and self.early.phase == load_phase(planned[0][0]) else None
+        if early is not None:
+            self.early = None
+        found = early.result() if early is not None else None
         with contextlib.suppress(Exception):  # only caches: each batch then asks for its own
-            if wanted:
-                self.certs.prefetch(wanted)
+            if found is None:
+                wanted, windows = _written_in(_phase_files(planned))
+                if wanted:
+                    self.certs.prefetch(wanted)
+            else:
+                wanted, windows, rows = found
+                ours = sorted(self.cert_files)
+                if ours:  # what this run committed after the early read: read now, in table order after the rest
+                    rows = [row for row in rows if row[6] not in self.cert_files]
+                    rows += certificate_rows(self.con, sorted(wanted), ours)
+                self.certs.take(wanted, rows)
             if windows:
                 self.chains.prefetch(windows)
 

@@ -19,15 +19,32 @@ import pyarrow as pa
 from ingestion.card_signatures import Cert
 from ingestion.outcome import FileOutcome, GapAction
 
-__all__ = ["Cert", "CertLookup", "TerminalChains"]
+__all__ = ["Cert", "CertLookup", "CertRow", "TerminalChains", "certificate_rows"]
 
 
-def _certs_of(rows: list[tuple[str, str, str, str, str | None, dt.datetime]]) -> dict[str, list[Cert]]:
+CertRow = tuple[str, str, str, str, str | None, dt.datetime, str]  # as `certificate_rows` reads them
+
+
+def certificate_rows(con: duckdb.DuckDBPyConnection, mykey_ids: list[str],
+                     files: list[str] | None = None) -> list[CertRow]:
+    """The raw.platform_mykey_certs rows of these MyKey IDs (of these files only, when `files` is given), in the
+    table's order: (mykey_id, cert_serial, cert_der, event, previous_serial, event_ts, file_sha256). Reads the
+    DER column of every row the IDs filter leaves (the whole table, for a day's IDs), so it is asked as seldom as
+    possible; `con` may be a cursor of its own in another thread."""
+    files_filter = " AND file_sha256 IN (SELECT unnest(?::VARCHAR[]))" if files is not None else ""
+    return con.execute(  # type: ignore[no-any-return]
+        "SELECT mykey_id, cert_serial, cert_der, event, previous_serial, event_ts, file_sha256 "
+        f"FROM raw.platform_mykey_certs WHERE mykey_id IN (SELECT unnest(?::VARCHAR[])){files_filter}",
+        [mykey_ids, *([files] if files is not None else [])],
+    ).fetchall()
+
+
+def _certs_of(rows: list[CertRow]) -> dict[str, list[Cert]]:
     """Each MyKey ID's certificates from its raw.platform_mykey_certs rows (in the order given): each registered
     or reissued one valid until the first revocation of its serial, or the first reissue that supersedes it, of
     the same MyKey ID."""
     ends: dict[tuple[str, int], dt.datetime] = {}
-    for mykey_id, serial, _, event, previous, ts in rows:
+    for mykey_id, serial, _, event, previous, ts, *_ in rows:
         if event == "revoked":
             ended = (mykey_id, int(serial, 16))
         elif event == "reissued":
@@ -37,7 +54,7 @@ def _certs_of(rows: list[tuple[str, str, str, str, str | None, dt.datetime]]) ->
         if ended not in ends or ts < ends[ended]:
             ends[ended] = ts
     found: dict[str, list[Cert]] = {}
-    for mykey_id, serial, der, event, _, ts in rows:
+    for mykey_id, serial, der, event, _, ts, *_ in rows:
         if event in ("registered", "reissued"):
             number = int(serial, 16)
             found.setdefault(mykey_id, []).append(Cert(number, mykey_id, ts, ends.get((mykey_id, number)), der))
@@ -58,15 +75,13 @@ class CertLookup:
         # not `set - self._by_id.keys()`: that walks every cached id (a set minus a dict view iterates the view),
         # once per terminal file, which at 300,000 residents cost a tenth of the whole ingest
         missing = sorted({m for m in mykey_ids if m not in self._by_id})
-        if not missing:
-            return
-        rows = self.con.execute(
-            "SELECT mykey_id, cert_serial, cert_der, event, previous_serial, event_ts "
-            "FROM raw.platform_mykey_certs WHERE mykey_id IN (SELECT unnest(?::VARCHAR[]))",
-            [missing],
-        ).fetchall()
+        if missing:
+            self.take(missing, certificate_rows(self.con, missing))
+
+    def take(self, mykey_ids: Iterable[str], rows: list[CertRow]) -> None:
+        """Cache the certificates of these MyKey IDs from `rows`: every committed row of theirs, in table order."""
         found = _certs_of(rows)
-        for mykey_id in missing:
+        for mykey_id in mykey_ids:
             self._by_id[mykey_id] = found.get(mykey_id, [])
 
     def certs_for(self, mykey_ids: Iterable[str]) -> dict[str, list[Cert]]:

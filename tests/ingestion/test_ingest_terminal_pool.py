@@ -219,6 +219,42 @@ def test_the_certificates_of_a_phases_terminal_logs_are_read_in_one_query(
         assert _comparable(pooled, table) == _comparable(in_process, table), table
 
 
+def test_the_terminal_phases_certificates_are_read_while_the_earlier_phases_load(
+    hostile_inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run with a pool reads the certificates the terminal logs name on a cursor of its own while the masters
+    and the day's certificate files load (`_EarlyLookups`), then only the rows of the certificate files it
+    committed meanwhile. Every run of the hostile world that has terminal logs and earlier phases must take that
+    head start, and decide every file as in process (a certificate registered that day and missed would
+    quarantine its records as terminal_cert_not_valid)."""
+    in_process = _ingest_world(hostile_inbox, tmp_path / "in_process")
+    monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)
+    results: list[tuple[bool, int]] = []  # (read, certificate rows read) per run
+    committed: list[int] = []
+    result = ingestion_run._EarlyLookups.result
+
+    def watched(self):  # type: ignore[no-untyped-def]
+        found = result(self)
+        results.append((found is not None, len(found[2]) if found is not None else 0))
+        return found
+
+    prefetch_phase = ingestion_run._Run.prefetch_phase
+
+    def counted(self, planned):  # type: ignore[no-untyped-def]
+        committed.append(len(self.cert_files))
+        return prefetch_phase(self, planned)
+
+    monkeypatch.setattr(ingestion_run._EarlyLookups, "result", watched)
+    monkeypatch.setattr(ingestion_run._Run, "prefetch_phase", counted)
+    pooled = _ingest_world(hostile_inbox, tmp_path / "pooled")
+
+    # every run reads ahead; after the first day's, committed certificates are there to be read
+    assert len(results) >= DAYS and all(read for read, _ in results) and all(n > 0 for _, n in results[1:]), results
+    assert sum(n > 0 for n in committed) >= DAYS, committed  # certificate files committed before the phase
+    for table in ("terminal_records", "terminal_seals", "terminal_seq_gaps", "quarantine", "file_manifest"):
+        assert _comparable(pooled, table) == _comparable(in_process, table), table
+
+
 def test_the_seq_windows_of_a_phases_terminal_logs_are_read_before_its_first_batch(
     hostile_inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
