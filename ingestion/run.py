@@ -603,6 +603,9 @@ class _Run:
                 # certificates, 20 MB of DER at 300,000 residents, took most of the run's one checkpoint).
                 self.con.execute("CHECKPOINT")
             self.ingest_batch(ready.pop(index))
+        if self.early is not None:  # its phase never read it (the pool stopped): no read left running at the end
+            self.early.result()
+            self.early = None
 
     def prefetch_phase(self, planned: list[list[InboxFile]]) -> None:
         """Before a load phase's first batch, in a run with a pool: the committed certificates of every MyKey ID
