@@ -22,7 +22,6 @@ import dataclasses
 import datetime as dt
 import gc
 import os
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -223,23 +222,24 @@ class _EarlyLookups:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, phase: int, files: list[InboxFile]) -> None:
         self.phase = phase
-        self._found: tuple[set[str], list[tuple[str, int, int]], list[CertRow]] | None = None
-        self._thread = threading.Thread(target=self._read, args=(con.cursor(), files), name="early-lookups",
-                                        daemon=True)
-        self._thread.start()
-
-    def _read(self, cursor: duckdb.DuckDBPyConnection, files: list[InboxFile]) -> None:
-        try:
-            wanted, windows = _written_in(files)
-            self._found = wanted, windows, certificate_rows(cursor, sorted(wanted)) if wanted else []
-        except Exception:  # only a cache
-            self._found = None
-        finally:
-            cursor.close()
+        reader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="early-lookups")
+        self._future = reader.submit(_read_early, con.cursor(), files)
+        reader.shutdown(wait=False)  # the thread ends with its one read
 
     def result(self) -> tuple[set[str], list[tuple[str, int, int]], list[CertRow]] | None:
-        self._thread.join()
-        return self._found
+        try:
+            return self._future.result()
+        except Exception:  # only a cache
+            return None
+
+
+def _read_early(cursor: duckdb.DuckDBPyConnection,
+                files: list[InboxFile]) -> tuple[set[str], list[tuple[str, int, int]], list[CertRow]]:
+    try:
+        wanted, windows = _written_in(files)
+        return wanted, windows, certificate_rows(cursor, sorted(wanted)) if wanted else []
+    finally:
+        cursor.close()
 
 
 def _internal_error(exc: BaseException, what: str) -> FileOutcome:
@@ -578,13 +578,12 @@ class _Run:
         decides the files of their own batch. A later phase reads what earlier ones commit (certificates), so
         nothing is handed over across a phase."""
         ready: dict[int, list[_Prepared]] = {}
-        if self.signatures.pooled():
-            terminal = next((i for i, files in enumerate(planned) if any(f.kind == TERMINAL_KIND for f in files)), 0)
-            phase = load_phase(planned[terminal][0]) if planned else 0
-            if planned and phase != load_phase(planned[0][0]):
-                with contextlib.suppress(Exception):  # only a head start
-                    first = next(i for i, files in enumerate(planned) if load_phase(files[0]) == phase)
-                    self.early = _EarlyLookups(self.con, phase, _phase_files(planned[first:]))
+        terminal = next((i for i, files in enumerate(planned) if any(f.kind == TERMINAL_KIND for f in files)), None)
+        phase = load_phase(planned[terminal][0]) if terminal is not None else None
+        if self.signatures.pooled() and phase is not None and phase != load_phase(planned[0][0]):
+            first = next(i for i, files in enumerate(planned) if load_phase(files[0]) == phase)
+            with contextlib.suppress(Exception):  # only a head start
+                self.early = _EarlyLookups(self.con, phase, _phase_files(planned[first:]))
         for index, files in enumerate(planned):
             if self.signatures.pooled() and (index == 0 or load_phase(planned[index - 1][0]) != load_phase(files[0])):
                 self.prefetch_phase(planned[index:])
@@ -614,7 +613,7 @@ class _Run:
         - A certificate query reads the DER of every row of raw.platform_mykey_certs, whatever it matches (0.2-0.6
           s at 1,000,000 residents, more as the registrations grow): one a batch took 9.5 s of the main process
           on a day of 16 batches. When `_EarlyLookups` read them while the earlier phases loaded, only the rows
-          of the certificate files this run committed since are read here (from the end of the table).
+          of the certificate files this run committed since are read here (filtered by their hashes).
         - A seq-window query scans the terminals' whole history: one per answered group of chunks (about a
           hundred on day 4 at 1,000,000 residents) took 2.2 s of the run; one for the phase takes 0.04 s.
         The files are read for their IDs and first and last lines alone (from the page cache when their turn
@@ -794,7 +793,8 @@ def _ingest(
             moving = mover.submit(archive_settled, Path(inbox), Path(archive), [*rescanned, *run.known], manifest,
                                   keep, progress)
             con.execute("CHECKPOINT")
-            archived = moving.result().moved + moving.result().removed
+            done = moving.result()
+            archived = done.moved + done.removed
     else:
         con.execute("CHECKPOINT")
     tally = run.tally

@@ -14,13 +14,13 @@ clear: quarantine text and details go through `codes.mask_my_numbers` here.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import json
 import os
 import secrets
 import shutil
 import signal
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -263,28 +263,6 @@ def _stage_parquet(folder: Path, batch: str, files: dict[str, pa.Table], spilled
     fsync_dir(folder)
 
 
-class _Staging:
-    """`_stage_parquet` running in a thread of its own from construction; `wait()` joins it and raises what it
-    raised."""
-
-    def __init__(self, folder: Path, batch: str, files: dict[str, pa.Table], spilled: list[str]) -> None:
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(folder, batch, files, spilled),
-                                         name=f"stage-{batch}", daemon=True)
-        self._thread.start()
-
-    def _run(self, folder: Path, batch: str, files: dict[str, pa.Table], spilled: list[str]) -> None:
-        try:
-            _stage_parquet(folder, batch, files, spilled)
-        except BaseException as error:  # handed to wait(), in the thread that commits
-            self._error = error
-
-    def wait(self, raising: bool = True) -> None:
-        self._thread.join()
-        if raising and self._error is not None:
-            raise self._error
-
-
 def _staged_files(folder: Path) -> list[str]:
     try:
         return list(json.loads((folder / _MARKER).read_text(encoding="utf-8"))["files"])
@@ -347,29 +325,31 @@ def write_batch(
     # The Parquet is staged in a thread while the rows go into the transaction: pyarrow's writer and DuckDB's
     # inserts both let go of the GIL, and on day 4 of the 1,000,000-resident world each took about 2 s of the
     # main process. COMMIT still waits for every staged file to be synced.
-    staging = _Staging(folder, batch, _parquet_files(items, batch), [f for files in spilled.values() for f in files])
-    try:
-        con.execute("BEGIN TRANSACTION")
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stage") as stager:
+        staging = stager.submit(_stage_parquet, folder, batch, _parquet_files(items, batch),
+                                [f for files in spilled.values() for f in files])
         try:
-            for name, rows in tables.items():
-                if name != "file_manifest":
-                    _append(con, name, rows)
-            for name, files in spilled.items():
-                for relative in files:
-                    _append_parquet(con, name, folder / relative)
-            for item in items:
-                _apply_gap_changes(con, item.facts, item.outcome)
-            _append(con, "file_manifest", tables["file_manifest"])
-            staging.wait()
-            crash_point("transaction")
-            con.execute("COMMIT")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for name, rows in tables.items():
+                    if name != "file_manifest":
+                        _append(con, name, rows)
+                for name, files in spilled.items():
+                    for relative in files:
+                        _append_parquet(con, name, folder / relative)
+                for item in items:
+                    _apply_gap_changes(con, item.facts, item.outcome)
+                _append(con, "file_manifest", tables["file_manifest"])
+                staging.result()  # raises what staging raised
+                crash_point("transaction")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         except BaseException:
-            con.execute("ROLLBACK")
+            concurrent.futures.wait([staging])
+            shutil.rmtree(folder, ignore_errors=True)
             raise
-    except BaseException:
-        staging.wait(raising=False)
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     crash_point("commit")
     _publish(folder, raw_dir)
     return batch
