@@ -46,6 +46,7 @@ import datetime as dt
 import pyarrow as pa
 
 END_OF_DAY = dt.time(23, 59, 59)
+ONE_DAY = dt.timedelta(days=1)
 
 COLUMNS = [
     ("movement_id", pa.string()),
@@ -102,6 +103,7 @@ class Replay:
         self.held = held                  # use event_id -> yen the use still holds after cancels so far
         self.computed_for_date = computed_for_date
         self.rows = []
+        self.next_expiry = None           # the earliest expiry date of an unexpired lot, kept by run()
 
     def emit(self, event_id, event_type, kind, ts, lot, amount, delta, seq, use_event_id=None, merchant_id=None,
              settlement=0):
@@ -114,8 +116,19 @@ class Replay:
             amount, delta, settlement, seq, use_event_id, merchant_id, self.computed_for_date,
         ))
 
+    def earliest_expiry(self):
+        """The earliest expiry date of a lot not yet expired (None: no lot can expire)."""
+        return min((lot.expiry_date for lot in self.lots.values()
+                    if not lot.is_expired and lot.expiry_date is not None), default=None)
+
     def expire_through(self, last_date):
         """Write the expiry of every unexpired lot whose expiry date is on or before last_date."""
+        # Called before every event: without this test it looked at every lot of the resident each time (a full
+        # build of four days at 1,000,000 residents: the model 35.0 -> 33.6 s; a daily build's residents have a few
+        # events each and gain nothing). next_expiry is exact: run() sets it from the lots, open_lot lowers it, and
+        # only this method expires a lot.
+        if self.next_expiry is None or self.next_expiry > last_date:
+            return
         due = [lot for lot in self.lots.values()
                if not lot.is_expired and lot.expiry_date is not None and lot.expiry_date <= last_date]
         for lot in sorted(due, key=Lot.spend_order):
@@ -124,6 +137,7 @@ class Replay:
             self.emit(f"expiry:{lot.lot_event_id}", "expiry", "expire", ts, lot, amount, -amount, 0)
             lot.remaining_yen = 0
             lot.is_expired = True
+        self.next_expiry = self.earliest_expiry()
 
     def apply(self, event):
         """Apply one event (a dict of int_ledger__fifo_input columns) and write its movements."""
@@ -145,6 +159,8 @@ class Replay:
         lot = Lot(event["event_id"], event["program_code"], event["funding"], event["lot_expiry_date"],
                   event["event_ts"], event["amount_yen"], False)
         self.lots[lot.lot_event_id] = lot
+        if lot.expiry_date is not None and (self.next_expiry is None or lot.expiry_date < self.next_expiry):
+            self.next_expiry = lot.expiry_date
         self.emit(event["event_id"], event["event_type"], "create", event["event_ts"], lot,
                   lot.remaining_yen, lot.remaining_yen, 0)
 
@@ -201,8 +217,9 @@ class Replay:
             self.emit(event_id, "cancel", "cancel_excess", ts, None, excess, 0, 0, use_id, event["merchant_id"])
 
     def run(self, events, horizon_date):
+        self.next_expiry = self.earliest_expiry()
         for event in events:
-            self.expire_through(event["event_date"] - dt.timedelta(days=1))
+            self.expire_through(event["event_date"] - ONE_DAY)
             self.apply(event)
         self.expire_through(horizon_date)
 
