@@ -116,10 +116,13 @@ class Replay:
             amount, delta, settlement, seq, use_event_id, merchant_id, self.computed_for_date,
         ))
 
+    def expirable(self):
+        """The lots that will expire and have not yet."""
+        return (lot for lot in self.lots.values() if not lot.is_expired and lot.expiry_date is not None)
+
     def earliest_expiry(self):
         """The earliest expiry date of a lot not yet expired (None: no lot can expire)."""
-        return min((lot.expiry_date for lot in self.lots.values()
-                    if not lot.is_expired and lot.expiry_date is not None), default=None)
+        return min((lot.expiry_date for lot in self.expirable()), default=None)
 
     def expire_through(self, last_date):
         """Write the expiry of every unexpired lot whose expiry date is on or before last_date."""
@@ -129,8 +132,7 @@ class Replay:
         # only this method expires a lot.
         if self.next_expiry is None or self.next_expiry > last_date:
             return
-        due = [lot for lot in self.lots.values()
-               if not lot.is_expired and lot.expiry_date is not None and lot.expiry_date <= last_date]
+        due = [lot for lot in self.expirable() if lot.expiry_date <= last_date]
         for lot in sorted(due, key=Lot.spend_order):
             amount = lot.remaining_yen
             ts = dt.datetime.combine(lot.expiry_date, END_OF_DAY)
