@@ -82,9 +82,9 @@ def test_canonical_form_rejects(value: Any) -> None:
         canonical_bytes({"amount": value})
 
 
-def _strictly(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tl.ParsedLine:
+def _strictly(raw: bytes) -> tl.ParsedLine:
     """parse_line with every line taken by the strict json parse (the fast path switched off)."""
-    with monkeypatch.context() as patched:
+    with pytest.MonkeyPatch.context() as patched:
         patched.setattr(tl, "_canonical_flat_record", lambda _raw: None)
         return tl.parse_line(7, raw)
 
@@ -117,16 +117,14 @@ def test_a_line_parses_as_the_strict_parse_reads_it(record: dict[str, Any], how:
         raw = _written_otherwise(record, how)
     except (CanonicalFormError, UnicodeEncodeError):  # no canonical form: written by json
         raw = json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        assert tl.parse_line(7, raw) == _strictly(raw, monkeypatch)
+    assert tl.parse_line(7, raw) == _strictly(raw)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=40) | st.builds(lambda a, b: a + b, st.sampled_from([b'{"a":', b'{"a":"', b'{']),
                                           st.binary(max_size=12)))
 def test_any_bytes_parse_as_the_strict_parse_reads_them(raw: bytes) -> None:
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        assert tl.parse_line(7, raw) == _strictly(raw, monkeypatch)
+    assert tl.parse_line(7, raw) == _strictly(raw)
 
 
 @pytest.mark.parametrize(("raw", "detail"), [
