@@ -200,7 +200,7 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]
         "from information_schema.tables t join information_schema.columns c on c.table_catalog = t.table_catalog "
         "and c.table_schema = t.table_schema and c.table_name = t.table_name "
         "where t.table_catalog = ? and t.table_type = 'BASE TABLE' and t.table_schema <> 'audit' "
-        "and t.table_name not like '%__dbt_tmp%' group by 1", [catalog]).fetchall()
+        "group by 1", [catalog]).fetchall()
     return {name: [c for c in columns if c not in WALL_CLOCK_COLUMNS | BUILD_STATE_COLUMNS] for name, columns in rows}
 
 

@@ -455,6 +455,8 @@ def model(dbt, session):
         _replay_page(session, page, run_date, dbt.is_incremental)
     for table in ("fifo_scope", "fifo_work", "fifo_state_lots", "fifo_state_allocations", "fifo_state_held"):
         session.execute(f"drop table if exists {table}")
+    for view in ("fifo_input", "fifo_ledger", "fifo_lots"):  # create_view made them in the warehouse's main schema
+        session.execute(f"drop view if exists {view}")
     # a relation on this cursor's temp table: dbt-duckdb materialises it on the same cursor
     return session.sql("select * from fifo_out")
 
