@@ -16,7 +16,10 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ingestion
 import simulator
@@ -113,6 +116,28 @@ def test_a_frame_holds_only_the_columns_its_checks_and_samples_read(world: Path)
                                    "business_date", "posted_ts", "municipality_code", "account", "debit_yen",
                                    "credit_yen", "both_sides_set"]
     assert len(frame) == rows > 0
+
+
+_OPTIONAL = {"s": st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=6),
+             "i": st.integers(-(2**63), 2**63 - 1), "j": st.integers(-(2**31), 2**31 - 1), "b": st.booleans(),
+             "d": st.dates(dt.date(1900, 1, 1), dt.date(2200, 12, 31)),
+             "ts": st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2200, 12, 31))}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.fixed_dictionaries({name: st.none() | values for name, values in _OPTIONAL.items()}),
+                min_size=1, max_size=12))
+def test_a_frame_is_what_duckdbs_own_conversion_gives(rows: list[dict[str, object]]):
+    """The slices reach pandas through Arrow (checkpoint.pandas_frame), not DuckDB's `.df()`: every column type a
+    suite reads (text, BIGINT, INTEGER, BOOLEAN, DATE, TIMESTAMP), with and without NULLs, must come out with the
+    dtype and the values `.df()` gives, or an expectation could read a value otherwise."""
+    from reconciliation.quality.checkpoint import pandas_frame
+
+    with duckdb.connect() as con:
+        con.execute("create table t (s varchar, i bigint, j integer, b boolean, d date, ts timestamp)")
+        con.executemany("insert into t values (?, ?, ?, ?, ?, ?)", [[row[name] for name in _OPTIONAL] for row in rows])
+        relation = con.sql("select * from t")
+        pd.testing.assert_frame_equal(pandas_frame(relation), relation.df(), check_exact=True)
 
 
 def test_clean_world_every_due_file_arrived(clean_run):
