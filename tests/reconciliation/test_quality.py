@@ -140,6 +140,16 @@ def test_a_frame_is_what_duckdbs_own_conversion_gives(rows: list[dict[str, objec
         pd.testing.assert_frame_equal(pandas_frame(relation), relation.df(), check_exact=True)
 
 
+def test_a_frame_with_another_column_type_is_duckdbs_own():
+    """A column type no suite reads yet (DOUBLE, DECIMAL, a timestamp with a zone) is not converted by hand."""
+    from reconciliation.quality.checkpoint import pandas_frame
+
+    with duckdb.connect() as con:
+        relation = con.sql("select * from (values ('a', 1.5::double, 2.25::decimal(9, 2), "
+                           "timestamptz '2026-01-01 10:00:00+09'), (null, null, null, null)) t(s, x, y, z)")
+        pd.testing.assert_frame_equal(pandas_frame(relation), relation.df(), check_exact=True)
+
+
 def test_clean_world_every_due_file_arrived(clean_run):
     result, _, freshness, _ = clean_run
     due = {(source, kind) for source, kind, expected, *_ in freshness if expected}
