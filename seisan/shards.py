@@ -287,8 +287,7 @@ def _built_tables(con: Any, aliases: Sequence[str]) -> list[tuple[str, str]]:
     for alias in aliases:
         found.append(sorted(con.execute(
             "select table_schema, table_name from information_schema.tables where table_catalog = ? "
-            "and table_type = 'BASE TABLE' and table_schema in ('marts', 'staging') "
-            "and table_name not like '%__dbt_tmp%'", [alias]).fetchall()))
+            "and table_type = 'BASE TABLE' and table_schema in ('marts', 'staging')", [alias]).fetchall()))
     for alias, tables in zip(aliases[1:], found[1:], strict=True):
         if tables != found[0]:
             raise ShardError(f"{alias} built {len(tables)} tables and {aliases[0]} {len(found[0])}: "
