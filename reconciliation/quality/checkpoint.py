@@ -188,12 +188,8 @@ def validate_targets(con: duckdb.DuckDBPyConnection, run_date: dt.date, targets:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.execution_engine import pandas_execution_engine
 
-    # GE hashes every DataFrame under HASH_THRESHOLD bytes (1 GB) row by row for one batch marker of its page
-    # (`pandas_data_fingerprint`, an MD5 of pandas' row hashes that nothing else reads or can reproduce): a sixth
-    # of the step at 1,000,000 residents. 0 turns it off (the module reads the constant on every batch).
-    pandas_execution_engine.HASH_THRESHOLD = 0
+    no_frame_fingerprints()
     site_dir = docs_dir / GE_SITE_FOLDER
     shutil.rmtree(site_dir, ignore_errors=True)  # a rerun replaces the day's pages
     context = gx.get_context(mode="ephemeral")
@@ -228,6 +224,16 @@ def validate_targets(con: duckdb.DuckDBPyConnection, run_date: dt.date, targets:
                                              for row in outcome.rows(target)), rows, parts=parts))
     context.build_data_docs(site_names=[SITE_NAME])
     return found
+
+
+def no_frame_fingerprints() -> None:
+    """Turn off GE's fingerprint of every DataFrame it validates. GE hashes each frame under HASH_THRESHOLD bytes
+    (1 GB) row by row for one batch marker of its page (`pandas_data_fingerprint`, an MD5 of pandas' row hashes that
+    nothing else reads or can reproduce): a sixth of the step at 1,000,000 residents. 0 turns it off; the module
+    reads the constant on every batch (tests/reconciliation/test_quality.py holds the installed GE to that)."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    pandas_execution_engine.HASH_THRESHOLD = 0
 
 
 def _validate_part(context: Any, suite: Any, con: duckdb.DuckDBPyConnection, target: Target, run_date: dt.date,

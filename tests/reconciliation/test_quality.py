@@ -150,6 +150,26 @@ def test_a_frame_with_another_column_type_is_duckdbs_own():
         pd.testing.assert_frame_equal(pandas_frame(relation), relation.df(), check_exact=True)
 
 
+def test_ge_fingerprints_no_frame_once_told_not_to():
+    """GE's engine, as installed, computes no fingerprint of a frame after checkpoint.no_frame_fingerprints (it did
+    before): a GE that stopped reading HASH_THRESHOLD would silently cost the step a sixth of its time again."""
+    from great_expectations.core.batch_spec import RuntimeDataBatchSpec
+    from great_expectations.execution_engine import PandasExecutionEngine, pandas_execution_engine
+
+    from reconciliation.quality.checkpoint import no_frame_fingerprints
+
+    frame = pd.DataFrame({"a": [1, 2, 3]})
+    default = pandas_execution_engine.HASH_THRESHOLD
+    try:
+        pandas_execution_engine.HASH_THRESHOLD = 1e9  # GE's own default, whatever an earlier test set
+        _, before = PandasExecutionEngine().get_batch_data_and_markers(RuntimeDataBatchSpec(batch_data=frame))
+        no_frame_fingerprints()
+        _, after = PandasExecutionEngine().get_batch_data_and_markers(RuntimeDataBatchSpec(batch_data=frame))
+    finally:
+        pandas_execution_engine.HASH_THRESHOLD = default
+    assert "pandas_data_fingerprint" in before and "pandas_data_fingerprint" not in after
+
+
 def test_clean_world_every_due_file_arrived(clean_run):
     result, _, freshness, _ = clean_run
     due = {(source, kind) for source, kind, expected, *_ in freshness if expected}
