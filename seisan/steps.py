@@ -42,10 +42,10 @@ log.addFilter(_NoMyNumbers())
 
 
 def _warehouse(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A step's connection to the warehouse, under `[warehouse] memory_limit` (the dbt builds get it through
-    build_marts). Each step reads most of what it reads once, yet DuckDB keeps the blocks it read up to its
-    default limit, 80 % of RAM: at 1,000,000 residents 1.3 GiB of an ingest's 2.3 GiB, and 1.0 GiB more at the
-    data-quality step's peak."""
+    """A step's connection to the warehouse, under `[warehouse] memory_limit` (the dbt builds of the marts run
+    under `[warehouse] build_memory_limit`, through build_marts). Each step reads most of what it reads once, yet
+    DuckDB keeps the blocks it read up to its default limit, 80 % of RAM: at 1,000,000 residents 1.3 GiB of an
+    ingest's 2.3 GiB, and 1.0 GiB more at the data-quality step's peak."""
     import duckdb
 
     return duckdb.connect(str(settings.warehouse), read_only=read_only, config={"memory_limit": settings.memory_limit})
@@ -114,7 +114,7 @@ def build_marts_step(business_date: str | dt.date, settings: Settings | None = N
         started = dt.datetime.now(dt.UTC)
         result = _jsonable(build_marts(settings.warehouse, date, full_refresh=full_refresh, full_check=full_check,
                                         unit_tests=True if unit_tests else None, progress=log.info,
-                                        memory_limit=settings.memory_limit))
+                                        memory_limit=settings.build_memory_limit))
         _record(settings, date, "build_marts", started, result)
     return result
 
@@ -147,7 +147,7 @@ def shard_marts_step(business_date: str | dt.date, shard: int, settings: Setting
     settings = settings or load_settings()
     date = parse_business_date(business_date)
     return build_shard(settings.home, shards, int(shard), date, full_check=full_check, progress=log.info,
-                       lock_wait_seconds=settings.lock_wait_seconds, memory_limit=settings.memory_limit)
+                       lock_wait_seconds=settings.lock_wait_seconds, memory_limit=settings.build_memory_limit)
 
 
 def merge_step(business_date: str | dt.date, settings: Settings | None = None, *, shards: int,
@@ -169,7 +169,7 @@ def merge_step(business_date: str | dt.date, settings: Settings | None = None, *
                                   lock_wait_seconds=settings.lock_wait_seconds)
         national = build_marts(settings.warehouse, date, exclude=NATIONAL_EXCLUDE,
                                balances_changed_from=merged.balances_changed_from or dt.date.max,
-                               progress=log.info, memory_limit=settings.memory_limit)
+                               progress=log.info, memory_limit=settings.build_memory_limit)
         summary = {"merge": _jsonable(merged), "shard_builds": _jsonable(list(shard_builds)),
                    "national_build": _jsonable(national)}
         _record(settings, date, "build_marts", started, summary)

@@ -40,6 +40,49 @@ def test_the_warehouse_memory_limit_is_a_duckdb_size_of_at_least_64_mib(tmp_path
             load_settings(config_file=config, env={})
 
 
+def test_the_marts_build_has_a_memory_limit_of_its_own(tmp_path: Path) -> None:
+    """[warehouse] build_memory_limit: 2GB unless set (512MB ran the FIFO engine out of memory at 2,000,000
+    residents), in the repository's seisan.toml as in the defaults, from a file or the environment, and refused
+    as memory_limit is."""
+    none = tmp_path / "none.toml"
+    settings = load_settings(config_file=none, env={})
+    assert (settings.memory_limit, settings.build_memory_limit) == ("512MB", "2GB")
+    repository = Path(__file__).resolve().parents[2] / "seisan.toml"
+    assert load_settings(config_file=repository, env={}).build_memory_limit == "2GB"
+    assert load_settings(config_file=none, env={"SEISAN_WAREHOUSE_BUILD_MEMORY_LIMIT": "3GiB"}).build_memory_limit \
+        == "3GiB"
+    config = tmp_path / "seisan.toml"
+    config.write_text('[warehouse]\nbuild_memory_limit = "1.5GB"\n', encoding="utf-8")
+    assert load_settings(config_file=config, env={}).build_memory_limit == "1.5GB"
+    assert load_settings(config_file=config, env={}).memory_limit == "512MB"
+    for bad in ("2", "-1GB", "10MB"):
+        config.write_text(f'[warehouse]\nbuild_memory_limit = "{bad}"\n', encoding="utf-8")
+        with pytest.raises(ConfigError, match="warehouse.build_memory_limit"):
+            load_settings(config_file=config, env={})
+
+
+def test_the_marts_step_builds_under_the_build_memory_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """build_marts_step hands `[warehouse] build_memory_limit` to the build, not the steps' memory_limit."""
+    import seisan.marts
+    from seisan.steps import build_marts_step
+
+    asked: dict[str, object] = {}
+
+    class Stop(Exception):
+        pass
+
+    def build_marts(*args: object, **kwargs: object) -> None:
+        asked.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(seisan.marts, "build_marts", build_marts)
+    settings = load_settings(config_file=tmp_path / "none.toml",
+                             env={"SEISAN_HOME": str(tmp_path), "SEISAN_WAREHOUSE_BUILD_MEMORY_LIMIT": "3GiB"})
+    with pytest.raises(Stop):
+        build_marts_step("2026-10-01", settings)
+    assert asked["memory_limit"] == "3GiB"
+
+
 def test_each_step_connects_to_the_warehouse_under_the_memory_limit(tmp_path: Path) -> None:
     from seisan.steps import _warehouse
 
