@@ -277,7 +277,7 @@ def build_marts(warehouse: Path, business_date: date, *, full_refresh: bool = Fa
     test the data on the last one (with full_check); the daily run always tests. The balances family's data tests
     check the days the run changed; `full_check=True` makes them check every day. select / exclude / work_dir /
     balances_changed_from: a partial build in its own dbt folder (dbt_args, dbt_env; the sharded run,
-    seisan/shards.py). memory_limit: DuckDB's limit during the build (`[warehouse] memory_limit`; None: DuckDB's
+    seisan/shards.py). memory_limit: DuckDB's limit during the build (`[warehouse] build_memory_limit`; None: DuckDB's
     default, 80 % of RAM).
 
     Raises MartsBuildError naming each failed model or test, or dbt's own error when it cannot start.
