@@ -801,13 +801,25 @@ def main(argv: list[str] | None = None) -> int:
     say(f"sizes {', '.join(f'{r:,} residents / {m} municipalities' for r, m in sizes)}; {args.days} days; "
         f"world cache {cache_root}")
     results = []
+    stopped: str | None = None
     for residents, municipalities in sizes:
         params = WorldParams(args.start, args.days, municipalities, residents, args.seed)
         say(f"size: {params.describe()}")
-        results.append(run_size(params, cache_root, say))
+        try:
+            results.append(run_size(params, cache_root, say))
+        except Exception as exc:  # the sizes measured before it are still worth their table
+            stopped = f"{params.describe()}: {type(exc).__name__}: {exc}"
+            say(f"stopped at {stopped}")
+            break
     command = " ".join(["python -m seisan.bench_national", *(argv if argv is not None else sys.argv[1:])])
-    print(render(results, command if argv or sys.argv[1:] else f"make bench-national ({command})",
-                 time.perf_counter() - began))
+    if results:
+        print(render(results, command if argv or sys.argv[1:] else f"make bench-national ({command})",
+                     time.perf_counter() - began))
+    if stopped is not None:
+        print(f"\nNOT MEASURED: {stopped.splitlines()[0]}\nThe sizes after it were not run; "
+              f"{'the table above holds only the sizes before it' if results else 'no size finished'}. "
+              "The full error is above (stderr).")
+        return 1
     return 0
 
 

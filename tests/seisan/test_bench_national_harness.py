@@ -215,3 +215,27 @@ def test_a_world_simulated_apart_is_the_world_simulated_here(tmp_path: Path) -> 
 
     apart = digests(tmp_path / "apart")
     assert len(apart) > 10 and apart == digests(tmp_path / "here")
+
+
+def test_a_size_that_fails_still_prints_the_sizes_measured_before_it(monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str],
+                                                                      tmp_path: Path) -> None:
+    """A step failing at a large size (say, DuckDB out of memory) must not throw away the smaller sizes' table."""
+    import seisan.bench_national as bench
+    from seisan.bench_national import STEPS, DayRun, Floor, SizeResult
+
+    def run_size(params: object, cache_root: Path, say: object) -> SizeResult:
+        assert isinstance(params, bench.WorldParams)
+        if params.residents == 2_000:
+            raise RuntimeError("dbt build for 2026-10-04 failed (1 node(s)):\n  model int_lot_movements: error")
+        floor = Floor(1, {"platform_ledger": 700}, 1, 1, 1.0, 1.0, 0.5)
+        days = [DayRun(params.start, floor, dict.fromkeys(STEPS, 1.0))]
+        return SizeResult(params, 0.0, days, 1024 ** 3, 0, dict.fromkeys(["floor", *STEPS], 1024 ** 3))
+
+    monkeypatch.setattr(bench, "run_size", run_size)
+    code = bench.main(["--sizes", "1000:1,2000:1,3000:1", "--days", "1", "--cache", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "| 1,000 | 1 | 700 |" in out
+    assert "2,000 residents" in out and "dbt build for 2026-10-04 failed" in out and "NOT MEASURED" in out
+    assert "3,000" not in out
