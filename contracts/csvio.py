@@ -15,17 +15,18 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from typing import TextIO
 
 from contracts.codes import looks_like_my_number, mask_value
 from contracts.problems import Problem
 
 
-def csv_bytes(columns: Sequence[str], rows: Iterable[Mapping[str, object] | Sequence[object]],
-              encoding: str = "utf-8", line_ending: str = "\n", bom: bool = False) -> bytes:
-    """The bytes of a CSV file with header `columns` and `rows` (mappings by column name, or sequences in
-    column order). Fields are quoted only when needed (comma, quote, CR or LF inside)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
+def write_csv(stream: TextIO, columns: Sequence[str],
+              rows: Iterable[Mapping[str, object] | Sequence[object]], line_ending: str = "\n") -> None:
+    """Write a CSV file's text to `stream`, row by row: header `columns`, then `rows` (mappings by column name,
+    or sequences in column order). Fields are quoted only when needed (comma, quote, CR or LF inside). The
+    stream decides the encoding; open a file with newline="" so that `line_ending` reaches it unchanged."""
+    writer = csv.writer(stream, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
     writer.writerow(columns)
     for row in rows:
         if isinstance(row, Mapping):
@@ -33,8 +34,14 @@ def csv_bytes(columns: Sequence[str], rows: Iterable[Mapping[str, object] | Sequ
         else:
             values = list(row)
         writer.writerow(["" if v is None else v for v in values])
-    text = buffer.getvalue()
-    data = text.encode(encoding)
+
+
+def csv_bytes(columns: Sequence[str], rows: Iterable[Mapping[str, object] | Sequence[object]],
+              encoding: str = "utf-8", line_ending: str = "\n", bom: bool = False) -> bytes:
+    """The bytes of a CSV file as `write_csv` writes it, in `encoding` (a UTF-8 BOM first when `bom`)."""
+    buffer = io.StringIO()
+    write_csv(buffer, columns, rows, line_ending)
+    data = buffer.getvalue().encode(encoding)
     if bom and encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         data = b"\xef\xbb\xbf" + data
     return data

@@ -40,6 +40,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -184,6 +185,10 @@ def _simulate_here(inbox: Path, start: dt.date, days: int, municipalities: int, 
     say = progress_printer()
     simulate(inbox, start, days, municipalities, residents, seed, faults=faults,
              progress=lambda message: say(f"  simulator: {message}"))
+    # ru_maxrss is in KiB on Linux; the children are the signing workers (the largest of them)
+    peak, workers = (resource.getrusage(who).ru_maxrss / 2**20 for who in (resource.RUSAGE_SELF,
+                                                                           resource.RUSAGE_CHILDREN))
+    say(f"  simulator: peak RSS {peak:.2f} GiB, its largest signing worker {workers:.2f} GiB")
 
 
 # --- memory: the whole process tree ------------------------------------------------------------------------

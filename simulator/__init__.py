@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,7 @@ def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, resi
     finally:
         signer.close()
     csv_files = master_files(world) + platform_files(world, out, cert_ders) + partner_files(world, out)
+    del cert_events, ders, cert_ders  # each certificate file keeps its own day's
     _locate_recon_rows(book, csv_files)
     fx.row_faults(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
     cuts = fx.truncated_csv(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
@@ -102,25 +103,74 @@ def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, resi
     extra_partner = fx.partner_file_faults(book, csv_files)
     bank = bank_files(world, fx.deposit_faults(book, planned_deposits(world, out)))
     fx.zengin_faults(book, bank)
+    del out, cancelled  # from here on, each file's rows live only until it is written
 
-    files: dict[str, tuple[dt.date, bytes]] = {}
+    say(f"writing {len(csv_files) + len(extra_masters) + len(extra_partner) + len(terminal_files) + len(bank):,} "
+        f"files into {out_dir}")
+    inbox = _Inbox(Path(out_dir))
+    rows: dict[str, int] = {}
+    kept = {id(file) for _, file, _ in book.row_refs}  # book.finish() reads their rows again
     for f in csv_files:
-        data = f.data()
-        files[f.path] = (f.day, fx.cut_last_row(data, cuts[f.path]) if f.path in cuts else data)
+        rows[f.kind.name] = rows.get(f.kind.name, 0) + f.row_count
+        if f.path in cuts:
+            inbox.put(f.path, f.day, fx.cut_last_row(f.data(), cuts[f.path]))
+        else:
+            f.write(inbox.target(f.path, f.day))
+        if id(f) not in kept:
+            f.release()
     for f, data in extra_masters:
-        files[f.path] = (f.day, data if data is not None else f.data())
+        inbox.put(f.path, f.day, data if data is not None else f.data())
     for f, data in extra_partner:
-        files[f.path] = (f.day, data)
+        inbox.put(f.path, f.day, data)
+    rows["terminal_lines"] = sum(len(f.lines) for f in terminal_files)
     for f in terminal_files:
-        files[f.path] = (f.day, f.data())
+        inbox.put(f.path, f.day, f.data())
+    del terminal_files
+    rows["bank_statement_lines"] = sum(len(f.statement.lines) for f in bank)
     for f in bank:
-        files[f.path] = (f.day, f.data())
-    fx.redeliveries(book, files)
+        inbox.put(f.path, f.day, f.data())
+    fx.redeliveries(book, inbox)
     entries = book.finish()
     entries += sim_bank.wrong_account_entries(account_faults, first_id=len(entries) + 1)
-    _write(Path(out_dir), files, book.later, entries, world, seed, faults, start, days)
-    sim_bank.write_bank_master(Path(out_dir), world, faults, account_faults)
-    return _summary(files, csv_files, entries, out, terminal_files, bank, time.monotonic() - started, say)
+    _write_rest(inbox.root, book.later, entries, world, seed, faults, start, days)
+    sim_bank.write_bank_master(inbox.root, world, faults, account_faults)
+    return _summary(inbox, rows, entries, time.monotonic() - started, say)
+
+
+class _Inbox(Mapping[str, tuple[dt.date, bytes]]):
+    """The inbox being written: each file goes to disk as soon as it is made (a national world's files do not
+    fit in memory together). Read as a mapping, inbox path -> (business date, bytes read back), it is what the
+    redelivery faults copy from."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.days: dict[str, dt.date] = {}
+        self._folders: set[Path] = set()
+        root.mkdir(parents=True, exist_ok=True)
+        for name in ("master", "platform", "terminal", "partner", "bank", LATER):
+            if (root / name).exists():
+                shutil.rmtree(root / name)
+
+    def target(self, path: str, day: dt.date) -> Path:
+        """Where `path` goes (its folder made); the caller writes it. A path written twice keeps the last."""
+        target = self.root / path
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        self.days[path] = day
+        return target
+
+    def put(self, path: str, day: dt.date, data: bytes) -> None:
+        self.target(path, day).write_bytes(data)
+
+    def __getitem__(self, path: str) -> tuple[dt.date, bytes]:
+        return self.days[path], (self.root / path).read_bytes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.days)
+
+    def __len__(self) -> int:
+        return len(self.days)
 
 
 def _uses_by_merchant(out: Any) -> dict[tuple[str, str, dt.date], int]:
@@ -149,16 +199,9 @@ def _locate_recon_rows(book: Any, csv_files: list) -> None:
             entry["arrives"] = by_path[entry["path"]].day.isoformat()
 
 
-def _write(out_dir: Path, files: dict[str, tuple[dt.date, bytes]], later: list, entries: list[dict],
-           world: Any, seed: int, faults: str, start: dt.date, days: int) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("master", "platform", "terminal", "partner", "bank", LATER):
-        if (out_dir / name).exists():
-            shutil.rmtree(out_dir / name)
-    for path, (_, data) in sorted(files.items()):
-        target = out_dir / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+def _write_rest(out_dir: Path, later: list, entries: list[dict], world: Any, seed: int, faults: str,
+                start: dt.date, days: int) -> None:
+    """What follows the inbox: the files that arrive later, the ground truth and the world's summary."""
     for item in later:
         target = out_dir / LATER / f"{item.arrives:%Y%m%d}" / item.path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -195,22 +238,17 @@ def world_summary(world: Any) -> dict[str, Any]:
     }
 
 
-def _summary(files: dict, csv_files: list, entries: list[dict], out: Any, terminal_files: list, bank: list,
-             seconds: float, say: Callable[[str], None]) -> SimulationSummary:
+def _summary(inbox: _Inbox, rows: dict[str, int], entries: list[dict], seconds: float,
+             say: Callable[[str], None]) -> SimulationSummary:
     per_source: dict[str, int] = {}
-    for path in sorted(files):
+    for path in sorted(inbox):
         source = path.split("/")[0]
         per_source[source] = per_source.get(source, 0) + 1
-    rows: dict[str, int] = {}
-    for f in csv_files:
-        rows[f.kind.name] = rows.get(f.kind.name, 0) + len(f.rows)
-    rows["terminal_lines"] = sum(len(f.lines) for f in terminal_files)
-    rows["bank_statement_lines"] = sum(len(f.statement.lines) for f in bank)
     faults: dict[str, int] = {}
     for entry in entries:
         faults[entry["kind"]] = faults.get(entry["kind"], 0) + 1
     total = sum(rows.values())
-    summary = SimulationSummary(per_source, rows, dict(sorted(faults.items())), seconds,
+    summary = SimulationSummary(per_source, dict(rows), dict(sorted(faults.items())), seconds,
                                 total / seconds if seconds > 0 else 0.0)
     say(f"wrote {summary}")
     return summary

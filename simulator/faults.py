@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -424,7 +425,7 @@ def row_faults(book: FaultBook, csv_files: list[CsvFile]) -> None:
     known_merchants = {m.merchant_id for m in book.world.merchants}
     by_kind: dict[str, list[CsvFile]] = {}
     for f in csv_files:
-        if f.rows:
+        if f.row_count:
             by_kind.setdefault(f.kind.name, []).append(f)
     serial = 0
     for fault in ROW_FAULTS:
@@ -453,7 +454,7 @@ def truncated_csv(book: FaultBook, csv_files: list[CsvFile]) -> dict[str, int]:
     """Files to cut: path -> how many bytes of the extra last row to keep (its row is `csv_field_count`)."""
     rng = book.rng
     cuts: dict[str, int] = {}
-    candidates = [f for f in csv_files if f.rows and f.kind.name in KEY_COLUMN]
+    candidates = [f for f in csv_files if f.row_count and f.kind.name in KEY_COLUMN]
     for _ in range(book.count()):
         file = rng.choice(candidates)
         if file.path in cuts:
@@ -608,7 +609,7 @@ def partner_file_faults(book: FaultBook, csv_files: list[CsvFile]) -> list[tuple
     return out
 
 
-def redeliveries(book: FaultBook, files: dict[str, tuple[dt.date, bytes]]) -> None:
+def redeliveries(book: FaultBook, files: Mapping[str, tuple[dt.date, bytes]]) -> None:
     """Same name again: identical (duplicate) or different (conflict), arriving under later/."""
     rng = book.rng
     faulted = {e["path"] for e in book.entries}

@@ -8,19 +8,21 @@
 - bank/: one Zengin 03 statement per municipality paying account and bank business day, with acquirer
   deposits, partner monthly payments (by the 10th of the next month), interest and unrelated transfers.
 
-Columns are exactly contracts.schemas'; encodings follow the partners master. This module never writes to
-disk (simulator/__init__.py does) and never reads the clock.
+Columns are exactly contracts.schemas'; encodings follow the partners master. This module writes to disk only
+when simulator/__init__.py asks a file to (`CsvFile.write`) and never reads the clock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from contracts import banks
 from contracts import schemas as s
 from contracts import terminal_log as tl
-from contracts.csvio import csv_bytes
+from contracts.csvio import csv_bytes, write_csv
 from contracts.inbox_names import BANK_KIND, inbox_path
 from contracts.zengin_statement import Statement, StatementHeader, StatementLine, write_statement
 from simulator.calendar import bank_day_on_or_before, is_bank_business_day
@@ -31,18 +33,48 @@ from simulator.world import COST_RATES, FEE_TABLE, SALES_KINDS, World, rng_for
 OPENING_BALANCE_MIN = 50_000_000
 
 
-@dataclass(slots=True)
 class CsvFile:
-    """One CSV file: inbox-relative path, kind, business date, rows (column -> text) and encoding."""
+    """One CSV file: inbox-relative path, kind, business date, rows (column -> text) and encoding.
 
-    path: str
-    kind: s.FileKind
-    day: dt.date
-    rows: list[dict[str, str]]
-    encoding: str = "utf-8"
+    The rows may be given, or made on first use by `make` (the platform's ledger, balances and certificate
+    files: a national world's rows do not fit in memory all at once, so each file's rows exist only while a
+    fault needs them or while the file is written). `row_count` answers without making them; `release()` drops
+    rows once written (the count stays)."""
+
+    __slots__ = ("_count", "_make", "_rows", "day", "encoding", "kind", "path")
+
+    def __init__(self, path: str, kind: s.FileKind, day: dt.date, rows: list[dict[str, str]] | None = None,
+                 encoding: str = "utf-8", make: Callable[[], list[dict[str, str]]] | None = None,
+                 count: int = 0) -> None:
+        if (rows is None) == (make is None):
+            raise ValueError("a CsvFile has rows or a way to make them, not both")
+        self.path, self.kind, self.day, self.encoding = path, kind, day, encoding
+        self._rows, self._make, self._count = rows, make, count if rows is None else len(rows)
+
+    @property
+    def rows(self) -> list[dict[str, str]]:
+        if self._rows is None:
+            assert self._make is not None, f"{self.path}: rows released after writing"
+            self._rows = self._make()
+            self._count = len(self._rows)
+        return self._rows
+
+    @property
+    def row_count(self) -> int:
+        return self._count if self._rows is None else len(self._rows)
+
+    def release(self) -> None:
+        """Forget the rows (they were written); `row_count` keeps their number."""
+        self._count = self.row_count
+        self._rows, self._make = None, None
 
     def data(self) -> bytes:
         return csv_bytes(self.kind.column_names, self.rows, encoding=self.encoding)
+
+    def write(self, target: Path) -> None:
+        """Write the file to `target` row by row (the same bytes as `data()`, without holding them)."""
+        with target.open("w", encoding=self.encoding, newline="") as stream:
+            write_csv(stream, self.kind.column_names, self.rows)
 
 
 @dataclass(slots=True)
@@ -118,17 +150,21 @@ def master_files(world: World) -> list[CsvFile]:
 
 # --- platform and partners --------------------------------------------------------------------------------
 def platform_files(world: World, out: PlatformOutput, cert_ders: dict[tuple[int, str], str]) -> list[CsvFile]:
+    """Ledger, balances and certificate files per business date; their rows are made when first needed."""
     files = []
     for index in range(world.days):
         day = world.date(index)
+        events, balances, certs = out.ledger[day], out.balances[day], out.certs[day]
+        ders = {(e.serial, e.event): cert_ders[(e.serial, e.event)] for e in certs}
         files.append(CsvFile(inbox_path(s.PLATFORM_LEDGER.name, day), s.PLATFORM_LEDGER, day,
-                             [e.row() for e in out.ledger[day]]))
+                             make=lambda events=events: [e.row() for e in events], count=len(events)))
         files.append(CsvFile(inbox_path(s.PLATFORM_BALANCES.name, day), s.PLATFORM_BALANCES, day,
-                             out.balances[day]))
-        files.append(CsvFile(inbox_path(s.PLATFORM_MYKEY_CERTS.name, day), s.PLATFORM_MYKEY_CERTS, day, [
-            {"mykey_id": e.mykey_id, "cert_serial": f"{e.serial:x}", "cert_der": cert_ders[(e.serial, e.event)],
+                             make=lambda balances=balances: balances, count=len(balances)))
+        files.append(CsvFile(inbox_path(s.PLATFORM_MYKEY_CERTS.name, day), s.PLATFORM_MYKEY_CERTS, day,
+                             make=lambda certs=certs, ders=ders: [
+            {"mykey_id": e.mykey_id, "cert_serial": f"{e.serial:x}", "cert_der": ders[(e.serial, e.event)],
              "event": e.event, "previous_serial": "" if e.previous_serial is None else f"{e.previous_serial:x}",
-             "event_ts": e.event_ts.isoformat()} for e in out.certs[day]]))
+             "event_ts": e.event_ts.isoformat()} for e in certs], count=len(certs)))
     return files
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.csvio import PLAIN_BLOCK_LINES, CsvScan, PlainLines, csv_bytes, read_csv
+from contracts.csvio import PLAIN_BLOCK_LINES, CsvScan, PlainLines, csv_bytes, read_csv, write_csv
 from contracts.schemas import CSV_KINDS, ColumnType
 
 EDGE_TEXT = ["千代田区, 東京都", 'say "こんにちは"', "two\nlines", "crlf\r\ninside", "ﾁﾖﾀﾞｸ", ""]
@@ -45,6 +45,28 @@ def test_round_trip(kind, encoding, line_ending, bom):
     assert read.error is None
     assert read.header == kind.column_names
     assert [dict(zip(read.header, r.fields, strict=True)) for r in read.records] == rows
+
+
+@pytest.mark.parametrize("kind", CSV_KINDS, ids=lambda k: k.name)
+@pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
+def test_a_file_written_row_by_row_reads_back_the_same_rows(kind, encoding, tmp_path):
+    rows = _rows(kind)
+    target = tmp_path / "file.csv"
+    with target.open("w", encoding=encoding, newline="") as stream:
+        write_csv(stream, kind.column_names, rows)
+    read = read_csv(target.read_bytes(), encoding)
+    assert read.error is None
+    assert read.header == kind.column_names
+    assert [dict(zip(read.header, r.fields, strict=True)) for r in read.records] == rows
+
+
+def test_the_writer_quotes_only_what_needs_it_and_keeps_newlines_inside_fields(tmp_path):
+    target = tmp_path / "file.csv"
+    with target.open("w", encoding="cp932", newline="") as stream:
+        write_csv(stream, ["a", "b", "c"], [{"a": "千代田区, 東京", "b": 'say "hi"', "c": None},
+                                            ["two\nlines", "crlf\r\nin", 7]])
+    assert target.read_bytes() == ('a,b,c\n"千代田区, 東京","say ""hi""",\n'
+                                   '"two\nlines","crlf\r\nin",7\n').encode("cp932")
 
 
 def test_line_numbers_count_physical_lines():
