@@ -30,7 +30,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "officer": {"id": "", "key_dir": ""},
     "gate": {"materiality_yen": 0},
     "report": {"language": "ja"},
-    "warehouse": {"memory_limit": "512MB", "build_memory_limit": "2GB"},
+    "warehouse": {"memory_limit": "512MB", "build_memory_limit": "2GB", "match_memory_limit": "2GB"},
     "payments": {"officers_file": "", "export_dir": ""},
 }
 REPORT_LANGUAGES = ("ja", "en")
@@ -71,7 +71,8 @@ class Settings:
     archive_dir: where an ingest moves the files it has settled (`[ingest] archive`, `archive_dir`, default
     <inbox>/archive; ingestion.archive), None = the inbox keeps every file;
     memory_limit: DuckDB's memory_limit on the steps' warehouse connections (`[warehouse] memory_limit`);
-    build_memory_limit: DuckDB's memory_limit during the dbt builds of the marts (`[warehouse] build_memory_limit`).
+    build_memory_limit: DuckDB's memory_limit during the dbt builds of the marts (`[warehouse] build_memory_limit`);
+    match_memory_limit: DuckDB's memory_limit during the reconcile step's matching (`[warehouse] match_memory_limit`).
     """
 
     home: Path
@@ -94,6 +95,7 @@ class Settings:
     archive_dir: Path | None = None
     memory_limit: str = "512MB"
     build_memory_limit: str = "2GB"
+    match_memory_limit: str = "2GB"
 
 
 def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -232,6 +234,7 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
         archive_dir=_archive_dir(values["ingest"], inbox),
         memory_limit=_memory_limit("warehouse.memory_limit", values["warehouse"]["memory_limit"]),
         build_memory_limit=_memory_limit("warehouse.build_memory_limit", values["warehouse"]["build_memory_limit"]),
+        match_memory_limit=_memory_limit("warehouse.match_memory_limit", values["warehouse"]["match_memory_limit"]),
     )
 
 

@@ -41,14 +41,17 @@ class _NoMyNumbers(logging.Filter):
 log.addFilter(_NoMyNumbers())
 
 
-def _warehouse(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A step's connection to the warehouse, under `[warehouse] memory_limit` (the dbt builds of the marts run
-    under `[warehouse] build_memory_limit`, through build_marts). Each step reads most of what it reads once, yet
+def _warehouse(settings: Settings, read_only: bool = False,
+               memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A step's connection to the warehouse, under `memory_limit` or else `[warehouse] memory_limit` (the dbt
+    builds of the marts run under `[warehouse] build_memory_limit`, through build_marts, and the reconcile step
+    under `[warehouse] match_memory_limit`). Each step reads most of what it reads once, yet
     DuckDB keeps the blocks it read up to its default limit, 80 % of RAM: at 1,000,000 residents 1.3 GiB of an
     ingest's 2.3 GiB, and 1.0 GiB more at the data-quality step's peak."""
     import duckdb
 
-    return duckdb.connect(str(settings.warehouse), read_only=read_only, config={"memory_limit": settings.memory_limit})
+    return duckdb.connect(str(settings.warehouse), read_only=read_only,
+                          config={"memory_limit": memory_limit or settings.memory_limit})
 
 
 def parse_business_date(value: str | dt.date) -> dt.date:
@@ -207,7 +210,9 @@ def reconcile_step(business_date: str | dt.date, settings: Settings | None = Non
     with hold_home(settings.home, f"seisan reconcile --date {date}", wait_seconds=settings.lock_wait_seconds,
                    say=log.info):
         started = dt.datetime.now(dt.UTC)
-        with _warehouse(settings) as con:
+        # the matching joins a whole day's balances snapshot (and the whole-history pairs); under 512MB that join
+        # ran out of memory on day 3 of a 3,500,000-resident world (docs/scaling.md)
+        with _warehouse(settings, memory_limit=settings.match_memory_limit) as con:
             matching = engine.run_matching(con, date, full=full)
             synced = breaks.sync_breaks(con, date, now=dt.datetime.now(dt.UTC))
         summary = {"matching": _jsonable(matching), "breaks": _jsonable(synced)}

@@ -83,6 +83,50 @@ def test_the_marts_step_builds_under_the_build_memory_limit(tmp_path: Path, monk
     assert asked["memory_limit"] == "3GiB"
 
 
+def test_the_matching_has_a_memory_limit_of_its_own(tmp_path: Path) -> None:
+    """[warehouse] match_memory_limit: 2GB unless set (512MB ran the balances pair out of memory at 3,500,000
+    residents), in the repository's seisan.toml as in the defaults, from a file or the environment, refused as
+    memory_limit is, and leaving the other limits alone."""
+    none = tmp_path / "none.toml"
+    assert load_settings(config_file=none, env={}).match_memory_limit == "2GB"
+    repository = Path(__file__).resolve().parents[2] / "seisan.toml"
+    assert load_settings(config_file=repository, env={}).match_memory_limit == "2GB"
+    assert load_settings(config_file=none, env={"SEISAN_WAREHOUSE_MATCH_MEMORY_LIMIT": "3GiB"}).match_memory_limit \
+        == "3GiB"
+    config = tmp_path / "seisan.toml"
+    config.write_text('[warehouse]\nmatch_memory_limit = "1.5GB"\n', encoding="utf-8")
+    settings = load_settings(config_file=config, env={})
+    assert (settings.memory_limit, settings.build_memory_limit, settings.match_memory_limit) == \
+        ("512MB", "2GB", "1.5GB")
+    for bad in ("2", "-1GB", "10MB"):
+        config.write_text(f'[warehouse]\nmatch_memory_limit = "{bad}"\n', encoding="utf-8")
+        with pytest.raises(ConfigError, match="warehouse.match_memory_limit"):
+            load_settings(config_file=config, env={})
+
+
+def test_the_reconcile_step_matches_under_the_match_memory_limit(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """reconcile_step's warehouse connection has `[warehouse] match_memory_limit`, not the steps' memory_limit."""
+    from reconciliation import engine
+    from seisan.steps import reconcile_step
+
+    seen: list[object] = []
+
+    class Stop(Exception):
+        pass
+
+    def run_matching(con: object, *args: object, **kwargs: object) -> None:
+        seen.append(con.execute("select current_setting('memory_limit')").fetchone()[0])  # type: ignore[attr-defined]
+        raise Stop
+
+    monkeypatch.setattr(engine, "run_matching", run_matching)
+    settings = load_settings(config_file=tmp_path / "none.toml",
+                             env={"SEISAN_HOME": str(tmp_path), "SEISAN_WAREHOUSE_MATCH_MEMORY_LIMIT": "3GiB"})
+    with pytest.raises(Stop):
+        reconcile_step("2026-10-01", settings)
+    assert seen == ["3.0 GiB"]
+
+
 def test_each_step_connects_to_the_warehouse_under_the_memory_limit(tmp_path: Path) -> None:
     from seisan.steps import _warehouse
 
