@@ -40,24 +40,25 @@ def test_the_warehouse_memory_limit_is_a_duckdb_size_of_at_least_64_mib(tmp_path
             load_settings(config_file=config, env={})
 
 
-def test_the_marts_build_has_a_memory_limit_of_its_own(tmp_path: Path) -> None:
-    """[warehouse] build_memory_limit: 2GB unless set (512MB ran the FIFO engine out of memory at 2,000,000
-    residents), in the repository's seisan.toml as in the defaults, from a file or the environment, and refused
-    as memory_limit is."""
+@pytest.mark.parametrize("name", ["build_memory_limit", "match_memory_limit"])
+def test_the_marts_build_and_the_matching_have_memory_limits_of_their_own(tmp_path: Path, name: str) -> None:
+    """[warehouse] build_memory_limit and match_memory_limit: 2GB unless set (under 512MB the FIFO engine ran out
+    of memory at 2,000,000 residents, the balances pair's join at 3,500,000), in the repository's seisan.toml as
+    in the defaults, from a file or the environment, refused as memory_limit is, each leaving the others alone."""
+    names = ("memory_limit", "build_memory_limit", "match_memory_limit")
     none = tmp_path / "none.toml"
-    settings = load_settings(config_file=none, env={})
-    assert (settings.memory_limit, settings.build_memory_limit) == ("512MB", "2GB")
+    assert [getattr(load_settings(config_file=none, env={}), n) for n in names] == ["512MB", "2GB", "2GB"]
     repository = Path(__file__).resolve().parents[2] / "seisan.toml"
-    assert load_settings(config_file=repository, env={}).build_memory_limit == "2GB"
-    assert load_settings(config_file=none, env={"SEISAN_WAREHOUSE_BUILD_MEMORY_LIMIT": "3GiB"}).build_memory_limit \
-        == "3GiB"
+    assert getattr(load_settings(config_file=repository, env={}), name) == "2GB"
+    assert getattr(load_settings(config_file=none, env={f"SEISAN_WAREHOUSE_{name.upper()}": "3GiB"}), name) == "3GiB"
     config = tmp_path / "seisan.toml"
-    config.write_text('[warehouse]\nbuild_memory_limit = "1.5GB"\n', encoding="utf-8")
-    assert load_settings(config_file=config, env={}).build_memory_limit == "1.5GB"
-    assert load_settings(config_file=config, env={}).memory_limit == "512MB"
+    config.write_text(f'[warehouse]\n{name} = "1.5GB"\n', encoding="utf-8")
+    settings = load_settings(config_file=config, env={})
+    assert {n: getattr(settings, n) for n in names} == {"memory_limit": "512MB", "build_memory_limit": "2GB",
+                                                        "match_memory_limit": "2GB", name: "1.5GB"}
     for bad in ("2", "-1GB", "10MB"):
-        config.write_text(f'[warehouse]\nbuild_memory_limit = "{bad}"\n', encoding="utf-8")
-        with pytest.raises(ConfigError, match="warehouse.build_memory_limit"):
+        config.write_text(f'[warehouse]\n{name} = "{bad}"\n', encoding="utf-8")
+        with pytest.raises(ConfigError, match=f"warehouse.{name}"):
             load_settings(config_file=config, env={})
 
 
@@ -81,27 +82,6 @@ def test_the_marts_step_builds_under_the_build_memory_limit(tmp_path: Path, monk
     with pytest.raises(Stop):
         build_marts_step("2026-10-01", settings)
     assert asked["memory_limit"] == "3GiB"
-
-
-def test_the_matching_has_a_memory_limit_of_its_own(tmp_path: Path) -> None:
-    """[warehouse] match_memory_limit: 2GB unless set (512MB ran the balances pair out of memory at 3,500,000
-    residents), in the repository's seisan.toml as in the defaults, from a file or the environment, refused as
-    memory_limit is, and leaving the other limits alone."""
-    none = tmp_path / "none.toml"
-    assert load_settings(config_file=none, env={}).match_memory_limit == "2GB"
-    repository = Path(__file__).resolve().parents[2] / "seisan.toml"
-    assert load_settings(config_file=repository, env={}).match_memory_limit == "2GB"
-    assert load_settings(config_file=none, env={"SEISAN_WAREHOUSE_MATCH_MEMORY_LIMIT": "3GiB"}).match_memory_limit \
-        == "3GiB"
-    config = tmp_path / "seisan.toml"
-    config.write_text('[warehouse]\nmatch_memory_limit = "1.5GB"\n', encoding="utf-8")
-    settings = load_settings(config_file=config, env={})
-    assert (settings.memory_limit, settings.build_memory_limit, settings.match_memory_limit) == \
-        ("512MB", "2GB", "1.5GB")
-    for bad in ("2", "-1GB", "10MB"):
-        config.write_text(f'[warehouse]\nmatch_memory_limit = "{bad}"\n', encoding="utf-8")
-        with pytest.raises(ConfigError, match="warehouse.match_memory_limit"):
-            load_settings(config_file=config, env={})
 
 
 def test_the_reconcile_step_matches_under_the_match_memory_limit(tmp_path: Path,
