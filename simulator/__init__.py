@@ -21,6 +21,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -84,15 +85,15 @@ def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, resi
     try:
         cert_events = [e for day in out.certs.values() for e in day]
         say(f"issuing {len(cert_events):,} certificates and signing {len(out.terminal_records):,} terminal records")
-        ders = signer.issue([(e.serial, e.key_index, e.not_before, e.not_after) for e in cert_events])
-        cert_ders = {(e.serial, e.event): der for e, der in zip(cert_events, ders, strict=True)}
+        ders = iter(signer.issue([(e.serial, e.key_index, e.not_before, e.not_after) for e in cert_events]))
+        cert_ders = {day: list(islice(ders, len(events))) for day, events in out.certs.items()}  # in event order
         terminal_files = build_terminal_files(world, out.terminal_records, signer)
         fx.locate_terminal_records(book, terminal_files)
         terminal_files = fx.terminal_file_faults(book, terminal_files, signer)
     finally:
         signer.close()
     csv_files = master_files(world) + platform_files(world, out, cert_ders) + partner_files(world, out)
-    del cert_events, ders, cert_ders  # each certificate file keeps its own day's
+    del cert_events, ders, cert_ders  # each certificate file keeps its own day's DERs
     _locate_recon_rows(book, csv_files)
     fx.row_faults(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
     cuts = fx.truncated_csv(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])

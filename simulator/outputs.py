@@ -149,22 +149,22 @@ def master_files(world: World) -> list[CsvFile]:
 
 
 # --- platform and partners --------------------------------------------------------------------------------
-def platform_files(world: World, out: PlatformOutput, cert_ders: dict[tuple[int, str], str]) -> list[CsvFile]:
-    """Ledger, balances and certificate files per business date; their rows are made when first needed."""
+def platform_files(world: World, out: PlatformOutput, cert_ders: dict[dt.date, list[str]]) -> list[CsvFile]:
+    """Ledger, balances and certificate files per business date; their rows are made when first needed.
+    cert_ders: per business date, the issued certificates (base64 DER) in the order of out.certs[day]."""
     files = []
     for index in range(world.days):
         day = world.date(index)
-        events, balances, certs = out.ledger[day], out.balances[day], out.certs[day]
-        ders = {(e.serial, e.event): cert_ders[(e.serial, e.event)] for e in certs}
+        events, balances, certs, ders = out.ledger[day], out.balances[day], out.certs[day], cert_ders[day]
         files.append(CsvFile(inbox_path(s.PLATFORM_LEDGER.name, day), s.PLATFORM_LEDGER, day,
                              make=lambda events=events: [e.row() for e in events], count=len(events)))
         files.append(CsvFile(inbox_path(s.PLATFORM_BALANCES.name, day), s.PLATFORM_BALANCES, day,
                              make=lambda balances=balances: balances, count=len(balances)))
         files.append(CsvFile(inbox_path(s.PLATFORM_MYKEY_CERTS.name, day), s.PLATFORM_MYKEY_CERTS, day,
                              make=lambda certs=certs, ders=ders: [
-            {"mykey_id": e.mykey_id, "cert_serial": f"{e.serial:x}", "cert_der": ders[(e.serial, e.event)],
+            {"mykey_id": e.mykey_id, "cert_serial": f"{e.serial:x}", "cert_der": der,
              "event": e.event, "previous_serial": "" if e.previous_serial is None else f"{e.previous_serial:x}",
-             "event_ts": e.event_ts.isoformat()} for e in certs], count=len(certs)))
+             "event_ts": e.event_ts.isoformat()} for e, der in zip(certs, ders, strict=True)], count=len(certs)))
     return files
 
 
