@@ -75,10 +75,13 @@ WHOLE_FILE_MAX_BYTES = 1 * GIB  # a terminal log or bank statement file over thi
 MAX_BATCH_FILES = 1000  # files per batch (one transaction)
 MAX_BATCH_BYTES = 16 * MIB  # inbox bytes per batch: bounds what a batch holds in memory ...
 MAX_BATCH_ROWS = 1_000_000  # ... and records decided but not yet written
-# Batches whose terminal files the pool checks ahead of their turn (up to 4 x 16 MiB held). Handing it the
-# whole phase at once (up to 256 MiB of terminal logs) was tried on day 4 of the 1,000,000-resident world: no
-# faster (the main process, not the pool, is the longer path), and 0.4 GiB more at the peak.
-LOOKAHEAD_BATCHES = 4
+# Batches of terminal files the pool checks ahead of their turn (up to 16 x 16 MiB of logs held, with what the
+# workers found in them). Counted among the batches that hold terminal files: the day's ledger and balances
+# snapshot come first in their load phase, and the main process loads them for many seconds (22 s on day 4 of the
+# 3,500,000-resident world) while the pool, handed four batches ahead of any kind, had one batch of terminal
+# files to check. Measured there (2026-12-07): 4 batches of any kind 93.4 s; 4 / 16 / 32 / 64 terminal batches
+# 89.1 / 85.1 / 88.8 / 84.2 s, the ingest process peaking at 2.23 / 2.37 / 2.93 / 3.81 GB.
+LOOKAHEAD_BATCHES = 16
 # Records and rows are millions of small objects, nearly all alive until their batch is written: Python's cyclic
 # garbage collector, run every 700 new objects by default, looked through them again and again for cycles they
 # do not have (a third of the time it took to split a CSV file into records). An ingest runs it every 100,000, and
@@ -572,10 +575,10 @@ class _Run:
         record_check(self.con, masters_through, self.business_date)
 
     def ingest_batches(self, planned: list[list[InboxFile]]) -> None:
-        """Ingest the batches in order. In a run with a pool, the terminal files of the next LOOKAHEAD_BATCHES
-        batches of the same load phase are read and handed to it before their turn, so the workers check them
-        while this process loads the batches before (the day's ledger and balances, say), not only while it
-        decides the files of their own batch. A later phase reads what earlier ones commit (certificates), so
+        """Ingest the batches in order. In a run with a pool, the terminal files of the next batches of the same
+        load phase (`lookahead`) are read and handed to it before their turn, so the workers check them while
+        this process loads the batches before (the day's ledger and balances, say), not only while it decides
+        the files of their own batch. A later phase reads what earlier ones commit (certificates), so
         nothing is handed over across a phase."""
         ready: dict[int, list[_Prepared]] = {}
         terminal = next((i for i, files in enumerate(planned) if any(f.kind == TERMINAL_KIND for f in files)), None)
@@ -591,10 +594,8 @@ class _Run:
                 ready[index] = self.check_ahead([self.prepare(file) for file in files])
             handed = False
             if self.signatures.pooled():
-                for later in range(index + 1, min(index + 1 + LOOKAHEAD_BATCHES, len(planned))):
-                    if load_phase(planned[later][0]) != load_phase(files[0]):
-                        break
-                    if later not in ready and any(f.kind == TERMINAL_KIND for f in planned[later]):
+                for later in lookahead(planned, index):
+                    if later not in ready:
                         ready[later] = self.check_ahead([self.prepare(file) for file in planned[later]])
                         handed = True
             if handed and index > 0 and load_phase(planned[index - 1][0]) != load_phase(files[0]):
@@ -643,6 +644,21 @@ class _Run:
         for item in prepared:
             self.ingest_file(item)
         self.flush()
+
+
+def lookahead(planned: list[list[InboxFile]], index: int, limit: int | None = None) -> list[int]:
+    """The batches after `planned[index]` whose terminal files a run with a pool hands it now: the next `limit`
+    (LOOKAHEAD_BATCHES) batches of the same load phase that hold terminal files. Batches without any are passed
+    over, not counted: the pool has nothing to check in them, and they may be the longest of the phase."""
+    limit = LOOKAHEAD_BATCHES if limit is None else limit
+    phase = load_phase(planned[index][0])
+    found: list[int] = []
+    for later in range(index + 1, len(planned)):
+        if len(found) >= limit or load_phase(planned[later][0]) != phase:
+            break
+        if any(file.kind == TERMINAL_KIND for file in planned[later]):
+            found.append(later)
+    return found
 
 
 def _rescan(manifest: ManifestIndex, file: InboxFile) -> Known | None:

@@ -23,6 +23,7 @@ import ingestion.card_signatures as card_signatures
 import ingestion.run as ingestion_run
 import ingestion.terminal_loader as terminal_loader
 from ingestion import ingest
+from ingestion.inbox import InboxFile
 from ingestion.outcome import FileStatus
 from simulator import deliver, simulate
 
@@ -313,3 +314,36 @@ def test_a_files_seq_window_is_read_from_its_first_and_last_lines(data: bytes, w
     from ingestion.terminal_checks import seq_window_written
 
     assert seq_window_written(data, "T1") == window
+
+
+def _batch(*kinds: str) -> list[InboxFile]:
+    return [InboxFile(f"/inbox/{kind}-{n}", f"{kind}-{n}", "x", f"{kind}-{n}", kind, START, {}, 1, 1)
+            for n, kind in enumerate(kinds)]
+
+
+def test_the_pool_is_handed_the_next_terminal_batches_past_the_long_ones_without_any() -> None:
+    """The batches handed ahead are the next ones holding terminal files, counted among those alone: the day's
+    ledger and balances snapshot, which come first in their phase and load for many seconds, are passed over
+    (on day 4 of the 3,500,000-resident world the pool otherwise had one batch to check while they loaded), and
+    a later load phase is never reached."""
+    planned = [
+        _batch("master_merchants"),                          # 0: phase 0
+        _batch("platform_mykey_certs"),                      # 1: phase 1
+        _batch("platform_ledger"),                           # 2: phase 2, no terminal file
+        _batch("platform_balances"),                         # 3
+        _batch("partner_sales", "terminal_log"),             # 4
+        _batch("terminal_log", "terminal_log"),              # 5
+        _batch("partner_settlement"),                        # 6
+        _batch("terminal_log"),                              # 7
+        _batch("terminal_log"),                              # 8
+    ]
+    assert ingestion_run.lookahead(planned, 2, limit=3) == [4, 5, 7]
+    assert ingestion_run.lookahead(planned, 3, limit=3) == [4, 5, 7]
+    assert ingestion_run.lookahead(planned, 5, limit=3) == [7, 8]
+    assert ingestion_run.lookahead(planned, 2, limit=0) == []
+    assert ingestion_run.lookahead(planned, 8) == []
+    # a later phase is never handed over: phase 1's batch sees none of phase 2's terminal files
+    assert ingestion_run.lookahead(planned, 1) == []
+    assert ingestion_run.lookahead(planned, 0, limit=5) == []
+    # the default is the module's setting
+    assert ingestion_run.lookahead(planned, 2) == [4, 5, 7, 8][:ingestion_run.LOOKAHEAD_BATCHES]
