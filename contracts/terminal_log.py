@@ -32,7 +32,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from contracts.codes import MY_NUMBER_MASK, is_valid_municipality_code, looks_like_my_number
+from contracts.codes import (
+    MY_NUMBER_ASCII_CHARS,
+    MY_NUMBER_MASK,
+    is_valid_municipality_code,
+    looks_like_my_number,
+)
 from contracts.jst import parse_timestamp
 from contracts.limits import AMOUNT_MAX_YEN, BIGINT_MAX
 from contracts.problems import Problem
@@ -465,58 +470,77 @@ def _shape(code: str, field: str | None, detail: str) -> Problem:
     return Problem(code, field, detail.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
-def _shape_problem(obj: Any) -> Problem | None:
-    """The rules that make a line a record at all; breaking one refuses the file (terminal_record_invalid)."""
+_FIELD_TYPES = {kind: {name: int if name in _INT_FIELDS else str for name in fields}
+                for kind, fields in FIELDS_BY_TYPE.items()}
+# The text fields of a use/cancel whose value rules `_value_problems` checks, in name order: every text field but
+# the timestamp and the hashes (the shape rules decide those). With its shape holding, a record has exactly these.
+_VALUE_TEXT_FIELDS = {kind: tuple(sorted(name for name, wanted in types.items()
+                                         if wanted is str and name not in ("ts", "hash", "prev_hash")))
+                      for kind, types in _FIELD_TYPES.items() if kind != "seal"}
+_VALUE_PATTERNS = (
+    ("merchant_id", _MERCHANT_ID_RE, "M followed by 8 digits"),
+    ("municipality_code", _MUNICIPALITY_RE, "6 digits"),
+    ("mykey_id", _MYKEY_ID_RE, "8 to 16 letters and digits with a letter"),
+    ("card_cert_serial", _HEX_SERIAL_RE, "1 to 64 hex digits"),
+)
+_MY_NUMBER_CHARS_MIN = MY_NUMBER_ASCII_CHARS[0]
+
+
+def _shape_problem(obj: Any) -> tuple[Problem | None, dt.datetime | None]:
+    """The rules that make a line a record at all; breaking one refuses the file (terminal_record_invalid).
+    Returns (the first problem, None), or (None, `ts` parsed in JST) when they hold."""
     invalid = Reason.TERMINAL_RECORD_INVALID
     if not isinstance(obj, dict):
-        return _shape(invalid, None, f"a JSON {type(obj).__name__}, not an object")
+        return _shape(invalid, None, f"a JSON {type(obj).__name__}, not an object"), None
     record_type = obj.get("type")
-    expected = FIELDS_BY_TYPE.get(record_type) if isinstance(record_type, str) else None
-    if expected is None:
-        return _shape(invalid, "type", "type is not use, cancel or seal")
-    if obj.keys() != expected:
-        differ = ", ".join(sorted(_masked(key)[:40] for key in set(obj) ^ expected))  # keys are input too
-        return _shape(invalid, None, f"fields differ from a {record_type} record: {differ}"[:300])
+    types = _FIELD_TYPES.get(record_type) if isinstance(record_type, str) else None
+    if types is None:
+        return _shape(invalid, "type", "type is not use, cancel or seal"), None
+    if obj.keys() != types.keys():
+        differ = ", ".join(sorted(_masked(key)[:40] for key in set(obj) ^ types.keys()))  # keys are input too
+        return _shape(invalid, None, f"fields differ from a {record_type} record: {differ}"[:300]), None
     for name, value in obj.items():
-        wanted = int if name in _INT_FIELDS else str
-        if isinstance(value, bool) or not isinstance(value, wanted):
-            return _shape(invalid, name, f"{name} is not {'an integer' if wanted is int else 'a string'}")
-        if wanted is str and (len(value) > STRING_CHARS_MAX or _SURROGATE_RE.search(value)):
-            return _shape(invalid, name, f"{name} is longer than {STRING_CHARS_MAX} characters or not Unicode text")
+        wanted = types[name]
+        # exact types: a JSON value is a bool, an int, a str, ...; a bool is an int subclass, and is refused
+        if type(value) is not wanted:
+            return _shape(invalid, name, f"{name} is not {'an integer' if wanted is int else 'a string'}"), None
+        # an ASCII text holds no surrogate: the pattern is searched only in the rare text that is not
+        if wanted is str and (len(value) > STRING_CHARS_MAX or (not value.isascii() and _SURROGATE_RE.search(value))):
+            detail = f"{name} is longer than {STRING_CHARS_MAX} characters or not Unicode text"
+            return _shape(invalid, name, detail), None
     if obj["v"] != FORMAT_VERSION:
-        return _shape(invalid, "v", f"format version {obj['v']} is not {FORMAT_VERSION}")
+        return _shape(invalid, "v", f"format version {obj['v']} is not {FORMAT_VERSION}"), None
     if not 1 <= obj["seq"] <= SEQ_MAX:
-        return _shape(invalid, "seq", f"seq is outside 1..{SEQ_MAX}")
+        return _shape(invalid, "seq", f"seq is outside 1..{SEQ_MAX}"), None
     if record_type == "seal" and not 0 <= obj["records"] <= BIGINT_MAX:
-        return _shape(invalid, "records", "records is negative")
+        return _shape(invalid, "records", "records is negative"), None
     if not _TERMINAL_ID_RE.fullmatch(obj["terminal_id"]):
-        return _shape(invalid, "terminal_id", "terminal_id is not T followed by 8 digits")
-    if parse_timestamp(obj["ts"]) is None:
-        return _shape(invalid, "ts", "ts is not an ISO 8601 timestamp with offset")
+        return _shape(invalid, "terminal_id", "terminal_id is not T followed by 8 digits"), None
+    ts_jst = parse_timestamp(obj["ts"])
+    if ts_jst is None:
+        return _shape(invalid, "ts", "ts is not an ISO 8601 timestamp with offset"), None
     for name in ("prev_hash", "hash"):
         if not _HASH_RE.fullmatch(obj[name]):
-            return _shape(invalid, name, f"{name} is not 64 lowercase hex digits")
-    return None
+            return _shape(invalid, name, f"{name} is not 64 lowercase hex digits"), None
+    return None, ts_jst
 
 
 def _value_problems(obj: Mapping[str, Any]) -> tuple[Problem, ...]:
     """The value rules of a use/cancel (shape already holds), in check order: required, personal number,
     patterns, amount. Such a record is quarantined on its own."""
     problems: list[Problem] = []
-    texts = [name for name in sorted(obj) if isinstance(obj[name], str) and name not in ("ts", "hash", "prev_hash")]
+    texts = _VALUE_TEXT_FIELDS[obj["type"]]
     for name in texts:
         if obj[name] == "":
             problems.append(Problem(Reason.FIELD_REQUIRED, name, f"{name} is empty"))
-    personal = {name for name in texts if looks_like_my_number(obj[name])}
+    # looks_like_my_number decides an ASCII text shorter than a My Number at once; not calling it for one is
+    # the same answer without the call (a record's ids and type are mostly that short)
+    personal = {name for name in texts
+                if (len(obj[name]) >= _MY_NUMBER_CHARS_MIN or not obj[name].isascii())
+                and looks_like_my_number(obj[name])}
     for name in sorted(personal):
         problems.append(Problem(Reason.MY_NUMBER_DETECTED, name, f"{name} holds a personal number (masked)"))
-    checks = (
-        ("merchant_id", _MERCHANT_ID_RE, "M followed by 8 digits"),
-        ("municipality_code", _MUNICIPALITY_RE, "6 digits"),
-        ("mykey_id", _MYKEY_ID_RE, "8 to 16 letters and digits with a letter"),
-        ("card_cert_serial", _HEX_SERIAL_RE, "1 to 64 hex digits"),
-    )
-    for name, pattern, shape in checks:
+    for name, pattern, shape in _VALUE_PATTERNS:
         if obj[name] and name not in personal and not pattern.fullmatch(obj[name]):
             problems.append(Problem(Reason.FIELD_PATTERN, name, f"{name} is not {shape}"))
     code = obj["municipality_code"]
@@ -535,9 +559,7 @@ def _value_problems(obj: Mapping[str, Any]) -> tuple[Problem, ...]:
     return tuple(problems)
 
 
-def _entry(obj: Mapping[str, Any]) -> TerminalRecord | TerminalSeal:
-    ts_jst = parse_timestamp(obj["ts"])
-    assert ts_jst is not None  # the shape rules parsed it
+def _entry(obj: Mapping[str, Any], ts_jst: dt.datetime) -> TerminalRecord | TerminalSeal:
     if obj["type"] == "seal":
         return TerminalSeal(obj["terminal_id"], obj["seq"], obj["ts"], ts_jst, obj["records"], obj["prev_hash"],
                             obj["hash"], obj["term_sig"], obj["v"])
@@ -566,11 +588,12 @@ def parse_line(line_number: int, raw: bytes) -> ParsedLine:
             detail = str(exc) if isinstance(exc, _Refused) else "not JSON"
             return ParsedLine(line_number, None, None, Problem(invalid_json, None, detail),
                               (), unparsed=_unparsed_safe_text(text))
-    shape = _shape_problem(obj)
+    shape, ts_jst = _shape_problem(obj)
     if shape is not None:
         return ParsedLine(line_number, obj if isinstance(obj, dict) else None, None, shape, (), True, obj)
+    assert ts_jst is not None  # the shape rules parsed it
     values = () if obj["type"] == "seal" else _value_problems(obj)
-    return ParsedLine(line_number, obj, _entry(obj), None, values, True, obj)
+    return ParsedLine(line_number, obj, _entry(obj, ts_jst), None, values, True, obj)
 
 
 def parse_file(data: bytes, max_lines: int | None = None) -> ParsedFile:
