@@ -12,6 +12,7 @@ to commit first (`duplicate_scope`).
 from __future__ import annotations
 
 import codecs
+import concurrent.futures
 import hashlib
 import io
 import os
@@ -431,18 +432,27 @@ def _stream_into(
     bad: list[QuarantinedRecord] = []
     total = 0
     try:
-        with _text_stream(path, encoding, ctx.sha256) as text, pq.ParquetWriter(unchecked, schema) as writer:
+        # Each chunk's rows are written by a thread of their own while the next chunk is split and validated
+        # (pyarrow's writer lets go of the GIL): one chunk at most waits to be written. In order, and a failed
+        # write raises here, at the next chunk or at the end.
+        with _text_stream(path, encoding, ctx.sha256) as text, pq.ParquetWriter(unchecked, schema) as writer, \
+                concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="spill") as spill:
             scan = CsvScan(text, ctx.max_records)
             problem = header_problem(kind, scan.header) if scan.error is None else None
+            written: concurrent.futures.Future[None] | None = None
             if scan.error is None and problem is None:
                 for chunk in scan.chunks(STREAM_CHUNK_RECORDS, STREAM_CHUNK_CHARS):
                     rows, chunk_bad, count = _validate_chunk(kind, scan.header, chunk, file, ctx)
                     said = total // STREAM_PROGRESS_RECORDS
                     total += count
                     bad.extend(chunk_bad)
-                    writer.write_table(rows)
+                    if written is not None:
+                        written.result()
+                    written = spill.submit(writer.write_table, rows)
                     if ctx.progress is not None and total // STREAM_PROGRESS_RECORDS > said:
                         ctx.progress(f"{file.rel_path}: {total:,} records read, {len(bad):,} quarantined so far")
+            if written is not None:
+                written.result()
     except UnicodeDecodeError:
         line = _first_bad_line(path, encoding)  # not utf-8-sig: its error offsets skip the BOM
         detail = f"not valid {encoding} (first bad byte on line {line})"

@@ -160,6 +160,29 @@ def test_a_bad_byte_after_many_chunks_rejects_the_file_and_loads_none_of_it(con,
     assert accounting_holds(con)
 
 
+def test_a_chunk_that_fails_to_be_written_refuses_the_file_and_loads_none_of_it(con, tmp, monkeypatch):
+    """Each chunk's rows are written by a thread of their own while the next chunk is validated: a write that
+    fails must still stop the file, not leave it loaded without that chunk's rows."""
+    monkeypatch.setattr(csv_loader, "STREAM_CHUNK_RECORDS", 3)
+    write_ledger(tmp / "inbox", [ledger_row(f"E{n}") for n in range(1, 11)])
+    real, calls = csv_loader.pq.ParquetWriter.write_table, []
+
+    def fails_second(self, table, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "ledger" in str(self.where):  # the ledger's streamed chunks, not the other files' Parquet
+            calls.append(table.num_rows)
+            if len(calls) == 2:
+                raise RuntimeError("disk gone")
+        return real(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(csv_loader.pq.ParquetWriter, "write_table", fails_second)
+    run(con, tmp, limits=STREAM)
+    assert calls[:2] == [3, 3]
+    assert manifest(con, LEDGER)["status"] == "rejected"
+    assert manifest(con, LEDGER)["reason"] == "file_internal_error"
+    assert table_rows(con, "platform_ledger") == []
+    assert accounting_holds(con)
+
+
 def test_a_file_changed_between_hash_and_stream_is_retried(con, tmp, monkeypatch):
     write_ledger(tmp / "inbox", [ledger_row("E1"), ledger_row("E2")])
     real = ingestion_run.load_csv_stream
