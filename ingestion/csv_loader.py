@@ -257,11 +257,12 @@ def master_snapshot_keys(file: InboxFile, outcome: FileOutcome) -> tuple[str, li
 # --- streaming: a file of any size in bounded memory ----------------------------------------------------------
 # A file over Limits.stream_bytes is never held whole: it is decoded and split by contracts.csvio.CsvScan as it
 # is read, validated a chunk at a time (STREAM_CHUNK_RECORDS) by the same `_validate`, and its good rows are
-# written to a Parquet file in the batch's pending folder as they come. Key duplicates (within the file, and
+# written to a Parquet file in the batch's pending folder as they come (by a thread, while the next chunk is
+# validated: at most one chunk waits to be written). Key duplicates (within the file, and
 # against loaded rows) are then found by DuckDB over that file; that file becomes the file's place in the batch
 # (ingestion.store publishes it with the batch), or, when some rows repeat a key, the rows to load are written
 # once more there without them. Memory holds
-# one chunk, the quarantined records and DuckDB's bounded working set, whatever the file weighs. What differs
+# two chunks, the quarantined records and DuckDB's bounded working set, whatever the file weighs. What differs
 # from a file loaded whole, and why: a streamed file kept out whole (undecodable, a broken header, too many
 # records, a conflict) gets one line-0 quarantine row instead of one row per record, since quarantining every
 # record of a file of any size would hold it whole after all; every row that loads, and every record
