@@ -32,12 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from contracts.codes import (
-    MY_NUMBER_ASCII_CHARS,
-    MY_NUMBER_MASK,
-    is_valid_municipality_code,
-    looks_like_my_number,
-)
+from contracts.codes import MY_NUMBER_MASK, is_valid_municipality_code, looks_like_my_number
 from contracts.jst import parse_timestamp
 from contracts.limits import AMOUNT_MAX_YEN, BIGINT_MAX
 from contracts.problems import Problem
@@ -483,7 +478,6 @@ _VALUE_PATTERNS = (
     ("mykey_id", _MYKEY_ID_RE, "8 to 16 letters and digits with a letter"),
     ("card_cert_serial", _HEX_SERIAL_RE, "1 to 64 hex digits"),
 )
-_MY_NUMBER_CHARS_MIN = MY_NUMBER_ASCII_CHARS[0]
 
 
 def _shape_problem(obj: Any) -> tuple[Problem | None, dt.datetime | None]:
@@ -533,11 +527,7 @@ def _value_problems(obj: Mapping[str, Any]) -> tuple[Problem, ...]:
     for name in texts:
         if obj[name] == "":
             problems.append(Problem(Reason.FIELD_REQUIRED, name, f"{name} is empty"))
-    # looks_like_my_number decides an ASCII text shorter than a My Number at once; not calling it for one is
-    # the same answer without the call (a record's ids and type are mostly that short)
-    personal = {name for name in texts
-                if (len(obj[name]) >= _MY_NUMBER_CHARS_MIN or not obj[name].isascii())
-                and looks_like_my_number(obj[name])}
+    personal = {name for name in texts if looks_like_my_number(obj[name])}
     for name in sorted(personal):
         problems.append(Problem(Reason.MY_NUMBER_DETECTED, name, f"{name} holds a personal number (masked)"))
     for name, pattern, shape in _VALUE_PATTERNS:
