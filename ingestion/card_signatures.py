@@ -14,9 +14,10 @@ with a pool, a batch's new terminal logs are parsed, checked and their card sign
 the main process decides the files before them; `prefetch` then only serves files parsed in process.
 
 Workers are spawned, not forked: the ingest process holds DuckDB's threads, and a forked child of a threaded
-process may inherit a held lock. A spawned worker imports only this module, ingestion.terminal_checks and the
-contracts (the `ingestion` package imports its loaders lazily), not DuckDB, pyarrow or polars. A pool starts only
-in a run with enough terminal logs to pay for it (POOL_MIN_RUN_BYTES) and lives for that ingest run.
+process may inherit a held lock. A spawned worker imports only this module, ingestion.terminal_checks, the
+contracts (the `ingestion` package imports its loaders lazily) and pyarrow (for the rows it sends back), not
+DuckDB or polars. A pool starts only in a run with enough terminal logs to pay for it (POOL_MIN_RUN_BYTES) and
+lives for that ingest run.
 """
 
 from __future__ import annotations

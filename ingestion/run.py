@@ -54,7 +54,7 @@ from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
 from ingestion.release import HeldFile, held_files, held_paths, masters_to_check, record_check, release
 from ingestion.schema import ensure_raw_schema
 from ingestion.store import Written, new_batch_id, recover_pending_parquet, staged_path, write_batch
-from ingestion.terminal_checks import mykey_ids_written, seq_window_written
+from ingestion.terminal_checks import written_in
 from ingestion.terminal_loader import (
     AheadChunk,
     CheckedAhead,
@@ -198,35 +198,31 @@ def _phase_files(planned: list[list[InboxFile]]) -> list[InboxFile]:
     return found
 
 
-def _written_in(files: list[InboxFile]) -> tuple[set[str], list[tuple[str, int, int]]]:
-    """The MyKey IDs written plainly in these files' terminal logs, and each log's seq window (its first and
-    last lines): what a load phase's look-ups read ahead. A file that cannot be read, or is too large to be read
-    whole, is skipped (its batch asks for itself)."""
-    wanted: set[str] = set()
-    windows: list[tuple[str, int, int]] = []
-    for file in files:
-        if file.kind != TERMINAL_KIND or file.size_bytes > WHOLE_FILE_MAX_BYTES:
-            continue
-        with contextlib.suppress(OSError):
-            data = file.path.read_bytes()
-            wanted |= mykey_ids_written(data)
-            window = seq_window_written(data, file.groups["terminal"])
-            if window is not None:
-                windows.append(window)
-    return wanted, windows
+def _terminal_logs(files: list[InboxFile]) -> list[tuple[str, str]]:
+    """(path, terminal id) of the terminal logs among `files` small enough to be read whole: those whose MyKey
+    IDs and seq windows a load phase reads ahead (terminal_checks.written_in)."""
+    return [(str(file.path), file.groups["terminal"]) for file in files
+            if file.kind == TERMINAL_KIND and file.size_bytes <= WHOLE_FILE_MAX_BYTES]
 
 
 class _EarlyLookups:
-    """The look-ups of the load phase that holds the terminal logs, read in a thread while the earlier phases
-    (masters, the day's certificates) load: the MyKey IDs and seq windows written in its terminal logs, and
-    every certificate row of those IDs committed when the read began, on a cursor of its own. On day 4 of the
-    1,000,000-resident world that read took 2-3 s of the main process before the pool could be handed anything.
+    """The look-ups of the load phase that holds the terminal logs, read while the earlier phases (masters,
+    the day's certificates) load: the MyKey IDs and seq windows written in its terminal logs, read by the
+    run's pool (a part of the files each worker), and every certificate row of those IDs committed when the
+    read began, on a cursor of its own in a thread. On day 4 of the 1,000,000-resident world that read took
+    2-3 s of the main process before the pool could be handed anything; at 3,500,000 residents, read by a
+    thread of the main process, its 54,000 files took 5-10 s while the day's certificates loaded beside it.
     `result()` is None when anything failed (the phase then reads its look-ups itself)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, phase: int, files: list[InboxFile]) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, phase: int, files: list[InboxFile],
+                 signatures: CardSignatures) -> None:
         self.phase = phase
+        logs = _terminal_logs(files)
+        step = -(-len(logs) // (2 * signatures.workers)) or 1
+        parts = [logs[i : i + step] for i in range(0, len(logs), step)]
+        read = [(part, signatures.submit(written_in, part)) for part in parts]
         reader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="early-lookups")
-        self._future = reader.submit(_read_early, con.cursor(), files)
+        self._future = reader.submit(_read_early, con.cursor(), read)
         reader.shutdown(wait=False)  # the thread ends with its one read
 
     def result(self) -> tuple[set[str], list[tuple[str, int, int]], list[CertRow]] | None:
@@ -236,10 +232,22 @@ class _EarlyLookups:
             return None
 
 
+_Written = tuple[set[str], list[tuple[str, int, int]]]  # what terminal_checks.written_in finds
+
+
 def _read_early(cursor: duckdb.DuckDBPyConnection,
-                files: list[InboxFile]) -> tuple[set[str], list[tuple[str, int, int]], list[CertRow]]:
+                parts: list[tuple[list[tuple[str, str]], concurrent.futures.Future[_Written] | None]],
+                ) -> tuple[set[str], list[tuple[str, int, int]], list[CertRow]]:
     try:
-        wanted, windows = _written_in(files)
+        wanted: set[str] = set()
+        windows: list[tuple[str, int, int]] = []
+        for part, future in parts:
+            try:
+                ids, found = future.result() if future is not None else written_in(part)
+            except Exception:  # a pool that broke: read here
+                ids, found = written_in(part)
+            wanted |= ids
+            windows.extend(found)
         return wanted, windows, certificate_rows(cursor, sorted(wanted)) if wanted else []
     finally:
         cursor.close()
@@ -401,9 +409,12 @@ class _Run:
             lookups = TerminalLookups(self.in_force, self.masters, self.certs, self.chains, self.signatures)
             pooled = None if item.checked is None else item.checked.pooled()
             outcome = None if pooled is None else load_checked_file(file, pooled, lookups)
-            if outcome is None:  # not checked ahead, or a check left to this process says no: decided here
-                parsed = item.parsed or parse_terminal_file(data, self.limits.max_records)
-                outcome = load_terminal_file(file, parsed, lookups, item.sha256)
+            if outcome is not None:  # every line of it loads, as the worker found them
+                self.chains.remember_whole(file.groups["terminal"], pooled.checked.links, outcome.gap_changes)  # type: ignore[union-attr]
+                return outcome
+            # not checked ahead, or a check left to this process says no: decided here
+            parsed = item.parsed or parse_terminal_file(data, self.limits.max_records)
+            outcome = load_terminal_file(file, parsed, lookups, item.sha256)
             self.chains.remember(outcome)
             return outcome
         if file.kind == BANK_KIND:
@@ -586,7 +597,7 @@ class _Run:
         if self.signatures.pooled() and phase is not None and phase != load_phase(planned[0][0]):
             first = next(i for i, files in enumerate(planned) if load_phase(files[0]) == phase)
             with contextlib.suppress(Exception):  # only a head start
-                self.early = _EarlyLookups(self.con, phase, _phase_files(planned[first:]))
+                self.early = _EarlyLookups(self.con, phase, _phase_files(planned[first:]), self.signatures)
         for index, files in enumerate(planned):
             if self.signatures.pooled() and (index == 0 or load_phase(planned[index - 1][0]) != load_phase(files[0])):
                 self.prefetch_phase(planned[index:])
@@ -625,7 +636,7 @@ class _Run:
         found = early.result() if early is not None else None
         with contextlib.suppress(Exception):  # only caches: each batch then asks for its own
             if found is None:
-                wanted, windows = _written_in(_phase_files(planned))
+                wanted, windows = written_in(_terminal_logs(_phase_files(planned)))
                 if wanted:
                     self.certs.prefetch(wanted)
             else:

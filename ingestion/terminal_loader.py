@@ -329,14 +329,11 @@ CHECK_CHUNK_BYTES = 1 << 20  # one worker task: about 1 MiB of terminal logs (a 
 
 @dataclass(frozen=True, slots=True)
 class PooledFile:
-    """A terminal file a worker checked: what it found (terminal_checks.CheckedFile), its rows as tables, and
-    the distinct (municipality_code, merchant_id, JST date) of its records for the master checks made at its
-    turn (a terminal's records share most of them)."""
+    """A terminal file a worker checked: what it found (terminal_checks.CheckedFile) and its rows as tables."""
 
     checked: CheckedFile
     records: pa.Table
     seal: pa.Table
-    masters: tuple[tuple[str, str, dt.date], ...]
 
     def seq_window(self, terminal_id: str) -> tuple[str, int, int]:
         """(terminal_id, first seq - 1, last seq + 1): the loaded seqs its placement looks at."""
@@ -357,18 +354,12 @@ def _chunks(files: list[FileToCheck]) -> list[list[FileToCheck]]:
 
 
 def _pooled_files(chunk: CheckedChunk) -> list[PooledFile | None]:
-    records, seals = _tables(chunk.records, chunk.seals)
-    codes, merchants, moments = (chunk.records[n] for n in ("municipality_code", "merchant_id", "ts"))
-    pooled: list[PooledFile | None] = []
-    for checked in chunk.files:
-        if checked is None:
-            pooled.append(None)
-            continue
-        span = range(checked.rows_from, checked.rows_from + checked.rows)
-        masters = tuple({(codes[i], merchants[i], moments[i].date()) for i in span})
-        pooled.append(PooledFile(checked, records.slice(checked.rows_from, checked.rows),
-                                 seals.slice(checked.seal_row, 1), masters))
-    return pooled
+    records, seals = chunk.records, chunk.seals
+    return [
+        None if checked is None else PooledFile(checked, records.slice(checked.rows_from, checked.rows),
+                                                seals.slice(checked.seal_row, 1))
+        for checked in chunk.files
+    ]
 
 
 @dataclass(slots=True)
@@ -421,7 +412,7 @@ def start_pool(signatures: CardSignatures) -> None:
     task), so that they start while the masters and certificates load, not when the first terminal files come."""
     if signatures.pooled():
         for _ in range(signatures.workers):
-            signatures.submit(check_files, [], {}, TERMINAL_RECORDS.column_names, TERMINAL_SEALS.column_names)
+            signatures.submit(check_files, [], {}, TERMINAL_RECORDS.arrow_schema(), TERMINAL_SEALS.arrow_schema())
 
 
 def check_ahead(
@@ -447,12 +438,11 @@ def check_ahead(
         for file, data, sha in files
     ]
     handles: list[CheckedAhead | None] = []
+    schemas = TERMINAL_RECORDS.arrow_schema(), TERMINAL_SEALS.arrow_schema()
     for chunk in _chunks(work):
         ids = set().union(*wanted[len(handles) : len(handles) + len(chunk)])
         shipped = {m: found.get(m, []) for m in ids}
-        future = signatures.submit(
-            check_files, chunk, shipped, TERMINAL_RECORDS.column_names, TERMINAL_SEALS.column_names
-        )
+        future = signatures.submit(check_files, chunk, shipped, *schemas)
         if future is None:
             handles.extend([None] * len(chunk))
             continue
@@ -478,7 +468,7 @@ def load_checked_file(file: InboxFile, pooled: PooledFile, lookups: TerminalLook
     if verdict is not None:
         return None
     masters = lookups.referential
-    for code, merchant, day in pooled.masters:
+    for code, merchant, day in checked.masters:
         if not (masters.known("municipalities", code, day) and masters.known("merchants", merchant, day)):
             return None
     return FileOutcome(

@@ -225,18 +225,36 @@ def test_the_terminal_phases_certificates_are_read_while_the_earlier_phases_load
 ) -> None:
     """A run with a pool reads the certificates the terminal logs name on a cursor of its own while the masters
     and the day's certificate files load (`_EarlyLookups`), then only the rows of the certificate files it
-    committed meanwhile. Every run of the hostile world that has terminal logs and earlier phases must take that
-    head start, and decide every file as in process (a certificate registered that day and missed would
-    quarantine its records as terminal_cert_not_valid)."""
+    committed meanwhile. The MyKey IDs and seq windows written in the logs are read by the pool's workers, and
+    must be those this process reads in the same files. Every run of the hostile world that has terminal logs
+    and earlier phases must take that head start, and decide every file as in process (a certificate
+    registered that day and missed would quarantine its records as terminal_cert_not_valid)."""
+    from ingestion.terminal_checks import written_in
+
     in_process = _ingest_world(hostile_inbox, tmp_path / "in_process")
     monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)
     results: list[tuple[bool, int]] = []  # (read, certificate rows read) per run
     committed: list[int] = []
-    result = ingestion_run._EarlyLookups.result
+    pooled_reads: list[str] = []  # the functions the run's pool was handed
+    result, start = ingestion_run._EarlyLookups.result, ingestion_run._EarlyLookups.__init__
+    submit = card_signatures.CardSignatures.submit
+
+    def noted_submit(self, fn, *args):  # type: ignore[no-untyped-def]
+        pooled_reads.append(fn.__name__)
+        return submit(self, fn, *args)
+
+    def noted_start(self, con, phase, files, signatures):  # type: ignore[no-untyped-def]
+        self.files = files
+        start(self, con, phase, files, signatures)
 
     def watched(self):  # type: ignore[no-untyped-def]
         found = result(self)
         results.append((found is not None, len(found[2]) if found is not None else 0))
+        if found is not None:  # what the workers read is what this process reads of the same files
+            logs = [(str(f.path), f.groups["terminal"]) for f in self.files if f.kind == "terminal_log"]
+            wanted, windows = written_in(logs)
+            assert (found[0], sorted(found[1])) == (wanted, sorted(windows))
+            assert wanted and windows
         return found
 
     prefetch_phase = ingestion_run._Run.prefetch_phase
@@ -246,11 +264,14 @@ def test_the_terminal_phases_certificates_are_read_while_the_earlier_phases_load
         return prefetch_phase(self, planned)
 
     monkeypatch.setattr(ingestion_run._EarlyLookups, "result", watched)
+    monkeypatch.setattr(ingestion_run._EarlyLookups, "__init__", noted_start)
+    monkeypatch.setattr(card_signatures.CardSignatures, "submit", noted_submit)
     monkeypatch.setattr(ingestion_run._Run, "prefetch_phase", counted)
     pooled = _ingest_world(hostile_inbox, tmp_path / "pooled")
 
     # every run reads ahead; after the first day's, committed certificates are there to be read
     assert len(results) >= DAYS and all(read for read, _ in results) and all(n > 0 for _, n in results[1:]), results
+    assert pooled_reads.count("written_in") >= DAYS  # the terminal logs' IDs and windows were read by the pool
     assert sum(n > 0 for n in committed) >= DAYS, committed  # certificate files committed before the phase
     for table in ("terminal_records", "terminal_seals", "terminal_seq_gaps", "quarantine", "file_manifest"):
         assert _comparable(pooled, table) == _comparable(in_process, table), table
@@ -347,3 +368,80 @@ def test_the_pool_is_handed_the_next_terminal_batches_past_the_long_ones_without
     assert ingestion_run.lookahead(planned, 0, limit=5) == []
     # the default is the module's setting
     assert ingestion_run.lookahead(planned, 2) == [4, 5, 7, 8][:ingestion_run.LOOKAHEAD_BATCHES]
+
+
+def test_the_early_read_reads_in_place_what_a_broken_pool_did_not(tmp_path: Path) -> None:
+    """The MyKey IDs and seq windows of the terminal logs are read by the pool's workers, a part of the files
+    each; a part whose worker failed is read by the early thread itself, and a file that cannot be read is
+    left to its batch. Hand-written logs: IDs written plainly are found, an escaped one is not (a hint only)."""
+    import concurrent.futures
+
+    from ingestion.schema import ensure_raw_schema
+    from ingestion.terminal_checks import written_in
+
+    one, two = tmp_path / "T1_20260328_0001.jsonl", tmp_path / "T2_20260328_0001.jsonl"
+    one.write_bytes(b'{"seq":3,"mykey_id":"MK-1"}\n{"seq":4,"mykey_id":"MK-2"}\n{"seq":5,"type":"seal"}\n')
+    two.write_bytes(b'{"seq":10,"mykey_id":"MK-\\u0033"}\n{"seq":11,"mykey_id":"MK-4"}\n')
+    gone = tmp_path / "T3_20260328_0001.jsonl"
+    assert written_in([(str(one), "T1"), (str(gone), "T3"), (str(two), "T2")]) == (
+        {"MK-1", "MK-2", "MK-4"}, [("T1", 2, 6), ("T2", 9, 12)])
+
+    broken: concurrent.futures.Future[object] = concurrent.futures.Future()
+    broken.set_exception(RuntimeError("a worker died"))
+    done: concurrent.futures.Future[object] = concurrent.futures.Future()
+    done.set_result(({"MK-9"}, [("T9", 0, 2)]))  # what a worker found in its part
+    con = duckdb.connect()
+    ensure_raw_schema(con)
+    wanted, windows, rows = ingestion_run._read_early(
+        con.cursor(), [([(str(one), "T1")], broken), ([], done), ([(str(two), "T2")], None)])
+    assert wanted == {"MK-1", "MK-2", "MK-4", "MK-9"}
+    assert sorted(windows) == [("T1", 2, 6), ("T2", 9, 12), ("T9", 0, 2)]
+    assert rows == []  # no certificate registered in this warehouse
+
+
+def test_a_worker_names_every_master_its_files_records_refer_to() -> None:
+    """The master checks of a file the pool cleared are made at its turn, from the distinct (municipality code,
+    merchant, JST date) a worker found in its records: every record's, not only the first's (a merchant unknown
+    on one record of twenty must send its file back to be decided in process). Hand-made file: three records
+    with three different pairs, one of them on the day before."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    from ingestion_builders import (
+        CERT,
+        CERT_SERIAL,
+        MERCHANT,
+        MUNI,
+        MYKEY,
+        OTHER_MUNI,
+        TERMINAL,
+        TERMINAL_KEY,
+        D,
+        resign_terminal_records,
+        terminal_bytes,
+        terminal_records,
+    )
+
+    from contracts import terminal_log
+    from ingestion.card_signatures import Cert
+    from ingestion.schema import TERMINAL_RECORDS, TERMINAL_SEALS
+    from ingestion.terminal_checks import FileToCheck, Lineage, check_files
+
+    records = terminal_records(1, 3, terminal_log.GENESIS_HASH)
+    records[1]["merchant_id"] = "M00000002"
+    records[2]["municipality_code"] = OTHER_MUNI
+    records[2]["ts"] = f"{D - dt.timedelta(days=1)}T23:59:59+09:00"
+    data = terminal_bytes(resign_terminal_records(records))
+    key = base64.b64encode(TERMINAL_KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+    work = FileToCheck(data, TERMINAL, Lineage(hashlib.sha256(data).hexdigest(), D, 1), 1_000, key)
+    cert = Cert(CERT_SERIAL, MYKEY, dt.datetime(2026, 11, 2, 9), None,
+                base64.b64encode(CERT.public_bytes(Encoding.DER)).decode())
+    chunk = check_files([work], {MYKEY: [cert]}, TERMINAL_RECORDS.arrow_schema(), TERMINAL_SEALS.arrow_schema())
+
+    (checked,) = chunk.files
+    assert checked is not None and checked.seal_key_verified == key
+    assert sorted(checked.masters) == sorted([
+        (MUNI, MERCHANT, D), (MUNI, "M00000002", D), (OTHER_MUNI, MERCHANT, D - dt.timedelta(days=1))])
+    assert chunk.records.num_rows == 3 and chunk.seals.num_rows == 1
+    assert chunk.records.column("merchant_id").to_pylist() == [MERCHANT, "M00000002", MERCHANT]
