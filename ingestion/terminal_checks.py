@@ -203,8 +203,8 @@ class CheckedFile:
     rows_from: int
     rows: int
     seal_row: int
+    masters: tuple[tuple[str, str, dt.date], ...]  # no default: a file without them would skip the master checks
     seal_key_verified: str | None = None
-    masters: tuple[tuple[str, str, dt.date], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +288,6 @@ def check_files(
         masters = tuple({(line.fields.get("municipality_code"), line.fields.get("merchant_id"),  # type: ignore[union-attr]
                           line.entry.ts_jst.date()) for line in lines[:-1]})  # type: ignore[union-attr]
         answers.append(CheckedFile(len(lines), links, seal.ts_jst.date(), seal.hash, seal.term_sig, rows,
-                                   len(lines) - 1, checked, work.seal_key if verified else None, masters))
+                                   len(lines) - 1, checked, masters, work.seal_key if verified else None))
         rows, checked = rows + len(lines) - 1, checked + 1
     return CheckedChunk(tuple(answers), pa.table(records, schema=record_schema), pa.table(seals, schema=seal_schema))
