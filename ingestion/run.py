@@ -208,8 +208,8 @@ def _terminal_logs(files: list[InboxFile]) -> list[tuple[str, str]]:
 class _EarlyLookups:
     """The look-ups of the load phase that holds the terminal logs, read while the earlier phases (masters,
     the day's certificates) load: the MyKey IDs and seq windows written in its terminal logs, read by the
-    run's pool (a part of the files each worker), and every certificate row of those IDs committed when the
-    read began, on a cursor of its own in a thread. On day 4 of the 1,000,000-resident world that read took
+    run's pool (a part of the files each worker), then every certificate row of those IDs committed when that
+    query ran, on a cursor of its own in a thread. On day 4 of the 1,000,000-resident world that read took
     2-3 s of the main process before the pool could be handed anything; at 3,500,000 residents, read by a
     thread of the main process, its 54,000 files took 5-10 s while the day's certificates loaded beside it.
     `result()` is None when anything failed (the phase then reads its look-ups itself)."""
