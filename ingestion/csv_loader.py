@@ -32,6 +32,7 @@ from contracts.reasons import Reason
 from contracts.schemas import CSV_KINDS_BY_NAME, FileKind
 from contracts.validation import InMemoryMasters, RowContext, header_problem, valid_id, validate_record
 from contracts.validation_columnar import ROW, clean_rows, no_rows
+from ingestion.identity import read_once
 from ingestion.inbox import InboxFile
 from ingestion.masters import REFERENCED_MASTERS, MastersInForce
 from ingestion.outcome import FileOutcome, FileStatus, QuarantinedRecord, whole_file
@@ -194,7 +195,7 @@ def _rows_table(kind: FileKind, good: pl.DataFrame, file: InboxFile, sha256: str
     return rows.cast(table.arrow_schema())
 
 
-def _encoding_for(file: InboxFile, ctx: CsvLoadContext) -> str | None:
+def encoding_for(file: InboxFile, ctx: CsvLoadContext) -> str | None:
     """UTF-8, or a partner's encoding as its master in force on the file's date says (None: unknown)."""
     if file.source != "partner":
         return "utf-8"
@@ -214,7 +215,7 @@ def _partner_unknown(file: InboxFile, records: list[tuple[int, str | None]] | No
 def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
     """The outcome of one CSV file of a known kind."""
     kind = CSV_KINDS_BY_NAME[file.kind]
-    encoding = _encoding_for(file, ctx)
+    encoding = encoding_for(file, ctx)
     if encoding is None:
         return _partner_unknown(file, split_csv_records(data))
     read = read_csv(data, encoding, ctx.max_records, plain=True)
@@ -388,47 +389,71 @@ def _raw_texts(path: Path, encoding: str, sha256: str, wanted: set[int]) -> dict
     return found
 
 
-# A streamed file's chunks are validated in the ingest process, one after the other: contracts.validation_columnar
+# A streamed file's chunks are validated one after the other, by one process: contracts.validation_columnar
 # decides a chunk in polars, whose own threads use the other cores. (A pool of processes did pay while rows were
-# validated one by one in Python; measured on day 4 of the 300,000-resident world it now costs 3 s more than it
-# saves, sending the records to the workers.)
+# validated one by one in Python; measured on day 4 of the 300,000-resident world it costs 3 s more than it
+# saves, sending the records to the workers.) In a run with a pool, a whole file is handed to one worker ahead of
+# its turn (`stream_ahead`: its path and the masters travel, not its records), which reads, hashes, splits and
+# validates it while the ingest process loads the files before it; its turn looks for the duplicate keys
+# (`finish_stream`).
 _Validated = tuple[pa.Table, list[QuarantinedRecord], int]
 
 
 def _validate_chunk(
     kind: FileKind, header: tuple[str, ...], chunk: list[CsvRecord] | PlainLines, file: InboxFile,
-    ctx: CsvLoadContext,
+    masters: InMemoryMasters, sha256: str,
 ) -> _Validated:
     """One chunk of a streamed file through `_validate`: its good rows as the raw table's Arrow rows, its
     quarantined records and its record count."""
-    good, bad = _validate(kind, header, chunk, RowContext(file.business_date, ctx.masters), in_file_duplicates=False)
-    return _rows_table(kind, good, file, ctx.sha256), bad, len(chunk)
+    good, bad = _validate(kind, header, chunk, RowContext(file.business_date, masters), in_file_duplicates=False)
+    return _rows_table(kind, good, file, sha256), bad, len(chunk)
 
 
 def load_csv_stream(file: InboxFile, path: Path, ctx: CsvLoadContext, target: Path) -> FileOutcome:
     """The outcome of one CSV file of a known kind read as a stream (module section above): its rows to load
     are written to `target` (a Parquet file in the batch's pending folder, named in `outcome.spilled`), never
     held whole. Raises StreamedFileChanged when the bytes read are not those of `ctx.sha256`."""
-    kind = CSV_KINDS_BY_NAME[file.kind]
-    encoding = _encoding_for(file, ctx)
+    encoding = encoding_for(file, ctx)
     if encoding is None:
         return _partner_unknown(file, None)
-    unchecked = target.with_name(f".unchecked-{target.name}")
+    unchecked = unchecked_path(target)
     try:
-        return _stream_into(file, path, ctx, kind, encoding, unchecked, target)
+        rows = stream_rows(file, path, encoding, ctx.masters, ctx.sha256, ctx.max_records, unchecked, ctx.progress)
+        if isinstance(rows, FileOutcome):
+            return rows
+        return finish_stream(ctx.con, file, path, encoding, ctx.sha256, rows, target)
     finally:
         unchecked.unlink(missing_ok=True)
 
 
-def _stream_into(
+def unchecked_path(target: Path) -> Path:
+    """Where a streamed file's validated rows wait for the duplicate-key check, beside `target`."""
+    return target.with_name(f".unchecked-{target.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedRows:
+    """A streamed file validated chunk by chunk, its good rows written to its `unchecked_path` (`stream_rows`),
+    before the duplicate keys are looked for (`finish_stream`): its quarantined records and its record count."""
+
+    bad: tuple[QuarantinedRecord, ...]
+    total: int
+
+
+def stream_rows(
     file: InboxFile,
     path: Path,
-    ctx: CsvLoadContext,
-    kind: FileKind,
     encoding: str,
+    masters: InMemoryMasters,
+    sha256: str,
+    max_records: int,
     unchecked: Path,
-    target: Path,
-) -> FileOutcome:
+    progress: Callable[[str], None] | None = None,
+) -> StreamedRows | FileOutcome:
+    """The first part of `load_csv_stream`: every record split, validated and its good row written to
+    `unchecked`, or the file's whole-file rejection. Reads no table (it may run in a worker process: `stream_ahead`).
+    Raises StreamedFileChanged when the bytes read are not those of `sha256`."""
+    kind = CSV_KINDS_BY_NAME[file.kind]
     schema = CSV_TABLES[kind.name].arrow_schema()
     bad: list[QuarantinedRecord] = []
     total = 0
@@ -436,22 +461,22 @@ def _stream_into(
         # Each chunk's rows are written by a thread of their own while the next chunk is split and validated
         # (pyarrow's writer lets go of the GIL): one chunk at most waits to be written. In order, and a failed
         # write raises here, at the next chunk or at the end.
-        with _text_stream(path, encoding, ctx.sha256) as text, pq.ParquetWriter(unchecked, schema) as writer, \
+        with _text_stream(path, encoding, sha256) as text, pq.ParquetWriter(unchecked, schema) as writer, \
                 concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="spill") as spill:
-            scan = CsvScan(text, ctx.max_records)
+            scan = CsvScan(text, max_records)
             problem = header_problem(kind, scan.header) if scan.error is None else None
             written: concurrent.futures.Future[None] | None = None
             if scan.error is None and problem is None:
                 for chunk in scan.chunks(STREAM_CHUNK_RECORDS, STREAM_CHUNK_CHARS):
-                    rows, chunk_bad, count = _validate_chunk(kind, scan.header, chunk, file, ctx)
+                    rows, chunk_bad, count = _validate_chunk(kind, scan.header, chunk, file, masters, sha256)
                     said = total // STREAM_PROGRESS_RECORDS
                     total += count
                     bad.extend(chunk_bad)
                     if written is not None:
                         written.result()
                     written = spill.submit(writer.write_table, rows)
-                    if ctx.progress is not None and total // STREAM_PROGRESS_RECORDS > said:
-                        ctx.progress(f"{file.rel_path}: {total:,} records read, {len(bad):,} quarantined so far")
+                    if progress is not None and total // STREAM_PROGRESS_RECORDS > said:
+                        progress(f"{file.rel_path}: {total:,} records read, {len(bad):,} quarantined so far")
             if written is not None:
                 written.result()
     except UnicodeDecodeError:
@@ -462,15 +487,62 @@ def _stream_into(
         return whole_file(FileStatus.REJECTED, scan.error.code, scan.error.detail, None)
     if problem is not None:
         return whole_file(FileStatus.REJECTED, problem.code, problem.detail, None)
-    repeated = _stream_duplicates(ctx.con, kind, unchecked, duplicate_scope(file)[1])
+    return StreamedRows(tuple(bad), total)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedAhead:
+    """A streamed file read ahead of its turn (`stream_ahead`): the SHA-256, size and mtime of its bytes as
+    `identity.read_once` finds them, and what `stream_rows` made of those bytes."""
+
+    sha256: str
+    size_bytes: int
+    mtime_ns: int
+    rows: StreamedRows | FileOutcome
+
+
+def stream_ahead(
+    file: InboxFile, encoding: str, masters: InMemoryMasters, stream_bytes: int, max_bytes: int, max_records: int,
+    target: Path,
+) -> StreamedAhead | None:
+    """In a worker of the run's pool, ahead of the file's turn: hash the file whole (`read_once`, as the ingest
+    process does before streaming), then split and validate its records into `target`'s `unchecked_path`
+    (`stream_rows`, which checks that it reads the bytes hashed). None when the file read now is not one to
+    stream (`stream_bytes` or less, or over `max_bytes`): it is then read at its turn. Raises what reading
+    raises (StreamedFileChanged, OSError): the file is then read again at its turn."""
+    read = read_once(file.path, stream_bytes)
+    if read.data is not None or read.size_bytes > max_bytes:
+        return None
+    unchecked = unchecked_path(target)
+    try:
+        rows = stream_rows(file, file.path, encoding, masters, read.sha256, max_records, unchecked)
+    except BaseException:
+        unchecked.unlink(missing_ok=True)
+        raise
+    if isinstance(rows, FileOutcome):
+        unchecked.unlink(missing_ok=True)
+    return StreamedAhead(read.sha256, read.size_bytes, read.mtime_ns, rows)
+
+
+def finish_stream(
+    con: duckdb.DuckDBPyConnection, file: InboxFile, path: Path, encoding: str, sha256: str, rows: StreamedRows,
+    target: Path,
+) -> FileOutcome:
+    """The second part of `load_csv_stream`, at the file's turn: the rows of its `unchecked_path` whose key
+    repeats an earlier row of the file or a loaded row quarantined (their text read again, from bytes that must
+    still hash to `sha256`), the rest moved to `target`."""
+    kind = CSV_KINDS_BY_NAME[file.kind]
+    unchecked = unchecked_path(target)
+    bad = list(rows.bad)
+    repeated = _stream_duplicates(con, kind, unchecked, duplicate_scope(file)[1])
     if repeated:
-        texts = _raw_texts(path, encoding, ctx.sha256, {line for line, _ in repeated})
+        texts = _raw_texts(path, encoding, sha256, {line for line, _ in repeated})
         bad.extend(QuarantinedRecord(line, Reason.DUPLICATE_KEY, detail, texts.get(line)) for line, detail in repeated)
-        _copy_without(ctx.con, unchecked, target, [line for line, _ in repeated])
+        _copy_without(con, unchecked, target, [line for line, _ in repeated])
     else:  # every row written loads: the file as written is the file to load (in line order, as read)
         unchecked.replace(target)
     with target.open("rb") as handle:
         os.fsync(handle.fileno())
     bad.sort(key=lambda q: q.line_number)
-    loaded = total - len(bad)
-    return FileOutcome(FileStatus.LOADED, total, loaded, quarantined=tuple(bad), spilled={kind.table: target})
+    loaded = rows.total - len(bad)
+    return FileOutcome(FileStatus.LOADED, rows.total, loaded, quarantined=tuple(bad), spilled={kind.table: target})

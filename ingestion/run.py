@@ -22,6 +22,7 @@ import dataclasses
 import datetime as dt
 import gc
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -40,12 +41,17 @@ from ingestion.bank_loader import LoadedStatements, load_bank_file, split_bank_r
 from ingestion.card_signatures import CardSignatures
 from ingestion.csv_loader import (
     CsvLoadContext,
+    StreamedAhead,
     StreamedFileChanged,
     duplicate_scope,
+    encoding_for,
+    finish_stream,
     load_csv,
     load_csv_stream,
     master_snapshot_keys,
     split_csv_records,
+    stream_ahead,
+    unchecked_path,
 )
 from ingestion.identity import UNREADABLE_SHA256, ManifestIndex, Seen, Verdict, read_once
 from ingestion.inbox import BANK_KIND, TERMINAL_KIND, UNKNOWN_KIND, InboxFile, files_due, load_phase, scan
@@ -53,7 +59,14 @@ from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
 from ingestion.release import HeldFile, held_files, held_paths, masters_to_check, record_check, release
 from ingestion.schema import ensure_raw_schema
-from ingestion.store import Written, new_batch_id, recover_pending_parquet, staged_path, write_batch
+from ingestion.store import (
+    PENDING_FOLDER,
+    Written,
+    new_batch_id,
+    recover_pending_parquet,
+    staged_path,
+    write_batch,
+)
 from ingestion.terminal_checks import written_in
 from ingestion.terminal_loader import (
     AheadChunk,
@@ -80,8 +93,11 @@ MAX_BATCH_ROWS = 1_000_000  # ... and records decided but not yet written
 # snapshot come first in their load phase, and the main process loads them for many seconds (22 s on day 4 of the
 # 3,500,000-resident world) while the pool, handed four batches ahead of any kind, had one batch of terminal
 # files to check. Measured there (2026-12-07): 4 batches of any kind 93.4 s; 4 / 16 / 32 / 64 terminal batches
-# 89.1 / 85.1 / 88.8 / 84.2 s, the ingest process peaking at 2.23 / 2.37 / 2.93 / 3.81 GB.
-LOOKAHEAD_BATCHES = 16
+# 89.1 / 85.1 / 88.8 / 84.2 s, the ingest process peaking at 2.23 / 2.37 / 2.93 / 3.81 GB. Since the ledger and the
+# balances are validated in the pool while the certificates load (`_Run.stream_ahead`), their turns leave this
+# process free after 6-7 s each instead of 16 and 8: 16 batches then kept the pool busy for 16 s of them, and it
+# waited 8 s for the next (2026-12-07, 09:58 UTC: 87.1 s with 16, 80.8 s with 32, peak 2.59 GB).
+LOOKAHEAD_BATCHES = 32
 # Records and rows are millions of small objects, nearly all alive until their batch is written: Python's cyclic
 # garbage collector, run every 700 new objects by default, looked through them again and again for cycles they
 # do not have (a third of the time it took to split a CSV file into records). An ingest runs it every 100,000, and
@@ -90,6 +106,7 @@ GC_YOUNG_THRESHOLD = 100_000
 CHECKPOINT_THRESHOLD = "1GB"  # WAL an ingest lets grow before DuckDB checkpoints (47 MB on a 300,000-resident day)
 LIMIT_MAX = 1 << 40  # the largest limit a configuration may set (1 TiB, a trillion records): fits every counter
 _T = TypeVar("_T")
+STREAM_WAIT_SAY = 30  # seconds between the lines that say a streamed file's turn waits on the worker reading it
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +190,10 @@ class _Prepared:
     """A file of the current batch before its turn: the file with the size and mtime of what was read, its
     bytes (None when over the size limit or streamed: hashed only, or unreadable), the SHA-256 of exactly those
     bytes (of every byte, when hashed only), for a new terminal file their parse (or, in a run with a pool,
-    `ahead`: to be checked in the pool, and `checked`: its place there), and the verdict already reached
-    when reading or parsing failed. Everything decided about the file uses these bytes: it is read once (a
-    streamed file is read twice, and its second read must hash the same)."""
+    `ahead`: to be checked in the pool, and `checked`: its place there), for a streamed file the pool read and
+    validated before its turn `read_ahead`, and the verdict already reached when reading or parsing failed.
+    Everything decided about the file uses these bytes: it is read once (a streamed file is read twice, and its
+    second read must hash the same; read ahead, both reads are the worker's)."""
 
     file: InboxFile
     sha256: str
@@ -185,6 +203,31 @@ class _Prepared:
     streamed: bool = False  # a CSV file over Limits.stream_bytes: hashed only, streamed at its turn
     ahead: bool = False
     checked: CheckedAhead | None = None
+    read_ahead: _StreamAhead | None = None  # a streamed file the pool read and validated before its turn
+
+
+@dataclass(frozen=True, slots=True)
+class _StreamAhead:
+    """A streamed file handed to the run's pool before its turn (`_Run.stream_ahead`): the batch id its rows
+    are staged under, the encoding it is read in, and the worker's answer (csv_loader.stream_ahead)."""
+
+    batch_id: str
+    encoding: str
+    future: concurrent.futures.Future[StreamedAhead | None]
+    handed_ns: int
+
+    def answer(self, file: InboxFile, progress: Callable[[str], None] | None) -> StreamedAhead | None:
+        """The worker's answer, waited for (saying so every STREAM_WAIT_SAY seconds); None when it has none
+        or failed in any way (the file is then read at its turn, as without a pool)."""
+        while True:
+            try:
+                return self.future.result(timeout=STREAM_WAIT_SAY)
+            except concurrent.futures.TimeoutError:
+                if progress is not None:
+                    progress(f"{file.rel_path}: still being read and validated in the worker pool "
+                             f"({(time.time_ns() - self.handed_ns) // 10**9} s since it was handed over)")
+            except Exception:  # a worker that died, a file that changed while read: read again at its turn
+                return None
 
 
 def _phase_files(planned: list[list[InboxFile]]) -> list[InboxFile]:
@@ -297,6 +340,7 @@ class _Run:
     waiting: list[AheadChunk] = field(default_factory=list)  # the pool's chunks not answered yet
     cert_files: set[str] = field(default_factory=set)  # SHA-256 of the certificate files this run committed
     early: _EarlyLookups | None = None
+    streams: dict[tuple[str, str], _StreamAhead] = field(default_factory=dict)  # handed to the pool, not taken yet
 
     def flush(self) -> None:
         """Commit the open batch (rows, quarantine, gaps and manifest rows together), then say what it did."""
@@ -344,6 +388,13 @@ class _Run:
     def prepare(self, file: InboxFile) -> _Prepared:
         """Read and hash the file once; parse it ahead of its turn if it is a new terminal file (for
         prefetching). A file that cannot be read gets its file_unreadable verdict here."""
+        ahead = self.streams.pop((file.source, file.rel_path), None)
+        found = None if ahead is None else ahead.answer(file, self.progress)
+        if ahead is not None and found is None:
+            shutil.rmtree(self.raw_dir / PENDING_FOLDER / ahead.batch_id, ignore_errors=True)
+        if ahead is not None and found is not None:
+            file = replace(file, size_bytes=found.size_bytes, mtime_ns=found.mtime_ns)
+            return _Prepared(file, found.sha256, streamed=True, read_ahead=ahead)
         whole_only = file.kind in (TERMINAL_KIND, BANK_KIND)
         limit = self.limits.max_file_bytes
         keep = min(limit, WHOLE_FILE_MAX_BYTES if whole_only else self.limits.stream_bytes)
@@ -405,14 +456,8 @@ class _Run:
     def _load_new(self, item: _Prepared, data: bytes) -> FileOutcome:
         """A new (or retried) file's outcome by its kind's loader. Runs inside `_guarded`: no writes."""
         file = item.file
-        if file.kind == TERMINAL_KIND:
+        if file.kind == TERMINAL_KIND:  # not cleared by the pool (`_cleared`): decided here
             lookups = TerminalLookups(self.in_force, self.masters, self.certs, self.chains, self.signatures)
-            pooled = None if item.checked is None else item.checked.pooled()
-            outcome = None if pooled is None else load_checked_file(file, pooled, lookups)
-            if outcome is not None:  # every line of it loads, as the worker found them
-                self.chains.remember_whole(file.groups["terminal"], pooled.checked.links, outcome.gap_changes)  # type: ignore[union-attr]
-                return outcome
-            # not checked ahead, or a check left to this process says no: decided here
             parsed = item.parsed or parse_terminal_file(data, self.limits.max_records)
             outcome = load_terminal_file(file, parsed, lookups, item.sha256)
             self.chains.remember(outcome)
@@ -468,20 +513,48 @@ class _Run:
             return self._guarded(item, lambda: self._load_streamed(item))
         if file.kind not in (TERMINAL_KIND, BANK_KIND) and duplicate_scope(file) in self.batch.scopes:
             self.flush()  # the duplicate-key check reads committed rows of this scope
+        cleared = self._cleared(item)
+        if cleared is not None:
+            return cleared
         return self._guarded(item, lambda: self._load_new(item, data))
+
+    def _cleared(self, item: _Prepared) -> FileOutcome | None:
+        """The outcome of a terminal file the pool checked and cleared (every line of it loads, as the worker
+        found them), else None (decided by `_load_new`). Outside the attempt marker: this process parses none of
+        the file's bytes here (the worker did, and a worker that dies breaks the pool, whose files are then
+        decided in process, under the marker); the marker's two writes and its record cost 3 s of the main
+        process for the 54,000 logs of day 4 at 3,500,000 residents. Whatever it raises is still the file's
+        file_internal_error, as under `_guarded`."""
+        if item.checked is None:
+            return None
+        try:
+            pooled = item.checked.pooled()
+            if pooled is None:
+                return None
+            lookups = TerminalLookups(self.in_force, self.masters, self.certs, self.chains, self.signatures)
+            outcome = load_checked_file(item.file, pooled, lookups)
+            if outcome is not None:
+                self.chains.remember_whole(item.file.groups["terminal"], pooled.checked.links, outcome.gap_changes)
+            return outcome
+        except Exception as exc:  # whatever one file does, the run goes on (module docstring)
+            return _internal_error(exc, "reading")
 
     def _load_streamed(self, item: _Prepared) -> FileOutcome:
         """A CSV file over Limits.stream_bytes, streamed into the open (empty) batch's staging folder. A file
         whose bytes changed since they were hashed is file_unreadable (retried by a later run)."""
         file = item.file
-        self.batch.batch_id = new_batch_id()
+        ahead = item.read_ahead
+        self.batch.batch_id = new_batch_id() if ahead is None else ahead.batch_id
         table = CSV_KINDS_BY_NAME[file.kind].table
         target = staged_path(self.raw_dir, self.batch.batch_id, file.source, file.business_date, table)
         context = CsvLoadContext(
             self.con, self.masters, self.in_force, item.sha256, self.limits.max_records, self.progress
         )
         try:
-            outcome = load_csv_stream(file, file.path, context, target)
+            if ahead is None:
+                outcome = load_csv_stream(file, file.path, context, target)
+            else:
+                outcome = self._finish_ahead(item, ahead, target)
         except (StreamedFileChanged, OSError) as exc:
             detail = f"{type(exc).__name__}: the file changed or vanished while read; a later run tries again"
             return whole_file(FileStatus.REJECTED, Reason.FILE_UNREADABLE, detail, None)
@@ -489,6 +562,55 @@ class _Run:
         if snapshot is not None:
             self.masters.add_snapshot(snapshot[0], file.business_date, snapshot[1])
         return outcome
+
+    def _finish_ahead(self, item: _Prepared, ahead: _StreamAhead, target: Path) -> FileOutcome:
+        """A file the pool read ahead (`stream_ahead`): its rejection as the worker found it, or its rows'
+        duplicate keys looked for now, against the rows committed before its turn."""
+        rows = ahead.future.result().rows  # type: ignore[union-attr]  # answered (`prepare`)
+        if isinstance(rows, FileOutcome):
+            return rows
+        try:
+            return finish_stream(self.con, item.file, item.file.path, ahead.encoding, item.sha256, rows, target)
+        finally:
+            unchecked_path(target).unlink(missing_ok=True)
+
+    def stream_ahead(self, planned: list[list[InboxFile]]) -> None:
+        """Hand the run's pool every file of `planned` that streams (a CSV file over Limits.stream_bytes), to be
+        hashed, split and validated into its batch's pending folder before its turn (csv_loader.stream_ahead);
+        its turn then looks for duplicate keys and commits (`_finish_ahead`). Called once the masters phase is
+        committed (validation reads the masters, `self.masters`), with the batches after the current one.
+        Not handed: a file named by a crashed marker (its turn rejects it unread) and a partner file whose
+        encoding this run does not know (its turn says so). On day 4 of the 3,500,000-resident world the
+        ledger and the balances snapshot took 24 s of the ingest process, during which the pool had little to
+        check; handed over when the day's certificates start to load, their rows are validated while those load
+        and the phase's look-ups are read, and their turns (the first of the last phase) find them done."""
+        crashed = {(source, name) for source, name, _ in self.attempts.crashed}
+        for files in planned:
+            for file in files:
+                key = (file.source, file.rel_path)
+                if key in self.streams or not _streams(file, self.limits) or (file.source, file.name) in crashed:
+                    continue
+                context = CsvLoadContext(self.con, self.masters, self.in_force, "", self.limits.max_records)
+                encoding = encoding_for(file, context)
+                if encoding is None:
+                    continue
+                batch = new_batch_id()
+                table = CSV_KINDS_BY_NAME[file.kind].table
+                target = staged_path(self.raw_dir, batch, file.source, file.business_date, table)
+                keep = min(self.limits.max_file_bytes, self.limits.stream_bytes)
+                future = self.signatures.submit(stream_ahead, file, encoding, self.masters, keep,
+                                                self.limits.max_file_bytes, self.limits.max_records, target)
+                if future is None:  # no pool (any more): read at their turns
+                    shutil.rmtree(self.raw_dir / PENDING_FOLDER / batch, ignore_errors=True)
+                    return
+                self.streams[key] = _StreamAhead(batch, encoding, future, time.time_ns())
+
+    def drop_streams(self) -> None:
+        """Remove the pending folders of the files handed to the pool that never took their turn (a run that
+        stopped early); the pool is closed first, so no worker writes there any more."""
+        for ahead in self.streams.values():
+            shutil.rmtree(self.raw_dir / PENDING_FOLDER / ahead.batch_id, ignore_errors=True)
+        self.streams.clear()
 
     def _retried(self, item: _Prepared, outcome: FileOutcome) -> FileOutcome | None:
         """A retried rejection's outcome to record: the new outcome when its status or reason changed; a
@@ -505,6 +627,13 @@ class _Run:
         return self._outcome(item, Verdict.DUPLICATE)
 
     def ingest_file(self, item: _Prepared) -> None:
+        try:
+            self._ingest_file(item)
+        finally:
+            if item.read_ahead is not None:  # committed and published by now, or not taken: nothing to keep
+                shutil.rmtree(self.raw_dir / PENDING_FOLDER / item.read_ahead.batch_id, ignore_errors=True)
+
+    def _ingest_file(self, item: _Prepared) -> None:
         file, sha = item.file, item.sha256
         self.known.append(Known(file, sha))
         decision = self.manifest.decide(file.source, file.name, file.rel_path, sha, file.mtime_ns)
@@ -600,6 +729,8 @@ class _Run:
                 self.early = _EarlyLookups(self.con, phase, _phase_files(planned[first:]), self.signatures)
         for index, files in enumerate(planned):
             if self.signatures.pooled() and (index == 0 or load_phase(planned[index - 1][0]) != load_phase(files[0])):
+                if load_phase(files[0]) > 0:  # the masters are committed: the later streamed files can be read
+                    self.stream_ahead(planned[index + 1 :])
                 self.prefetch_phase(planned[index:])
             if index not in ready:
                 ready[index] = self.check_ahead([self.prepare(file) for file in files])
@@ -681,9 +812,16 @@ def _rescan(manifest: ManifestIndex, file: InboxFile) -> Known | None:
     return Known(file, sha)
 
 
-def batches(files: list[InboxFile]) -> list[list[InboxFile]]:
+def _streams(file: InboxFile, limits: Limits) -> bool:
+    """Whether `file`, as scanned, is a CSV file its turn streams (over Limits.stream_bytes, within the limit)."""
+    return file.kind in CSV_KINDS_BY_NAME and limits.stream_bytes < file.size_bytes <= limits.max_file_bytes
+
+
+def batches(files: list[InboxFile], alone: Callable[[InboxFile], bool] = lambda _: False) -> list[list[InboxFile]]:
     """The due files cut into batches: never across a load phase (masters, certificates, the rest, as later
-    phases read what earlier ones committed), at most MAX_BATCH_FILES files and MAX_BATCH_BYTES bytes."""
+    phases read what earlier ones committed), at most MAX_BATCH_FILES files and MAX_BATCH_BYTES bytes; a file
+    `alone` says of in a batch of its own (a file that streams commits alone anyway, and one handed to the pool
+    ahead must not be waited for while the terminal logs planned with it are read ahead)."""
     result: list[list[InboxFile]] = []
     current: list[InboxFile] = []
     size = 0
@@ -692,6 +830,8 @@ def batches(files: list[InboxFile]) -> list[list[InboxFile]]:
             load_phase(file) != load_phase(current[-1])
             or len(current) >= MAX_BATCH_FILES
             or size + file.size_bytes > MAX_BATCH_BYTES
+            or alone(file)
+            or alone(current[-1])
         ):
             result.append(current)
             current, size = [], 0
@@ -805,9 +945,10 @@ def _ingest(
         try:
             start_pool(run.signatures)
             with _threads_beside_pool(con, run.signatures):
-                run.ingest_batches(batches(todo))
+                run.ingest_batches(batches(todo, lambda file: _streams(file, limits)))
         finally:
             run.signatures.close()
+            run.drop_streams()
         run.release_held(due)
     finally:
         run.attempts.close()

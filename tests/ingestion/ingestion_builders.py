@@ -313,3 +313,9 @@ def tmp(tmp_path: Path) -> Path:
     """A folder with inbox/ holding the masters of the tiny test world."""
     write_masters(tmp_path / "inbox")
     return tmp_path
+
+
+def stream_ahead_that_fails(*_: object) -> None:
+    """Stands for ingestion.csv_loader.stream_ahead in a pool's workers (importable there, as this module is):
+    every file handed ahead fails to be read."""
+    raise OSError("the disk went away")

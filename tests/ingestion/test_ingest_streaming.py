@@ -29,6 +29,7 @@ from ingestion_builders import (
     manifest,
     quarantine,
     run,
+    stream_ahead_that_fails,
     table_rows,
     write,
     write_ledger,
@@ -40,6 +41,7 @@ import ingestion.csv_loader as csv_loader
 import ingestion.run as ingestion_run
 from contracts.csvio import read_csv
 from ingestion import Limits, ingest
+from ingestion.inbox import InboxFile
 from seisan.config import load_settings
 from simulator import deliver, simulate
 
@@ -51,10 +53,10 @@ DAYS = 5
 UNSHARED = {"ingested_at", "batch_id"}
 
 
-def _comparable(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[object, ...]]:
+def _comparable(con: duckdb.DuckDBPyConnection, table: str, unshared: set[str] = UNSHARED) -> list[tuple[object, ...]]:
     names = [n for (n,) in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
-        "ORDER BY ordinal_position", [table]).fetchall() if n not in UNSHARED]
+        "ORDER BY ordinal_position", [table]).fetchall() if n not in unshared]
     return con.execute(f"SELECT {', '.join(names)} FROM raw.{table} ORDER BY ALL").fetchall()
 
 
@@ -97,6 +99,9 @@ def test_a_streamed_world_loads_exactly_what_the_whole_files_load(
         close(self)
 
     monkeypatch.setattr(card_signatures.CardSignatures, "close", noted_close)
+    # Every file at its turn in this process, where the two settings above hold (a worker reading a file ahead
+    # imports its own); the files read ahead are compared with their turn by the test below.
+    monkeypatch.setattr(ingestion_run._Run, "stream_ahead", lambda self, planned: None)
     streamed = _ingest_world(hostile_inbox, tmp_path / "streamed", STREAM)
     assert any(pools)  # a pool did work
     tables = [n for (n,) in whole.execute(
@@ -116,6 +121,91 @@ def test_a_streamed_world_loads_exactly_what_the_whole_files_load(
     assert whole.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] > 0  # the world is hostile
     assert accounting_holds(streamed)
     assert not list((tmp_path / "streamed" / "raw" / ".pending").glob("*/*"))
+
+
+def _same_world(one: duckdb.DuckDBPyConnection, other: duckdb.DuckDBPyConnection) -> None:
+    """Every raw table, every manifest verdict and count and every quarantine row of the two warehouses equal."""
+    tables = [n for (n,) in one.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1").fetchall()]
+    assert "platform_ledger" in tables and "quarantine" in tables
+    for table in tables:
+        if table == "release_checks":
+            continue  # holds only when each run looked at the masters
+        unshared = UNSHARED | {"mtime_ns"}  # each world's inbox is a copy of its own
+        assert _comparable(one, table, unshared) == _comparable(other, table, unshared), table
+
+
+def test_streamed_files_read_ahead_in_the_pool_load_as_at_their_turn(
+    hostile_inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run with a pool hands it the files that stream once the masters are committed (`_Run.stream_ahead`);
+    their duplicate keys are looked for at their turn. The same hostile world, every CSV file streamed, ingested
+    without a pool (each file at its turn, in process) is the expectation: the same tables, verdicts and
+    quarantine rows, texts included."""
+    (tmp_path / "at_turn").mkdir()
+    (tmp_path / "ahead").mkdir()
+    at_turn = _ingest_world(hostile_inbox, tmp_path / "at_turn", STREAM)  # a small world: no pool
+    monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)
+    finished: list[tuple[str, int]] = []
+    finish = ingestion_run._Run._finish_ahead
+
+    def noted_finish(self, item, ahead, target):  # type: ignore[no-untyped-def]
+        outcome = finish(self, item, ahead, target)
+        finished.append((item.file.kind, outcome.rows_quarantined))
+        return outcome
+
+    monkeypatch.setattr(ingestion_run._Run, "_finish_ahead", noted_finish)
+    ahead = _ingest_world(hostile_inbox, tmp_path / "ahead", STREAM)
+    _same_world(ahead, at_turn)
+    kinds = {kind for kind, _ in finished}
+    assert {"platform_ledger", "platform_balances"} <= kinds  # the day's large files went ahead ...
+    assert any(quarantined for _, quarantined in finished)  # ... some with rows refused (and read again)
+    assert not any(k.startswith("master_") for k in kinds)  # never the masters: the rest is checked against them
+    assert at_turn.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] > 0  # the world is hostile
+    assert accounting_holds(ahead)
+    assert not list((tmp_path / "ahead" / "raw" / ".pending").glob("*"))
+
+
+def test_a_streamed_file_whose_worker_fails_is_read_at_its_turn(
+    hostile_inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that cannot read a file handed ahead (a disk error, a file that changed, a worker that died)
+    costs only the head start: the file is read and validated at its turn, as without a pool."""
+    (tmp_path / "at_turn").mkdir()
+    (tmp_path / "failed").mkdir()
+    at_turn = _ingest_world(hostile_inbox, tmp_path / "at_turn", STREAM)
+    monkeypatch.setattr(card_signatures, "POOL_MIN_RUN_BYTES", 0)
+    monkeypatch.setattr(ingestion_run, "stream_ahead", stream_ahead_that_fails)  # run by the workers
+    handed: list[int] = []
+    hand = ingestion_run._Run.stream_ahead
+
+    def noted_hand(self, planned):  # type: ignore[no-untyped-def]
+        hand(self, planned)
+        handed.append(len(self.streams))
+
+    monkeypatch.setattr(ingestion_run._Run, "stream_ahead", noted_hand)
+    failed = _ingest_world(hostile_inbox, tmp_path / "failed", STREAM)
+    assert sum(handed) > 0
+    _same_world(failed, at_turn)
+    assert not list((tmp_path / "failed" / "raw" / ".pending").glob("*"))
+
+
+def test_a_file_that_streams_is_planned_in_a_batch_of_its_own() -> None:
+    """`batches` cuts before and after each file its `alone` names (a file that streams, under the run's
+    limits): one handed to the pool ahead is never waited for while the terminal logs planned after it are
+    read for the pool, before its turn."""
+    def file(kind: str, size: int, **groups: str) -> InboxFile:
+        name = f"{kind}-{size}-{len(groups)}"
+        return InboxFile(f"/inbox/{name}", name, "x", name, kind, START, dict(groups), size, 1)
+
+    limits = Limits(stream_bytes=100)
+    certs, ledger = file("platform_mykey_certs", 500), file("platform_ledger", 900)
+    sales, balances = file("partner_sales", 50, partner="P1"), file("platform_balances", 700)
+    first, second = file("terminal_log", 90, terminal="T1"), file("terminal_log", 900, terminal="T2")
+    due = [certs, ledger, sales, balances, first, second]
+    planned = ingestion_run.batches(due, lambda f: ingestion_run._streams(f, limits))
+    assert planned == [[certs], [ledger], [sales], [balances], [first, second]]  # a terminal log never streams
+    assert ingestion_run.batches(due) == [[certs], [ledger, sales, balances, first, second]]
 
 
 def test_duplicates_across_chunks_and_against_loaded_rows(con, tmp, monkeypatch):
