@@ -96,7 +96,7 @@ MAX_BATCH_ROWS = 1_000_000  # ... and records decided but not yet written
 # 89.1 / 85.1 / 88.8 / 84.2 s, the ingest process peaking at 2.23 / 2.37 / 2.93 / 3.81 GB. Since the ledger and the
 # balances are validated in the pool while the certificates load (`_Run.stream_ahead`), their turns leave this
 # process free after 6-7 s each instead of 16 and 8: 16 batches then kept the pool busy for 16 s of them, and it
-# waited 8 s for the next (2026-12-07, 09:58 UTC: 87.1 s with 16, 80.8 s with 32, peak 2.59 GB).
+# waited 8 s for the next (2026-12-07, about 09:45 UTC: 87.1 s with 16, 80.8 s with 32, peak 2.59 GB).
 LOOKAHEAD_BATCHES = 32
 # Records and rows are millions of small objects, nearly all alive until their batch is written: Python's cyclic
 # garbage collector, run every 700 new objects by default, looked through them again and again for cycles they
