@@ -19,6 +19,7 @@ import duckdb
 import pytest
 from ingestion_builders import accounting_holds
 
+import ingestion.attempts as attempts
 import ingestion.card_signatures as card_signatures
 import ingestion.run as ingestion_run
 import ingestion.terminal_loader as terminal_loader
@@ -69,17 +70,27 @@ def test_terminal_logs_checked_in_the_pool_are_decided_as_in_process(
     load_checked = ingestion_run.load_checked_file
     load_whole = ingestion_run.load_terminal_file
 
+    cleared_paths: set[str] = set()
+    marked: set[str] = set()  # the files this process held an attempt marker for
+    parsing = attempts.Attempts.parsing
+
     def noted_checked(file, pooled, lookups):  # type: ignore[no-untyped-def]
         outcome = load_checked(file, pooled, lookups)
         if outcome is not None:
             cleared.append(outcome.status)
+            cleared_paths.add(file.rel_path)
         return outcome
+
+    def noted_parsing(self, attempt):  # type: ignore[no-untyped-def]
+        marked.add(attempt.path)
+        return parsing(self, attempt)
 
     def noted_whole(file, parsed, lookups, sha256):  # type: ignore[no-untyped-def]
         sent_back.append(file.rel_path)
         return load_whole(file, parsed, lookups, sha256)
 
     monkeypatch.setattr(ingestion_run, "load_checked_file", noted_checked)
+    monkeypatch.setattr(attempts.Attempts, "parsing", noted_parsing)
     monkeypatch.setattr(ingestion_run, "load_terminal_file", noted_whole)
     # Small batches: the pool is handed the terminal files of the next batches before their turn (lookahead),
     # and the run checkpoints when it moves to a new load phase.
@@ -104,6 +115,10 @@ def test_terminal_logs_checked_in_the_pool_are_decided_as_in_process(
 
     assert len(cleared) > 20 and set(cleared) == {FileStatus.LOADED}
     assert len(sent_back) > 5  # refused, quarantining or repeated files were decided in process
+    # A file the pool cleared is decided without an attempt marker (this process parses none of its bytes);
+    # every file decided in process is parsed under one.
+    assert not cleared_paths & marked
+    assert set(sent_back) <= marked
     tables = [n for (n,) in in_process.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1").fetchall()]
     for table in tables:
