@@ -604,6 +604,8 @@ class _Run:
                     shutil.rmtree(self.raw_dir / PENDING_FOLDER / batch, ignore_errors=True)
                     return
                 self.streams[key] = _StreamAhead(batch, encoding, future, time.time_ns())
+                if self.progress is not None:
+                    self.progress(f"{file.rel_path}: handed to the worker pool, read and validated before its turn")
 
     def drop_streams(self) -> None:
         """Remove the pending folders of the files handed to the pool that never took their turn (a run that
