@@ -22,7 +22,6 @@ import dataclasses
 import datetime as dt
 import gc
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -59,14 +58,7 @@ from ingestion.masters import CACHED_MASTER_TABLES, MastersInForce, load_masters
 from ingestion.outcome import FileFacts, FileOutcome, FileStatus, whole_file
 from ingestion.release import HeldFile, held_files, held_paths, masters_to_check, record_check, release
 from ingestion.schema import ensure_raw_schema
-from ingestion.store import (
-    PENDING_FOLDER,
-    Written,
-    new_batch_id,
-    recover_pending_parquet,
-    staged_path,
-    write_batch,
-)
+from ingestion.store import Written, discard_staged, new_batch_id, recover_pending_parquet, staged_path, write_batch
 from ingestion.terminal_checks import written_in
 from ingestion.terminal_loader import (
     AheadChunk,
@@ -121,6 +113,11 @@ class Limits:
     max_file_bytes: int = 64 * GIB
     max_records: int = 100_000_000
     stream_bytes: int = 16 * MIB
+
+    def read_whole_up_to(self, kind: str) -> int:
+        """The bytes of a file of `kind` read whole; a CSV file over them (and within max_file_bytes) streams."""
+        whole_only = kind in (TERMINAL_KIND, BANK_KIND)  # checked as a whole (seals, chains, Zengin totals)
+        return min(self.max_file_bytes, WHOLE_FILE_MAX_BYTES if whole_only else self.stream_bytes)
 
     def __post_init__(self) -> None:
         for name in ("max_file_bytes", "max_records", "stream_bytes"):
@@ -391,15 +388,14 @@ class _Run:
         ahead = self.streams.pop((file.source, file.rel_path), None)
         found = None if ahead is None else ahead.answer(file, self.progress)
         if ahead is not None and found is None:
-            shutil.rmtree(self.raw_dir / PENDING_FOLDER / ahead.batch_id, ignore_errors=True)
+            discard_staged(self.raw_dir, ahead.batch_id)
         if ahead is not None and found is not None:
             file = replace(file, size_bytes=found.size_bytes, mtime_ns=found.mtime_ns)
             return _Prepared(file, found.sha256, streamed=True, read_ahead=ahead)
         whole_only = file.kind in (TERMINAL_KIND, BANK_KIND)
         limit = self.limits.max_file_bytes
-        keep = min(limit, WHOLE_FILE_MAX_BYTES if whole_only else self.limits.stream_bytes)
         try:
-            read = read_once(file.path, keep)
+            read = read_once(file.path, self.limits.read_whole_up_to(file.kind))
         except OSError as exc:
             detail = f"{type(exc).__name__} ({exc.errno}) reading the file; a later run tries again"
             failure = whole_file(FileStatus.REJECTED, Reason.FILE_UNREADABLE, detail, None)
@@ -547,14 +543,14 @@ class _Run:
         self.batch.batch_id = new_batch_id() if ahead is None else ahead.batch_id
         table = CSV_KINDS_BY_NAME[file.kind].table
         target = staged_path(self.raw_dir, self.batch.batch_id, file.source, file.business_date, table)
-        context = CsvLoadContext(
-            self.con, self.masters, self.in_force, item.sha256, self.limits.max_records, self.progress
-        )
         try:
-            if ahead is None:
-                outcome = load_csv_stream(file, file.path, context, target)
-            else:
+            if ahead is not None:
                 outcome = self._finish_ahead(item, ahead, target)
+            else:
+                context = CsvLoadContext(
+                    self.con, self.masters, self.in_force, item.sha256, self.limits.max_records, self.progress
+                )
+                outcome = load_csv_stream(file, file.path, context, target)
         except (StreamedFileChanged, OSError) as exc:
             detail = f"{type(exc).__name__}: the file changed or vanished while read; a later run tries again"
             return whole_file(FileStatus.REJECTED, Reason.FILE_UNREADABLE, detail, None)
@@ -597,11 +593,11 @@ class _Run:
                 batch = new_batch_id()
                 table = CSV_KINDS_BY_NAME[file.kind].table
                 target = staged_path(self.raw_dir, batch, file.source, file.business_date, table)
-                keep = min(self.limits.max_file_bytes, self.limits.stream_bytes)
-                future = self.signatures.submit(stream_ahead, file, encoding, self.masters, keep,
+                future = self.signatures.submit(stream_ahead, file, encoding, self.masters,
+                                                self.limits.read_whole_up_to(file.kind),
                                                 self.limits.max_file_bytes, self.limits.max_records, target)
                 if future is None:  # no pool (any more): read at their turns
-                    shutil.rmtree(self.raw_dir / PENDING_FOLDER / batch, ignore_errors=True)
+                    discard_staged(self.raw_dir, batch)
                     return
                 self.streams[key] = _StreamAhead(batch, encoding, future, time.time_ns())
                 if self.progress is not None:
@@ -611,7 +607,7 @@ class _Run:
         """Remove the pending folders of the files handed to the pool that never took their turn (a run that
         stopped early); the pool is closed first, so no worker writes there any more."""
         for ahead in self.streams.values():
-            shutil.rmtree(self.raw_dir / PENDING_FOLDER / ahead.batch_id, ignore_errors=True)
+            discard_staged(self.raw_dir, ahead.batch_id)
         self.streams.clear()
 
     def _retried(self, item: _Prepared, outcome: FileOutcome) -> FileOutcome | None:
@@ -633,7 +629,7 @@ class _Run:
             self._ingest_file(item)
         finally:
             if item.read_ahead is not None:  # committed and published by now, or not taken: nothing to keep
-                shutil.rmtree(self.raw_dir / PENDING_FOLDER / item.read_ahead.batch_id, ignore_errors=True)
+                discard_staged(self.raw_dir, item.read_ahead.batch_id)
 
     def _ingest_file(self, item: _Prepared) -> None:
         file, sha = item.file, item.sha256
@@ -679,7 +675,7 @@ class _Run:
     def _add_release(self, file: InboxFile, held: HeldFile) -> None:
         """Decide the release of `held`'s rows (file read again; same bytes or nothing) and queue it."""
         try:
-            read = read_once(file.path, min(self.limits.max_file_bytes, self.limits.stream_bytes))
+            read = read_once(file.path, self.limits.read_whole_up_to(file.kind))
         except OSError:
             return  # unreadable now: the rows stay quarantined, a later run tries again
         data, sha = read.data, read.sha256
@@ -816,7 +812,8 @@ def _rescan(manifest: ManifestIndex, file: InboxFile) -> Known | None:
 
 def _streams(file: InboxFile, limits: Limits) -> bool:
     """Whether `file`, as scanned, is a CSV file its turn streams (over Limits.stream_bytes, within the limit)."""
-    return file.kind in CSV_KINDS_BY_NAME and limits.stream_bytes < file.size_bytes <= limits.max_file_bytes
+    streamed = limits.read_whole_up_to(file.kind) < file.size_bytes <= limits.max_file_bytes
+    return file.kind in CSV_KINDS_BY_NAME and streamed
 
 
 def batches(files: list[InboxFile], alone: Callable[[InboxFile], bool] = lambda _: False) -> list[list[InboxFile]]:

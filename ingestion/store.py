@@ -122,6 +122,11 @@ def staged_path(raw_dir: Path, batch: str, source: str, business_date: dt.date |
     return path
 
 
+def discard_staged(raw_dir: Path, batch: str) -> None:
+    """Remove what a batch that will not commit staged under its id (`staged_path`), if anything."""
+    shutil.rmtree(raw_dir / PENDING_FOLDER / batch, ignore_errors=True)
+
+
 def new_batch_id() -> str:
     """16 hex digits naming one attempt at writing a batch: 13 of the clock in microseconds (so ids sort by
     time) and 3 random. Never derived from the files: a batch that failed, or a retried file's new evaluation,
@@ -316,7 +321,7 @@ def write_batch(
     run) or a committed one (its pending folder is published by the next run)."""
     if not items:
         if batch is not None:
-            shutil.rmtree(raw_dir / PENDING_FOLDER / batch, ignore_errors=True)
+            discard_staged(raw_dir, batch)
         return None
     batch = batch or new_batch_id()
     tables = _tables_of(items, batch)
