@@ -47,11 +47,15 @@ def _warehouse(settings: Settings, read_only: bool = False,
     builds of the marts run under `[warehouse] build_memory_limit`, through build_marts, and the reconcile step
     under `[warehouse] match_memory_limit`). Each step reads most of what it reads once, yet
     DuckDB keeps the blocks it read up to its default limit, 80 % of RAM: at 1,000,000 residents 1.3 GiB of an
-    ingest's 2.3 GiB, and 1.0 GiB more at the data-quality step's peak."""
+    ingest's 2.3 GiB, and 1.0 GiB more at the data-quality step's peak. DuckDB's own progress bar is off: it
+    draws on stdout for any query over two seconds, which in a task's log or a benchmark's output is noise between
+    the step's own progress lines."""
     import duckdb
 
-    return duckdb.connect(str(settings.warehouse), read_only=read_only,
-                          config={"memory_limit": memory_limit or settings.memory_limit})
+    con = duckdb.connect(str(settings.warehouse), read_only=read_only,
+                         config={"memory_limit": memory_limit or settings.memory_limit})
+    con.execute("SET enable_progress_bar = false")   # a connection's setting: DuckDB refuses it in `config`
+    return con
 
 
 def parse_business_date(value: str | dt.date) -> dt.date:

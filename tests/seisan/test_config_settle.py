@@ -118,6 +118,17 @@ def test_each_step_connects_to_the_warehouse_under_the_memory_limit(tmp_path: Pa
         assert con.execute("select current_setting('memory_limit')").fetchone() == ("1.0 GiB",)
 
 
+def test_a_steps_connection_draws_no_progress_bar_on_stdout(tmp_path: Path) -> None:
+    """DuckDB's own progress bar would draw on stdout for any statement over two seconds, between the step's
+    progress lines, in a task's log and a benchmark's table alike."""
+    from seisan.steps import _warehouse
+
+    settings = load_settings(config_file=tmp_path / "none.toml", env={"SEISAN_HOME": str(tmp_path)})
+    for read_only in (False, True):
+        with _warehouse(settings, read_only=read_only) as con:
+            assert con.execute("select current_setting('enable_progress_bar')").fetchone() == (False,)
+
+
 def test_the_marts_build_gets_the_memory_limit_and_duckdbs_default_without_one(tmp_path: Path) -> None:
     """dbt/profiles.yml sets DuckDB's memory_limit from the build's environment (seisan.marts.dbt_env)."""
     import datetime as dt
