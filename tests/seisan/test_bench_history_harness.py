@@ -73,7 +73,8 @@ def test_the_two_days_run_in_turn_each_from_its_own_saved_state(tmp_path: Path, 
     seen = []
     seconds = iter([10.0, 20.0, 12.0, 21.0, 11.0, 26.0])
 
-    def chain(day, settings, inbox, delivered, label, say):
+    def chain(day, run_home, inbox, delivered, label, say):
+        assert run_home == home
         assert not (home / "left-behind").exists()
         seen.append(((home / "state.txt").read_text(), (inbox / "delivered.csv").read_text(), label))
         (home / "left-behind").write_text(label)
@@ -89,3 +90,25 @@ def test_the_two_days_run_in_turn_each_from_its_own_saved_state(tmp_path: Path, 
     assert (day2.day, day2.step_seconds["ingest"], last.step_seconds["ingest"]) == (d2, 11.0, 21.0)
     assert (home / "state.txt").read_text() == "dayN" and (home / "left-behind").read_text() == "day 365, run 3 of 3"
     assert not states["day2"].exists() and not states["dayN"].exists()
+
+
+def test_each_measured_step_runs_in_a_process_of_its_own(tmp_path: Path, monkeypatch) -> None:
+    """A measured chain hands every step, in the DAG's order, to run_step (a spawned process each, as the daily
+    DAG's tasks run) for the run's own home and inbox, and reports the seconds each one measured there."""
+    from seisan import bench_history
+
+    d2 = dt.date(2025, 11, 13)
+    floor = _day(d2, 1_000, {}).floor
+    asked = []
+
+    def run_step(name, day, home, inbox):
+        asked.append((name, day, home, inbox))
+        return float(len(asked))
+
+    monkeypatch.setattr(bench_history, "run_step", run_step)
+    monkeypatch.setattr(bench_history, "measure_floor", lambda inbox, day, delivered: floor)
+    home = tmp_path / "home"
+    run = bench_history._chain(d2, home, home / "inbox", [], "day 2", print)
+    assert asked == [(name, d2, home, home / "inbox") for name in STEPS]
+    assert run.step_seconds == {name: float(number) for number, name in enumerate(STEPS, start=1)}
+    assert run.floor is floor
