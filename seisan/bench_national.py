@@ -333,6 +333,15 @@ def _sql_list(paths: Sequence[Path]) -> str:
     return "[" + ", ".join(sql_literal(str(p)) for p in paths) + "]"
 
 
+def _quiet_duckdb() -> Any:
+    """An in-memory DuckDB for the floor, without its progress bar: that draws on stdout, which is the report's."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def read_floor(by_kind: dict[str, list[Path]]) -> dict[str, int]:
     """Read every file once with DuckDB; kind -> rows (CSV kinds), lines (terminal logs) or bytes (bank
     statements, fixed-width and not UTF-8). A CSV DuckDB cannot read as UTF-8 (a cp932 partner file with
@@ -340,7 +349,7 @@ def read_floor(by_kind: dict[str, list[Path]]) -> dict[str, int]:
     import duckdb
 
     rows: dict[str, int] = {}
-    with duckdb.connect() as con:
+    with _quiet_duckdb() as con:
         for kind, paths in by_kind.items():
             if kind == "terminal_log":   # JSON lines, UTF-8: read as text, one row per line
                 rows[kind] = int(con.execute(
@@ -377,7 +386,6 @@ def _certificates(inbox: Path, through: dt.date, wanted: Iterable[tuple[str, str
     platform/mykey_certs file up to `through`, in the inbox or archived by an earlier ingest (ingestion.archive's
     default folder, which the harness uses). DuckDB filters the files: only the day's certificates are held, not
     every one registered (a million at 1,000,000 residents; the floor's peak was 2.3 GiB)."""
-    import duckdb
     import pyarrow as pa
 
     from ingestion.archive import default_archive
@@ -389,7 +397,7 @@ def _certificates(inbox: Path, through: dt.date, wanted: Iterable[tuple[str, str
     if not paths or not keys:
         return {}
     table = pa.table({"mykey_id": [k[0] for k in keys], "serial": [k[1] for k in keys]})
-    with duckdb.connect() as con:
+    with _quiet_duckdb() as con:
         con.register("wanted", table)
         found = con.execute(f"""
             select certs.mykey_id, lower(certs.cert_serial), certs.cert_der

@@ -239,3 +239,12 @@ def test_a_size_that_fails_still_prints_the_sizes_measured_before_it(monkeypatch
     assert "| 1,000 | 1 | 700 |" in out
     assert "2,000 residents" in out and "dbt build for 2026-10-04 failed" in out and "NOT MEASURED" in out
     assert "3,000" not in out
+
+
+def test_the_floor_reads_without_duckdbs_progress_bar() -> None:
+    """The floor's DuckDB would draw its progress bar on stdout, through the report, for any read over two
+    seconds (a national day's files)."""
+    from seisan.bench_national import _quiet_duckdb
+
+    with _quiet_duckdb() as con:
+        assert con.execute("select current_setting('enable_progress_bar')").fetchone() == (False,)
