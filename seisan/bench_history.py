@@ -86,8 +86,7 @@ def _chain(day: dt.date, home: Path, inbox: Path, delivered: list[Path], label: 
            say: Callable[[str], None]) -> DayRun:
     """One measured run of the whole chain: each step in a process of its own (run_step), as each task of the
     daily DAG runs and as `make bench-national` measures. Run in the harness's process, the steps found dbt,
-    Great Expectations and their caches warm from the runs before, which no daily run does, and day 2's three
-    runs spread over 17.5-29.2 s of chain (AMD EPYC, 2026-12-07 12:11 UTC) against 21.1-23.7 s so."""
+    Great Expectations and their caches warm from the runs before, which no daily run does."""
     floor = measure_floor(inbox, day, delivered)
     say(f"{label}: floor {floor.seconds:.1f} s ({floor.files:,} files, {floor.signatures:,} signatures)")
     seconds: dict[str, float] = {}

@@ -334,12 +334,12 @@ def _sql_list(paths: Sequence[Path]) -> str:
 
 
 def _quiet_duckdb() -> Any:
-    """An in-memory DuckDB for the floor, without its progress bar: that draws on stdout, which is the report's."""
+    """An in-memory DuckDB for the floor, without its progress bar (it would draw through the report)."""
     import duckdb
 
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    return con
+    from seisan.steps import without_progress_bar
+
+    return without_progress_bar(duckdb.connect())
 
 
 def read_floor(by_kind: dict[str, list[Path]]) -> dict[str, int]:

@@ -47,14 +47,18 @@ def _warehouse(settings: Settings, read_only: bool = False,
     builds of the marts run under `[warehouse] build_memory_limit`, through build_marts, and the reconcile step
     under `[warehouse] match_memory_limit`). Each step reads most of what it reads once, yet
     DuckDB keeps the blocks it read up to its default limit, 80 % of RAM: at 1,000,000 residents 1.3 GiB of an
-    ingest's 2.3 GiB, and 1.0 GiB more at the data-quality step's peak. DuckDB's own progress bar is off: it
-    draws on stdout for any query over two seconds, which in a task's log or a benchmark's output is noise between
-    the step's own progress lines."""
+    ingest's 2.3 GiB, and 1.0 GiB more at the data-quality step's peak."""
     import duckdb
 
-    con = duckdb.connect(str(settings.warehouse), read_only=read_only,
-                         config={"memory_limit": memory_limit or settings.memory_limit})
-    con.execute("SET enable_progress_bar = false")   # a connection's setting: DuckDB refuses it in `config`
+    return without_progress_bar(duckdb.connect(str(settings.warehouse), read_only=read_only,
+                                               config={"memory_limit": memory_limit or settings.memory_limit}))
+
+
+def without_progress_bar(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """`con` with DuckDB's own progress bar off: it draws on stdout for any statement over two seconds, between a
+    step's progress lines in a task's log and through a benchmark's report. (A connection's setting: DuckDB refuses
+    it in `connect`'s config.)"""
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
