@@ -243,8 +243,13 @@ def test_a_size_that_fails_still_prints_the_sizes_measured_before_it(monkeypatch
 
 def test_the_floor_reads_without_duckdbs_progress_bar() -> None:
     """The floor's DuckDB would draw its progress bar on stdout, through the report, for any read over two
-    seconds (a national day's files)."""
-    from seisan.bench_national import _quiet_duckdb
+    seconds (a national day's files). Asked in a process of its own: under pytest DuckDB starts with the bar off,
+    in the floor's process (the first line) with it on."""
+    import subprocess
+    import sys
 
-    with _quiet_duckdb() as con:
-        assert con.execute("select current_setting('enable_progress_bar')").fetchone() == (False,)
+    code = ("import duckdb; from seisan.bench_national import _quiet_duckdb; "
+            "shown = \"select current_setting('enable_progress_bar')\"; "
+            "print(duckdb.connect().execute(shown).fetchone()[0], _quiet_duckdb().execute(shown).fetchone()[0])")
+    shown = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    assert shown == ["True", "False"]

@@ -118,15 +118,35 @@ def test_each_step_connects_to_the_warehouse_under_the_memory_limit(tmp_path: Pa
         assert con.execute("select current_setting('memory_limit')").fetchone() == ("1.0 GiB",)
 
 
+_PROGRESS_BAR_SETTINGS = """
+import sys
+from pathlib import Path
+
+import duckdb
+
+from seisan.config import load_settings
+from seisan.steps import _warehouse
+
+home = Path(sys.argv[1])
+settings = load_settings(config_file=home / "none.toml", env={"SEISAN_HOME": str(home)})
+shown = "select current_setting('enable_progress_bar')"
+print(duckdb.connect().execute(shown).fetchone()[0])
+for read_only in (False, True):
+    with _warehouse(settings, read_only=read_only) as con:
+        print(con.execute(shown).fetchone()[0])
+"""
+
+
 def test_a_steps_connection_draws_no_progress_bar_on_stdout(tmp_path: Path) -> None:
     """DuckDB's own progress bar would draw on stdout for any statement over two seconds, between the step's
-    progress lines, in a task's log and a benchmark's table alike."""
-    from seisan.steps import _warehouse
+    progress lines, in a task's log and a benchmark's table alike. Asked in a process of its own: under pytest
+    DuckDB starts with the bar off, in a step's process (the first line) with it on."""
+    import subprocess
+    import sys
 
-    settings = load_settings(config_file=tmp_path / "none.toml", env={"SEISAN_HOME": str(tmp_path)})
-    for read_only in (False, True):
-        with _warehouse(settings, read_only=read_only) as con:
-            assert con.execute("select current_setting('enable_progress_bar')").fetchone() == (False,)
+    shown = subprocess.run([sys.executable, "-c", _PROGRESS_BAR_SETTINGS, str(tmp_path)], check=True,
+                           capture_output=True, text=True).stdout.split()
+    assert shown == ["True", "False", "False"]
 
 
 def test_the_marts_build_gets_the_memory_limit_and_duckdbs_default_without_one(tmp_path: Path) -> None:
