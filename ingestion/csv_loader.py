@@ -195,11 +195,11 @@ def _rows_table(kind: FileKind, good: pl.DataFrame, file: InboxFile, sha256: str
     return rows.cast(table.arrow_schema())
 
 
-def encoding_for(file: InboxFile, ctx: CsvLoadContext) -> str | None:
+def encoding_for(file: InboxFile, in_force: MastersInForce) -> str | None:
     """UTF-8, or a partner's encoding as its master in force on the file's date says (None: unknown)."""
     if file.source != "partner":
         return "utf-8"
-    return ctx.in_force.partner_encoding(file.groups["partner"], file.business_date)
+    return in_force.partner_encoding(file.groups["partner"], file.business_date)
 
 
 def _partner_unknown(file: InboxFile, records: list[tuple[int, str | None]] | None) -> FileOutcome:
@@ -215,7 +215,7 @@ def _partner_unknown(file: InboxFile, records: list[tuple[int, str | None]] | No
 def load_csv(file: InboxFile, data: bytes, ctx: CsvLoadContext) -> FileOutcome:
     """The outcome of one CSV file of a known kind."""
     kind = CSV_KINDS_BY_NAME[file.kind]
-    encoding = encoding_for(file, ctx)
+    encoding = encoding_for(file, ctx.in_force)
     if encoding is None:
         return _partner_unknown(file, split_csv_records(data))
     read = read_csv(data, encoding, ctx.max_records, plain=True)
@@ -413,7 +413,7 @@ def load_csv_stream(file: InboxFile, path: Path, ctx: CsvLoadContext, target: Pa
     """The outcome of one CSV file of a known kind read as a stream (module section above): its rows to load
     are written to `target` (a Parquet file in the batch's pending folder, named in `outcome.spilled`), never
     held whole. Raises StreamedFileChanged when the bytes read are not those of `ctx.sha256`."""
-    encoding = encoding_for(file, ctx)
+    encoding = encoding_for(file, ctx.in_force)
     if encoding is None:
         return _partner_unknown(file, None)
     unchecked = unchecked_path(target)

@@ -42,6 +42,7 @@ from ingestion.csv_loader import (
     CsvLoadContext,
     StreamedAhead,
     StreamedFileChanged,
+    StreamedRows,
     duplicate_scope,
     encoding_for,
     finish_stream,
@@ -200,7 +201,17 @@ class _Prepared:
     streamed: bool = False  # a CSV file over Limits.stream_bytes: hashed only, streamed at its turn
     ahead: bool = False
     checked: CheckedAhead | None = None
-    read_ahead: _StreamAhead | None = None  # a streamed file the pool read and validated before its turn
+    read_ahead: _ReadAhead | None = None  # a streamed file the pool read and validated before its turn
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadAhead:
+    """A streamed file the pool read before its turn, as its turn finds it: the batch id its rows are staged
+    under, the encoding it was read in, and what the worker made of its rows (csv_loader.stream_rows)."""
+
+    batch_id: str
+    encoding: str
+    rows: StreamedRows | FileOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +402,8 @@ class _Run:
             discard_staged(self.raw_dir, ahead.batch_id)
         if ahead is not None and found is not None:
             file = replace(file, size_bytes=found.size_bytes, mtime_ns=found.mtime_ns)
-            return _Prepared(file, found.sha256, streamed=True, read_ahead=ahead)
+            return _Prepared(file, found.sha256, streamed=True,
+                             read_ahead=_ReadAhead(ahead.batch_id, ahead.encoding, found.rows))
         whole_only = file.kind in (TERMINAL_KIND, BANK_KIND)
         limit = self.limits.max_file_bytes
         try:
@@ -559,14 +571,13 @@ class _Run:
             self.masters.add_snapshot(snapshot[0], file.business_date, snapshot[1])
         return outcome
 
-    def _finish_ahead(self, item: _Prepared, ahead: _StreamAhead, target: Path) -> FileOutcome:
+    def _finish_ahead(self, item: _Prepared, ahead: _ReadAhead, target: Path) -> FileOutcome:
         """A file the pool read ahead (`stream_ahead`): its rejection as the worker found it, or its rows'
         duplicate keys looked for now, against the rows committed before its turn."""
-        rows = ahead.future.result().rows  # type: ignore[union-attr]  # answered (`prepare`)
-        if isinstance(rows, FileOutcome):
-            return rows
+        if isinstance(ahead.rows, FileOutcome):
+            return ahead.rows
         try:
-            return finish_stream(self.con, item.file, item.file.path, ahead.encoding, item.sha256, rows, target)
+            return finish_stream(self.con, item.file, item.file.path, ahead.encoding, item.sha256, ahead.rows, target)
         finally:
             unchecked_path(target).unlink(missing_ok=True)
 
@@ -586,8 +597,7 @@ class _Run:
                 key = (file.source, file.rel_path)
                 if key in self.streams or not _streams(file, self.limits) or (file.source, file.name) in crashed:
                     continue
-                context = CsvLoadContext(self.con, self.masters, self.in_force, "", self.limits.max_records)
-                encoding = encoding_for(file, context)
+                encoding = encoding_for(file, self.in_force)
                 if encoding is None:
                     continue
                 batch = new_batch_id()
