@@ -21,7 +21,6 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -81,44 +80,41 @@ def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, resi
     out, cancelled = run_platform(world, fx.engine_fault_days(book), say)
     fx.record_engine_faults(book, out)
     fx.terminal_record_faults(book, out, cancelled)
+    certificates = sum(len(day) for day in out.certs.values())
     signer = Signer(seed, world.card_key_pool, _workers(workers))
-    try:
-        cert_events = [e for day in out.certs.values() for e in day]
-        say(f"issuing {len(cert_events):,} certificates and signing {len(out.terminal_records):,} terminal records")
-        ders = iter(signer.issue([(e.serial, e.key_index, e.not_before, e.not_after) for e in cert_events]))
-        cert_ders = {day: list(islice(ders, len(events))) for day, events in out.certs.items()}  # in event order
+    try:  # open until the certificate files are written: they issue their certificates as they are written
+        say(f"signing {len(out.terminal_records):,} terminal records")
         terminal_files = build_terminal_files(world, out.terminal_records, signer)
         fx.locate_terminal_records(book, terminal_files)
         terminal_files = fx.terminal_file_faults(book, terminal_files, signer)
+        csv_files = master_files(world) + platform_files(world, out, signer) + partner_files(world, out)
+        _locate_recon_rows(book, csv_files)
+        fx.row_faults(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
+        cuts = fx.truncated_csv(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
+        extra_masters = fx.master_faults(book)
+        account_faults = sim_bank.wrong_accounts(world, _uses_by_merchant(out), faults)
+        sim_bank.list_wrong_accounts(account_faults, [f for f in csv_files + [f for f, _ in extra_masters]
+                                                      if f.kind.name == "master_merchants"])
+        extra_partner = fx.partner_file_faults(book, csv_files)
+        bank = bank_files(world, fx.deposit_faults(book, planned_deposits(world, out)))
+        fx.zengin_faults(book, bank)
+        del out, cancelled  # from here on, each file's rows live only until it is written
+
+        say(f"writing {len(csv_files) + len(extra_masters) + len(extra_partner) + len(terminal_files) + len(bank):,} "
+            f"files into {out_dir} (issuing {certificates:,} certificates as their files are written)")
+        inbox = _Inbox(Path(out_dir))
+        rows: dict[str, int] = {}
+        kept = {id(file) for _, file, _ in book.row_refs}  # book.finish() reads their rows again
+        for f in csv_files:
+            rows[f.kind.name] = rows.get(f.kind.name, 0) + f.row_count
+            if f.path in cuts:
+                inbox.put(f.path, f.day, fx.cut_last_row(f.data(), cuts[f.path]))
+            else:
+                f.write(inbox.target(f.path, f.day))
+            if id(f) not in kept:
+                f.release()
     finally:
         signer.close()
-    csv_files = master_files(world) + platform_files(world, out, cert_ders) + partner_files(world, out)
-    del cert_events, ders, cert_ders  # each certificate file keeps its own day's DERs
-    _locate_recon_rows(book, csv_files)
-    fx.row_faults(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
-    cuts = fx.truncated_csv(book, [f for f in csv_files if f.kind.source in ("platform", "partner")])
-    extra_masters = fx.master_faults(book)
-    account_faults = sim_bank.wrong_accounts(world, _uses_by_merchant(out), faults)
-    sim_bank.list_wrong_accounts(account_faults, [f for f in csv_files + [f for f, _ in extra_masters]
-                                                  if f.kind.name == "master_merchants"])
-    extra_partner = fx.partner_file_faults(book, csv_files)
-    bank = bank_files(world, fx.deposit_faults(book, planned_deposits(world, out)))
-    fx.zengin_faults(book, bank)
-    del out, cancelled  # from here on, each file's rows live only until it is written
-
-    say(f"writing {len(csv_files) + len(extra_masters) + len(extra_partner) + len(terminal_files) + len(bank):,} "
-        f"files into {out_dir}")
-    inbox = _Inbox(Path(out_dir))
-    rows: dict[str, int] = {}
-    kept = {id(file) for _, file, _ in book.row_refs}  # book.finish() reads their rows again
-    for f in csv_files:
-        rows[f.kind.name] = rows.get(f.kind.name, 0) + f.row_count
-        if f.path in cuts:
-            inbox.put(f.path, f.day, fx.cut_last_row(f.data(), cuts[f.path]))
-        else:
-            f.write(inbox.target(f.path, f.day))
-        if id(f) not in kept:
-            f.release()
     for f, data in extra_masters:
         inbox.put(f.path, f.day, data if data is not None else f.data())
     for f, data in extra_partner:

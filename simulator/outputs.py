@@ -15,7 +15,7 @@ when simulator/__init__.py asks a file to (`CsvFile.write`) and never reads the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +26,8 @@ from contracts.csvio import csv_bytes, write_csv
 from contracts.inbox_names import BANK_KIND, inbox_path
 from contracts.zengin_statement import Statement, StatementHeader, StatementLine, write_statement
 from simulator.calendar import bank_day_on_or_before, is_bank_business_day
-from simulator.point_platform import PlatformOutput
+from simulator.point_platform import CertEvent, PlatformOutput
+from simulator.signing import Signer
 from simulator.terminals import terminal_key
 from simulator.world import COST_RATES, FEE_TABLE, SALES_KINDS, World, rng_for
 
@@ -36,15 +37,15 @@ OPENING_BALANCE_MIN = 50_000_000
 class CsvFile:
     """One CSV file: inbox-relative path, kind, business date, rows (column -> text) and encoding.
 
-    The rows may be given, or made on first use by `make` (the platform's ledger, balances and certificate
-    files: a national world's rows do not fit in memory all at once, so each file's rows exist only while a
-    fault needs them or while the file is written). `row_count` answers without making them; `release()` drops
-    rows once written (the count stays)."""
+    The rows may be given, or made by `make` (the platform's ledger, balances and certificate files: a national
+    world's rows do not fit in memory all at once). `rows` makes and keeps them, for a fault that needs them;
+    `write` streams them from `make` when nothing made them before, holding one row at a time. `row_count`
+    answers without making them; `release()` drops rows once written (the count stays)."""
 
     __slots__ = ("_count", "_make", "_rows", "day", "encoding", "kind", "path")
 
     def __init__(self, path: str, kind: s.FileKind, day: dt.date, rows: list[dict[str, str]] | None = None,
-                 encoding: str = "utf-8", make: Callable[[], list[dict[str, str]]] | None = None,
+                 encoding: str = "utf-8", make: Callable[[], Iterable[dict[str, str]]] | None = None,
                  count: int = 0) -> None:
         if (rows is None) == (make is None):
             raise ValueError("a CsvFile has rows or a way to make them, not both")
@@ -55,7 +56,7 @@ class CsvFile:
     def rows(self) -> list[dict[str, str]]:
         if self._rows is None:
             assert self._make is not None, f"{self.path}: rows released after writing"
-            self._rows = self._make()
+            self._rows = list(self._make())
             self._count = len(self._rows)
         return self._rows
 
@@ -73,8 +74,11 @@ class CsvFile:
 
     def write(self, target: Path) -> None:
         """Write the file to `target` row by row (the same bytes as `data()`, without holding them)."""
+        if self._rows is None:
+            assert self._make is not None, f"{self.path}: rows released after writing"
+        rows = self._rows if self._rows is not None else self._make()
         with target.open("w", encoding=self.encoding, newline="") as stream:
-            write_csv(stream, self.kind.column_names, self.rows)
+            write_csv(stream, self.kind.column_names, rows)
 
 
 @dataclass(slots=True)
@@ -149,23 +153,35 @@ def master_files(world: World) -> list[CsvFile]:
 
 
 # --- platform and partners --------------------------------------------------------------------------------
-def platform_files(world: World, out: PlatformOutput, cert_ders: dict[dt.date, list[str]]) -> list[CsvFile]:
-    """Ledger, balances and certificate files per business date; their rows are made when first needed.
-    cert_ders: per business date, the issued certificates (base64 DER) in the order of out.certs[day]."""
+CERTIFICATES_AT_ONCE = 16_384  # certificates issued per round while their file is written
+
+
+def platform_files(world: World, out: PlatformOutput, signer: Signer) -> list[CsvFile]:
+    """Ledger, balances and certificate files per business date; their rows are made when needed. The
+    certificates are issued by `signer` while their file is written (a national first day registers some ten
+    million, about 17 GB of DER in base64), so it must stay open until the files are written."""
     files = []
     for index in range(world.days):
         day = world.date(index)
-        events, balances, certs, ders = out.ledger[day], out.balances[day], out.certs[day], cert_ders[day]
+        events, balances, certs = out.ledger[day], out.balances[day], out.certs[day]
         files.append(CsvFile(inbox_path(s.PLATFORM_LEDGER.name, day), s.PLATFORM_LEDGER, day,
-                             make=lambda events=events: [e.row() for e in events], count=len(events)))
+                             make=lambda events=events: (e.row() for e in events), count=len(events)))
         files.append(CsvFile(inbox_path(s.PLATFORM_BALANCES.name, day), s.PLATFORM_BALANCES, day,
-                             make=lambda balances=balances: balances, count=len(balances)))
+                             make=lambda balances=balances: iter(balances), count=len(balances)))
         files.append(CsvFile(inbox_path(s.PLATFORM_MYKEY_CERTS.name, day), s.PLATFORM_MYKEY_CERTS, day,
-                             make=lambda certs=certs, ders=ders: [
-            {"mykey_id": e.mykey_id, "cert_serial": f"{e.serial:x}", "cert_der": der,
-             "event": e.event, "previous_serial": "" if e.previous_serial is None else f"{e.previous_serial:x}",
-             "event_ts": e.event_ts.isoformat()} for e, der in zip(certs, ders, strict=True)], count=len(certs)))
+                             make=lambda certs=certs: _certificate_rows(certs, signer), count=len(certs)))
     return files
+
+
+def _certificate_rows(certs: Sequence[CertEvent], signer: Signer) -> Iterator[dict[str, str]]:
+    """The rows of a day's certificate file in event order, issuing their DER a round at a time."""
+    for start in range(0, len(certs), CERTIFICATES_AT_ONCE):
+        events = certs[start:start + CERTIFICATES_AT_ONCE]
+        ders = signer.issue([(e.serial, e.key_index, e.not_before, e.not_after) for e in events])
+        for e, der in zip(events, ders, strict=True):
+            yield {"mykey_id": e.mykey_id, "cert_serial": f"{e.serial:x}", "cert_der": der, "event": e.event,
+                   "previous_serial": "" if e.previous_serial is None else f"{e.previous_serial:x}",
+                   "event_ts": e.event_ts.isoformat()}
 
 
 def partner_files(world: World, out: PlatformOutput) -> list[CsvFile]:

@@ -18,10 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from simulator.engine import JST, PointEngine
+from simulator.engine import JST, Balance, BalanceSnapshot, PointEngine
 from simulator.world import CONVERSION_KINDS, Resident, World, rng_for
 
 BATCH_GRANT_SECONDS = 3 * 3600       # benefit/activity/health grants run at 03:00
@@ -109,12 +109,43 @@ class CertEvent:
     not_after: dt.date
 
 
+def _balance_row(balance: Balance) -> dict[str, str]:
+    return {"municipality_code": balance.municipality_code, "program_code": balance.program_code,
+            "mykey_id": balance.mykey_id, "balance": str(balance.balance)}
+
+
+class BalanceRows:
+    """The rows of a day's platform/balances file, made from the engine's snapshot as they are read, so that a
+    national world's balances stay compact until written. Reading a row by index (a fault picking the row it
+    changes) makes them all once and keeps them: iterating afterwards gives those same rows, so the file holds
+    the changed row and a fault entry can find its line."""
+
+    __slots__ = ("_made", "_snapshot")
+
+    def __init__(self, snapshot: BalanceSnapshot) -> None:
+        self._snapshot = snapshot
+        self._made: list[dict[str, str]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._snapshot)
+
+    def __getitem__(self, index: int) -> dict[str, str]:
+        if self._made is None:
+            self._made = [_balance_row(b) for b in self._snapshot]
+        return self._made[index]
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        if self._made is not None:
+            return iter(self._made)
+        return (_balance_row(b) for b in self._snapshot)
+
+
 @dataclass(slots=True)
 class PlatformOutput:
     """Everything the platform days produced, per business date."""
 
     ledger: dict[dt.date, list[LedgerEvent]] = field(default_factory=dict)
-    balances: dict[dt.date, list[dict[str, str]]] = field(default_factory=dict)
+    balances: dict[dt.date, BalanceRows] = field(default_factory=dict)
     certs: dict[dt.date, list[CertEvent]] = field(default_factory=dict)
     conversions: dict[tuple[str, dt.date], list[dict[str, str]]] = field(default_factory=dict)
     sales: dict[tuple[str, dt.date], list[dict[str, str]]] = field(default_factory=dict)
@@ -279,9 +310,7 @@ class PlatformDays:
                                                expiry.program_code, expiry.mykey_id, "expire", expiry.amount,
                                                "batch", lot_event_id=expiry.lot_event_id))
             self.out.ledger[day] = self.ledger
-            self.out.balances[day] = [
-                {"municipality_code": b.municipality_code, "program_code": b.program_code,
-                 "mykey_id": b.mykey_id, "balance": str(b.balance)} for b in self.engine.balances(day)]
+            self.out.balances[day] = BalanceRows(self.engine.balance_snapshot(day))
             if self.progress:
                 self.progress(f"day {index + 1}/{self.world.days} ({day}): {len(self.ledger):,} ledger events")
         return self.out

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator.engine import JST, EngineError, PointEngine, expiry_date, fiscal_year
 
@@ -111,3 +114,48 @@ def test_balances_keep_zero_rows_while_lots_are_held_and_drop_them_after_expiry(
     engine.end_of_day(dt.date(2026, 11, 28))
     assert engine.balances(dt.date(2026, 11, 28)) == []
     assert JST.utcoffset(None) == dt.timedelta(hours=9)
+
+
+# --- balances as columns (a national day's snapshot) ------------------------------------------------------
+_LOTS = st.lists(st.tuples(st.sampled_from(["131016", "011002", "242012"]), st.sampled_from(["K2", "K10", "A1"]),
+                           st.sampled_from(sorted(RULES)), st.integers(0, 12), st.integers(1, 500),
+                           st.integers(0, 500)), max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lots=_LOTS, on=st.integers(0, 14))
+def test_the_balance_snapshot_is_every_unexpired_lot_summed_in_file_order(lots, on) -> None:
+    """Reference: FORMATS.md's balances rule summed directly over the lots, sorted by the file's key."""
+    start = dt.date(2026, 3, 25)
+    engine = PointEngine(RULES)
+    expected: dict[tuple[str, str, str], int] = {}
+    day = start + dt.timedelta(days=on)
+    for i, (municipality, mykey, program, offset, amount, spent) in enumerate(lots):
+        lot = engine.add_lot(f"g{i}", ts((start + dt.timedelta(days=offset)).isoformat()), municipality, mykey,
+                             program, amount)
+        lot.remaining = min(spent, amount)  # spent down, possibly to zero: the row stays while unexpired
+        if lot.expiry is None or lot.expiry > day:
+            key = (municipality, program, mykey)
+            expected[key] = expected.get(key, 0) + lot.remaining
+    snapshot = engine.balance_snapshot(day)
+    assert len(snapshot) == len(expected)
+    assert [(b.municipality_code, b.program_code, b.mykey_id, b.balance) for b in snapshot] == \
+        [(*key, total) for key, total in sorted(expected.items())]
+    assert engine.balances(day) == list(snapshot)
+
+
+def test_a_snapshot_row_costs_bytes_not_objects() -> None:
+    """About 18 bytes a row (an index, a reference to the lot's MyKey ID string, the amount), not a Balance."""
+    engine = PointEngine(RULES)
+    for i in range(20_000):
+        engine.add_lot(f"g{i}", ts("2026-04-01"), "131016", f"K{i:05d}", "C", 100)
+    before = tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        snapshot = engine.balance_snapshot(dt.date(2026, 4, 1))
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        if not before:
+            tracemalloc.stop()
+    assert len(snapshot) == 20_000
+    assert held < 40 * 20_000  # a Balance each would be over 80 bytes a row, the file's dicts over 200
