@@ -74,9 +74,10 @@ class CsvFile:
 
     def write(self, target: Path) -> None:
         """Write the file to `target` row by row (the same bytes as `data()`, without holding them)."""
-        if self._rows is None:
+        rows = self._rows
+        if rows is None:
             assert self._make is not None, f"{self.path}: rows released after writing"
-        rows = self._rows if self._rows is not None else self._make()
+            rows = self._make()
         with target.open("w", encoding=self.encoding, newline="") as stream:
             write_csv(stream, self.kind.column_names, rows)
 
@@ -158,8 +159,8 @@ CERTIFICATES_AT_ONCE = 16_384  # certificates issued per round while their file 
 
 def platform_files(world: World, out: PlatformOutput, signer: Signer) -> list[CsvFile]:
     """Ledger, balances and certificate files per business date; their rows are made when needed. The
-    certificates are issued by `signer` while their file is written (a national first day registers some ten
-    million, about 17 GB of DER in base64), so it must stay open until the files are written."""
+    certificates are issued by `signer` while their file is written (a 10-million-resident first day registers
+    about ten million, some 12 GB of DER in base64), so it must stay open until the files are written."""
     files = []
     for index in range(world.days):
         day = world.date(index)
