@@ -80,10 +80,12 @@ class WorldParams:
     residents: int
     seed: int
     faults: str = "none"
+    activity: float = 1.0  # how busy the residents are (simulator.simulate)
 
     def describe(self) -> str:
+        busy = "" if self.activity == 1 else f", activity {self.activity:g}"
         return (f"{self.residents:,} residents, {self.municipalities} municipalities, {self.days} days from "
-                f"{self.start}, seed {self.seed}, faults {self.faults}")
+                f"{self.start}, seed {self.seed}, faults {self.faults}{busy}")
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
@@ -151,7 +153,8 @@ def cached_world(cache_root: Path, params: WorldParams, say: Callable[[str], Non
         say(f"simulating {params.describe()} into {partial} (cached afterwards)")
         began = time.perf_counter()
         simulate(partial / "inbox", params.start, params.days, params.municipalities, params.residents,
-                 params.seed, faults=params.faults, progress=lambda m: say(f"  simulator: {m}"))
+                 params.seed, faults=params.faults, progress=lambda m: say(f"  simulator: {m}"),
+                 activity=params.activity)
         seconds = time.perf_counter() - began
         record = {**dataclasses.asdict(params), "start": params.start.isoformat(), "simulator": version,
                   "simulated_seconds": round(seconds, 1)}
@@ -170,20 +173,21 @@ def cached_world(cache_root: Path, params: WorldParams, say: Callable[[str], Non
 
 
 def simulate_apart(inbox: Path, start: dt.date, days: int, municipalities: int, residents: int, seed: int,
-                   faults: str = "none", progress: Callable[[str], None] | None = None) -> None:
+                   faults: str = "none", progress: Callable[[str], None] | None = None,
+                   activity: float = 1.0) -> None:
     """`simulator.simulate` in a spawned process of its own, which prints its own progress (`progress` cannot
     cross into it). Simulated in the harness's process, a 1,000,000-resident world left about a gigabyte there
     (the allocator keeps what Python frees), counted in every later measurement of the run."""
     del progress
-    _apart(_simulate_here, inbox, start, days, municipalities, residents, seed, faults)
+    _apart(_simulate_here, inbox, start, days, municipalities, residents, seed, faults, activity)
 
 
 def _simulate_here(inbox: Path, start: dt.date, days: int, municipalities: int, residents: int, seed: int,
-                   faults: str) -> None:
+                   faults: str, activity: float) -> None:
     from simulator import simulate
 
     say = progress_printer()
-    simulate(inbox, start, days, municipalities, residents, seed, faults=faults,
+    simulate(inbox, start, days, municipalities, residents, seed, faults=faults, activity=activity,
              progress=lambda message: say(f"  simulator: {message}"))
     # ru_maxrss is in KiB on Linux. The signing workers are not added: forked from this process, their RSS
     # counts the pages they share with it (a 3,500,000-resident world: 16.6 GiB here, 10.6 in a worker, while
@@ -799,13 +803,19 @@ def main(argv: list[str] | None = None) -> int:
                                                               "for the day N / day 2 ratio)")
     parser.add_argument("--start", type=dt.date.fromisoformat, default=DEFAULT_START)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--activity", type=float, default=1.0,
+                        help="how busy the residents are, more than 0 and at most 1 (default 1: about 0.57 ledger "
+                             "events a resident a day; 0.4 gives the nation's 0.2, e.g. --sizes 10000000:1764)")
     parser.add_argument("--cache", type=Path, default=None,
                         help=f"world cache folder (default ${CACHE_ENV}, else ~/.cache/seisan/bench-worlds)")
     args = parser.parse_args(argv)
     if args.days < 1:
         parser.error("--days is at least 1")
+    from simulator.world import checked_activity
+
     try:
         sizes = parse_sizes(args.sizes)
+        checked_activity(args.activity)
     except ValueError as exc:
         parser.error(str(exc))
     cache_root = args.cache.expanduser() if args.cache else default_cache_root()
@@ -816,7 +826,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     stopped: str | None = None
     for residents, municipalities in sizes:
-        params = WorldParams(args.start, args.days, municipalities, residents, args.seed)
+        params = WorldParams(args.start, args.days, municipalities, residents, args.seed, activity=args.activity)
         say(f"size: {params.describe()}")
         try:
             results.append(run_size(params, cache_root, say))

@@ -476,7 +476,9 @@ _ID_CHARS = string.ascii_uppercase + string.digits
 
 
 def build_residents(rng: random.Random, count: int, days: int, municipalities: tuple[Municipality, ...],
-                    pool: int) -> tuple[Resident, ...]:
+                    pool: int, activity: float = 1.0) -> tuple[Resident, ...]:
+    """The residents; `activity` scales how busy each is (the chance of each thing they may do in a day), so
+    that a world of many residents can have the nation's events per resident. At 1.0, the world as before."""
     seen: set[str] = set()
     residents = []
     codes = [m.code for m in municipalities]
@@ -500,13 +502,21 @@ def build_residents(rng: random.Random, count: int, days: int, municipalities: t
             rejoin = revoke + 2 if revoke + 2 < days else None
         age = rng.choice((rng.randint(18, 64), rng.randint(65, 95)))
         residents.append(Resident(i, mykey, places, age, join, i % pool, (i + 7) % pool, reissue, revoke, rejoin,
-                                  rng.choice((0.5, 1.0, 1.0, 1.5, 2.0))))
+                                  rng.choice((0.5, 1.0, 1.0, 1.5, 2.0)) * activity))
     return tuple(residents)
 
 
+def checked_activity(value: float) -> float:
+    """`value` when it can be the residents' activity (more than 0, at most 1); ValueError otherwise."""
+    if not 0 < value <= 1:
+        raise ValueError(f"activity is more than 0 and at most 1, got {value}")
+    return value
+
+
 def build_world(seed: int, start: dt.date, days: int, municipalities: int, residents: int,
-                municipalities_csv: Path | None = None) -> World:
-    """The cast of a world: same arguments, same world."""
+                municipalities_csv: Path | None = None, activity: float = 1.0) -> World:
+    """The cast of a world: same arguments, same world. activity: see build_residents."""
+    checked_activity(activity)
     day_of = lambda index: start + dt.timedelta(days=index)  # noqa: E731
     rows = load_municipality_rows(municipalities_csv)
     munis = build_municipalities(rng_for(seed, "municipalities"), municipalities, rows)
@@ -516,7 +526,7 @@ def build_world(seed: int, start: dt.date, days: int, municipalities: int, resid
     merchants, designations = build_merchants(rng_for(seed, "merchants"), start, munis, residents, changes, day_of)
     terminals = build_terminals(rng_for(seed, "terminals"), seed, merchants, changes, day_of)
     pool = max(2, min(CARD_KEY_POOL_MAX, residents // 150))
-    people = build_residents(rng_for(seed, "residents"), residents, days, munis, pool)
+    people = build_residents(rng_for(seed, "residents"), residents, days, munis, pool, activity)
     master_changes = {
         "merchants": tuple(sorted({start} | {since for m in merchants for since, _ in m.statuses if since > start}
                                   | {m.listed_from for m in merchants if m.listed_from > start})),

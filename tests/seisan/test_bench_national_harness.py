@@ -31,7 +31,8 @@ def test_the_cache_key_is_stable_and_changes_with_every_parameter_and_the_simula
     assert world_key(PARAMS, version) == world_key(dataclasses.replace(PARAMS), version)
     changed = [dataclasses.replace(PARAMS, start=dt.date(2026, 10, 2)), dataclasses.replace(PARAMS, days=5),
                dataclasses.replace(PARAMS, municipalities=4), dataclasses.replace(PARAMS, residents=10_001),
-               dataclasses.replace(PARAMS, seed=8), dataclasses.replace(PARAMS, faults="typical")]
+               dataclasses.replace(PARAMS, seed=8), dataclasses.replace(PARAMS, faults="typical"),
+               dataclasses.replace(PARAMS, activity=0.4)]
     keys = {world_key(p, version) for p in changed} | {world_key(PARAMS, version), world_key(PARAMS, "0" * 64)}
     assert len(keys) == len(changed) + 2
 
@@ -253,3 +254,17 @@ def test_the_floor_reads_without_duckdbs_progress_bar() -> None:
             "print(duckdb.connect().execute(shown).fetchone()[0], _quiet_duckdb().execute(shown).fetchone()[0])")
     shown = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert shown == ["True", "False"]
+
+
+def test_a_calmer_world_is_another_world_simulated_with_its_activity(tmp_path: Path) -> None:
+    calm = dataclasses.replace(PARAMS, activity=0.4)
+    assert PARAMS.describe().endswith("faults none") and calm.describe().endswith("faults none, activity 0.4")
+    seen: list[object] = []
+
+    def fake_simulate(out_dir: Path, *args: object, **kwargs: object) -> None:
+        seen.append(kwargs.get("activity"))
+        out_dir.mkdir(parents=True)
+
+    cached_world(tmp_path, calm, lambda m: None, simulate=fake_simulate)
+    cached_world(tmp_path, PARAMS, lambda m: None, simulate=fake_simulate)
+    assert seen == [0.4, 1.0]
