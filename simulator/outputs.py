@@ -55,10 +55,16 @@ class CsvFile:
     @property
     def rows(self) -> list[dict[str, str]]:
         if self._rows is None:
-            assert self._make is not None, f"{self.path}: rows released after writing"
-            self._rows = list(self._make())
+            self._rows = list(self._stream())
             self._count = len(self._rows)
         return self._rows
+
+    def _stream(self) -> Iterable[dict[str, str]]:
+        """The rows as made or as `make` makes them, one by one."""
+        if self._rows is not None:
+            return self._rows
+        assert self._make is not None, f"{self.path}: rows released after writing"
+        return self._make()
 
     @property
     def row_count(self) -> int:
@@ -74,10 +80,7 @@ class CsvFile:
 
     def write(self, target: Path) -> None:
         """Write the file to `target` row by row (the same bytes as `data()`, without holding them)."""
-        rows = self._rows
-        if rows is None:
-            assert self._make is not None, f"{self.path}: rows released after writing"
-            rows = self._make()
+        rows = self._stream()  # before the file is opened: a released file's rows are gone
         with target.open("w", encoding=self.encoding, newline="") as stream:
             write_csv(stream, self.kind.column_names, rows)
 
