@@ -81,11 +81,13 @@ class WorldParams:
     seed: int
     faults: str = "none"
     activity: float = 1.0  # how busy the residents are (simulator.simulate)
+    mix: str = "typical"  # how merchants and events are spread (simulator.world.MIXES)
 
     def describe(self) -> str:
         busy = "" if self.activity == 1 else f", activity {self.activity:g}"
+        spread = "" if self.mix == "typical" else f", mix {self.mix}"
         return (f"{self.residents:,} residents, {self.municipalities} municipalities, {self.days} days from "
-                f"{self.start}, seed {self.seed}, faults {self.faults}{busy}")
+                f"{self.start}, seed {self.seed}, faults {self.faults}{busy}{spread}")
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
@@ -154,7 +156,7 @@ def cached_world(cache_root: Path, params: WorldParams, say: Callable[[str], Non
         began = time.perf_counter()
         simulate(partial / "inbox", params.start, params.days, params.municipalities, params.residents,
                  params.seed, faults=params.faults, progress=lambda m: say(f"  simulator: {m}"),
-                 activity=params.activity)
+                 activity=params.activity, mix=params.mix)
         seconds = time.perf_counter() - began
         record = {**dataclasses.asdict(params), "start": params.start.isoformat(), "simulator": version,
                   "simulated_seconds": round(seconds, 1)}
@@ -174,20 +176,20 @@ def cached_world(cache_root: Path, params: WorldParams, say: Callable[[str], Non
 
 def simulate_apart(inbox: Path, start: dt.date, days: int, municipalities: int, residents: int, seed: int,
                    faults: str = "none", progress: Callable[[str], None] | None = None,
-                   activity: float = 1.0) -> None:
+                   activity: float = 1.0, mix: str = "typical") -> None:
     """`simulator.simulate` in a spawned process of its own, which prints its own progress (`progress` cannot
     cross into it). Simulated in the harness's process, a 1,000,000-resident world left about a gigabyte there
     (the allocator keeps what Python frees), counted in every later measurement of the run."""
     del progress
-    _apart(_simulate_here, inbox, start, days, municipalities, residents, seed, faults, activity)
+    _apart(_simulate_here, inbox, start, days, municipalities, residents, seed, faults, activity, mix)
 
 
 def _simulate_here(inbox: Path, start: dt.date, days: int, municipalities: int, residents: int, seed: int,
-                   faults: str, activity: float) -> None:
+                   faults: str, activity: float, mix: str) -> None:
     from simulator import simulate
 
     say = progress_printer()
-    simulate(inbox, start, days, municipalities, residents, seed, faults=faults, activity=activity,
+    simulate(inbox, start, days, municipalities, residents, seed, faults=faults, activity=activity, mix=mix,
              progress=lambda message: say(f"  simulator: {message}"))
     # ru_maxrss is in KiB on Linux. The signing workers are not added: forked from this process, their RSS
     # counts the pages they share with it (a 3,500,000-resident world: 16.6 GiB here, 10.6 in a worker, while
@@ -806,16 +808,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--activity", type=float, default=1.0,
                         help="how busy the residents are, more than 0 and at most 1 (default 1: about 0.57 ledger "
                              "events a resident a day; 0.4 gives the nation's 0.2, e.g. --sizes 10000000:1764)")
+    parser.add_argument("--mix", default="typical",
+                        help="how merchants and events are spread (simulator.world.MIXES): typical (default) or "
+                             "national (a store per 33 residents, residents holding points from their first day, "
+                             "about half the events terminal uses)")
     parser.add_argument("--cache", type=Path, default=None,
                         help=f"world cache folder (default ${CACHE_ENV}, else ~/.cache/seisan/bench-worlds)")
     args = parser.parse_args(argv)
     if args.days < 1:
         parser.error("--days is at least 1")
-    from simulator.world import checked_activity
+    from simulator.world import checked_activity, checked_mix
 
     try:
         sizes = parse_sizes(args.sizes)
         checked_activity(args.activity)
+        checked_mix(args.mix)
     except ValueError as exc:
         parser.error(str(exc))
     cache_root = args.cache.expanduser() if args.cache else default_cache_root()
@@ -826,7 +833,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     stopped: str | None = None
     for residents, municipalities in sizes:
-        params = WorldParams(args.start, args.days, municipalities, residents, args.seed, activity=args.activity)
+        params = WorldParams(args.start, args.days, municipalities, residents, args.seed, activity=args.activity,
+                              mix=args.mix)
         say(f"size: {params.describe()}")
         try:
             results.append(run_size(params, cache_root, say))

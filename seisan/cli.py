@@ -55,6 +55,15 @@ def _activity(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _mix(text: str) -> str:
+    from simulator.world import checked_mix
+
+    try:
+        return checked_mix(text).name
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -70,7 +79,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     simulate(args.out, args.start, args.days, args.municipalities, args.residents, args.seed,
-             faults=args.faults, progress=say, workers=args.workers, activity=args.activity)
+             faults=args.faults, progress=say, workers=args.workers, activity=args.activity,
+             mix=args.mix)
     say(f"wrote a simulated inbox to {args.out} in {time.monotonic() - started:.1f} s")
     say(f"ground truth of injected faults: {args.out / 'faults.json'}")
     return 0
@@ -195,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--activity", type=_activity, default=1.0,
                      help="how busy the residents are, more than 0 and at most 1 (default 1: about 0.57 ledger "
                           "events a resident a day; about 0.4 gives the nation's 0.2)")
+    sim.add_argument("--mix", type=_mix, default="typical",
+                     help="how merchants and events are spread: typical (default; up to 40 stores a municipality, "
+                          "residents start with no points) or national (a store per 33 residents, sign-up points, "
+                          "about half the events terminal uses from day 2)")
     sim.add_argument("--workers", type=_positive_int, default=None,
                      help="signing processes (default: cores, at most 4)")
     sim.set_defaults(handler=cmd_simulate)

@@ -59,10 +59,13 @@ def _workers(workers: int | None) -> int:
 
 def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, residents: int, seed: int,
              faults: str = "none", progress: Callable[[str], None] | None = None, workers: int | None = None,
-             municipalities_csv: Path | None = None, activity: float = 1.0) -> SimulationSummary:
+             municipalities_csv: Path | None = None, activity: float = 1.0,
+             mix: str = "typical") -> SimulationSummary:
     """Write a simulated world's inbox into `out_dir` (created; existing simulation files are replaced).
     activity (0 to 1): how busy the residents are (`world.build_residents`); at 1.0 each makes about 0.57 ledger
-    events a day, at 0.4 about 0.2, the nation's (2 million events a day for 10 million residents)."""
+    events a day, at 0.4 about 0.2, the nation's (2 million events a day for 10 million residents).
+    mix: how merchants and events are spread (`world.MIXES`); "national" with activity 0.4 gives the issue's
+    national day: about 0.22 ledger events a resident a day from day 2, about half of them terminal uses."""
     from simulator import bank as sim_bank
     from simulator import faults as fx
     from simulator.outputs import bank_files, master_files, partner_files, planned_deposits, platform_files
@@ -75,7 +78,7 @@ def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, resi
         raise ValueError("days, municipalities and residents are at least 1")
     started = time.monotonic()
     say = progress or (lambda message: None)
-    world = build_world(seed, start, days, municipalities, residents, municipalities_csv, activity)
+    world = build_world(seed, start, days, municipalities, residents, municipalities_csv, activity, mix)
     say(f"world: {len(world.municipalities)} municipalities, {len(world.merchants)} merchants, "
         f"{len(world.terminals)} terminal keys, {len(world.residents):,} residents")
     book = fx.FaultBook(world, faults)

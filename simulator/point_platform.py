@@ -250,17 +250,22 @@ class PlatformDays:
             order += 1
             actions.append(_Action(seconds, order, action_kind, resident, code, params))
 
+        sign_up, grants = self.world.mix.sign_up_points, self.world.mix.grants
         for r in self.world.residents:
             if r.join_day > index:
                 continue
+            if sign_up and r.join_day == index:
+                add(BATCH_GRANT_SECONDS + rng.randrange(3600), "grant", r, r.municipalities[0], kind="health",
+                    amount=rng.choice(sign_up))
             for code in r.municipalities:
                 a = r.activity
-                if r.age >= 65 and rng.random() < 0.2 * a:
+                g = a * grants
+                if r.age >= 65 and rng.random() < 0.2 * g:
                     add(BATCH_GRANT_SECONDS + rng.randrange(3600), "grant", r, code, kind="benefit", amount=500)
-                if rng.random() < 0.06 * a:
+                if rng.random() < 0.06 * g:
                     add(BATCH_GRANT_SECONDS + rng.randrange(3600), "grant", r, code, kind="activity",
                         amount=rng.choice((100, 200, 300, 500)))
-                if rng.random() < 0.05 * a:
+                if rng.random() < 0.05 * g:
                     add(BATCH_GRANT_SECONDS + rng.randrange(3600), "grant", r, code, kind="health",
                         amount=rng.choice((50, 100, 200)))
                 if rng.random() < 0.03 * a:

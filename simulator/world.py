@@ -37,6 +37,41 @@ COST_RATES = (("ledger_event", "event", "0.3"), ("terminal_record", "record", "0
               ("payout_transfer", "transfer", "12"), ("bank_statement", "file", "5"))
 
 
+@dataclass(frozen=True)
+class Mix:
+    """How a world's merchants and events are spread, apart from how busy its residents are (`activity`).
+
+    stores: one store merchant per `residents_per_store` residents of a municipality, at least 3 and at most
+    `stores_cap` (None: no cap) a municipality. sign_up_points: points each resident is granted by the health
+    programme on the day they join (one of them, chosen by the day's random stream; empty: none). grants:
+    times the daily chance of each programme grant (benefit, activity, health), on top of the activity."""
+
+    name: str
+    residents_per_store: int
+    stores_cap: int | None
+    sign_up_points: tuple[int, ...]
+    grants: float
+
+
+MIXES = {
+    # The world as it always was: a few stores a municipality, everyone starting with no points, so terminal
+    # uses grow from nothing over the first days (18-26 % of a four-day world's events).
+    "typical": Mix("typical", 60, 40, (), 1.0),
+    # The issue's national day: 300,000 merchants for 10 million residents (one store per 33, as the nation
+    # has), and a programme already under way, its residents holding points from their first day (as the
+    # national My Number points programme granted them on sign-up), so that about half the day's events are
+    # terminal uses from day 2 on.
+    "national": Mix("national", 33, None, (1000, 2000, 3000), 0.3),
+}
+
+
+def checked_mix(name: str) -> Mix:
+    """The mix called `name`; ValueError naming the mixes there are otherwise."""
+    if name not in MIXES:
+        raise ValueError(f"mix is one of {', '.join(MIXES)}, got {name!r}")
+    return MIXES[name]
+
+
 def rng_for(seed: int, purpose: str) -> random.Random:
     """A generator for one purpose: the same seed and label give the same stream on every machine."""
     return random.Random(f"seisan-sim/{seed}/{purpose}")
@@ -195,6 +230,7 @@ class World:
     residents: tuple[Resident, ...]
     card_key_pool: int
     master_changes: dict[str, tuple[dt.date, ...]] = field(default_factory=dict)
+    mix: Mix = MIXES["typical"]
     _by_id: dict[str, dict] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -402,14 +438,16 @@ def _change_days(rng: random.Random, days: int) -> _Changes:
 
 
 def build_merchants(rng: random.Random, world_start: dt.date, municipalities: tuple[Municipality, ...],
-                    residents: int, changes: _Changes, day_of) -> tuple[tuple[Merchant, ...], tuple[Designation, ...]]:
-    """Store merchants per municipality, an exchange per municipality, online merchants for the two online
-    partners; designations for them; one merchant added mid-period, one designation ended, one merchant
-    suspended and one closed (when the period is long enough)."""
+                    residents: int, changes: _Changes, day_of, mix: Mix = MIXES["typical"],
+                    ) -> tuple[tuple[Merchant, ...], tuple[Designation, ...]]:
+    """Store merchants per municipality (as many as `mix` says), an exchange per municipality, online merchants
+    for the two online partners; designations for them; one merchant added mid-period, one designation ended,
+    one merchant suspended and one closed (when the period is long enough)."""
     base = 10_000_000 + rng.randrange(0, 80_000_000)
     merchants: list[Merchant] = []
     designations: list[Designation] = []
-    stores = max(3, min(40, residents // (60 * max(1, len(municipalities)))))
+    stores = max(3, residents // (mix.residents_per_store * max(1, len(municipalities))))
+    stores = stores if mix.stores_cap is None else min(mix.stores_cap, stores)
     for m in municipalities:
         for _ in range(stores):
             merchants.append(_merchant(rng, base + len(merchants), "store", m.code, PERIOD_BEFORE))
@@ -514,16 +552,18 @@ def checked_activity(value: float) -> float:
 
 
 def build_world(seed: int, start: dt.date, days: int, municipalities: int, residents: int,
-                municipalities_csv: Path | None = None, activity: float = 1.0) -> World:
-    """The cast of a world: same arguments, same world. activity: see build_residents."""
+                municipalities_csv: Path | None = None, activity: float = 1.0, mix: str = "typical") -> World:
+    """The cast of a world: same arguments, same world. activity: see build_residents; mix: a name of MIXES."""
     checked_activity(activity)
+    spread = checked_mix(mix)
     day_of = lambda index: start + dt.timedelta(days=index)  # noqa: E731
     rows = load_municipality_rows(municipalities_csv)
     munis = build_municipalities(rng_for(seed, "municipalities"), municipalities, rows)
     programs = build_programs(rng_for(seed, "programs"), munis)
     partners = build_partners(rng_for(seed, "partners"))
     changes = _change_days(rng_for(seed, "changes"), days)
-    merchants, designations = build_merchants(rng_for(seed, "merchants"), start, munis, residents, changes, day_of)
+    merchants, designations = build_merchants(rng_for(seed, "merchants"), start, munis, residents, changes, day_of,
+                                            spread)
     terminals = build_terminals(rng_for(seed, "terminals"), seed, merchants, changes, day_of)
     pool = max(2, min(CARD_KEY_POOL_MAX, residents // 150))
     people = build_residents(rng_for(seed, "residents"), residents, days, munis, pool, activity)
@@ -540,4 +580,4 @@ def build_world(seed: int, start: dt.date, days: int, municipalities: int, resid
     for name in ("municipalities", "programs", "partners", "fee_schedule", "cost_rates"):
         master_changes[name] = (start,)
     return World(seed, start, days, munis, programs, partners, merchants, designations, terminals, people, pool,
-                 master_changes)
+                 master_changes, spread)

@@ -32,7 +32,7 @@ def test_the_cache_key_is_stable_and_changes_with_every_parameter_and_the_simula
     changed = [dataclasses.replace(PARAMS, start=dt.date(2026, 10, 2)), dataclasses.replace(PARAMS, days=5),
                dataclasses.replace(PARAMS, municipalities=4), dataclasses.replace(PARAMS, residents=10_001),
                dataclasses.replace(PARAMS, seed=8), dataclasses.replace(PARAMS, faults="typical"),
-               dataclasses.replace(PARAMS, activity=0.4)]
+               dataclasses.replace(PARAMS, activity=0.4), dataclasses.replace(PARAMS, mix="national")]
     keys = {world_key(p, version) for p in changed} | {world_key(PARAMS, version), world_key(PARAMS, "0" * 64)}
     assert len(keys) == len(changed) + 2
 
@@ -268,3 +268,27 @@ def test_a_calmer_world_is_another_world_simulated_with_its_activity(tmp_path: P
     cached_world(tmp_path, calm, lambda m: None, simulate=fake_simulate)
     cached_world(tmp_path, PARAMS, lambda m: None, simulate=fake_simulate)
     assert seen == [0.4, 1.0]
+
+
+def test_a_national_mix_is_another_world_simulated_with_its_mix(tmp_path: Path) -> None:
+    national = dataclasses.replace(PARAMS, activity=0.4, mix="national")
+    assert national.describe().endswith("faults none, activity 0.4, mix national")
+    seen: list[object] = []
+
+    def fake_simulate(out_dir: Path, *args: object, **kwargs: object) -> None:
+        seen.append((kwargs.get("activity"), kwargs.get("mix")))
+        out_dir.mkdir(parents=True)
+
+    cached_world(tmp_path, national, lambda m: None, simulate=fake_simulate)
+    cached_world(tmp_path, PARAMS, lambda m: None, simulate=fake_simulate)
+    assert seen == [(0.4, "national"), (1.0, "typical")]
+
+
+def test_an_unknown_mix_is_refused_before_anything_is_simulated(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from seisan.bench_national import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--sizes", "100:1", "--mix", "busy", "--cache", str(tmp_path / "cache")])
+    assert stop.value.code == 2 and "mix is one of typical, national, got 'busy'" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()
