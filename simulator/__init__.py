@@ -124,7 +124,7 @@ def simulate(out_dir: Path, start: dt.date, days: int, municipalities: int, resi
         inbox.put(f.path, f.day, data if data is not None else f.data())
     for f, data in extra_partner:
         inbox.put(f.path, f.day, data)
-    rows["terminal_lines"] = sum(len(f.lines) for f in terminal_files)
+    rows["terminal_lines"] = sum(f.line_count for f in terminal_files)
     for f in terminal_files:
         inbox.put(f.path, f.day, f.data())
     del terminal_files

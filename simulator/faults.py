@@ -279,10 +279,10 @@ def _extra_uploads(book: FaultBook, by_terminal: dict[str, list[TerminalFile]], 
             path = upload_path(tid, day, number)
             if kind == "duplicate_content_other_name":
                 source = rng.choice([f for f in by_terminal[tid] if f.day == day])
-                extras.append(TerminalFile(path, tid, day, number, source.lines, []))
+                extras.append(TerminalFile(path, tid, day, number, source.encoded, []))
                 book.add("ingestion", kind, path, 0, day,
                          {"file_status": "loaded", "rows_status": "quarantined", "reason_code": reason.value,
-                          "rows": len(source.lines)}, copy_of=source.path)
+                          "rows": source.line_count}, copy_of=source.path)
                 continue
             lines = _invented_upload(world, last, signer, rng)
             data = None
@@ -301,7 +301,7 @@ def _extra_uploads(book: FaultBook, by_terminal: dict[str, list[TerminalFile]], 
                 lines[-1]["term_sig"] = sign_seal(ed25519_key(f"seed={world.seed}/forger/{tid}"), lines[-1]["hash"])
             elif kind == "terminal_fork":
                 lines = _invented_upload(world, last, signer, rng, prev_hash=last.lines[-2]["hash"])
-            extra = TerminalFile(path, tid, day, number, lines, [])
+            extra = TerminalFile.of(path, tid, day, number, lines)
             extra_data = data
             extras.append(_Raw(extra, extra_data) if extra_data is not None else extra)
             book.add("ingestion", kind, path, 0, day, {"file_status": "rejected", "reason_code": reason.value})
@@ -314,7 +314,7 @@ class _Raw(TerminalFile):
     __slots__ = ("raw",)
 
     def __init__(self, base: TerminalFile, raw: bytes) -> None:
-        super().__init__(base.path, base.terminal_id, base.day, base.upload, base.lines, base.records)
+        super().__init__(base.path, base.terminal_id, base.day, base.upload, base.encoded, base.records)
         self.raw = raw
 
     def data(self) -> bytes:
