@@ -20,6 +20,7 @@ import heapq
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from simulator.engine import JST, Balance, BalanceSnapshot, PointEngine
 from simulator.world import CONVERSION_KINDS, Resident, World, rng_for
@@ -32,7 +33,10 @@ USE_AMOUNTS = (100, 200, 300, 500, 800, 1000, 1500, 2000, 3000)
 ACQUIRER_FEE_PER_MILLE = 25          # 2.5 %, rounded down to the yen
 
 
+@lru_cache(maxsize=1 << 18)
 def jst(day: dt.date, seconds: int) -> dt.datetime:
+    """The moment `seconds` after midnight JST of `day`: one shared object per moment (a datetime is immutable,
+    and a national world's 18 million events fall on some 50,000 moments a day; 48 bytes each saved)."""
     return dt.datetime.combine(day, dt.time(0), JST) + dt.timedelta(seconds=seconds)
 
 
