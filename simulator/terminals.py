@@ -32,9 +32,9 @@ RECORDS_AT_ONCE = 16_384  # terminal records signed per round while their upload
 @dataclass(slots=True)
 class TerminalFile:
     """One upload: inbox-relative path, its lines as written (records then seal, JSON Lines) and the records it
-    carries. The lines are held as bytes, not dicts (about half the memory: a national world's four days hold
-    some four million terminal records until they are written); `lines` parses them again for the few faults
-    that read them."""
+    carries. The lines are held as bytes, not dicts (about 1,050 bytes a terminal record instead of 1,470, and a
+    national world's four days hold some four million records until they are written); `lines` parses them
+    again for the few faults that read them."""
 
     path: str
     terminal_id: str
