@@ -24,3 +24,22 @@ def typical_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("typical-world")
     simulate(out, faults="typical", workers=1, **SMALL)
     return out
+
+
+@pytest.fixture
+def rounds_of(monkeypatch: pytest.MonkeyPatch):
+    """`rounds_of(signer, "sign")`: from then on, the number of jobs of each call of that signer's method, in a
+    list (the method still does its work)."""
+
+    def watch(signer: object, method: str) -> list[int]:
+        sizes: list[int] = []
+        real = getattr(signer, method)
+
+        def counted(jobs):
+            sizes.append(len(jobs))
+            return real(jobs)
+
+        monkeypatch.setattr(signer, method, counted)
+        return sizes
+
+    return watch

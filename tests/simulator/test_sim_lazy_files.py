@@ -118,19 +118,13 @@ def test_balance_rows_are_the_files_rows_and_a_changed_row_is_the_row_written(tm
     assert (tmp_path / "b.csv").read_text().splitlines()[2] == "011002,P1,K2,10"
 
 
-def test_certificates_are_issued_a_round_at_a_time_as_their_file_is_written(monkeypatch) -> None:
+def test_certificates_are_issued_a_round_at_a_time_as_their_file_is_written(monkeypatch, rounds_of) -> None:
     certs = [CertEvent(i, f"K{i}", 0xA00000000 + i, i % 2, "registered", None,
                        dt.datetime(2026, 4, 1, 7, i, tzinfo=JST), dt.date(2025, 1, 1), dt.date(2030, 1, 1))
              for i in range(5)]
     signer = Signer(seed=7, pool_size=2, workers=1)
-    rounds: list[int] = []
     issue = signer.issue
-
-    def counted(jobs):
-        rounds.append(len(jobs))
-        return issue(jobs)
-
-    monkeypatch.setattr(signer, "issue", counted)
+    rounds = rounds_of(signer, "issue")
     monkeypatch.setattr(outputs, "CERTIFICATES_AT_ONCE", 2)
     rows = outputs._certificate_rows(certs, signer)
     first = next(rows)

@@ -67,9 +67,13 @@ def test_an_unknown_mix_is_refused() -> None:
         build_world(7, START, 3, 2, 10, mix="busy")
 
 
-def test_the_command_line_refuses_it_with_a_sentence(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("setting", "sentence"), [
+    (["--activity", "2"], "activity is more than 0 and at most 1, got 2.0"),
+    (["--mix", "busy"], "mix is one of typical, national, got 'busy'"),
+])
+def test_the_command_line_refuses_a_setting_with_a_sentence(tmp_path: Path, setting: list[str], sentence: str) -> None:
     result = subprocess.run([sys.executable, "-m", "seisan.cli", "simulate", "--out", str(tmp_path / "w"),
-                             "--start", "2026-10-01", "--mix", "busy"], capture_output=True, text=True,
+                             "--start", "2026-10-01", *setting], capture_output=True, text=True,
                             cwd=REPO_ROOT, check=False)
-    assert result.returncode == 2 and "mix is one of typical, national, got 'busy'" in result.stderr
+    assert result.returncode == 2 and sentence in result.stderr
     assert not (tmp_path / "w").exists()

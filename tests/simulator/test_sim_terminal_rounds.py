@@ -17,20 +17,13 @@ from simulator.world import build_world
 START = dt.date(2026, 10, 1)
 
 
-def test_uploads_signed_in_rounds_are_the_uploads_signed_at_once_and_each_verifies(monkeypatch) -> None:
+def test_uploads_signed_in_rounds_are_the_uploads_signed_at_once_and_each_verifies(monkeypatch, rounds_of) -> None:
     world = build_world(7, START, 3, 2, 1200, activity=0.4, mix="national")
     out, _ = run_platform(world, {})
     records = out.terminal_records
     signer = Signer(seed=7, pool_size=world.card_key_pool, workers=1)
     try:
-        rounds: list[int] = []
-        sign = signer.sign
-
-        def counted(jobs):
-            rounds.append(len(jobs))
-            return sign(jobs)
-
-        monkeypatch.setattr(signer, "sign", counted)
+        rounds = rounds_of(signer, "sign")
         at_once = build_terminal_files(world, records, signer)
         assert len(rounds) == 1
         rounds.clear()
