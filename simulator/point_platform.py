@@ -35,8 +35,10 @@ ACQUIRER_FEE_PER_MILLE = 25          # 2.5 %, rounded down to the yen
 
 @lru_cache(maxsize=1 << 18)
 def jst(day: dt.date, seconds: int) -> dt.datetime:
-    """The moment `seconds` after midnight JST of `day`: one shared object per moment (a datetime is immutable,
-    and a national world's 18 million events fall on some 50,000 moments a day; 48 bytes each saved)."""
+    """The moment `seconds` after midnight JST of `day`: one shared object per moment (a datetime is immutable).
+    A national world's 18 million events fall on some 50,000 moments a day: 48 bytes an event saved, about 0.8 GB,
+    for about 150 bytes a moment cached. A small world pays more than it saves (20,000 residents: 694 bytes an
+    event under tracemalloc, 613 without the cache)."""
     return dt.datetime.combine(day, dt.time(0), JST) + dt.timedelta(seconds=seconds)
 
 
