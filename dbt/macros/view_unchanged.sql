@@ -1,18 +1,18 @@
 {#-
   The view materialization for DuckDB: a view whose SQL has not changed since it was last created is left as it is.
 
-  Why: most of the project's models are views (staging, intermediate, reconciliation: 55 of 66), and dbt's own view
-  materialization creates each one again on every build (a create, two renames and a drop, each through dbt's
-  macros). That was about half of a small world's daily build (3.3 of 6 s measured on a 300-resident world; fixed
-  whatever the size) and changes nothing when the SQL is the same: a DuckDB view is its SQL text, bound by name
-  when it is queried (DuckDB 2.0 binds a view again when the tables under it change).
+  Why: most of the project's models are views (47 of the 66: staging, most of intermediate, reconciliation), and
+  dbt's own view materialization creates each one again on every build (a create, two renames and a drop, each
+  through dbt's macros). That was about half of a small world's models-only build (3.3 of 6 s measured on a
+  300-resident world; fixed whatever the size) and changes nothing when the SQL is the same: a DuckDB view is its
+  SQL text, bound by name when it is queried (DuckDB 2.0 binds a view again when the tables under it change).
 
   How: the view is created by dbt's default materialization, then commented with the MD5 of its compiled SQL
-  (VIEW_DIGEST_PREFIX + digest). On the next build, when the relation is still a view with that comment, the build
-  records `VIEW UNCHANGED` and creates nothing. The compiled SQL includes every value the run context puts in it
-  (the business date, the full check), so a view reading one of them is created again when it changes. A full
-  refresh, a hook on the model, a relation of another type or any other comment (persist_docs, a view created by
-  hand) all take the default path, which creates the view as before.
+  ('seisan-view-sql-md5:' and the digest). On the next build, when the relation is still a view with that
+  comment, the build records `VIEW UNCHANGED` and creates nothing. The compiled SQL includes every value the run
+  context puts in it (the business date, the full check), so a view reading one of them is created again when it
+  changes. A full refresh, a hook on the model, a relation of another type or any other comment (persist_docs, a
+  view created by hand) all take the default path, which creates the view as before.
 -#}
 {%- materialization view, adapter='duckdb' -%}
   {%- set digest = 'seisan-view-sql-md5:' ~ local_md5(sql) -%}
