@@ -19,12 +19,9 @@
   {%- set existing_relation = load_cached_relation(this) -%}
   {%- set hooked = (pre_hooks | length) + (post_hooks | length) > 0 -%}
   {%- if existing_relation is not none and existing_relation.is_view and not should_full_refresh() and not hooked -%}
-    {%- call statement('view_digest', fetch_result=True) -%}
-      select comment from duckdb_views()
-      where database_name = '{{ this.database }}' and schema_name = '{{ this.schema }}'
-        and view_name = '{{ this.identifier }}'
-    {%- endcall -%}
-    {%- set found = load_result('view_digest')['data'] -%}
+    {%- set found = run_query(
+        "select comment from duckdb_views() where database_name = '" ~ this.database ~ "' "
+        ~ "and schema_name = '" ~ this.schema ~ "' and view_name = '" ~ this.identifier ~ "'").rows -%}
     {%- if found | length == 1 and found[0][0] == digest -%}
       {%- do store_result('main', response='VIEW UNCHANGED') -%}
       {{ return({'relations': [this.incorporate(type='view')]}) }}

@@ -30,9 +30,9 @@ def views(path) -> dict[str, str | None]:
 
 def plant(path) -> None:
     """Mark every view of the project: a comment on its first column."""
+    names = views(path)
     with duckdb.connect(str(path)) as con:
-        for (view,) in con.execute("select view_name from duckdb_views() "
-                                   "where not internal and schema_name = 'staging'").fetchall():
+        for view in names:
             column = con.execute("select column_name from duckdb_columns() where schema_name = 'staging' "
                                  "and table_name = ? order by column_index limit 1", [view]).fetchone()[0]
             con.execute(f'comment on column staging.{view}."{column}" is \'planted\'')
