@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 import pyarrow.parquet as pq
 import pytest
@@ -28,7 +29,8 @@ from ingestion_builders import (
 )
 
 from contracts.schemas import CSV_KINDS_BY_NAME, REFERENCE, ColumnType
-from ingestion import Limits
+from ingestion import Limits, ingest
+from ingestion.inbox import InboxFile
 from ingestion.masters import rows_in_force
 
 LEDGER = "platform/ledger_20261125.csv"
@@ -231,6 +233,25 @@ def test_late_file_loads_on_a_later_run_and_future_files_wait(con, tmp):
     run(con, tmp, dt.date(2026, 11, 26))  # D-1 arrives late: loaded with its own date
     dates = con.execute("SELECT event_id, business_date FROM raw.platform_ledger ORDER BY 1").fetchall()
     assert dates == [("E1", dt.date(2026, 11, 24)), ("E9", dt.date(2026, 11, 26))]
+
+
+def test_files_named_for_later_dates_are_not_held_through_the_run(con, tmp):
+    # A world delivered whole (the benchmark's) puts every later day's files in the inbox on day 1: the run lists
+    # them, and must not keep them while it loads the day's files (ingestion.run._due_files).
+    inbox = tmp / "inbox"
+    later = [D + dt.timedelta(days=n) for n in (1, 2)]
+    write_ledger(inbox, [ledger_row("E1")])
+    for day in later:
+        write_ledger(inbox, [ledger_row(f"E{day.day}", day)], day=day)
+    alive: list[set[dt.date | None]] = []
+
+    def progress(_: str) -> None:  # said while the run loads its batches, after the scan
+        alive.append({o.business_date for o in gc.get_objects() if isinstance(o, InboxFile)})
+
+    ingest(con, inbox, tmp / "raw", D, progress=progress)
+    assert alive, "the run said nothing while loading"
+    assert all(D in dates and not dates & set(later) for dates in alive), alive
+    assert [r[0] for r in con.execute("SELECT event_id FROM raw.platform_ledger").fetchall()] == ["E1"]
 
 
 def test_rerun_of_a_date_gives_identical_tables(con, tmp):
